@@ -1,0 +1,99 @@
+"""Who is calling: the bearer API key names a shop; the store confirms it on every request.
+
+Shop profiles (sender defaults, limits) are cached briefly in-process, which is safe because the cache only
+answers "which shop does this key claim to be and what are its defaults"; whether the key is still valid and
+the shop still active is decided inside the store by the script each request runs (lua.GUARD).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import redis.asyncio as aioredis
+from aiohttp import web
+
+from . import keys
+from .booking import Caller
+from .errors import Unauthorized
+from .shops import InvalidApiKey, Shop, hash_key, parse_api_key
+
+PROFILE_TTL_S = 30.0
+
+
+class ShopDirectory:
+    """In-process cache of shop profiles, keyed by shop id."""
+
+    def __init__(self, redis: aioredis.Redis, ttl_s: float = PROFILE_TTL_S, max_entries: int = 100_000) -> None:
+        self.redis = redis
+        self.ttl_s = ttl_s
+        self.max_entries = max_entries
+        self._cache: dict[int, tuple[float, Shop]] = {}
+        self._hashes: dict[str, str] = {}  # api key -> sha256, so a busy shop is hashed once
+        self._loading: dict[int, asyncio.Future] = {}  # one store read per shop however many requests wait
+
+    async def caller(self, request: web.Request) -> Caller:
+        header = request.headers.get("Authorization", "")
+        scheme, _, api_key = header.partition(" ")
+        if scheme.lower() != "bearer" or not api_key:
+            raise Unauthorized("send 'Authorization: Bearer <api_key>'", "کلید API ارسال نشده است",
+                               headers={"WWW-Authenticate": 'Bearer realm="barid"'})
+        api_key = api_key.strip()
+        shop_id = parse_api_key(api_key)
+        key_hash = self._hashes.get(api_key)
+        if key_hash is None:
+            if len(self._hashes) >= self.max_entries:
+                self._hashes.clear()
+            key_hash = self._hashes[api_key] = hash_key(api_key)
+        shop = await self._profile(shop_id, key_hash)
+        return Caller(shop, key_hash)
+
+    async def _profile(self, shop_id: int, key_hash: str) -> Shop:
+        hit = self._cache.get(shop_id)
+        now = time.monotonic()
+        # A key the cached profile does not know may be a freshly rotated one: look again before refusing.
+        if hit is None or hit[0] < now or hit[1].key_hash != key_hash:
+            shop = await self._load(shop_id)
+            if shop is None:
+                raise InvalidApiKey("API key is not valid", "کلید API معتبر نیست")
+            hit = (now + self.ttl_s, shop)
+        if hit[1].key_hash != key_hash:
+            raise InvalidApiKey("API key is not valid", "کلید API معتبر نیست")
+        return hit[1]
+
+    async def _load(self, shop_id: int) -> Shop | None:
+        pending = self._loading.get(shop_id)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        fut = self._loading[shop_id] = asyncio.get_running_loop().create_future()
+        try:
+            h = await self.redis.hgetall(keys.shop(shop_id))
+            shop = Shop.from_hash(shop_id, h) if h else None
+            if shop is not None:
+                if len(self._cache) >= self.max_entries:
+                    self._cache.clear()
+                self._cache[shop_id] = (time.monotonic() + self.ttl_s, shop)
+            fut.set_result(shop)
+            return shop
+        except BaseException as exc:
+            fut.set_exception(exc)
+            fut.exception()  # mark retrieved: waiters (if any) re-raise it themselves
+            raise
+        finally:
+            del self._loading[shop_id]
+
+
+async def require_caller(request: web.Request) -> Caller:
+    """The caller's claimed shop and key hash; the store check happens in the script the handler runs."""
+    from .app_keys import SHOPS
+
+    return await request.app[SHOPS].caller(request)
+
+
+async def require_shop(request: web.Request) -> Shop:
+    """Authenticate and rate-limit in one store round trip, for handlers that run no shop script of their own."""
+    from .app_keys import BOOKING
+
+    caller = await require_caller(request)
+    await request.app[BOOKING].authorize(caller)
+    return caller.shop

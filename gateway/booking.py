@@ -1,0 +1,269 @@
+"""Booking, reading, listing and cancelling shipments: the gateway's engine.
+
+A booking (or a whole batch of them) is one Lua script on the shop's partition: it re-checks the API key and
+the shop's status, applies the rate limit, replays or records the idempotency key, and writes the parcel, its
+indexes, its first history entry and the ``booked`` event into the partition outbox and the shop's feed, all
+atomically. The tracking-number index (the one key outside the partition) is written right after, before the
+answer, so a 2xx means every part of the booking is in the store and its append-only file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import redis.asyncio as aioredis
+
+from . import keys, lua
+from .batcher import Batcher, Script
+from .errors import Conflict, NotFound, RateLimited, Unauthorized
+from .s10 import format_tracking_number
+from .serials import SerialAllocator
+from .shops import Shop
+from .tariff import Limits, Tariff, zone_of
+from .timeutil import iso_ms
+from .validation import ShipmentRequest
+
+FEED_MAXLEN = 100_000  # per shop: the polling/SSE window; webhooks read the partition outbox instead
+
+
+class IdempotencyKeyReused(Conflict):
+    code = "idempotency_key_reused"
+    title = "Idempotency-Key was used with a different request"
+
+
+class ShipmentNotFound(NotFound):
+    code = "shipment_not_found"
+    title = "Shipment not found"
+
+
+class NotCancellable(Conflict):
+    code = "not_cancellable"
+    title = "Shipment can no longer be cancelled"
+
+
+class ShopDisabled(Unauthorized):
+    code = "shop_disabled"
+    title = "Shop is disabled"
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """An authenticated-looking request: which shop it claims to be, and its key's hash.
+
+    The claim is verified inside the store by every script (lua.GUARD), so revocation takes effect at once.
+    """
+
+    shop: Shop
+    key_hash: str
+
+    def guard_args(self, default_rate: float, default_burst: int, cost: int = 1) -> list[Any]:
+        return [self.key_hash, default_rate, default_burst, cost]
+
+
+@dataclass(slots=True)
+class Replay:
+    status: int
+    body: bytes
+
+
+def raise_for_guard(res: list) -> None:
+    verdict = res[0]
+    if verdict == b"AUTH":
+        raise Unauthorized("API key is not valid", "کلید API معتبر نیست", code="invalid_api_key")
+    if verdict == b"DISABLED":
+        raise ShopDisabled("this shop is disabled", "این فروشگاه غیرفعال شده است")
+    if verdict == b"RATE":
+        retry_ms = int(res[1])
+        raise RateLimited(f"rate limit exceeded; retry in {retry_ms} ms", "تعداد درخواست‌ها بیش از حد مجاز است",
+                          headers={"Retry-After": str(max(1, -(-retry_ms // 1000)))})
+
+
+def fingerprint(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+class BookingService:
+    def __init__(self, redis: aioredis.Redis, batcher: Batcher, limits: Limits, tariff: Tariff, *,
+                 default_rate: float, default_burst: int, idempotency_ttl_s: int, serial_block: int) -> None:
+        self.redis = redis
+        self.batcher = batcher
+        self.limits = limits
+        self.tariff = tariff
+        self.default_rate = default_rate
+        self.default_burst = default_burst
+        self.idempotency_ttl_s = idempotency_ttl_s
+        self._book = Script(lua.BOOK)
+        self._cancel = Script(lua.CANCEL)
+        self._auth = Script(lua.AUTH)
+        self._serials = {
+            name: SerialAllocator(redis, svc.s10_indicator, serial_block) for name, svc in limits.services.items()
+        }
+
+    # -- pricing ---------------------------------------------------------------------------------------------
+    def price(self, req: ShipmentRequest) -> tuple[str, dict[str, Any]]:
+        zone = zone_of(req.sender["province"], req.sender["city"], req.receiver["province"], req.receiver["city"])
+        breakdown = self.tariff.quote(req.service, req.parcel["weight_g"], zone, req.cod_goods_value,
+                                      req.parcel.get("declared_value"))
+        return zone, breakdown.to_dict()
+
+    # -- booking ---------------------------------------------------------------------------------------------
+    async def book(self, caller: Caller, reqs: list[ShipmentRequest | None], *,
+                   idempotency_key: str | None, request_fp: str,
+                   render: Any) -> tuple[list[dict[str, Any] | None], Replay | None]:
+        """Book every non-None request in one atomic script.
+
+        ``render(docs)`` builds the (status, body) the client gets from the booked docs (None where a request
+        was rejected); it is stored with the idempotency key so a replay answers byte for byte the same.
+        Returns the docs, or the earlier answer when the idempotency key was seen before.
+        """
+        shop_id = caller.shop.id
+        now = time.time()
+        created_ms = int(now * 1000)
+        created_at = iso_ms(now)
+        docs: list[dict[str, Any] | None] = []
+        item_keys: list[str] = []
+        item_args: list[Any] = []
+        wanted: dict[str, int] = {}
+        for req in reqs:
+            if req is not None:
+                wanted[req.service] = wanted.get(req.service, 0) + 1
+        serials = {svc: iter(await self._serials[svc].take(n)) for svc, n in wanted.items()}
+        for req in reqs:
+            if req is None:
+                docs.append(None)
+                continue
+            tn = format_tracking_number(self.limits.services[req.service].s10_indicator, next(serials[req.service]))
+            zone, price = self.price(req)
+            doc = {
+                "tracking_number": tn, "shop_id": shop_id, "client_order_id": req.client_order_id,
+                "service": req.service, "payment": req.payment, "sender": req.sender, "receiver": req.receiver,
+                "parcel": req.parcel, "zone": zone, "price": price, "created_at": created_at,
+            }
+            event = {
+                "id": f"evt_{tn}_1", "type": "booked", "tracking_number": tn, "shop_id": shop_id,
+                "status": "pre_transit", "occurred_at": created_at, "recorded_at": created_at, "office": None,
+                "data": {"client_order_id": req.client_order_id, "service": req.service},
+            }
+            docs.append(doc)
+            item_keys += [keys.parcel(shop_id, tn), keys.parcel_history(shop_id, tn),
+                          keys.shop_order_index(shop_id, req.client_order_id)]
+            item_args += [tn, created_ms, keys.index_member(created_ms, tn), orjson.dumps(doc),
+                          orjson.dumps(event), created_at]
+        booked = [d for d in docs if d is not None]
+        idem_record = b""
+        if idempotency_key is not None:
+            status, body = render(docs)
+            idem_record = orjson.dumps({"fp": request_fp, "status": status, "body": body.decode()})
+        script_keys = [
+            keys.shop(shop_id), keys.rate_limit(shop_id),
+            keys.idempotency(shop_id, idempotency_key) if idempotency_key is not None else keys.shop(shop_id),
+            keys.shop_shipments(shop_id), keys.shop_status_index(shop_id, "pre_transit"),
+            keys.partition_events(keys.partition_of(shop_id)), keys.shop_feed(shop_id), *item_keys,
+        ]
+        args = [*caller.guard_args(self.default_rate, self.default_burst, max(1, len(booked))),
+                "1" if idempotency_key is not None else "", self.idempotency_ttl_s, idem_record, len(booked),
+                shop_id, FEED_MAXLEN, *item_args]
+        res = await self.batcher.evalsha(self._book, script_keys, args)
+        raise_for_guard(res)
+        if res[0] == b"REPLAY":
+            prev = orjson.loads(res[1])
+            if prev["fp"] != request_fp:
+                raise IdempotencyKeyReused(
+                    "this Idempotency-Key was already used with a different request body",
+                    "این کلید یکتایی پیش‌تر با درخواست دیگری به کار رفته است")
+            return docs, Replay(prev["status"], prev["body"].encode())
+        if booked:
+            pipe = self.redis.pipeline(transaction=False)
+            for d in booked:
+                pipe.set(keys.tracking_index(d["tracking_number"]), shop_id)
+            await pipe.execute()
+        return docs, None
+
+    # -- reading ---------------------------------------------------------------------------------------------
+    async def authorize(self, caller: Caller) -> None:
+        raise_for_guard(await self.batcher.evalsha(
+            self._auth, [keys.shop(caller.shop.id), keys.rate_limit(caller.shop.id)],
+            caller.guard_args(self.default_rate, self.default_burst)))
+
+    async def get(self, caller: Caller, tracking_number: str) -> dict[str, Any]:
+        shop_id = caller.shop.id
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hgetall(keys.parcel(shop_id, tracking_number))
+        pipe.zrange(keys.parcel_history(shop_id, tracking_number), 0, -1)
+        _, (parcel, history) = await asyncio.gather(self.authorize(caller), pipe.execute())
+        if not parcel:
+            raise ShipmentNotFound(f"no shipment {tracking_number} in this shop",
+                                   f"مرسوله {tracking_number} در این فروشگاه یافت نشد")
+        view = shipment_view(parcel)
+        view["history"] = [orjson.loads(e) for e in history]
+        return view
+
+    async def list(self, caller: Caller, *, status: str | None, client_order_id: str | None,
+                   created_from_ms: int | None, created_to_ms: int | None, cursor: str | None,
+                   limit: int) -> tuple[list[dict[str, Any]], str | None]:
+        """Newest first. The cursor is the last index member returned (see keys.index_member)."""
+        shop_id = caller.shop.id
+        if client_order_id is not None:
+            index = keys.shop_order_index(shop_id, client_order_id)
+        elif status is not None:
+            index = keys.shop_status_index(shop_id, status)
+        else:
+            index = keys.shop_shipments(shop_id)
+        hi = "(" + cursor if cursor else "+"
+        if created_to_ms is not None:
+            bound = "(%013d" % (created_to_ms + 1)
+            hi = bound if hi == "+" or bound < hi else hi
+        lo = "[%013d" % created_from_ms if created_from_ms is not None else "-"
+        await self.authorize(caller)
+        members: list[bytes] = await self.redis.zrange(index, hi, lo, desc=True, bylex=True, offset=0,
+                                                       num=limit + 1)
+        page, more = members[:limit], len(members) > limit
+        pipe = self.redis.pipeline(transaction=False)
+        for m in page:
+            pipe.hgetall(keys.parcel(shop_id, m.decode().split(":", 1)[1]))
+        items = []
+        for h in await pipe.execute():
+            if h and (status is None or h[b"status"].decode() == status):
+                items.append(shipment_view(h))
+        return items, (page[-1].decode() if more and page else None)
+
+    async def cancel(self, caller: Caller, tracking_number: str) -> dict[str, Any]:
+        shop_id = caller.shop.id
+        now = time.time()
+        now_iso = iso_ms(now)
+        event = {
+            "id": f"evt_{tracking_number}___SEQ__", "type": "cancelled", "tracking_number": tracking_number,
+            "shop_id": shop_id, "status": "cancelled", "occurred_at": now_iso, "recorded_at": now_iso,
+            "office": None, "data": {},
+        }
+        script_keys = [
+            keys.shop(shop_id), keys.rate_limit(shop_id), keys.parcel(shop_id, tracking_number),
+            keys.parcel_history(shop_id, tracking_number), keys.shop_status_index(shop_id, "pre_transit"),
+            keys.shop_status_index(shop_id, "cancelled"), keys.partition_events(keys.partition_of(shop_id)),
+            keys.shop_feed(shop_id),
+        ]
+        args = [*caller.guard_args(self.default_rate, self.default_burst), tracking_number, shop_id, now_iso,
+                FEED_MAXLEN, orjson.dumps(event), int(now * 1000)]
+        res = await self.batcher.evalsha(self._cancel, script_keys, args)
+        raise_for_guard(res)
+        if res[0] == b"NOT_FOUND":
+            raise ShipmentNotFound(f"no shipment {tracking_number} in this shop",
+                                   f"مرسوله {tracking_number} در این فروشگاه یافت نشد")
+        if res[0] == b"NOT_CANCELLABLE":
+            raise NotCancellable(f"shipment is past '{res[1].decode()}'; only booked shipments can be cancelled",
+                                 "مرسوله پس از پذیرش در اداره پست قابل لغو نیست")
+        return await self.get(caller, tracking_number)
+
+
+def shipment_view(h: dict[bytes, bytes]) -> dict[str, Any]:
+    doc = orjson.loads(h[b"doc"])
+    doc["status"] = h[b"status"].decode()
+    doc["status_at"] = h[b"status_at"].decode()
+    doc["updated_at"] = h[b"updated_at"].decode()
+    return doc
+

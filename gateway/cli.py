@@ -1,0 +1,141 @@
+"""``python -m gateway``: run the gateway and manage shops from the command line.
+
+Operator commands reach the same store as a running gateway: ``REDIS_URL`` when set, otherwise the embedded
+server under ``BARID_DATA`` (used as it runs, or started just for the command when no gateway runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from dataclasses import replace
+from typing import Any
+
+import orjson
+import redis.asyncio as aioredis
+
+from .config import Config
+from .demo import seed_demo
+from .errors import GatewayError
+from .shops import ShopRegistry
+from .store import durability_report, open_store
+from .web_runner import Role, Supervisor, configure_logging, run_worker
+
+
+def _print(data: Any) -> None:
+    sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+def _with_store(config: Config, fn) -> Any:
+    """Run the coroutine function ``fn(redis)`` against the operator's store."""
+    with open_store(config) as url:
+        return asyncio.run(_on(url, fn))
+
+
+def _sender(args: argparse.Namespace) -> dict[str, str]:
+    fields = ("name", "phone", "postal_code", "province", "city", "address")
+    return {f: getattr(args, f"sender_{f}") for f in fields if getattr(args, f"sender_{f}")}
+
+
+def cmd_serve(args: argparse.Namespace, config: Config) -> None:
+    config = replace(config, host=args.host or config.host, port=args.port or config.port,
+                     workers=args.workers or config.workers)
+    with open_store(config, own=True) as url:
+        durability_report(url)
+        Supervisor([Role("gateway", run_worker, (config, url), config.workers)]).run()
+
+
+def cmd_up(args: argparse.Namespace, config: Config) -> None:
+    """The whole system on this machine: store, demo data where the store is empty, gateway workers."""
+    config = replace(config, host=args.host or config.host, port=args.port or config.port,
+                     workers=args.workers or config.workers, demo=True)
+    with open_store(config, own=True) as url:
+        durability_report(url)
+
+        async def seed(redis: aioredis.Redis) -> Any:
+            return await seed_demo(redis, config)
+
+        demo = asyncio.run(_on(url, seed))
+        demo_file = config.data_dir / "demo.json"
+        if demo_file.exists():
+            demo = orjson.loads(demo_file.read_bytes())
+        base = f"http://{config.host}:{config.port}"
+        banner = [f"Barid is up at {base}  (store: {url}, data: {config.data_dir})"]
+        if demo:
+            banner += [f"demo shop {demo['shop_id']}, API key {demo['api_key']}",
+                       f"try: curl -s {base}/v1/shipments -H 'Authorization: Bearer {demo['api_key']}'"]
+        print("\n".join(banner), flush=True)
+        Supervisor([Role("gateway", run_worker, (config, url), config.workers)]).run()
+
+
+async def _on(url: str, fn) -> Any:
+    client = aioredis.Redis.from_url(url)
+    try:
+        return await fn(client)
+    finally:
+        await client.aclose()
+
+
+def cmd_shops(args: argparse.Namespace, config: Config) -> None:
+    async def run(redis: aioredis.Redis) -> Any:
+        shops = ShopRegistry(redis)
+        if args.shops_cmd == "create":
+            shop, api_key = await shops.create(args.name, sender=_sender(args), enamad_id=args.enamad_id,
+                                               rate_per_s=args.rate, rate_burst=args.burst)
+            return {**shop.public(), "api_key": api_key}
+        if args.shops_cmd == "list":
+            return [s.public() for s in await shops.list()]
+        if args.shops_cmd == "rotate-key":
+            return {"shop_id": args.shop, "api_key": await shops.rotate_key(args.shop)}
+        if args.shops_cmd == "disable":
+            return (await shops.set_status(args.shop, "disabled")).public()
+        if args.shops_cmd == "enable":
+            return (await shops.set_status(args.shop, "active")).public()
+        raise AssertionError(args.shops_cmd)
+
+    _print(_with_store(config, run))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m gateway", description="Barid postal gateway")
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    for name, text in (("serve", "run the HTTP gateway"),
+                       ("up", "run the whole system (store, gateway, workers) with demo data if empty")):
+        serve = sub.add_parser(name, help=text)
+        serve.add_argument("--host")
+        serve.add_argument("--port", type=int)
+        serve.add_argument("--workers", type=int, help="gateway processes sharing the port (default 1)")
+
+    shops = sub.add_parser("shops", help="manage shops and their API keys")
+    ssub = shops.add_subparsers(dest="shops_cmd", required=True)
+    create = ssub.add_parser("create", help="create a shop; prints its API key once")
+    create.add_argument("--name", required=True)
+    create.add_argument("--enamad-id")
+    for f in ("name", "phone", "postal-code", "province", "city", "address"):
+        create.add_argument(f"--sender-{f}", help=f"default sender {f.replace('-', ' ')}")
+    create.add_argument("--rate", type=float, help="requests per second (default from BARID_RATE_PER_S)")
+    create.add_argument("--burst", type=int, help="burst size (default from BARID_RATE_BURST)")
+    ssub.add_parser("list", help="list shops")
+    for name, text in (("rotate-key", "issue a new API key; the old one stops working at once"),
+                       ("disable", "disable a shop; its key stops working at once"),
+                       ("enable", "enable a disabled shop again")):
+        c = ssub.add_parser(name, help=text)
+        c.add_argument("--shop", type=int, required=True)
+    return p
+
+
+COMMANDS = {"serve": cmd_serve, "up": cmd_up, "shops": cmd_shops}
+
+
+def main(argv: list[str] | None = None) -> int:
+    configure_logging()
+    args = build_parser().parse_args(argv)
+    config = Config.from_env()
+    try:
+        COMMANDS[args.cmd](args, config)
+    except GatewayError as exc:
+        _print(exc.to_problem())
+        return 1
+    return 0

@@ -1,0 +1,57 @@
+"""Gateway configuration: one dataclass with defaults, built from the environment once and passed explicitly."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+APPENDFSYNC_POLICIES = ("always", "everysec", "no")
+
+
+@dataclass(frozen=True)
+class Config:
+    # Store: REDIS_URL wins; otherwise an embedded server keeps its files under data_dir.
+    redis_url: str | None = None
+    data_dir: Path = Path("var")
+    appendfsync: str = "always"
+    # HTTP
+    host: str = "127.0.0.1"
+    port: int = 8080
+    workers: int = 1
+    max_body_bytes: int = 1024 * 1024
+    # Per-shop rate limit (GCRA): sustained requests/s and burst size; a shop record may override both.
+    rate_per_s: float = 2000.0
+    rate_burst: int = 4000
+    # Idempotency records live this long (Stripe keeps them at least 24 h).
+    idempotency_ttl_s: int = 48 * 3600
+    # Serial numbers a process reserves at once (gaps after a crash are harmless; reuse never happens).
+    serial_block: int = 1000
+    # Bookings waiting at most this long (seconds) to share one pipeline round trip.
+    batch_window_s: float = 0.0005
+    access_log: bool = True
+    demo: bool = False
+    limits_path: Path | None = None
+    tariff_path: Path | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Config:
+        env = os.environ if env is None else env
+        cfg = cls(
+            redis_url=env.get("REDIS_URL") or None,
+            data_dir=Path(env.get("BARID_DATA", "var")),
+            appendfsync=env.get("BARID_APPENDFSYNC", "always"),
+            host=env.get("BARID_HOST", cls.host),
+            port=int(env.get("BARID_PORT", cls.port)),
+            workers=int(env.get("BARID_WORKERS", cls.workers)),
+            rate_per_s=float(env.get("BARID_RATE_PER_S", cls.rate_per_s)),
+            rate_burst=int(env.get("BARID_RATE_BURST", cls.rate_burst)),
+            access_log=env.get("BARID_ACCESS_LOG", "1") not in ("0", "false", "no"),
+            limits_path=Path(env["BARID_LIMITS"]) if env.get("BARID_LIMITS") else None,
+            tariff_path=Path(env["BARID_TARIFF"]) if env.get("BARID_TARIFF") else None,
+        )
+        cfg = replace(cfg, **overrides) if overrides else cfg
+        if cfg.appendfsync not in APPENDFSYNC_POLICIES:
+            raise ValueError(f"BARID_APPENDFSYNC must be one of {APPENDFSYNC_POLICIES}")
+        return cfg

@@ -1,0 +1,51 @@
+"""Idempotency-Key handling (Stripe's semantics): same key and body replay the first answer; same key with
+another body is refused; records live ``idempotency_ttl_s`` (at least 24 h).
+
+Bookings record their answer inside the booking script itself (atomic with the booking); this module serves the
+other POSTs, whose effects are idempotent on their own (a quote changes nothing, a second cancel finds the
+parcel already cancelled), so a lookup-then-remember pair is enough for them.
+"""
+
+from __future__ import annotations
+
+import orjson
+import redis.asyncio as aioredis
+from aiohttp import web
+
+from . import keys
+from .booking import IdempotencyKeyReused, Replay
+from .errors import FieldError, ValidationFailed
+
+MAX_KEY_LEN = 255
+
+
+def idempotency_key(request: web.Request) -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not key or len(key) > MAX_KEY_LEN or not key.isascii() or not key.isprintable():
+        raise ValidationFailed("Idempotency-Key must be 1-255 printable ASCII characters",
+                               "کلید یکتایی باید ۱ تا ۲۵۵ نویسه اسکی باشد", errors=[FieldError(
+                                   "Idempotency-Key", "idempotency_key_invalid",
+                                   "Must be 1-255 printable ASCII characters.", "باید ۱ تا ۲۵۵ نویسه اسکی باشد.")])
+    return key
+
+
+class IdempotencyStore:
+    def __init__(self, redis: aioredis.Redis, ttl_s: int) -> None:
+        self.redis = redis
+        self.ttl_s = ttl_s
+
+    async def lookup(self, shop_id: int, key: str, fp: str) -> Replay | None:
+        raw = await self.redis.get(keys.idempotency(shop_id, key))
+        if raw is None:
+            return None
+        prev = orjson.loads(raw)
+        if prev["fp"] != fp:
+            raise IdempotencyKeyReused("this Idempotency-Key was already used with a different request",
+                                       "این کلید یکتایی پیش‌تر با درخواست دیگری به کار رفته است")
+        return Replay(prev["status"], prev["body"].encode())
+
+    async def remember(self, shop_id: int, key: str, fp: str, status: int, body: bytes) -> None:
+        record = orjson.dumps({"fp": fp, "status": status, "body": body.decode()})
+        await self.redis.set(keys.idempotency(shop_id, key), record, ex=self.ttl_s, nx=True)

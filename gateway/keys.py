@@ -1,0 +1,141 @@
+"""Every Redis key and stream name Barid uses, in one place.
+
+Cluster layout
+--------------
+Shops are spread over ``PARTITIONS`` hash-tag partitions ``{pN}`` (N = shop_id % PARTITIONS). Everything a
+shop owns (its record, parcels, indexes, idempotency records, rate-limit state, event feed) and the partition's
+event outbox share that one tag, so every script and transaction touches a single slot. The only keys outside a
+partition are single-key counters and the tracking-number index, which are never used together with others in
+one command.
+
+PARTITIONS is part of the data layout: changing it needs a migration.
+"""
+
+from __future__ import annotations
+
+PARTITIONS = 64
+
+# Global single keys (each command touching them touches only them).
+SHOP_SEQ = "barid:shop:seq"  # INCR -> next shop id
+SHOPS_ALL = "barid:shops"  # set of shop ids (operator listing; a few thousand members, never a SCAN)
+STAFF_SEQ = "barid:staff:seq"
+
+
+def serial_counter(prefix: str) -> str:
+    """INCRBY counter of S10 serials for one service indicator; gateways take blocks from it."""
+    return f"barid:s10:{prefix}"
+
+
+def tracking_index(tracking_number: str) -> str:
+    """Tracking number -> owning shop id. Immutable once written."""
+    return f"barid:tn:{tracking_number}"
+
+
+def partition_of(shop_id: int) -> int:
+    return shop_id % PARTITIONS
+
+
+def tag(shop_id: int) -> str:
+    return "{p%d}" % (shop_id % PARTITIONS)
+
+
+def shop(shop_id: int) -> str:
+    """Hash: name, enamad_id, sender (JSON), key_hash, status, created_at, rate, burst."""
+    return f"{tag(shop_id)}:shop:{shop_id}"
+
+
+def index_member(created_ms: int, tracking_number: str) -> str:
+    """Member of every shop index zset. All scores are 0, so lexicographic order is creation order and a
+    member is a unique, stable pagination cursor (ZRANGE ... BYLEX)."""
+    return "%013d:%s" % (created_ms, tracking_number)
+
+
+def shop_shipments(shop_id: int) -> str:
+    """Zset (score 0, members ``index_member(created_ms, tn)``) of every parcel the shop booked."""
+    return f"{tag(shop_id)}:shop:{shop_id}:shipments"
+
+
+def shop_status_index(shop_id: int, status: str) -> str:
+    """Zset like shop_shipments, one per current status; a status change moves the member across."""
+    return f"{tag(shop_id)}:shop:{shop_id}:status:{status}"
+
+
+def shop_order_index(shop_id: int, client_order_id: str) -> str:
+    """Zset like shop_shipments of the parcels booked under one client_order_id."""
+    return f"{tag(shop_id)}:shop:{shop_id}:order:{client_order_id}"
+
+
+def parcel(shop_id: int, tracking_number: str) -> str:
+    """Hash: doc (booking JSON), status, status_at, updated_at, plus tracking fields."""
+    return f"{tag(shop_id)}:parcel:{tracking_number}"
+
+
+def idempotency(shop_id: int, key: str) -> str:
+    """String JSON {fp, status, body}; lives at least 24 h."""
+    return f"{tag(shop_id)}:idem:{shop_id}:{key}"
+
+
+def rate_limit(shop_id: int) -> str:
+    """GCRA theoretical arrival time (ms) of the shop's request stream."""
+    return f"{tag(shop_id)}:rl:{shop_id}"
+
+
+def shop_feed(shop_id: int) -> str:
+    """Stream of the shop's own events (polling API and server-sent events)."""
+    return f"{tag(shop_id)}:feed:{shop_id}"
+
+
+def partition_events(partition: int) -> str:
+    """Outbox stream of one partition, consumed by the webhook dispatchers' group."""
+    return "{p%d}:events" % partition
+
+
+def parcel_history(shop_id: int, tracking_number: str) -> str:
+    """Zset of the parcel's events (JSON members) scored by occurred_at in ms: the append-only history."""
+    return f"{tag(shop_id)}:hist:{tracking_number}"
+
+
+# --- tracking (staff, scans, webhooks) ---
+
+STAFF_TOKEN_PREFIX = "st_"
+WEBHOOK_GROUP = "webhooks"  # the dispatchers' consumer group on every partition outbox
+
+
+def staff(staff_id: int) -> str:
+    """Hash: office, name, token_hash, status (active|revoked), created_at."""
+    return f"barid:staff:{staff_id}"
+
+
+def office_staff(office_code: str) -> str:
+    """Set of the staff ids of one office (operator listing)."""
+    return f"barid:office:{office_code}:staff"
+
+
+def parcel_scans(shop_id: int, tracking_number: str) -> str:
+    """Hash scan_id -> "<event id>|<event>|<occurred ms>": the parcel's scan dedupe record."""
+    return f"{tag(shop_id)}:scans:{tracking_number}"
+
+
+def webhook_endpoints(partition: int) -> str:
+    """Hash shop id -> JSON {endpoint id: endpoint doc} of every shop in the partition."""
+    return "{p%d}:webhooks" % partition
+
+
+def webhook_queues(partition: int) -> str:
+    """Hash "<shop>|<endpoint>|<tracking number>" -> newline-joined event JSONs awaiting delivery, head first."""
+    return "{p%d}:whq" % partition
+
+
+def webhook_ready(partition: int) -> str:
+    """Zset of webhook_queues fields scored by when their head is due (or its lease ends), in ms."""
+    return "{p%d}:whready" % partition
+
+
+def webhook_tries(partition: int) -> str:
+    """Hash webhook_queues field -> failed attempts of its current head."""
+    return "{p%d}:whtries" % partition
+
+
+def webhook_dead(partition: int) -> str:
+    """Zset of "<shop>|<endpoint>|<tracking number>|<event JSON>" given up on, scored by recorded_at ms."""
+    return "{p%d}:whdead" % partition

@@ -1,0 +1,78 @@
+"""Lua sources of the store-side scripts. Each touches only the keys of one shop partition ({pN})."""
+
+# Shared by every script a shop's request runs: the key must match, the shop must be active, and the request
+# must fit the shop's rate (GCRA: a token bucket without a timer; the state is one number). Sets `now`.
+# Expects KEYS[1] = shop hash, KEYS[2] = rate-limit state; ARGV[1] key hash, ARGV[2]/[3] default rate/burst,
+# ARGV[4] cost (requests or booked items).
+GUARD = r"""
+local shop = redis.call('HMGET', KEYS[1], 'key_hash', 'status', 'rate', 'burst')
+if shop[1] ~= ARGV[1] then return {'AUTH'} end
+if shop[2] ~= 'active' then return {'DISABLED'} end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local interval = 1000 / tonumber(shop[3] or ARGV[2])
+local tolerance = interval * tonumber(shop[4] or ARGV[3])
+local tat = tonumber(redis.call('GET', KEYS[2]) or '0')
+if tat < now then tat = now end
+local new_tat = tat + interval * tonumber(ARGV[4])
+if new_tat - tolerance > now then
+  return {'RATE', tostring(math.ceil(new_tat - tolerance - now))}
+end
+"""
+
+GUARD_COMMIT = r"""
+redis.call('SET', KEYS[2], string.format('%.3f', new_tat), 'PX', math.ceil(tolerance + interval) + 1000)
+"""
+
+AUTH = GUARD + GUARD_COMMIT + "return {'OK'}\n"
+
+# KEYS: 1 shop, 2 rate limit, 3 idempotency record (the shop key when there is none), 4 all-shipments index,
+#       5 pre_transit index, 6 partition outbox, 7 shop feed; then per item: parcel, history, order index.
+# ARGV: 1-4 guard, 5 idempotency flag ('' or '1'), 6 idempotency TTL s, 7 idempotency record, 8 item count,
+#       9 shop id, 10 feed max length; then per item: tracking number, created ms, index member, doc, event,
+#       created_at.
+BOOK = GUARD + r"""
+if ARGV[5] ~= '' then
+  local prev = redis.call('GET', KEYS[3])
+  if prev then return {'REPLAY', prev} end
+end
+""" + GUARD_COMMIT + r"""
+local n = tonumber(ARGV[8])
+for i = 0, n - 1 do
+  local a = 11 + i * 6
+  local k = 8 + i * 3
+  local tn, created_ms, member, doc, ev, created_at = ARGV[a], ARGV[a+1], ARGV[a+2], ARGV[a+3], ARGV[a+4], ARGV[a+5]
+  redis.call('HSET', KEYS[k], 'doc', doc, 'status', 'pre_transit', 'state', 'booked', 'status_at', created_at,
+             'updated_at', created_at, 'seq', 1, 'created_ms', created_ms)
+  redis.call('ZADD', KEYS[k+1], created_ms, ev)
+  redis.call('ZADD', KEYS[k+2], 0, member)
+  redis.call('ZADD', KEYS[4], 0, member)
+  redis.call('ZADD', KEYS[5], 0, member)
+  redis.call('XADD', KEYS[6], '*', 's', ARGV[9], 't', tn, 'e', ev)
+  redis.call('XADD', KEYS[7], 'MAXLEN', '~', ARGV[10], '*', 'e', ev)
+end
+if ARGV[5] ~= '' then
+  redis.call('SET', KEYS[3], ARGV[7], 'EX', ARGV[6])
+end
+return {'OK'}
+"""
+
+# KEYS: 1 shop, 2 rate limit, 3 parcel, 4 history, 5 pre_transit index, 6 cancelled index, 7 outbox, 8 feed
+# ARGV: 1-4 guard, 5 tracking number, 6 shop id, 7 now ISO, 8 feed max length, 9 event JSON with "__SEQ__"
+#       where the parcel's next sequence number goes, 10 now in ms (the history score)
+CANCEL = GUARD + GUARD_COMMIT + r"""
+local p = redis.call('HMGET', KEYS[3], 'state', 'seq', 'created_ms')
+if not p[1] then return {'NOT_FOUND'} end
+if p[1] ~= 'booked' then return {'NOT_CANCELLABLE', p[1]} end
+local seq = tonumber(p[2]) + 1
+local ev = string.gsub(ARGV[9], '__SEQ__', tostring(seq), 1)
+redis.call('HSET', KEYS[3], 'status', 'cancelled', 'state', 'cancelled', 'status_at', ARGV[7],
+           'updated_at', ARGV[7], 'seq', seq)
+local member = string.format('%013d', tonumber(p[3])) .. ':' .. ARGV[5]
+redis.call('ZREM', KEYS[5], member)
+redis.call('ZADD', KEYS[6], 0, member)
+redis.call('ZADD', KEYS[4], ARGV[10], ev)
+redis.call('XADD', KEYS[7], '*', 's', ARGV[6], 't', ARGV[5], 'e', ev)
+redis.call('XADD', KEYS[8], 'MAXLEN', '~', ARGV[8], '*', 'e', ev)
+return {'OK', ev}
+"""

@@ -1,0 +1,352 @@
+"""The OpenAPI 3.1 document of the HTTP API, served at ``GET /openapi.json``.
+
+Numbers come from the code that enforces them (``Limits`` from limits.toml, the validator's constants), so the
+document cannot drift from the rules. Other route modules contribute their operations with ``add_paths`` at
+import time (before ``create_app`` builds and caches the document), reusing ``problem_responses`` and the
+shared ``components`` by ``$ref``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE
+from .idempotency import MAX_KEY_LEN
+from .postal import CITY_MAX_LEN
+from .tariff import ZONES, Limits
+from .validation import (ADDRESS_MAX, CONTENTS_MAX, LAT_RANGE, LON_RANGE, NAME_MAX, PAYMENT_TYPES, SERVICES)
+from .web_shipments import LIST_MAX, STATUSES
+
+JSON = "application/json"
+IGNORED = " Unknown fields are ignored, so richer objects may be sent; every field listed here is checked."
+
+_registry: dict[str, dict[str, Any]] = {}
+_registry_schemas: dict[str, Any] = {}
+
+
+def add_paths(paths: dict[str, dict[str, Any]], schemas: dict[str, Any] | None = None) -> None:
+    """Contribute operations (and the schemas they ``$ref``) to every document built afterwards.
+
+    A path may gain methods but not redefine one another module already documents."""
+    for path, ops in paths.items():
+        taken = _registry.setdefault(path, {})
+        if clash := set(taken) & set(ops):
+            raise ValueError(f"OpenAPI: {path} {sorted(clash)} documented twice")
+        taken.update(ops)
+    for name, schema in (schemas or {}).items():
+        if _registry_schemas.setdefault(name, schema) is not schema:
+            raise ValueError(f"OpenAPI: schema {name} defined twice")
+
+
+def ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def json_body(schema: dict[str, Any], description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    resp: dict[str, Any] = {"description": description, "content": {JSON: {"schema": schema}}}
+    if headers:
+        resp["headers"] = headers
+    return resp
+
+
+_PROBLEMS = {  # status -> (component name, what it means here)
+    401: ("Unauthorized", "Missing, malformed or revoked API key, or the shop is disabled."),
+    404: ("NotFound", "No such resource in the calling shop."),
+    409: ("Conflict", "Idempotency-Key reused with a different request, or the state forbids the change."),
+    413: ("PayloadTooLarge", "Request body over the size limit."),
+    415: ("UnsupportedMediaType", "Content-Type is not JSON (application/json or any +json type)."),
+    422: ("ValidationFailed", "Body is not JSON, or fields are invalid; `errors` lists every bad field."),
+    429: ("RateLimited", "The shop's rate limit is exhausted; retry after `Retry-After` seconds."),
+    500: ("InternalError", "Unexpected failure; the request was not applied."),
+    503: ("StoreUnavailable", "The store cannot be reached."),
+}
+
+
+def problem_responses(*statuses: int) -> dict[str, Any]:
+    """``responses`` entries for these error statuses; 500 is always included (the error middleware's catch-all)."""
+    return {str(s): {"$ref": f"#/components/responses/{_PROBLEMS[s][0]}"} for s in sorted({*statuses, 500})}
+
+
+def _components(limits: Limits) -> dict[str, Any]:
+    services = limits.services.values()
+    max_weight = max(s.max_weight_g for s in services)
+    max_side = max(s.max_side_mm for s in services)
+    max_declared = max(s.max_declared_value_rial for s in services)
+    per_service = "; ".join(
+        f"{name}: weight <= {s.max_weight_g} g, sides <= {s.max_side_mm} mm, longest side + 2 x the others <= "
+        f"{s.max_length_plus_girth_mm} mm, declared_value <= {s.max_declared_value_rial} rial"
+        for name, s in limits.services.items())
+    text = lambda n, d: {"type": "string", "minLength": 1, "maxLength": n,  # noqa: E731
+                         "description": d + " Control characters are dropped and whitespace collapsed first."}
+    integer = lambda lo, hi, d: {"type": "integer", "minimum": lo, "maximum": hi, "description": d}  # noqa: E731
+    digits = {"type": ["string", "integer"]}
+    location = {"type": "object", "required": ["lat", "lon"], "description": "A point inside Iran (WGS 84).",
+                "properties": {"lat": {"type": "number", "minimum": LAT_RANGE[0], "maximum": LAT_RANGE[1]},
+                               "lon": {"type": "number", "minimum": LON_RANGE[0], "maximum": LON_RANGE[1]}}}
+    party_props = {
+        "name": text(NAME_MAX, "Person or business name."),
+        "phone": {**digits, "description": "Iranian mobile: 09xxxxxxxxx, +98/0098 prefixes, Persian or Arabic "
+                                           "digits, spaces and hyphens accepted; answered as 09xxxxxxxxx."},
+        "postal_code": {**digits, "description": "10-digit Iranian postal code (Persian digits, spaces and hyphens "
+                                                 "accepted); answered as 10 ASCII digits."},
+        "province": {"type": "string", "description": "One of Iran's 31 provinces, in Persian or English, any common "
+                                                      "spelling; answered as its Persian name."},
+        "city": text(CITY_MAX_LEN, "City name."),
+        "address": text(ADDRESS_MAX, "Street address."),
+        "location": location,
+    }
+    place_props = {k: party_props[k] for k in ("province", "city")}
+    dims = {d: integer(1, max_side, f"Millimetres. Per service: {per_service}.")
+            for d in ("length_mm", "width_mm", "height_mm")}
+    parcel_props = {
+        "weight_g": integer(1, max_weight, f"Grams. Per service: {per_service}."), **dims,
+        "declared_value": integer(0, max_declared, "Insured value in rials; 0 or absent means no insurance."),
+    }
+    payment = {
+        "type": "object", "required": ["type"], "description": "`goods_value` (rials) is required for cash on "
+        "delivery and ignored for prepaid." + IGNORED,
+        "properties": {"type": {"enum": list(PAYMENT_TYPES)},
+                       "goods_value": integer(limits.cod_min_goods_value_rial, limits.cod_max_goods_value_rial,
+                                              "Cash the postman collects, in rials.")},
+        "if": {"properties": {"type": {"const": "cod"}}}, "then": {"required": ["goods_value"]},
+    }
+    order_id = {"type": "string", "minLength": 1, "maxLength": limits.client_order_id_max_len,
+                "description": "The shop's own order reference (not blank; trimmed)."}
+    timestamp = {"type": "string", "format": "date-time"}
+    party_out = {"type": "object", "required": list(party_props)[:-1], "properties": {
+        **{k: {"type": "string"} for k in list(party_props)[:-1]}, "location": location}}
+    return {
+        "securitySchemes": {"bearerAuth": {
+            "type": "http", "scheme": "bearer", "description": "The shop's API key, `bk_<shop_id>_<secret>`."}},
+        "schemas": {
+            "Problem": {
+                "type": "object", "description": "RFC 9457 problem details, with a Persian `detail_fa` beside it.",
+                "required": ["type", "title", "status", "code", "detail"],
+                "properties": {
+                    "type": {"type": "string", "description": f"{PROBLEM_TYPE_BASE}<code>"},
+                    "title": {"type": "string"}, "status": {"type": "integer", "minimum": 400, "maximum": 599},
+                    "code": {"type": "string", "description": "Stable machine-readable error code."},
+                    "detail": {"type": "string"}, "detail_fa": {"type": "string"},
+                    "instance": {"type": "string", "description": "The request path."},
+                    "errors": {"type": "array", "items": ref("FieldError")},
+                },
+            },
+            "FieldError": {"type": "object", "required": ["field", "code", "message", "message_fa"], "properties": {
+                "field": {"type": "string", "description": "Dotted path, e.g. `receiver.phone`; '' is the body."},
+                "code": {"type": "string"}, "message": {"type": "string"}, "message_fa": {"type": "string"}}},
+            "Place": {"type": "object", "required": ["province", "city"], "properties": place_props,
+                      "description": "Where a party is; only the places matter for a quote." + IGNORED},
+            "Party": {"type": "object", "required": list(party_props)[:-1], "properties": party_props,
+                      "description": "Sender or receiver." + IGNORED},
+            "Payment": payment,
+            "ParcelQuote": {"type": "object", "required": ["weight_g"], "properties": parcel_props,
+                            "description": "When all three sides are given, the per-service size rules apply."
+                                           + IGNORED},
+            "Parcel": {"allOf": [ref("ParcelQuote")], "properties": {
+                "contents": text(CONTENTS_MAX, "What is inside.")}},
+            "QuoteRequest": {
+                "type": "object", "required": ["service", "receiver", "parcel"], "description": IGNORED.strip(),
+                "properties": {
+                    "service": {"enum": list(SERVICES)},
+                    "payment": {**ref("Payment"), "description": "Absent means prepaid."},
+                    "sender": {"type": "object", "properties": place_props,
+                               "description": "Fields given override the shop's profile sender."},
+                    "receiver": ref("Place"), "parcel": ref("ParcelQuote"),
+                },
+            },
+            "ShipmentRequest": {
+                "type": "object", "required": ["client_order_id", "service", "payment", "receiver", "parcel"],
+                "description": IGNORED.strip(),
+                "properties": {
+                    "client_order_id": order_id, "service": {"enum": list(SERVICES)}, "payment": ref("Payment"),
+                    "sender": {"type": "object", "properties": party_props, "description": "Fields given override "
+                               "the shop's profile sender; the merged sender must be a complete Party."},
+                    "receiver": ref("Party"), "parcel": ref("Parcel"),
+                },
+            },
+            "BatchRequest": {"type": "object", "required": ["shipments"], "description": IGNORED.strip(),
+                             "properties": {"shipments": {"type": "array", "minItems": 1,
+                                                          "maxItems": limits.batch_max_items,
+                                                          "items": ref("ShipmentRequest")}}},
+            "Price": {"type": "object", "required": ["base", "cod_fee", "insurance", "vat", "total", "currency"],
+                      "description": "Integer rials; total = base + cod_fee + insurance + vat.",
+                      "properties": {**{k: {"type": "integer", "minimum": 0}
+                                        for k in ("base", "cod_fee", "insurance", "vat", "total")},
+                                     "currency": {"const": "IRR"}}},
+            "Quote": {"type": "object", "required": ["service", "zone", "price"], "properties": {
+                "service": {"enum": list(SERVICES)}, "zone": {"enum": list(ZONES)}, "price": ref("Price")}},
+            "Shipment": {
+                "type": "object",
+                "required": ["tracking_number", "shop_id", "client_order_id", "service", "payment", "sender",
+                             "receiver", "parcel", "zone", "price", "created_at", "status", "status_at",
+                             "updated_at"],
+                "properties": {
+                    "tracking_number": {"type": "string", "pattern": "^[A-Z]{2}[0-9]{9}IR$",
+                                        "description": "UPU S10, e.g. EP123456785IR."},
+                    "shop_id": {"type": "integer"}, "client_order_id": {"type": "string"},
+                    "service": {"enum": list(SERVICES)},
+                    "payment": {"type": "object", "required": ["type"], "properties": {
+                        "type": {"enum": list(PAYMENT_TYPES)}, "goods_value": {"type": "integer"}}},
+                    "sender": party_out, "receiver": party_out,
+                    "parcel": {"type": "object", "required": ["weight_g"], "properties": {
+                        **{k: {"type": "integer"} for k in parcel_props}, "contents": {"type": "string"}}},
+                    "zone": {"enum": list(ZONES)}, "price": ref("Price"), "created_at": timestamp,
+                    "status": {"enum": list(STATUSES)}, "status_at": timestamp, "updated_at": timestamp,
+                },
+            },
+            "ShipmentWithHistory": {"allOf": [ref("Shipment")], "required": ["history"], "properties": {
+                "history": {"type": "array", "items": ref("Event"), "description": "Oldest first."}}},
+            "Event": {
+                "type": "object", "required": ["id", "type", "tracking_number", "shop_id", "status", "occurred_at",
+                                               "recorded_at", "office", "data"],
+                "properties": {
+                    "id": {"type": "string"}, "type": {"type": "string", "description": "e.g. booked, cancelled."},
+                    "tracking_number": {"type": "string"}, "shop_id": {"type": "integer"},
+                    "status": {"enum": list(STATUSES)}, "occurred_at": timestamp, "recorded_at": timestamp,
+                    "office": {"type": ["string", "null"], "description": "Post-office code, null if none."},
+                    "data": {"type": "object"},
+                },
+            },
+            "ShipmentPage": {"type": "object", "required": ["items", "next_cursor"], "properties": {
+                "items": {"type": "array", "items": ref("Shipment")},
+                "next_cursor": {"type": ["string", "null"], "description": "Pass as `cursor`; null on the last page."}}},
+            "BatchResult": {
+                "type": "object", "required": ["booked", "rejected", "results"],
+                "properties": {
+                    "booked": {"type": "integer", "minimum": 0}, "rejected": {"type": "integer", "minimum": 0},
+                    "results": {"type": "array", "description": "One per submitted item, in order.", "items": {
+                        "oneOf": [
+                            {"type": "object", "required": ["index", "result", "shipment"], "properties": {
+                                "index": {"type": "integer"}, "result": {"const": "booked"},
+                                "shipment": ref("Shipment")}},
+                            {"type": "object", "required": ["index", "result", "errors"], "properties": {
+                                "index": {"type": "integer"}, "result": {"const": "rejected"},
+                                "errors": {"type": "array", "items": ref("FieldError")}}},
+                        ]}},
+                },
+            },
+        },
+        "headers": {
+            "RetryAfter": {"required": True, "description": "Whole seconds to wait.",
+                           "schema": {"type": "string", "pattern": "^[0-9]+$"}},
+            "IdempotentReplayed": {"description": "`true` when this is the stored answer to an earlier request "
+                                                  "with the same Idempotency-Key.", "schema": {"const": "true"}},
+        },
+        "parameters": {
+            "IdempotencyKey": {
+                "name": "Idempotency-Key", "in": "header", "required": False,
+                "description": "Retrying with the same key and body replays the first answer (kept at least 24 h); "
+                               "the same key with another body is refused with 409.",
+                "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LEN, "pattern": "^[ -~]+$"}},
+            "TrackingNumber": {"name": "tracking_number", "in": "path", "required": True,
+                               "description": "UPU S10 number, any case; unknown or malformed numbers are 404.",
+                               "schema": {"type": "string"}, "example": "EP123456785IR"},
+        },
+        "responses": {
+            name: {"description": desc, "content": {PROBLEM_CONTENT_TYPE: {"schema": ref("Problem")}},
+                   **({"headers": {"Retry-After": {"$ref": "#/components/headers/RetryAfter"}}} if s == 429 else {})}
+            for s, (name, desc) in _PROBLEMS.items()
+        },
+    }
+
+
+_QUOTE_EXAMPLE = {"service": "sefareshi", "receiver": {"province": "Tehran", "city": "تهران"},
+                  "parcel": {"weight_g": 400}}
+_SHIPMENT_EXAMPLE = {
+    "client_order_id": "ORD-1001", "service": "pishtaz", "payment": {"type": "cod", "goods_value": 12_000_000},
+    "receiver": {"name": "علی رضایی", "phone": "09131234567", "postal_code": "8138634561", "province": "اصفهان",
+                 "city": "اصفهان", "address": "خیابان چهارباغ، کوچه ۵"},
+    "parcel": {"weight_g": 1200, "declared_value": 5_000_000, "contents": "کتاب"},
+}
+
+
+def _paths(limits: Limits) -> dict[str, Any]:
+    replayed = {"Idempotent-Replayed": {"$ref": "#/components/headers/IdempotentReplayed"}}
+    idem = [{"$ref": "#/components/parameters/IdempotencyKey"}]
+    tn = [{"$ref": "#/components/parameters/TrackingNumber"}]
+
+    def body(schema: str, example: dict[str, Any]) -> dict[str, Any]:
+        return {"required": True, "content": {JSON: {"schema": ref(schema), "example": example}}}
+
+    def system(summary: str, ok: dict[str, Any], *errors: int) -> dict[str, Any]:
+        return {"get": {"tags": ["system"], "summary": summary, "security": [],
+                        "responses": {"200": ok, **problem_responses(*errors)}}}
+
+    return {
+        "/v1/quotes": {"post": {
+            "tags": ["shipments"], "summary": "Price a parcel without booking it", "operationId": "createQuote",
+            "requestBody": body("QuoteRequest", _QUOTE_EXAMPLE),
+            "responses": {"200": json_body(ref("Quote"), "Zone and price."),
+                          **problem_responses(401, 413, 415, 422, 429)}}},
+        "/v1/shipments": {
+            "post": {
+                "tags": ["shipments"], "summary": "Book a shipment", "operationId": "createShipment",
+                "parameters": idem, "requestBody": body("ShipmentRequest", _SHIPMENT_EXAMPLE),
+                "responses": {"201": json_body(ref("Shipment"), "Booked.", replayed),
+                              **problem_responses(401, 409, 413, 415, 422, 429)}},
+            "get": {
+                "tags": ["shipments"], "summary": "List the shop's shipments, newest first",
+                "operationId": "listShipments",
+                "parameters": [
+                    {"name": "status", "in": "query", "schema": {"enum": list(STATUSES)}},
+                    {"name": "client_order_id", "in": "query", "schema": {
+                        "type": "string", "minLength": 1, "maxLength": limits.client_order_id_max_len}},
+                    *({"name": n, "in": "query", "description": "ISO 8601 time with a zone (inclusive).",
+                       "schema": {"type": "string", "format": "date-time"}} for n in ("created_from", "created_to")),
+                    {"name": "cursor", "in": "query", "description": "`next_cursor` of the previous page.",
+                     "schema": {"type": "string", "maxLength": 40}},
+                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": LIST_MAX,
+                                                                "default": 20}},
+                ],
+                "responses": {"200": json_body(ref("ShipmentPage"), "A page of shipments (without history)."),
+                              **problem_responses(401, 422, 429)}},
+        },
+        "/v1/shipments/batch": {"post": {
+            "tags": ["shipments"], "summary": "Book many shipments; each item is booked or rejected on its own",
+            "operationId": "createShipmentBatch", "parameters": idem, "requestBody": body("BatchRequest", {"shipments": [_SHIPMENT_EXAMPLE]}),
+            "responses": {"200": json_body(ref("BatchResult"), "Per-item outcome.", replayed),
+                          **problem_responses(401, 409, 413, 415, 422, 429)}}},
+        "/v1/shipments/{tracking_number}": {"get": {
+            "tags": ["shipments"], "summary": "A shipment with its history", "operationId": "getShipment",
+            "parameters": tn,
+            "responses": {"200": json_body(ref("ShipmentWithHistory"), "The shipment."),
+                          **problem_responses(401, 404, 429)}}},
+        "/v1/shipments/{tracking_number}/cancel": {"post": {
+            "tags": ["shipments"], "summary": "Cancel a shipment not yet accepted by the post",
+            "description": "Any request body is ignored (it only counts towards the Idempotency-Key fingerprint).",
+            "operationId": "cancelShipment", "parameters": tn + idem,
+            "responses": {"200": json_body(ref("ShipmentWithHistory"), "Cancelled.", replayed),
+                          **problem_responses(401, 404, 409, 413, 422, 429)}}},
+        "/healthz": system("Liveness", json_body({"type": "object", "required": ["status"],
+                                                  "properties": {"status": {"const": "ok"}}}, "Alive.")),
+        "/readyz": system("Readiness: the store answers", json_body(
+            {"type": "object", "required": ["status", "store"],
+             "properties": {"status": {"const": "ready"}, "store": {"const": "ok"}}}, "Ready."), 503),
+        "/metrics": system("Prometheus metrics", {"description": "Prometheus text exposition format.",
+                                                  "content": {"text/plain": {"schema": {"type": "string"}}}}),
+        "/openapi.json": system("This document", json_body({"type": "object"}, "OpenAPI 3.1 document.")),
+    }
+
+
+def openapi_document(extra_paths: dict[str, dict[str, Any]] | None = None, limits: Limits | None = None) -> dict:
+    """The whole document: the gateway's own paths, those contributed with ``add_paths``, then ``extra_paths``.
+
+    ``limits`` defaults to the packaged limits.toml."""
+    limits = limits or Limits.load()
+    paths = _paths(limits)
+    for path, ops in [*_registry.items(), *(extra_paths or {}).items()]:
+        paths[path] = {**paths.get(path, {}), **ops}
+    components = _components(limits)
+    components["schemas"].update(_registry_schemas)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Barid postal gateway", "version": "1.0.0",
+                 "description": "Book, price, list and cancel domestic Iran Post shipments. Errors are RFC 9457 "
+                                "problem details (`application/problem+json`) with Persian text beside English. "
+                                "Request objects ignore unknown fields."},
+        "servers": [{"url": "/"}],
+        "security": [{"bearerAuth": []}],
+        "tags": [{"name": "shipments"}, {"name": "system"}],
+        "paths": paths,
+        "components": components,
+    }

@@ -1,0 +1,49 @@
+"""S10 serial allocation: unique across processes and restarts, never reused.
+
+Each process reserves a block with one INCRBY and hands serials out locally; a crash leaves a gap in the
+sequence (allowed: S10 numbers need to be unique, not dense) but never a repeat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import redis.asyncio as aioredis
+
+from . import keys
+from .errors import GatewayError
+
+MAX_SERIAL = 99_999_999
+
+
+class SerialsExhausted(GatewayError):
+    status = 503
+    code = "serials_exhausted"
+    title = "No tracking numbers left for this service"
+
+
+class SerialAllocator:
+    def __init__(self, redis: aioredis.Redis, indicator: str, block: int = 1000) -> None:
+        self.redis = redis
+        self.key = keys.serial_counter(indicator)
+        self.block = block
+        self._next = 0
+        self._end = 0  # exclusive
+        self._lock = asyncio.Lock()
+
+    async def take(self, n: int) -> list[int]:
+        out: list[int] = []
+        while len(out) < n:
+            if self._next >= self._end:
+                async with self._lock:
+                    if self._next >= self._end:
+                        size = max(self.block, n - len(out))
+                        end = int(await self.redis.incrby(self.key, size))
+                        if end > MAX_SERIAL:
+                            raise SerialsExhausted(f"serial counter {self.key} passed {MAX_SERIAL}")
+                        self._next, self._end = end - size + 1, end + 1
+                continue
+            take = min(n - len(out), self._end - self._next)
+            out.extend(range(self._next, self._next + take))
+            self._next += take
+        return out

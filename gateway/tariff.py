@@ -1,0 +1,361 @@
+"""Business limits (``data/limits.toml``) and domestic postage pricing (``data/tariff.toml``).
+
+Both files are read once at start-up; ``Tariff.quote`` then runs on every booking with no I/O and integer
+arithmetic only. Money is integer rials. A rate is in basis points and applied as round half up to the rial,
+``(amount * rate_bp + 5_000) // 10_000``. VAT is charged on base + cod_fee + insurance.
+"""
+
+from __future__ import annotations
+
+import functools
+import tomllib
+from bisect import bisect_left
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from gateway.errors import GatewayError
+from gateway.postal import normalize_city, normalize_province, place_match_key
+
+_DATA_DIR = Path(__file__).with_name("data")
+LIMITS_PATH = _DATA_DIR / "limits.toml"
+TARIFF_PATH = _DATA_DIR / "tariff.toml"
+
+SAME_CITY = "same_city"
+SAME_PROVINCE = "same_province"
+OTHER_PROVINCE = "other_province"
+ZONES = (SAME_CITY, SAME_PROVINCE, OTHER_PROVINCE)  # cheapest first: prices must not decrease along it
+
+_BP_DENOMINATOR = 10_000
+_GRAMS_PER_KG = 1_000
+
+
+class TariffError(GatewayError):
+    """A quote request outside what the tariff and limits allow (the ``code`` says which)."""
+
+    status = 422
+    title = "Cannot price this item"
+
+    def __init__(self, code: str, message: str, message_fa: str) -> None:
+        super().__init__(message, message_fa, code=code)
+        self.code = code
+        self.message = message
+        self.message_fa = message_fa
+
+
+class TariffDataError(ValueError):
+    """limits.toml or tariff.toml is inconsistent: a deployment error, raised at start-up, never per request."""
+
+
+def _apply_rate(amount: int, rate_bp: int) -> int:
+    """amount x rate, rounded half up to the rial (amounts and rates are never negative)."""
+    return (amount * rate_bp + _BP_DENOMINATOR // 2) // _BP_DENOMINATOR
+
+
+def _int(table: Mapping[str, Any], key: str, where: str, *, minimum: int = 0) -> int:
+    value = table.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise TariffDataError(f"{where}.{key} must be an integer >= {minimum}, got {value!r}")
+    return value
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    with path.open("rb") as f:
+        return tomllib.load(f)
+
+
+# --- limits ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServiceLimits:
+    s10_indicator: str
+    max_weight_g: int
+    max_declared_value_rial: int
+    max_side_mm: int
+    max_length_plus_girth_mm: int
+
+
+@dataclass(frozen=True)
+class Limits:
+    services: Mapping[str, ServiceLimits]
+    cod_min_goods_value_rial: int
+    cod_max_goods_value_rial: int
+    batch_max_items: int
+    client_order_id_max_len: int
+    request_max_body_bytes: int
+
+    @classmethod
+    def load(cls, path: Path | str | None = None) -> Limits:
+        """The limits in path; the packaged limits.toml (read once, then shared) when path is None."""
+        return _default_limits() if path is None else cls._from_file(Path(path))
+
+    @classmethod
+    def _from_file(cls, path: Path) -> Limits:
+        data = _read_toml(path)
+        services = {}
+        for name, table in data.get("services", {}).items():
+            where = f"{path.name}: services.{name}"
+            indicator = table.get("s10_indicator")
+            if not (isinstance(indicator, str) and len(indicator) == 2 and indicator.isascii() and indicator.isupper()):
+                raise TariffDataError(f"{where}.s10_indicator must be two upper-case letters, got {indicator!r}")
+            services[name] = ServiceLimits(
+                s10_indicator=indicator,
+                max_weight_g=_int(table, "max_weight_g", where, minimum=1),
+                max_declared_value_rial=_int(table, "max_declared_value_rial", where),
+                max_side_mm=_int(table, "max_side_mm", where, minimum=1),
+                max_length_plus_girth_mm=_int(table, "max_length_plus_girth_mm", where, minimum=1),
+            )
+        if not services:
+            raise TariffDataError(f"{path.name}: no [services.*] tables")
+        indicators = [s.s10_indicator for s in services.values()]
+        if len(set(indicators)) != len(indicators):  # the indicator is what tells services apart in a tracking number
+            raise TariffDataError(f"{path.name}: services share an s10_indicator: {indicators}")
+        cod, shipments, http = data.get("cod", {}), data.get("shipments", {}), data.get("http", {})
+        limits = cls(
+            services=MappingProxyType(services),
+            cod_min_goods_value_rial=_int(cod, "min_goods_value_rial", f"{path.name}: cod", minimum=1),
+            cod_max_goods_value_rial=_int(cod, "max_goods_value_rial", f"{path.name}: cod", minimum=1),
+            batch_max_items=_int(shipments, "batch_max_items", f"{path.name}: shipments", minimum=1),
+            client_order_id_max_len=_int(shipments, "client_order_id_max_len", f"{path.name}: shipments", minimum=1),
+            request_max_body_bytes=_int(http, "request_max_body_bytes", f"{path.name}: http", minimum=1),
+        )
+        if limits.cod_min_goods_value_rial > limits.cod_max_goods_value_rial:
+            raise TariffDataError(f"{path.name}: cod.min_goods_value_rial exceeds cod.max_goods_value_rial")
+        return limits
+
+    def service(self, name: str) -> ServiceLimits:
+        limits = self.services.get(name)
+        if limits is None:
+            raise _unknown_service(self.services)
+        return limits
+
+
+@functools.cache
+def _default_limits() -> Limits:
+    return Limits._from_file(LIMITS_PATH)
+
+
+def _unknown_service(known: Mapping[str, object]) -> TariffError:
+    # The rejected value is not echoed: it is client input of any length.
+    names = ", ".join(sorted(known))
+    return TariffError(
+        "service_unknown",
+        f"Unknown postal service; expected one of: {names}.",
+        f"سرویس پستی ناشناخته است؛ یکی از این‌ها را انتخاب کنید: {names}.",
+    )
+
+
+# --- zones ----------------------------------------------------------------------------------------------------
+
+
+def zone_of(sender_province: str, sender_city: str, receiver_province: str, receiver_city: str) -> str:
+    """same_city, same_province or other_province. Provinces and cities are normalised first (so raw input may
+    raise PostalError); cities compare spelling-insensitively ("بندر عباس" is "بندرعباس")."""
+    if normalize_province(sender_province) != normalize_province(receiver_province):
+        return OTHER_PROVINCE
+    if place_match_key(normalize_city(sender_city)) == place_match_key(normalize_city(receiver_city)):
+        return SAME_CITY
+    return SAME_PROVINCE
+
+
+# --- pricing --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PriceBreakdown:
+    base: int
+    cod_fee: int
+    insurance: int
+    vat: int
+    total: int
+    currency: str = "IRR"
+
+    def to_dict(self) -> dict[str, int | str]:
+        return {
+            "base": self.base,
+            "cod_fee": self.cod_fee,
+            "insurance": self.insurance,
+            "vat": self.vat,
+            "total": self.total,
+            "currency": self.currency,
+        }
+
+
+@dataclass(frozen=True)
+class _ServiceRates:
+    """One service's bands as parallel sorted arrays, so a quote is one bisect and one index."""
+
+    bounds_g: tuple[int, ...]  # ascending band upper bounds, inclusive
+    prices: Mapping[str, tuple[int, ...]]  # zone -> price of each band
+    per_extra_kg: Mapping[str, int] | None  # zone -> price per started kg over the last bound
+    limits: ServiceLimits
+
+
+def _read_service_rates(table: Mapping[str, Any], limits: ServiceLimits, where: str) -> _ServiceRates:
+    bands = table.get("bands")
+    if not isinstance(bands, list) or not bands:
+        raise TariffDataError(f"{where}.bands must be a non-empty array")
+    bounds = tuple(_int(band, "max_g", f"{where}.bands[{i}]", minimum=1) for i, band in enumerate(bands))
+    if any(a >= b for a, b in zip(bounds, bounds[1:])):
+        raise TariffDataError(f"{where}.bands: max_g must strictly increase, got {bounds}")
+    prices = {
+        zone: tuple(_int(band, zone, f"{where}.bands[{i}]", minimum=1) for i, band in enumerate(bands))
+        for zone in ZONES
+    }
+    for zone, row in prices.items():
+        if any(a > b for a, b in zip(row, row[1:])):
+            raise TariffDataError(f"{where}: {zone} prices fall as weight rises: {row}")
+    for i, band_prices in enumerate(zip(*(prices[zone] for zone in ZONES))):
+        if list(band_prices) != sorted(band_prices):
+            raise TariffDataError(f"{where}.bands[{i}]: a farther zone is cheaper than a nearer one")
+    per_extra_kg = None
+    if "per_extra_kg" in table:
+        extra = table["per_extra_kg"]
+        per_extra_kg = MappingProxyType({zone: _int(extra, zone, f"{where}.per_extra_kg", minimum=1) for zone in ZONES})
+    elif limits.max_weight_g > bounds[-1]:  # weights between the last band and the limit would have no price
+        raise TariffDataError(
+            f"{where}: bands stop at {bounds[-1]} g but limits allow {limits.max_weight_g} g and no per_extra_kg is set"
+        )
+    return _ServiceRates(bounds, MappingProxyType(prices), per_extra_kg, limits)
+
+
+class Tariff:
+    """Prices postal items. Build with Tariff.load(); instances are immutable and shared across requests."""
+
+    def __init__(
+        self,
+        services: Mapping[str, _ServiceRates],
+        limits: Limits,
+        vat_bp: int,
+        cod_fee_bp: int,
+        cod_fee_min: int,
+        cod_fee_max: int,
+        insurance_bp: int,
+        insurance_min: int,
+    ) -> None:
+        self._services = services
+        self.limits = limits
+        self._vat_bp = vat_bp
+        self._cod_fee_bp = cod_fee_bp
+        self._cod_fee_min = cod_fee_min
+        self._cod_fee_max = cod_fee_max
+        self._insurance_bp = insurance_bp
+        self._insurance_min = insurance_min
+
+    @classmethod
+    def load(cls, path: Path | str | None = None, limits: Limits | None = None) -> Tariff:
+        """The tariff in path checked against limits; with neither given, the packaged files (read once, shared)."""
+        if path is None and limits is None:
+            return _default_tariff()
+        return cls._from_file(Path(path) if path is not None else TARIFF_PATH, limits or Limits.load())
+
+    @classmethod
+    def _from_file(cls, path: Path, limits: Limits) -> Tariff:
+        data = _read_toml(path)
+        tables = data.get("services", {})
+        if set(tables) != set(limits.services):
+            raise TariffDataError(
+                f"{path.name} prices {sorted(tables)} but limits define {sorted(limits.services)}; they must match"
+            )
+        services = {
+            name: _read_service_rates(table, limits.services[name], f"{path.name}: services.{name}")
+            for name, table in tables.items()
+        }
+        vat, cod, insurance = data.get("vat", {}), data.get("cod_fee", {}), data.get("insurance", {})
+        tariff = cls(
+            services=MappingProxyType(services),
+            limits=limits,
+            vat_bp=_int(vat, "rate_bp", f"{path.name}: vat"),
+            cod_fee_bp=_int(cod, "rate_bp", f"{path.name}: cod_fee"),
+            cod_fee_min=_int(cod, "min_rial", f"{path.name}: cod_fee"),
+            cod_fee_max=_int(cod, "max_rial", f"{path.name}: cod_fee"),
+            insurance_bp=_int(insurance, "rate_bp", f"{path.name}: insurance"),
+            insurance_min=_int(insurance, "min_rial", f"{path.name}: insurance"),
+        )
+        if tariff._cod_fee_min > tariff._cod_fee_max:
+            raise TariffDataError(f"{path.name}: cod_fee.min_rial exceeds cod_fee.max_rial")
+        return tariff
+
+    @property
+    def services(self) -> tuple[str, ...]:
+        return tuple(self._services)
+
+    def quote(
+        self,
+        service: str,
+        weight_g: int,
+        zone: str,
+        cod_goods_value: int | None = None,
+        declared_value: int | None = None,
+    ) -> PriceBreakdown:
+        """Price one item. cod_goods_value None means no cash on delivery; declared_value None or 0, no insurance."""
+        rates = self._services.get(service)
+        if rates is None:
+            raise _unknown_service(self._services)
+        prices = rates.prices.get(zone)
+        if prices is None:
+            raise TariffError(
+                "zone_unknown",
+                f"Unknown zone; expected one of: {', '.join(ZONES)}.",
+                f"منطقهٔ ارسال ناشناخته است؛ یکی از این‌ها را انتخاب کنید: {', '.join(ZONES)}.",
+            )
+        base = self._base_price(rates, prices, zone, weight_g)
+        cod_fee = self._cod_fee(cod_goods_value)
+        insurance = self._insurance(rates.limits, declared_value)
+        vat = _apply_rate(base + cod_fee + insurance, self._vat_bp)
+        return PriceBreakdown(base, cod_fee, insurance, vat, base + cod_fee + insurance + vat)
+
+    def _base_price(self, rates: _ServiceRates, prices: tuple[int, ...], zone: str, weight_g: int) -> int:
+        if isinstance(weight_g, bool) or not isinstance(weight_g, int) or weight_g <= 0:
+            raise TariffError(
+                "weight_invalid",
+                "Weight must be a positive whole number of grams.",
+                "وزن باید عددی صحیح و مثبت به گرم باشد.",
+            )
+        max_weight = rates.limits.max_weight_g
+        if weight_g > max_weight:
+            raise TariffError(
+                "weight_over_limit",
+                f"Weight {weight_g} g is over this service's limit of {max_weight} g.",
+                f"وزن {weight_g} گرم از سقف {max_weight} گرم این سرویس بیشتر است.",
+            )
+        band = bisect_left(rates.bounds_g, weight_g)  # first band whose inclusive bound holds the weight
+        if band < len(prices):
+            return prices[band]
+        # Only reachable when per_extra_kg is set: loading refuses a tariff whose bands stop short otherwise.
+        extra_kg = -(-(weight_g - rates.bounds_g[-1]) // _GRAMS_PER_KG)  # ceiling division: per started kg
+        return prices[-1] + extra_kg * rates.per_extra_kg[zone]  # type: ignore[index]
+
+    def _cod_fee(self, goods_value: int | None) -> int:
+        if goods_value is None:
+            return 0
+        low, high = self.limits.cod_min_goods_value_rial, self.limits.cod_max_goods_value_rial
+        if isinstance(goods_value, bool) or not isinstance(goods_value, int) or not low <= goods_value <= high:
+            raise TariffError(
+                "cod_value_out_of_range",
+                f"Cash-on-delivery goods value must be a whole number of rials from {low} to {high}.",
+                f"مبلغ کالای پرداخت در محل باید عددی صحیح بین {low} و {high} ریال باشد.",
+            )
+        return min(max(_apply_rate(goods_value, self._cod_fee_bp), self._cod_fee_min), self._cod_fee_max)
+
+    def _insurance(self, limits: ServiceLimits, declared_value: int | None) -> int:
+        if declared_value is None:
+            return 0
+        high = limits.max_declared_value_rial
+        if isinstance(declared_value, bool) or not isinstance(declared_value, int) or not 0 <= declared_value <= high:
+            raise TariffError(
+                "declared_value_out_of_range",
+                f"Declared value must be a whole number of rials from 0 to {high}.",
+                f"ارزش اظهارشده باید عددی صحیح بین ۰ و {high} ریال باشد.",
+            )
+        if declared_value == 0:
+            return 0
+        return max(_apply_rate(declared_value, self._insurance_bp), self._insurance_min)
+
+
+@functools.cache
+def _default_tariff() -> Tariff:
+    return Tariff._from_file(TARIFF_PATH, Limits.load())

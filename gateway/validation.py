@@ -1,0 +1,258 @@
+"""Turning a shop's JSON into a normalised shipment (or quote) request, reporting every bad field at once.
+
+Unknown fields are ignored (documented in the README and the OpenAPI document), so shops can send richer
+objects than we read; everything we do read is checked and normalised.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import FieldError
+from .postal import (PostalError, normalize_city, normalize_mobile, normalize_postal_code, normalize_province,
+                     normalize_text)
+from .tariff import Limits
+
+SERVICES = ("pishtaz", "sefareshi")
+PAYMENT_TYPES = ("cod", "prepaid")
+NAME_MAX = 100
+ADDRESS_MAX = 300
+CONTENTS_MAX = 200
+# Iran's bounding box, with a margin: a location outside it is a typo (swapped lat/lon, most often).
+LAT_RANGE = (24.0, 40.5)
+LON_RANGE = (43.5, 63.5)
+PARTY_FIELDS = ("name", "phone", "postal_code", "province", "city", "address")
+
+_MSG = {
+    "required": ("This field is required.", "این فیلد الزامی است."),
+    "type_object": ("Must be a JSON object.", "باید یک شیء JSON باشد."),
+    "type_string": ("Must be a string.", "باید رشته باشد."),
+    "type_integer": ("Must be an integer.", "باید عدد صحیح باشد."),
+    "type_number": ("Must be a number.", "باید عدد باشد."),
+    "enum": ("Must be one of: {}.", "باید یکی از این مقادیر باشد: {}."),
+    "too_small": ("Must be at least {}.", "باید دست‌کم {} باشد."),
+    "too_large": ("Must be at most {}.", "باید حداکثر {} باشد."),
+    "too_long": ("Must be at most {} characters.", "باید حداکثر {} نویسه باشد."),
+    "out_of_range": ("Must lie within Iran ({}).", "باید در محدوده ایران باشد ({})."),
+    "too_large_girth": ("Longest side plus twice the other two must be at most {} mm.",
+                        "مجموع بلندترین ضلع و دو برابر دو ضلع دیگر باید حداکثر {} میلی‌متر باشد."),
+}
+
+
+class Errors:
+    """Collects field errors; the request is rejected if any were added."""
+
+    __slots__ = ("items",)
+
+    def __init__(self) -> None:
+        self.items: list[FieldError] = []
+
+    def add(self, field: str, code: str, *fmt: object) -> None:
+        en, fa = _MSG.get(code, (code, code))
+        self.items.append(FieldError(field, code, en.format(*fmt), fa.format(*fmt)))
+
+    def postal(self, field: str, exc: PostalError) -> None:
+        self.items.append(FieldError(field, exc.code, exc.message, exc.message_fa))
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+
+def _obj(value: Any, field: str, errs: Errors, required: bool = True) -> dict | None:
+    if value is None:
+        if required:
+            errs.add(field, "required")
+        return None
+    if not isinstance(value, dict):
+        errs.add(field, "type_object")
+        return None
+    return value
+
+
+def _int(value: Any, field: str, errs: Errors, lo: int, hi: int, required: bool = True) -> int | None:
+    if value is None:
+        if required:
+            errs.add(field, "required")
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        errs.add(field, "type_integer")
+        return None
+    if value < lo:
+        errs.add(field, "too_small", lo)
+        return None
+    if value > hi:
+        errs.add(field, "too_large", hi)
+        return None
+    return value
+
+
+def _enum(value: Any, field: str, errs: Errors, allowed: tuple[str, ...]) -> str | None:
+    if value is None:
+        errs.add(field, "required")
+    elif not isinstance(value, str) or value not in allowed:
+        errs.add(field, "enum", ", ".join(allowed))
+    else:
+        return value
+    return None
+
+
+def _text(value: Any, field: str, errs: Errors, max_len: int, required: bool = True) -> str | None:
+    if value is None:
+        if required:
+            errs.add(field, "required")
+        return None
+    if not isinstance(value, str):
+        errs.add(field, "type_string")
+        return None
+    try:
+        return normalize_text(value, max_len, error_code="text_invalid")
+    except PostalError as exc:
+        errs.postal(field, exc)
+        return None
+
+
+def _normalised(fn, value: Any, field: str, errs: Errors) -> str | None:
+    if value is None:
+        errs.add(field, "required")
+        return None
+    try:
+        return fn(value)
+    except PostalError as exc:
+        errs.postal(field, exc)
+        return None
+
+
+def _location(value: Any, field: str, errs: Errors) -> dict[str, float] | None:
+    loc = _obj(value, field, errs, required=False)
+    if loc is None:
+        return None
+    out = {}
+    for axis, (lo, hi) in (("lat", LAT_RANGE), ("lon", LON_RANGE)):
+        v = loc.get(axis)
+        if v is None:
+            errs.add(f"{field}.{axis}", "required")
+        elif isinstance(v, bool) or not isinstance(v, (int, float)):
+            errs.add(f"{field}.{axis}", "type_number")
+        elif not lo <= v <= hi:
+            errs.add(f"{field}.{axis}", "out_of_range", f"{lo}..{hi}")
+        else:
+            out[axis] = float(v)
+    return out if len(out) == 2 else None
+
+
+def party(value: dict, prefix: str, errs: Errors, fields: tuple[str, ...] = PARTY_FIELDS) -> dict[str, Any]:
+    """Sender or receiver: each named field required and normalised."""
+    out: dict[str, Any] = {}
+    checks = {
+        "name": lambda v, f: _text(v, f, errs, NAME_MAX),
+        "phone": lambda v, f: _normalised(normalize_mobile, v, f, errs),
+        "postal_code": lambda v, f: _normalised(normalize_postal_code, v, f, errs),
+        "province": lambda v, f: _normalised(normalize_province, v, f, errs),
+        "city": lambda v, f: _normalised(normalize_city, v, f, errs),
+        "address": lambda v, f: _text(v, f, errs, ADDRESS_MAX),
+    }
+    for name in fields:
+        out[name] = checks[name](value.get(name), f"{prefix}.{name}")
+    if "location" in value:
+        loc = _location(value.get("location"), f"{prefix}.location", errs)
+        if loc:
+            out["location"] = loc
+    return out
+
+
+@dataclass(slots=True)
+class ShipmentRequest:
+    """A validated, normalised booking (or, without the order and parties' details, a quote)."""
+
+    service: str
+    payment: dict[str, Any]
+    sender: dict[str, Any]
+    receiver: dict[str, Any]
+    parcel: dict[str, Any]
+    client_order_id: str | None = None
+
+    @property
+    def cod_goods_value(self) -> int | None:
+        return self.payment.get("goods_value") if self.payment["type"] == "cod" else None
+
+
+class RequestValidator:
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+
+    def shipment(self, body: Any, sender_defaults: dict[str, Any]) -> tuple[ShipmentRequest | None, Errors]:
+        return self._validate(body, sender_defaults, quote=False)
+
+    def quote(self, body: Any, sender_defaults: dict[str, Any]) -> tuple[ShipmentRequest | None, Errors]:
+        return self._validate(body, sender_defaults, quote=True)
+
+    def _validate(self, body: Any, sender_defaults: dict[str, Any], quote: bool):
+        errs = Errors()
+        if not isinstance(body, dict):
+            errs.add("", "type_object")
+            return None, errs
+        lim = self.limits
+        client_order_id = None
+        if not quote:
+            client_order_id = body.get("client_order_id")
+            if client_order_id is None:
+                errs.add("client_order_id", "required")
+            elif not isinstance(client_order_id, str) or not client_order_id.strip():
+                errs.add("client_order_id", "type_string")
+            elif len(client_order_id) > lim.client_order_id_max_len:
+                errs.add("client_order_id", "too_long", lim.client_order_id_max_len)
+            else:
+                client_order_id = client_order_id.strip()
+        service = _enum(body.get("service"), "service", errs, SERVICES)
+        svc = lim.services.get(service) if service else None
+
+        payment: dict[str, Any] = {}
+        pay = _obj(body.get("payment"), "payment", errs, required=not quote)
+        if pay is None and quote:
+            payment = {"type": "prepaid"}
+        elif pay is not None:
+            ptype = _enum(pay.get("type"), "payment.type", errs, PAYMENT_TYPES)
+            if ptype == "cod":
+                gv = _int(pay.get("goods_value"), "payment.goods_value", errs, lim.cod_min_goods_value_rial,
+                          lim.cod_max_goods_value_rial)
+                payment = {"type": "cod", "goods_value": gv}
+            elif ptype == "prepaid":
+                payment = {"type": "prepaid"}
+
+        party_fields = ("province", "city") if quote else PARTY_FIELDS
+        sender_in = _obj(body.get("sender"), "sender", errs, required=False)
+        merged = {**sender_defaults, **(sender_in or {})}
+        sender = party(merged, "sender", errs, party_fields)
+        receiver_in = _obj(body.get("receiver"), "receiver", errs)
+        receiver = party(receiver_in, "receiver", errs, party_fields) if receiver_in is not None else {}
+
+        parcel: dict[str, Any] = {}
+        parcel_in = _obj(body.get("parcel"), "parcel", errs)
+        if parcel_in is not None:
+            max_w = svc.max_weight_g if svc else max(s.max_weight_g for s in lim.services.values())
+            parcel["weight_g"] = _int(parcel_in.get("weight_g"), "parcel.weight_g", errs, 1, max_w)
+            max_side = svc.max_side_mm if svc else max(s.max_side_mm for s in lim.services.values())
+            sides = []
+            for dim in ("length_mm", "width_mm", "height_mm"):
+                v = _int(parcel_in.get(dim), f"parcel.{dim}", errs, 1, max_side, required=False)
+                if v is not None:
+                    parcel[dim] = v
+                    sides.append(v)
+            if svc and len(sides) == 3:
+                longest = max(sides)
+                girth_total = longest + 2 * (sum(sides) - longest)
+                if girth_total > svc.max_length_plus_girth_mm:
+                    errs.add("parcel", "too_large_girth", svc.max_length_plus_girth_mm)
+            max_dv = (svc.max_declared_value_rial if svc
+                      else max(s.max_declared_value_rial for s in lim.services.values()))
+            dv = _int(parcel_in.get("declared_value"), "parcel.declared_value", errs, 0, max_dv, required=False)
+            if dv is not None:
+                parcel["declared_value"] = dv
+            if not quote:
+                contents = _text(parcel_in.get("contents"), "parcel.contents", errs, CONTENTS_MAX, required=False)
+                if contents is not None:
+                    parcel["contents"] = contents
+        if errs:
+            return None, errs
+        return ShipmentRequest(service, payment, sender, receiver, parcel, client_order_id), errs

@@ -1,0 +1,104 @@
+"""The gateway's aiohttp application: ``create_app(config)`` builds it, web_runner runs it."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+
+import orjson
+import redis.asyncio as aioredis
+from aiohttp import web
+
+from . import web_shipments, web_system
+from .app_keys import BATCHER, BOOKING, CONFIG, LIMITS, METRICS, REDIS, SHOPS, TARIFF, VALIDATOR
+from .auth import ShopDirectory
+from .batcher import Batcher
+from .booking import BookingService
+from .config import Config
+from .errors import PROBLEM_CONTENT_TYPE, GatewayError, PayloadTooLarge
+from .metrics import Metrics
+from .tariff import Limits, Tariff
+from .validation import RequestValidator
+
+access_log = logging.getLogger("barid.access")
+log = logging.getLogger("barid.gateway")
+
+
+def problem_response(exc: GatewayError, instance: str | None = None) -> web.Response:
+    return web.Response(body=orjson.dumps(exc.to_problem(instance)), status=exc.status,
+                        content_type=PROBLEM_CONTENT_TYPE, headers=exc.headers)
+
+
+@web.middleware
+async def observe(request: web.Request, handler) -> web.StreamResponse:
+    """Map every error to problem+json, count it, and write one access-log line per request."""
+    start = time.perf_counter()
+    metrics = request.app[METRICS]
+    try:
+        response = await handler(request)
+    except GatewayError as exc:
+        metrics.count_error(exc.code)
+        response = problem_response(exc, request.path)
+    except web.HTTPRequestEntityTooLarge:
+        exc = PayloadTooLarge(f"request body exceeds {request.app[CONFIG].max_body_bytes} bytes",
+                              "حجم درخواست بیش از حد مجاز است")
+        metrics.count_error(exc.code)
+        response = problem_response(exc, request.path)
+    except web.HTTPException as exc:
+        code = {404: "route_not_found", 405: "method_not_allowed"}.get(exc.status, "http_error")
+        err = GatewayError(exc.reason, status=exc.status, code=code, title=exc.reason)
+        metrics.count_error(code)
+        response = problem_response(err, request.path)
+        if exc.status == 405 and "Allow" in exc.headers:
+            response.headers["Allow"] = exc.headers["Allow"]
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        err = GatewayError("the gateway failed to handle this request; it was not applied",
+                           "خطای داخلی؛ درخواست اعمال نشد")
+        metrics.count_error(err.code)
+        response = problem_response(err, request.path)
+    elapsed = time.perf_counter() - start
+    route = request.match_info.route.resource
+    route_name = route.canonical if route is not None else "unmatched"
+    metrics.observe_request(route_name, request.method, response.status, elapsed)
+    if request.app[CONFIG].access_log:
+        access_log.info(orjson.dumps({
+            "ts": time.time(), "method": request.method, "path": request.path, "route": route_name,
+            "status": response.status, "ms": round(elapsed * 1000, 2), "remote": request.remote,
+        }).decode())
+    return response
+
+
+def _store_ctx(config: Config, redis_url: str):
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        # A blocking pool: a burst waits briefly for a connection instead of failing the request.
+        pool = aioredis.BlockingConnectionPool.from_url(redis_url, max_connections=64, timeout=10)
+        client = aioredis.Redis(connection_pool=pool)
+        limits = Limits.load(config.limits_path)
+        tariff = Tariff.load(config.tariff_path)
+        batcher = Batcher(client)
+        app[REDIS] = client
+        app[BATCHER] = batcher
+        app[LIMITS] = limits
+        app[TARIFF] = tariff
+        app[VALIDATOR] = RequestValidator(limits)
+        app[SHOPS] = ShopDirectory(client)
+        app[BOOKING] = BookingService(
+            client, batcher, limits, tariff, default_rate=config.rate_per_s, default_burst=config.rate_burst,
+            idempotency_ttl_s=config.idempotency_ttl_s, serial_block=config.serial_block)
+        yield
+        await client.aclose()
+
+    return ctx
+
+
+def create_app(config: Config, redis_url: str) -> web.Application:
+    """The whole HTTP API on the store at ``redis_url``; nothing runs until the app is started."""
+    app = web.Application(middlewares=[observe], client_max_size=config.max_body_bytes)
+    app[CONFIG] = config
+    app[METRICS] = Metrics()
+    app.cleanup_ctx.append(_store_ctx(config, redis_url))
+    web_system.setup(app)
+    web_shipments.setup(app)
+    return app

@@ -1,0 +1,229 @@
+"""Shop API handlers: quotes, bookings (single and batch), reading, listing and cancelling shipments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from .app_keys import BOOKING, LIMITS, METRICS, REDIS, SHOPS, VALIDATOR
+from .auth import require_caller
+from .booking import Caller, Replay, fingerprint
+from .errors import FieldError, MalformedJSON, UnsupportedMediaType, ValidationFailed
+from .idempotency import IdempotencyStore, idempotency_key
+from .s10 import is_valid
+from .tariff import TariffError
+from .timeutil import parse_iso
+
+JSON = "application/json"
+STATUSES = ("pre_transit", "in_transit", "out_for_delivery", "failed_attempt", "delivered", "returning",
+            "returned", "cancelled")
+LIST_MAX = 100
+
+
+def json_response(data: Any, status: int = 200) -> web.Response:
+    return web.Response(body=orjson.dumps(data), status=status, content_type=JSON)
+
+
+def replay_response(replay: Replay) -> web.Response:
+    resp = web.Response(body=replay.body, status=replay.status, content_type=JSON)
+    resp.headers["Idempotent-Replayed"] = "true"
+    return resp
+
+
+async def read_json(request: web.Request) -> tuple[Any, bytes]:
+    ctype = request.headers.get("Content-Type", JSON)
+    if not (ctype.startswith(JSON) or "+json" in ctype):
+        raise UnsupportedMediaType(f"Content-Type {ctype!r} is not JSON", "نوع محتوا باید JSON باشد")
+    raw = await request.read()
+    try:
+        return orjson.loads(raw), raw
+    except orjson.JSONDecodeError as exc:
+        raise MalformedJSON(f"body is not valid JSON: {exc}", "بدنه درخواست JSON معتبر نیست") from None
+
+
+def validation_failed(errors: list[FieldError]) -> ValidationFailed:
+    return ValidationFailed(f"{len(errors)} field(s) are invalid", "برخی فیلدها نامعتبرند", errors=errors)
+
+
+async def _reject(request: web.Request, caller: Caller, errors: list[FieldError]) -> None:
+    """Bad input still has to come from a valid, rate-limited caller before we say what is wrong with it."""
+    await request.app[BOOKING].authorize(caller)
+    raise validation_failed(errors)
+
+
+async def create_quote(request: web.Request) -> web.Response:
+    caller = await require_caller(request)
+    body, raw = await read_json(request)
+    req, errs = request.app[VALIDATOR].quote(body, caller.shop.sender)
+    if errs:
+        await _reject(request, caller, errs.items)
+    booking = request.app[BOOKING]
+    try:
+        zone, price = booking.price(req)
+    except TariffError as exc:
+        await _reject(request, caller, [FieldError("parcel.weight_g", exc.code, exc.message, exc.message_fa)])
+    await booking.authorize(caller)
+    return json_response({"service": req.service, "zone": zone, "price": price})
+
+
+def _booking_errors(booking, req) -> list[FieldError]:
+    try:
+        booking.price(req)
+    except TariffError as exc:
+        return [FieldError("parcel.weight_g", exc.code, exc.message, exc.message_fa)]
+    return []
+
+
+async def create_shipment(request: web.Request) -> web.Response:
+    caller = await require_caller(request)
+    body, raw = await read_json(request)
+    req, errs = request.app[VALIDATOR].shipment(body, caller.shop.sender)
+    booking = request.app[BOOKING]
+    items = errs.items or _booking_errors(booking, req)
+    if items:
+        await _reject(request, caller, items)
+    key = idempotency_key(request)
+
+    def render(docs):
+        return 201, orjson.dumps(_with_status(docs[0]))
+
+    docs, replay = await booking.book(caller, [req], idempotency_key=key,
+                                      request_fp=fingerprint(b"POST /v1/shipments\n" + raw), render=render)
+    if replay is not None:
+        return replay_response(replay)
+    request.app[METRICS].count_booking(req.service, req.payment["type"])
+    return web.Response(body=render(docs)[1], status=201, content_type=JSON)
+
+
+async def create_batch(request: web.Request) -> web.Response:
+    caller = await require_caller(request)
+    body, raw = await read_json(request)
+    limits = request.app[LIMITS]
+    shipments = body.get("shipments") if isinstance(body, dict) else None
+    if not isinstance(shipments, list) or not shipments:
+        await _reject(request, caller, [FieldError("shipments", "required", "A non-empty array is required.",
+                                                   "آرایه‌ای غیرخالی لازم است.")])
+    if len(shipments) > limits.batch_max_items:
+        await _reject(request, caller, [FieldError(
+            "shipments", "too_many_items", f"At most {limits.batch_max_items} shipments per batch.",
+            f"حداکثر {limits.batch_max_items} مرسوله در هر درخواست.")])
+    validator, booking = request.app[VALIDATOR], request.app[BOOKING]
+    reqs, item_errors = [], []
+    for item in shipments:
+        req, errs = validator.shipment(item, caller.shop.sender)
+        items = errs.items or _booking_errors(booking, req)
+        reqs.append(None if items else req)
+        item_errors.append(items)
+
+    def render(docs):
+        results = []
+        for i, (doc, errors) in enumerate(zip(docs, item_errors)):
+            if doc is not None:
+                results.append({"index": i, "result": "booked", "shipment": _with_status(doc)})
+            else:
+                results.append({"index": i, "result": "rejected", "errors": [e.to_dict() for e in errors]})
+        booked = sum(d is not None for d in docs)
+        return 200, orjson.dumps({"booked": booked, "rejected": len(docs) - booked, "results": results})
+
+    docs, replay = await booking.book(caller, reqs, idempotency_key=idempotency_key(request),
+                                      request_fp=fingerprint(b"POST /v1/shipments/batch\n" + raw), render=render)
+    if replay is not None:
+        return replay_response(replay)
+    metrics = request.app[METRICS]
+    for req in reqs:
+        if req is not None:
+            metrics.count_booking(req.service, req.payment["type"])
+    status, out = render(docs)
+    return web.Response(body=out, status=status, content_type=JSON)
+
+
+def _with_status(doc: dict[str, Any]) -> dict[str, Any]:
+    return {**doc, "status": "pre_transit", "status_at": doc["created_at"], "updated_at": doc["created_at"]}
+
+
+def _tracking_number(request: web.Request) -> str:
+    return request.match_info["tracking_number"].strip().upper()
+
+
+async def get_shipment(request: web.Request) -> web.Response:
+    caller = await require_caller(request)
+    tn = _tracking_number(request)
+    booking = request.app[BOOKING]
+    if not is_valid(tn):
+        await booking.authorize(caller)
+        from .booking import ShipmentNotFound
+
+        raise ShipmentNotFound(f"no shipment {tn[:20]} in this shop", "مرسوله در این فروشگاه یافت نشد")
+    return json_response(await booking.get(caller, tn))
+
+
+async def list_shipments(request: web.Request) -> web.Response:
+    caller = await require_caller(request)
+    q = request.query
+    errors: list[FieldError] = []
+
+    def bad(field: str, code: str, msg: str, msg_fa: str) -> None:
+        errors.append(FieldError(field, code, msg, msg_fa))
+
+    status = q.get("status")
+    if status is not None and status not in STATUSES:
+        bad("status", "enum", f"Must be one of: {', '.join(STATUSES)}.", "وضعیت نامعتبر است.")
+    limit = 20
+    if "limit" in q:
+        if not q["limit"].isdigit() or not 1 <= int(q["limit"]) <= LIST_MAX:
+            bad("limit", "out_of_range", f"Must be an integer from 1 to {LIST_MAX}.", "تعداد نامعتبر است.")
+        else:
+            limit = int(q["limit"])
+    bounds: dict[str, int | None] = {"created_from": None, "created_to": None}
+    for name in bounds:
+        if name in q:
+            try:
+                bounds[name] = int(parse_iso(q[name]) * 1000)
+            except ValueError:
+                bad(name, "datetime_invalid", "Must be an ISO 8601 time with a zone.", "زمان نامعتبر است.")
+    cursor = q.get("cursor")
+    if cursor is not None and (len(cursor) > 40 or ":" not in cursor or not cursor[:13].isdigit()):
+        bad("cursor", "cursor_invalid", "Not a cursor this API returned.", "نشانگر صفحه نامعتبر است.")
+    client_order_id = q.get("client_order_id")
+    if client_order_id is not None and not 0 < len(client_order_id) <= request.app[LIMITS].client_order_id_max_len:
+        bad("client_order_id", "too_long", "Too long.", "بیش از حد طولانی است.")
+    if errors:
+        await _reject(request, caller, errors)
+    items, next_cursor = await request.app[BOOKING].list(
+        caller, status=status, client_order_id=client_order_id, created_from_ms=bounds["created_from"],
+        created_to_ms=bounds["created_to"], cursor=cursor, limit=limit)
+    return json_response({"items": items, "next_cursor": next_cursor})
+
+
+async def cancel_shipment(request: web.Request) -> web.Response:
+    caller = await require_caller(request)
+    tn = _tracking_number(request)
+    booking = request.app[BOOKING]
+    key = idempotency_key(request)
+    fp = fingerprint(f"POST /v1/shipments/{tn}/cancel\n".encode() + await request.read())
+    store = IdempotencyStore(request.app[REDIS], booking.idempotency_ttl_s)
+    if key is not None:
+        replay = await store.lookup(caller.shop.id, key, fp)
+        if replay is not None:
+            await booking.authorize(caller)
+            return replay_response(replay)
+    if not is_valid(tn):
+        await booking.authorize(caller)
+        from .booking import ShipmentNotFound
+
+        raise ShipmentNotFound(f"no shipment {tn[:20]} in this shop", "مرسوله در این فروشگاه یافت نشد")
+    body = orjson.dumps(await booking.cancel(caller, tn))
+    if key is not None:
+        await store.remember(caller.shop.id, key, fp, 200, body)
+    return web.Response(body=body, status=200, content_type=JSON)
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_post("/v1/quotes", create_quote)
+    app.router.add_post("/v1/shipments", create_shipment)
+    app.router.add_post("/v1/shipments/batch", create_batch)
+    app.router.add_get("/v1/shipments", list_shipments)
+    app.router.add_get("/v1/shipments/{tracking_number}", get_shipment)
+    app.router.add_post("/v1/shipments/{tracking_number}/cancel", cancel_shipment)

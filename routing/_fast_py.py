@@ -1,0 +1,421 @@
+"""Pure-Python twin of ``routing._fast``: same functions, same arguments, same results (bit for bit).
+
+It is the reference the compiled kernels are tested against, and the fallback when the extension is
+not built or ``BARID_NO_EXTENSIONS=1`` is set. Keep both files in step, line for line where possible.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import time
+
+import numpy as np
+
+EARTH_RADIUS_M = 6_371_000.0
+MASK64 = (1 << 64) - 1
+GOLDEN = 0x9E3779B97F4A7C15
+INF = 1 << 62
+
+
+def haversine_matrices(lat, lon, road_factor: float, speed_mps: float):
+    """Road distance (m) and driving time (s) matrices: great-circle metres times a road factor."""
+    n = len(lat)
+    rlat = [math.radians(v) for v in lat]
+    rlon = [math.radians(v) for v in lon]
+    coslat = [math.cos(v) for v in rlat]
+    dist = [[0] * n for _ in range(n)]
+    dur = [[0] * n for _ in range(n)]
+    for i in range(n):
+        row_d, row_t = dist[i], dur[i]
+        for j in range(i + 1, n):
+            a = math.sin((rlat[j] - rlat[i]) * 0.5) ** 2 + coslat[i] * coslat[j] * math.sin((rlon[j] - rlon[i]) * 0.5) ** 2
+            metres = 2.0 * EARTH_RADIUS_M * math.asin(math.sqrt(a)) * road_factor
+            d = int(metres + 0.5)
+            t = int(metres / speed_mps + 0.5)
+            row_d[j] = d
+            dist[j][i] = d
+            row_t[j] = t
+            dur[j][i] = t
+    return np.array(dist, dtype=np.int64), np.array(dur, dtype=np.int64)
+
+
+def euclidean_matrix(x, y, scale: float, round_up: bool = False):
+    """round(scale × Euclidean distance) as int64 (scale 1: the CVRPLIB nint convention); ceil with round_up,
+    for travel times that must never undercut the exact ones."""
+    n = len(x)
+    xs, ys = [float(v) for v in x], [float(v) for v in y]
+    out = [[0] * n for _ in range(n)]
+    for i in range(n):
+        row = out[i]
+        for j in range(i + 1, n):
+            exact = math.sqrt((xs[i] - xs[j]) ** 2 + (ys[i] - ys[j]) ** 2) * scale
+            d = int(math.ceil(exact)) if round_up else int(exact + 0.5)
+            row[j] = d
+            out[j][i] = d
+    return np.array(out, dtype=np.int64)
+
+
+def nearest_neighbours(matrix, k: int):
+    """For each node, the k nearest other customers (node 0 is the depot and never a neighbour), ties by index."""
+    rows = matrix.tolist()
+    n = len(rows)
+    k = min(k, n - 2) if n > 2 else 0
+    out = np.zeros((n, k), dtype=np.int32)
+    for i in range(n):
+        row = rows[i]
+        best = heapq.nsmallest(k, ((row[j], j) for j in range(1, n) if j != i))
+        out[i, :] = [j for _, j in best]
+    return out
+
+
+def evaluate_routes(offsets, nodes, distance, duration, demand, cod, ready, due, service):
+    """Per route (nodes[offsets[r]:offsets[r+1]], customers only): distance, duration, load, COD, lateness;
+    and the service start time of every stop (waiting allowed), departing the depot at ready[0]."""
+    offsets, nodes = offsets.tolist(), nodes.tolist()
+    dist, dur = distance.tolist(), duration.tolist()
+    demand, cod, ready, due, service = demand.tolist(), cod.tolist(), ready.tolist(), due.tolist(), service.tolist()
+    n_routes = len(offsets) - 1
+    metrics = [[0] * 5 for _ in range(n_routes)]
+    starts = [0] * len(nodes)
+    for r in range(n_routes):
+        prev, clock = 0, ready[0]
+        d = load = cash = late = 0
+        for k in range(offsets[r], offsets[r + 1]):
+            c = nodes[k]
+            d += dist[prev][c]
+            clock += service[prev] + dur[prev][c]
+            if clock < ready[c]:
+                clock = ready[c]
+            if clock > due[c]:
+                late += clock - due[c]
+            starts[k] = clock
+            load += demand[c]
+            cash += cod[c]
+            prev = c
+        if offsets[r + 1] > offsets[r]:
+            d += dist[prev][0]
+            clock += service[prev] + dur[prev][0]
+            if clock > due[0]:
+                late += clock - due[0]
+            metrics[r] = [d, clock - ready[0], load, cash, late]
+    return np.array(metrics, dtype=np.int64).reshape(n_routes, 5), np.array(starts, dtype=np.int64)
+
+
+class _Rng:
+    """splitmix64, so the compiled kernel and this twin draw the same numbers."""
+
+    def __init__(self, seed: int):
+        self.state = (seed * GOLDEN + 0x632BE59BD9B4E019) & MASK64
+
+    def next(self) -> int:
+        self.state = (self.state + GOLDEN) & MASK64
+        z = self.state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK64
+        return z ^ (z >> 31)
+
+    def uniform(self) -> float:  # in (0, 1]
+        return ((self.next() >> 11) + 1) * (1.0 / 9007199254740992.0)
+
+    def below(self, k: int) -> int:
+        return int((self.next() >> 11) * (1.0 / 9007199254740992.0) * k)
+
+
+class _Solution:
+    def __init__(self, n: int, n_routes: int):
+        self.routes = [[] for _ in range(n_routes)]
+        self.early = [[] for _ in range(n_routes)]
+        self.late = [[] for _ in range(n_routes)]
+        self.load = [0] * n_routes
+        self.cash = [0] * n_routes
+        self.cost = [0] * n_routes
+        self.route_of = [-1] * n
+        self.pos_of = [0] * n
+        self.total = 0
+        self.routed = 0
+
+    def copy_routes_from(self, other: "_Solution", routes: list[int]) -> None:
+        # Two passes: a customer may have moved between two of the copied routes.
+        for r in routes:
+            for c in self.routes[r]:
+                self.route_of[c] = -1
+        for r in routes:
+            self.routes[r] = other.routes[r][:]
+            self.early[r] = other.early[r][:]
+            self.late[r] = other.late[r][:]
+            self.load[r], self.cash[r], self.cost[r] = other.load[r], other.cash[r], other.cost[r]
+            for k, c in enumerate(self.routes[r]):
+                self.route_of[c] = r
+                self.pos_of[c] = k
+        self.total, self.routed = other.total, other.routed
+
+
+class _Sisr:
+    """Slack Induction by String Removals (Christiaens & Vanden Berghe, 2020): ruin strings of adjacent
+    customers, reinsert them greedily with blinks, accept by simulated annealing."""
+
+    def __init__(self, distance, duration, demand, cod, ready, due, service, capacity, cod_capacity, n_vehicles,
+                 fixed_cost, neighbours, params, seed):
+        self.dist, self.time = distance.tolist(), duration.tolist()
+        self.demand, self.cod = demand.tolist(), cod.tolist()
+        self.ready, self.due, self.service = ready.tolist(), due.tolist(), service.tolist()
+        self.capacity, self.cod_capacity = int(capacity), int(cod_capacity)
+        self.n, self.n_routes, self.fixed = len(self.dist), int(n_vehicles), int(fixed_cost)
+        self.neigh = neighbours.tolist()
+        (self.avg_removed, self.max_string, self.split_rate, self.split_depth, self.blink_rate,
+         self.t0_factor, self.tf_factor) = (float(v) for v in params)
+        self.rng = _Rng(seed)
+        # An unserved customer costs far more than any insertion, so annealing never trades one for distance.
+        self.penalty = 100 * (max([self.dist[0][c] + self.dist[c][0] for c in range(1, self.n)] + [1]) + self.fixed)
+        self.touched_flag = [False] * self.n_routes
+        self.seen = [0] * self.n_routes
+        self.seen_mark = 0
+        self.touched: list[int] = []
+        self.removed: list[int] = []
+
+    def refresh(self, s: _Solution, r: int) -> None:
+        """Recompute route r: earliest and latest service starts, load, cash, cost, positions."""
+        route, dist, time_, service, ready, due = s.routes[r], self.dist, self.time, self.service, self.ready, self.due
+        m = len(route)
+        early, late = [0] * m, [0] * m
+        prev, clock, cost, load, cash = 0, ready[0], 0, 0, 0
+        for k in range(m):
+            c = route[k]
+            clock += service[prev] + time_[prev][c]
+            if clock < ready[c]:
+                clock = ready[c]
+            early[k] = clock
+            cost += dist[prev][c]
+            load += self.demand[c]
+            cash += self.cod[c]
+            s.route_of[c] = r
+            s.pos_of[c] = k
+            prev = c
+        nxt, latest = 0, due[0]
+        for k in range(m - 1, -1, -1):
+            c = route[k]
+            latest = min(due[c], latest - time_[c][nxt] - service[c])
+            late[k] = latest
+            nxt = c
+        if m:
+            cost += dist[prev][0] + self.fixed
+        s.early[r], s.late[r] = early, late
+        s.total += cost - s.cost[r]
+        s.load[r], s.cash[r], s.cost[r] = load, cash, cost
+
+    def touch(self, r: int) -> None:
+        if not self.touched_flag[r]:
+            self.touched_flag[r] = True
+            self.touched.append(r)
+
+    def objective(self, s: _Solution) -> int:
+        return s.total + (self.n - 1 - s.routed) * self.penalty
+
+    def ruin(self, s: _Solution) -> None:
+        rng = self.rng
+        used = 0
+        for r in range(self.n_routes):
+            if s.routes[r]:
+                used += 1
+        if s.routed < self.n - 1:  # customers left out earlier get another chance
+            for c in range(1, self.n):
+                if s.route_of[c] < 0:
+                    self.removed.append(c)
+        if used == 0:
+            return
+        ls_max = min(self.max_string, s.routed / used)
+        ks_max = 4.0 * self.avg_removed / (1.0 + ls_max) - 1.0
+        ks = int(rng.uniform() * ks_max) + 1
+        seed = 1 + rng.below(self.n - 1)
+        while s.route_of[seed] < 0:
+            seed = 1 + seed % (self.n - 1)
+        neigh = self.neigh[seed]
+        ruined, k = 0, -1
+        while ruined < ks and k < len(neigh):
+            c = seed if k < 0 else neigh[k]
+            k += 1
+            r = s.route_of[c]
+            if r < 0 or self.touched_flag[r]:
+                continue
+            route = s.routes[r]
+            m = len(route)
+            length = int(rng.uniform() * min(float(m), ls_max)) + 1
+            if length > m:
+                length = m
+            keep = 0
+            if 1 < length < m and rng.uniform() < self.split_rate:
+                keep = 1
+                while length + keep < m and rng.uniform() > self.split_depth:
+                    keep += 1
+            span = length + keep
+            pos = s.pos_of[c]
+            lo, hi = max(0, pos - span + 1), min(pos, m - span)
+            start = lo + rng.below(hi - lo + 1)
+            # the kept block sits strictly inside the span, so both of its sides lose customers
+            keep_at = start + 1 + rng.below(length - 1) if keep else start + span
+            kept = []
+            for q in range(m):
+                if start <= q < start + span and not keep_at <= q < keep_at + keep:
+                    self.removed.append(route[q])
+                    s.route_of[route[q]] = -1
+                else:
+                    kept.append(route[q])
+            s.routed -= m - len(kept)
+            s.routes[r] = kept
+            self.touch(r)
+            self.refresh(s, r)
+            ruined += 1
+
+    def sort_removed(self) -> None:
+        rng, removed = self.rng, self.removed
+        w = rng.uniform() * 11.0
+        if w <= 4.0:
+            for i in range(len(removed) - 1, 0, -1):
+                j = rng.below(i + 1)
+                removed[i], removed[j] = removed[j], removed[i]
+        elif w <= 8.0:
+            removed.sort(key=lambda c: (-self.demand[c], c))
+        elif w <= 10.0:
+            removed.sort(key=lambda c: (-self.dist[0][c], c))
+        else:
+            removed.sort(key=lambda c: (self.dist[0][c], c))
+
+    def best_position(self, s: _Solution, r: int, c: int, best: list) -> None:
+        """Cheapest feasible position for c in route r (each position skipped with the blink rate)."""
+        if s.load[r] + self.demand[c] > self.capacity or s.cash[r] + self.cod[c] > self.cod_capacity:
+            return
+        dist, time_, service, ready, due, rng = self.dist, self.time, self.service, self.ready, self.due, self.rng
+        route, early, late = s.routes[r], s.early[r], s.late[r]
+        m = len(route)
+        for pos in range(m + 1):
+            if rng.uniform() < self.blink_rate:
+                continue
+            if pos > 0:
+                p = route[pos - 1]
+                depart = early[pos - 1] + service[p]
+            else:
+                p = 0
+                depart = ready[0] + service[0]
+            if pos < m:
+                q = route[pos]
+                latest = late[pos]
+            else:
+                q = 0
+                latest = due[0]
+            delta = dist[p][c] + dist[c][q] - dist[p][q]
+            if delta >= best[0]:
+                continue
+            arrive = depart + time_[p][c]
+            if arrive < ready[c]:
+                arrive = ready[c]
+            if arrive > due[c] or arrive + service[c] + time_[c][q] > latest:
+                continue
+            best[0], best[1], best[2] = delta, r, pos
+
+    def open_route(self, r: int, c: int, best: list) -> None:
+        """A new route depot → c → depot, if feasible and cheaper than the best insertion so far."""
+        time_, ready, due = self.time, self.ready, self.due
+        delta = self.dist[0][c] + self.dist[c][0] + self.fixed
+        if delta >= best[0] or self.demand[c] > self.capacity or self.cod[c] > self.cod_capacity:
+            return
+        arrive = ready[0] + self.service[0] + time_[0][c]
+        if arrive < ready[c]:
+            arrive = ready[c]
+        if arrive > due[c] or arrive + self.service[c] + time_[c][0] > due[0]:
+            return
+        best[0], best[1], best[2] = delta, r, 0
+
+    def recreate(self, s: _Solution) -> None:
+        self.sort_removed()
+        for c in self.removed:
+            best = [INF, -1, 0]
+            self.seen_mark += 1
+            found = False
+            for m in self.neigh[c]:
+                r = s.route_of[m]
+                if r >= 0 and self.seen[r] != self.seen_mark:
+                    self.seen[r] = self.seen_mark
+                    found = True
+                    self.best_position(s, r, c, best)
+            if not found:
+                for r in range(self.n_routes):
+                    if s.routes[r]:
+                        self.best_position(s, r, c, best)
+            for r in range(self.n_routes):
+                if not s.routes[r]:
+                    self.open_route(r, c, best)
+                    break
+            r = best[1]
+            if r < 0:
+                continue
+            s.routes[r].insert(best[2], c)
+            s.routed += 1
+            self.touch(r)
+            self.refresh(s, r)
+        self.removed = []
+
+    def run(self, current: _Solution, time_limit_s: float, max_iterations: int) -> tuple[_Solution, int]:
+        n_routes = self.n_routes
+        everyone = list(range(n_routes))
+        candidate = _Solution(self.n, n_routes)
+        best = _Solution(self.n, n_routes)
+        self.removed = [c for c in range(1, self.n) if current.route_of[c] < 0]
+        self.recreate(current)
+        self.touched_flag = [False] * n_routes
+        self.touched = []
+        candidate.copy_routes_from(current, everyone)
+        best.copy_routes_from(current, everyone)
+        current_obj = best_obj = self.objective(current)
+        avg_edge = max(1.0, current.total / (current.routed + n_routes))
+        t0, tf = self.t0_factor * avg_edge, self.tf_factor * avg_edge
+        started = time.perf_counter()
+        elapsed = 0.0
+        iteration = 0
+        while True:
+            if max_iterations > 0 and iteration >= max_iterations:
+                break
+            if time_limit_s > 0 and iteration % 64 == 0:
+                elapsed = time.perf_counter() - started
+                if elapsed >= time_limit_s:
+                    break
+            progress = 0.0
+            if max_iterations > 0:
+                progress = iteration / max_iterations
+            if time_limit_s > 0 and elapsed / time_limit_s > progress:
+                progress = elapsed / time_limit_s
+            temperature = t0 * (tf / t0) ** progress
+            self.ruin(candidate)
+            self.recreate(candidate)
+            obj = self.objective(candidate)
+            if obj < current_obj - temperature * math.log(self.rng.uniform()):
+                current.copy_routes_from(candidate, self.touched)
+                current_obj = obj
+                if obj < best_obj:
+                    best.copy_routes_from(candidate, everyone)
+                    best_obj = obj
+            else:
+                candidate.copy_routes_from(current, self.touched)
+            for r in self.touched:
+                self.touched_flag[r] = False
+            self.touched = []
+            iteration += 1
+        return best, iteration
+
+
+def sisr(distance, duration, demand, cod, ready, due, service, capacity, cod_capacity, n_vehicles, fixed_cost,
+         neighbours, initial_routes, params, seed, time_limit_s, max_iterations):
+    """Improve (or build, from no routes) a solution by SISR; returns (routes, cost, iterations).
+
+    params = (avg_removed, max_string, split_rate, split_depth, blink_rate, t0_factor, tf_factor);
+    stops at time_limit_s (> 0) or max_iterations (> 0), whichever comes first."""
+    engine = _Sisr(distance, duration, demand, cod, ready, due, service, capacity, cod_capacity, n_vehicles,
+                   fixed_cost, neighbours, params, seed)
+    start = _Solution(engine.n, engine.n_routes)
+    for r, route in enumerate(initial_routes[: engine.n_routes]):
+        start.routes[r] = [int(c) for c in route]
+        start.routed += len(route)
+        engine.refresh(start, r)
+    best, iterations = engine.run(start, float(time_limit_s), int(max_iterations))
+    routes = [route[:] for route in best.routes if route]
+    return routes, best.total, iterations

@@ -1,0 +1,195 @@
+"""The post-office registry: delivery offices, sorting hubs, trunk links and service levels, all as data.
+
+``load_registry()`` reads ``routing/data/{offices,network,service_levels}.json`` once per directory.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import math
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+
+import jdatetime
+
+from .errors import InvalidPostalCode, UnknownOffice, UnknownPostalArea, UnknownService
+
+DATA_DIR = Path(__file__).with_name("data")
+POSTAL_CODE_RULE = re.compile(r"^(?!(\d)\1{3})[13-9]{4}[1346-9][013-9]{5}$")
+_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
+EARTH_RADIUS_M = 6_371_000.0
+
+
+@dataclass(frozen=True)
+class Office:
+    code: str
+    name_fa: str
+    name_en: str
+    kind: str  # "office" delivers to addresses; "hub" sorts and forwards
+    province: str
+    city: str
+    prefixes: tuple[str, ...]
+    lat: float
+    lon: float
+    hub: str  # code of its sorting hub; a hub's hub is itself
+
+    def to_dict(self) -> dict:
+        return {"code": self.code, "name_fa": self.name_fa, "name_en": self.name_en, "kind": self.kind,
+                "province": self.province, "city": self.city, "prefixes": list(self.prefixes),
+                "lat": self.lat, "lon": self.lon, "hub": self.hub}
+
+
+@dataclass(frozen=True)
+class ServiceLevel:
+    name: str
+    name_fa: str
+    business_days: dict[str, int]  # zone -> days
+
+
+def normalize_postal_code(postal_code: str) -> str:
+    """Persian/Arabic digits to ASCII, separators removed; raises if it is not a valid Iranian postal code."""
+    code = str(postal_code).translate(_DIGITS).replace("-", "").replace(" ", "")
+    if not POSTAL_CODE_RULE.match(code):
+        raise InvalidPostalCode(f"{postal_code!r} is not a valid 10-digit Iranian postal code")
+    return code
+
+
+def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
+
+
+class Registry:
+    def __init__(self, offices: dict[str, Office], province_defaults: dict[str, str],
+                 links: dict[str, dict[str, int]], services: dict[str, ServiceLevel], cutoff_hour: int,
+                 weekend_weekdays: frozenset[int], jalali_holidays: frozenset[tuple[int, int]]):
+        self.offices = offices
+        self._province_defaults = province_defaults  # 2-digit postal-code group -> default office code
+        self._links = links
+        self.services = services
+        self._cutoff_hour = cutoff_hour
+        self._weekend = weekend_weekdays
+        self._holidays = jalali_holidays
+        # Longest-prefix match: one dict per prefix length, probed from the longest length down.
+        self._by_prefix: dict[str, Office] = {}
+        for office in offices.values():
+            if office.kind == "office":
+                for prefix in office.prefixes:
+                    self._by_prefix[prefix] = office
+        self._prefix_lengths = sorted({len(p) for p in self._by_prefix}, reverse=True)
+
+    def get(self, code: str) -> Office:
+        try:
+            return self.offices[code]
+        except KeyError:
+            raise UnknownOffice(f"no post office with code {code!r}") from None
+
+    def delivery_offices(self) -> list[Office]:
+        return [o for o in self.offices.values() if o.kind == "office"]
+
+    def delivering_office(self, postal_code: str, lat: float | None = None, lon: float | None = None) -> Office:
+        """Longest prefix match; else the nearest office to (lat, lon); else the province's default office."""
+        code = normalize_postal_code(postal_code)
+        for length in self._prefix_lengths:
+            office = self._by_prefix.get(code[:length])
+            if office is not None:
+                return office
+        if lat is not None and lon is not None:
+            return min(self.delivery_offices(), key=lambda o: (haversine_m(lat, lon, o.lat, o.lon), o.code))
+        default = self._province_defaults.get(code[:2])
+        if default is None:
+            raise UnknownPostalArea(f"postal code {code} is outside every served area and has no coordinates")
+        return self.offices[default]
+
+    def _hub_path(self, origin_hub: str, dest_hub: str) -> tuple[list[str], int]:
+        """Fewest transit days over the trunk links (then fewest hops), as (hubs, days)."""
+        queue = [(0, 0, origin_hub, [origin_hub])]
+        settled: set[str] = set()
+        while queue:
+            days, hops, hub, path = heapq.heappop(queue)
+            if hub == dest_hub:
+                return path, days
+            if hub in settled:
+                continue
+            settled.add(hub)
+            for nxt, d in sorted(self._links.get(hub, {}).items()):
+                if nxt not in settled:
+                    heapq.heappush(queue, (days + d, hops + 1, nxt, path + [nxt]))
+        raise UnknownPostalArea(f"no trunk link path from {origin_hub} to {dest_hub}")
+
+    def route(self, origin_office: str | Office, dest_office: str | Office) -> list[str]:
+        """Office codes a parcel travels through: origin office → its hub → (trunk) → destination hub → office."""
+        origin, dest = self._office(origin_office), self._office(dest_office)
+        hubs, _ = self._hub_path(origin.hub, dest.hub)
+        path: list[str] = []
+        for code in [origin.code, *hubs, dest.code]:
+            if not path or path[-1] != code:
+                path.append(code)
+        return path
+
+    def zone(self, origin: Office, dest: Office) -> str:
+        if origin.province != dest.province:
+            return "other_province"
+        return "same_city" if origin.city == dest.city else "same_province"
+
+    def expected_delivery(self, service: str, origin: str | Office, dest: str | Office, booked_at: datetime) -> date:
+        """Booking date (next business day after the cutoff hour) plus the service's business days.
+
+        Inter-province parcels add the trunk transit days beyond the first. Fridays and the official
+        (solar-calendar) holidays are not business days.
+        """
+        level = self.services.get(service)
+        if level is None:
+            raise UnknownService(f"unknown service {service!r}; known: {', '.join(sorted(self.services))}")
+        origin_office, dest_office = self._office(origin), self._office(dest)
+        zone = self.zone(origin_office, dest_office)
+        days = level.business_days[zone]
+        if zone == "other_province":
+            _, transit = self._hub_path(origin_office.hub, dest_office.hub)
+            days += max(0, transit - 1)
+        day = booked_at.date()
+        if booked_at.hour >= self._cutoff_hour or not self.is_business_day(day):
+            day = self._next_business_day(day)
+        for _ in range(days):
+            day = self._next_business_day(day)
+        return day
+
+    def is_business_day(self, day: date) -> bool:
+        if day.weekday() in self._weekend:
+            return False
+        jalali = jdatetime.date.fromgregorian(date=day)
+        return (jalali.month, jalali.day) not in self._holidays
+
+    def _next_business_day(self, day: date) -> date:
+        day += timedelta(days=1)
+        while not self.is_business_day(day):
+            day += timedelta(days=1)
+        return day
+
+    def _office(self, office: str | Office) -> Office:
+        return office if isinstance(office, Office) else self.get(office)
+
+
+@lru_cache(maxsize=8)
+def load_registry(path: str | Path | None = None) -> Registry:
+    """Registry from a data directory holding offices.json, network.json and service_levels.json (cached)."""
+    data_dir = Path(path) if path is not None else DATA_DIR
+    raw = json.loads((data_dir / "offices.json").read_text(encoding="utf-8"))
+    offices = {o["code"]: Office(**{**o, "prefixes": tuple(o["prefixes"])}) for o in raw["offices"]}
+    province_defaults = {p: entry["default_office"] for entry in raw["provinces"] for p in entry["code_prefixes"]}
+    links: dict[str, dict[str, int]] = {}
+    for link in json.loads((data_dir / "network.json").read_text(encoding="utf-8"))["links"]:
+        links.setdefault(link["a"], {})[link["b"]] = link["transit_days"]
+        links.setdefault(link["b"], {})[link["a"]] = link["transit_days"]
+    levels = json.loads((data_dir / "service_levels.json").read_text(encoding="utf-8"))
+    services = {name: ServiceLevel(name, s["name_fa"], {z: s[z] for z in ("same_city", "same_province", "other_province")})
+                for name, s in levels["services"].items()}
+    holidays = frozenset((h["month"], h["day"]) for h in levels["jalali_holidays"])
+    return Registry(offices, province_defaults, links, services, levels["cutoff_hour"],
+                    frozenset(levels["weekend_weekdays"]), holidays)

@@ -1,0 +1,70 @@
+"""``solve(problem, params) -> Result``: Cython ruin-and-recreate start, OR-Tools guided local search after it."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from . import engine, fast
+from .errors import SolverFailed
+from .params import SolveParams
+from .problem import Problem
+from .result import Result
+
+
+def evaluate(problem: Problem, routes: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+    """Per-route metrics [distance, duration, load, cash, lateness] and service start per stop (flat)."""
+    offsets = np.zeros(len(routes) + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum([len(r) for r in routes])
+    nodes = np.array([c for r in routes for c in r], dtype=np.int64)
+    return fast.evaluate_routes(offsets, nodes, problem.distance, problem.duration, problem.demand, problem.cod,
+                                problem.ready, problem.due, problem.service)
+
+
+def _cost(problem: Problem, metrics: np.ndarray) -> int:
+    return int(metrics[:, 0].sum()) + problem.vehicle_fixed_cost * len(metrics)
+
+
+def solve(problem: Problem, params: SolveParams | None = None) -> Result:
+    params = params or SolveParams()
+    started = time.perf_counter()
+    limit = params.stop.time_limit_s
+    stats: dict = {"construction": params.construction}
+    start_routes: list[list[int]] | None = None
+    ortools_time = limit
+    if params.construction == "sisr":
+        neighbours = fast.nearest_neighbours(problem.distance, params.sisr.granularity)
+        sisr_time = limit * (1.0 - params.ortools_share) - (time.perf_counter() - started)
+        start_routes, sisr_cost, iterations = fast.sisr(
+            problem.distance, problem.duration, problem.demand, problem.cod, problem.ready, problem.due,
+            problem.service, problem.capacity, problem.cod_capacity, problem.n_vehicles, problem.vehicle_fixed_cost,
+            neighbours, [], params.sisr.as_tuple(), params.seed, max(sisr_time, 0.01), params.stop.max_iterations)
+        stats.update(sisr_cost=sisr_cost, sisr_iterations=iterations, sisr_seconds=time.perf_counter() - started)
+        ortools_time = limit - (time.perf_counter() - started)
+    model = engine.build_model(problem, params.allow_drops)
+    # OR-Tools gets what is left, at least a moment to load and check the start
+    remaining = max(limit - (time.perf_counter() - started), 0.05 if start_routes else 0.5)
+    stats["ortools_seconds_budget"] = min(ortools_time, remaining)
+    routes = engine.solve_model(model, remaining, params.gls_lambda, _complete_or_none(problem, start_routes, params))
+    if routes is None and start_routes is not None:
+        routes = start_routes  # OR-Tools rejected the start (it only happens when the start is incomplete)
+    if routes is None:
+        raise SolverFailed(f"no feasible solution found for {problem.name or 'the problem'} within {limit} s")
+    metrics, _ = evaluate(problem, routes)
+    served = {c for r in routes for c in r}
+    unassigned = [c for c in range(1, problem.n_nodes) if c not in served]
+    feasible = bool((metrics[:, 2] <= problem.capacity).all() and (metrics[:, 3] <= problem.cod_capacity).all()
+                    and (metrics[:, 4] == 0).all())
+    stats["ortools_cost"] = _cost(problem, metrics)
+    return Result(routes, _cost(problem, metrics), len(routes), feasible, unassigned,
+                  time.perf_counter() - started, stats)
+
+
+def _complete_or_none(problem: Problem, routes: list[list[int]] | None, params: SolveParams):
+    """The start handed to OR-Tools: must serve everyone unless stops may be dropped."""
+    if routes is None:
+        return None
+    if not params.allow_drops and sum(len(r) for r in routes) < problem.n_customers:
+        return None
+    return routes

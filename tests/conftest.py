@@ -1,0 +1,96 @@
+"""Shared fixtures: one real Redis-protocol server per test session, real aiohttp over loopback.
+
+With REDIS_URL set the tests use that server (each test works in its own fresh shops, so nothing is flushed);
+otherwise an embedded server is started in a temporary directory, exactly as the gateway starts it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import redis.asyncio as aioredis
+
+from gateway.config import Config
+from gateway.shops import ShopRegistry
+from gateway.store import EmbeddedStore
+from gateway.web_app import create_app
+
+DATA = Path(__file__).parent / "data"
+
+TEHRAN_SENDER = {
+    "name": "فروشگاه نمونه", "phone": "09121234567", "postal_code": "1458973311", "province": "تهران",
+    "city": "تهران", "address": "تهران، خیابان آزادی، پلاک ۱۰",
+}
+
+
+def shipment_body(**overrides) -> dict:
+    """A valid COD booking from Tehran to Isfahan; keyword arguments replace top-level fields."""
+    body = {
+        "client_order_id": "ORD-1001",
+        "service": "pishtaz",
+        "payment": {"type": "cod", "goods_value": 12_000_000},
+        "receiver": {
+            "name": "علی رضایی", "phone": "۰۹۱۳ ۱۲۳ ۴۵۶۷", "postal_code": "۸۱۳۸۶-۳۴۵۶۱", "province": "اصفهان",
+            "city": "اصفهان", "address": "خیابان چهارباغ، کوچه ۵",
+        },
+        "parcel": {"weight_g": 1200, "declared_value": 5_000_000, "contents": "کتاب"},
+    }
+    body.update(overrides)
+    return body
+
+
+@pytest.fixture(scope="session")
+def store_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+        return
+    store = EmbeddedStore(tmp_path_factory.mktemp("store"))
+    url = store.start()
+    try:
+        yield url
+    finally:
+        store.stop()
+
+
+@pytest.fixture
+async def redis(store_url: str) -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.Redis.from_url(store_url)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    return Config(data_dir=tmp_path, access_log=False)
+
+
+@pytest.fixture
+async def app_client(aiohttp_client, config: Config, store_url: str):
+    """A test client of the real app on a real loopback port."""
+    return await aiohttp_client(create_app(config, store_url))
+
+
+class ShopHandle:
+    def __init__(self, shop, api_key: str) -> None:
+        self.shop = shop
+        self.id = shop.id
+        self.api_key = api_key
+        self.headers = {"Authorization": f"Bearer {api_key}"}
+
+
+@pytest.fixture
+def make_shop(redis: aioredis.Redis):
+    async def make(name: str = "shop", **kwargs) -> ShopHandle:
+        kwargs.setdefault("sender", TEHRAN_SENDER)
+        shop, key = await ShopRegistry(redis).create(name, **kwargs)
+        return ShopHandle(shop, key)
+
+    return make
+
+
+@pytest.fixture
+async def shop(make_shop) -> ShopHandle:
+    return await make_shop("Digikala-test")

@@ -1,0 +1,72 @@
+"""Idempotency-Key: replay with the same body, refusal with another, double booking without a key."""
+
+from __future__ import annotations
+
+import asyncio
+
+from gateway import keys
+from tests.conftest import shipment_body
+
+
+async def test_same_key_same_body_replays_the_first_answer(app_client, shop, redis):
+    h = {**shop.headers, "Idempotency-Key": "order-77-try"}
+    first = await app_client.post("/v1/shipments", json=shipment_body(), headers=h)
+    second = await app_client.post("/v1/shipments", json=shipment_body(), headers=h)
+    assert first.status == second.status == 201
+    assert await first.read() == await second.read()
+    assert second.headers.get("Idempotent-Replayed") == "true"
+    assert await redis.zcard(keys.shop_shipments(shop.id)) == 1
+
+
+async def test_same_key_other_body_is_refused(app_client, shop, redis):
+    h = {**shop.headers, "Idempotency-Key": "k-1"}
+    assert (await app_client.post("/v1/shipments", json=shipment_body(), headers=h)).status == 201
+    resp = await app_client.post("/v1/shipments", json=shipment_body(client_order_id="other"), headers=h)
+    assert resp.status == 409 and (await resp.json())["code"] == "idempotency_key_reused"
+    assert await redis.zcard(keys.shop_shipments(shop.id)) == 1
+
+
+async def test_concurrent_retries_with_one_key_book_once(app_client, shop, redis):
+    h = {**shop.headers, "Idempotency-Key": "storm"}
+    resps = await asyncio.gather(*[app_client.post("/v1/shipments", json=shipment_body(), headers=h)
+                                   for _ in range(20)])
+    bodies = {await r.read() for r in resps}
+    assert len(bodies) == 1 and all(r.status == 201 for r in resps)
+    assert await redis.zcard(keys.shop_shipments(shop.id)) == 1
+
+
+async def test_keys_are_per_shop(app_client, make_shop):
+    a, b = await make_shop("a"), await make_shop("b")
+    ra = await app_client.post("/v1/shipments", json=shipment_body(), headers={**a.headers, "Idempotency-Key": "x"})
+    rb = await app_client.post("/v1/shipments", json=shipment_body(), headers={**b.headers, "Idempotency-Key": "x"})
+    assert (await ra.json())["tracking_number"] != (await rb.json())["tracking_number"]
+
+
+async def test_keys_live_at_least_a_day(app_client, shop, redis):
+    await app_client.post("/v1/shipments", json=shipment_body(), headers={**shop.headers, "Idempotency-Key": "ttl"})
+    assert await redis.ttl(keys.idempotency(shop.id, "ttl")) >= 24 * 3600
+
+
+async def test_without_a_key_a_retry_books_twice(app_client, shop, redis):
+    for _ in range(2):
+        assert (await app_client.post("/v1/shipments", json=shipment_body(), headers=shop.headers)).status == 201
+    assert await redis.zcard(keys.shop_shipments(shop.id)) == 2
+
+
+async def test_batch_replay_and_cancel_replay(app_client, shop):
+    h = {**shop.headers, "Idempotency-Key": "batch-1"}
+    payload = {"shipments": [shipment_body(), shipment_body()]}
+    first = await app_client.post("/v1/shipments/batch", json=payload, headers=h)
+    second = await app_client.post("/v1/shipments/batch", json=payload, headers=h)
+    assert await first.read() == await second.read()
+    tn = (await first.json())["results"][0]["shipment"]["tracking_number"]
+    hc = {**shop.headers, "Idempotency-Key": "cancel-1"}
+    c1 = await app_client.post(f"/v1/shipments/{tn}/cancel", headers=hc)
+    c2 = await app_client.post(f"/v1/shipments/{tn}/cancel", headers=hc)
+    assert c1.status == c2.status == 200 and await c1.read() == await c2.read()
+
+
+async def test_malformed_key_is_rejected(app_client, shop):
+    resp = await app_client.post("/v1/shipments", json=shipment_body(),
+                                 headers={**shop.headers, "Idempotency-Key": "x" * 300})
+    assert resp.status == 422

@@ -1,0 +1,79 @@
+"""Tracking events, their UPU EMSEVT codes, the normalised status and the rules that keep history sane.
+
+Rules (applied atomically per parcel by ``scans.SCAN``):
+
+* History is append-only and ordered by ``occurred_at`` (the device's clock); every accepted scan is recorded.
+* The status is set by the newest event by ``occurred_at``; a scan older than the one that set the current
+  status is recorded but changes nothing (a late "in transit" never undoes "delivered").
+* Terminal statuses (delivered, returned, cancelled) never change. A terminal event wins over any
+  non-terminal status even when its device clock says it is older (clock skew must not hide a delivery).
+* Every staff event but ``accepted`` needs the parcel accepted first, and not earlier than that acceptance;
+  ``cod_collected`` needs it delivered, on a COD parcel, for exactly the booked goods value, once.
+* Once a parcel is headed back (a failed attempt whose reason sends it back, or ``max_delivery_attempts``
+  failures), transit statuses read ``returning`` until ``returned_to_sender``.
+* A cancelled parcel takes no scans.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+STATUSES = ("pre_transit", "in_transit", "out_for_delivery", "failed_attempt", "delivered", "returning",
+            "returned", "cancelled")
+TERMINAL_STATUSES = frozenset({"delivered", "returned", "cancelled"})
+
+STATUS_FA = {
+    "pre_transit": "ثبت شده، در انتظار تحویل به پست",
+    "in_transit": "در مسیر",
+    "out_for_delivery": "در حال توزیع",
+    "failed_attempt": "تحویل ناموفق",
+    "delivered": "تحویل داده شد",
+    "returning": "در حال بازگشت به فرستنده",
+    "returned": "به فرستنده بازگشت",
+    "cancelled": "لغو شده",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class EventRule:
+    name: str
+    emsevt: str | None  # UPU EMSEVT v3 event code, where one exists
+    status: str  # normalised status this event moves the parcel to
+    terminal: bool
+    requires: str  # "" | "accepted" | "delivered"
+    office_kind: str | None  # the scanning office must be of this kind ("hub" | "office"), None = any
+    staff: bool  # scanned by post-office staff (the others are emitted by the gateway)
+    label_fa: str
+
+
+RULES: dict[str, EventRule] = {r.name: r for r in (
+    EventRule("booked", None, "pre_transit", False, "", None, False, "ثبت مرسوله"),
+    EventRule("accepted", "EMA", "in_transit", False, "", None, True, "پذیرش در اداره پست"),
+    EventRule("sorting_in", "EDD", "in_transit", False, "accepted", "hub", True, "ورود به مرکز مبادلات"),
+    EventRule("sorting_out", "EDE", "in_transit", False, "accepted", "hub", True, "خروج از مرکز مبادلات"),
+    EventRule("arrived_delivery_office", "EMG", "in_transit", False, "accepted", "office", True,
+              "رسیدن به اداره پست توزیع‌کننده"),
+    EventRule("out_for_delivery", "EDG", "out_for_delivery", False, "accepted", "office", True,
+              "تحویل به نامه‌رسان برای توزیع"),
+    EventRule("delivery_failed", "EMH", "failed_attempt", False, "accepted", "office", True, "تحویل ناموفق"),
+    EventRule("delivered", "EMI", "delivered", True, "accepted", "office", True, "تحویل به گیرنده"),
+    EventRule("cod_collected", None, "delivered", False, "delivered", "office", True, "دریافت وجه در محل"),
+    EventRule("returned_to_sender", None, "returned", True, "accepted", None, True, "بازگشت به فرستنده"),
+    EventRule("cancelled", None, "cancelled", True, "", None, False, "لغو مرسوله"),
+)}
+STAFF_EVENTS = tuple(name for name, r in RULES.items() if r.staff)
+
+# Failed-delivery reason codes; the ones marked True send the parcel back to the sender at once.
+FAILURE_REASONS: dict[str, tuple[bool, str]] = {
+    "receiver_absent": (False, "گیرنده در محل حضور نداشت"),
+    "address_incomplete": (False, "نشانی ناقص است"),
+    "address_not_found": (True, "نشانی یافت نشد"),
+    "receiver_refused": (True, "گیرنده از تحویل گرفتن خودداری کرد"),
+    "receiver_moved": (True, "گیرنده از این نشانی رفته است"),
+    "cod_not_paid": (False, "گیرنده وجه را پرداخت نکرد"),
+    "access_denied": (False, "دسترسی به محل ممکن نبود"),
+    "business_closed": (False, "محل کار تعطیل بود"),
+    "force_majeure": (False, "شرایط قهری"),
+}
+
+COD_METHODS = ("cash", "card")

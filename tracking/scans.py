@@ -1,0 +1,355 @@
+"""Staff scans: validation, and the one atomic script per scan that records it.
+
+``SCAN`` runs on the parcel's partition and does everything a scan changes, or nothing: dedupe by
+``scan_id``, the rules of ``tracking.events``, the history entry, the status and its index, the per-parcel
+``seq`` (the event id is ``evt_<TN>_<seq>``) and the event in the partition outbox and the shop's feed.
+A batch validates every item first, applies them oldest ``occurred_at`` first (an offline device's upload is
+in any order) and sends all scripts in pipelined round trips through the shared micro-batcher.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import orjson
+import redis.asyncio as aioredis
+
+from gateway import keys
+from gateway.batcher import Batcher, Script
+from gateway.booking import FEED_MAXLEN
+from gateway.errors import Conflict, FieldError, Forbidden, GatewayError, NotFound, ValidationFailed
+from gateway.s10 import check_digit
+from gateway.timeutil import iso_ms
+from routing.offices import Registry
+
+from .config import TrackingConfig
+from .events import COD_METHODS, FAILURE_REASONS, RULES, STAFF_EVENTS, STATUSES
+from .staff import Staff
+
+
+class ParcelNotFound(NotFound):
+    code = "parcel_not_found"
+    title = "No parcel with this tracking number"
+
+
+class ScanOutOfSequence(Conflict):
+    code = "scan_out_of_sequence"
+    title = "Scan makes no sense at this point of the parcel's life"
+
+
+class ParcelCancelled(Conflict):
+    code = "parcel_cancelled"
+    title = "Parcel was cancelled"
+
+
+class ScanIdReused(Conflict):
+    code = "scan_id_reused"
+    title = "scan_id was already used for a different scan"
+
+
+class CodAmountMismatch(GatewayError):
+    status = 422
+    code = "cod_amount_mismatch"
+    title = "COD amount differs from the booked one"
+
+
+class OfficeNotAllowed(Forbidden):
+    code = "office_not_allowed"
+    title = "Staff may only scan for their own office"
+
+
+_TN = re.compile(r"[A-Z]{2}[0-9]{9}[A-Z]{2}", re.ASCII)
+_SCAN_ID = re.compile(r"[A-Za-z0-9_.:\-]{1,64}", re.ASCII)
+_RRN = re.compile(r"[0-9]{12}", re.ASCII)
+
+# KEYS: 1 parcel, 2 history, 3 scan dedupe, 4 partition outbox, 5 shop feed, 6.. one status index per STATUSES
+# ARGV: 1 scan_id, 2 event, 3 occurred ms, 4 status the event leads to, 5 terminal '1'|'0', 6 requires,
+#       7-9 event JSON around its seq and status, 10 occurred_at ISO, 11 recorded_at ISO, 12 feed max length,
+#       13 shop id, 14 tracking number, 15 COD amount, 16 sends the parcel back '1'|'0', 17 max failed attempts
+SCAN = "local SLOT = {" + ", ".join(f"{s} = {i}" for i, s in enumerate(STATUSES)) + "}\n" + r"""
+local p = redis.call('HMGET', KEYS[1], 'status', 'seq', 'status_ms', 'accepted_ms', 'delivered_ms', 'attempts',
+                     'returning', 'created_ms', 'cod_ms')
+if not p[1] then return {'NOT_FOUND'} end
+local prev = redis.call('HGET', KEYS[3], ARGV[1])
+if prev then
+  local eid, ev, ms = string.match(prev, '^([^|]*)|([^|]*)|(.*)$')
+  if ev ~= ARGV[2] or ms ~= ARGV[3] then return {'SCAN_ID_REUSED', eid} end
+  return {'DUPLICATE', eid, p[1]}
+end
+local status, ev, occ = p[1], ARGV[2], tonumber(ARGV[3])
+if status == 'cancelled' then return {'CANCELLED'} end
+if ARGV[6] == 'accepted' then
+  if not p[4] then return {'NOT_ACCEPTED'} end
+  if occ < tonumber(p[4]) then return {'BEFORE_ACCEPTED', p[4]} end
+elseif ARGV[6] == 'delivered' then
+  if not p[5] then return {'NOT_DELIVERED'} end
+  if occ < tonumber(p[5]) then return {'BEFORE_DELIVERED', p[5]} end
+end
+local h = {}
+if ev == 'cod_collected' then
+  if p[9] then return {'COD_COLLECTED'} end
+  local pay = cjson.decode(redis.call('HGET', KEYS[1], 'doc'))['payment'] or {}
+  if pay['type'] ~= 'cod' then return {'NOT_COD'} end
+  if tonumber(pay['goods_value']) ~= tonumber(ARGV[15]) then return {'COD_MISMATCH', tostring(pay['goods_value'])} end
+  h[#h+1] = 'cod_ms'; h[#h+1] = occ
+elseif ev == 'accepted' then
+  if not p[4] or occ < tonumber(p[4]) then h[#h+1] = 'accepted_ms'; h[#h+1] = occ end
+elseif ev == 'delivered' then
+  if not p[5] or occ < tonumber(p[5]) then h[#h+1] = 'delivered_ms'; h[#h+1] = occ end
+end
+local returning = p[7] == '1'
+if ev == 'delivery_failed' then
+  local attempts = tonumber(p[6] or '0') + 1
+  h[#h+1] = 'attempts'; h[#h+1] = attempts
+  if not returning and (ARGV[16] == '1' or attempts >= tonumber(ARGV[17])) then
+    returning = true
+    h[#h+1] = 'returning'; h[#h+1] = '1'
+  end
+end
+local target = ARGV[4]
+if returning and (target == 'in_transit' or target == 'out_for_delivery' or target == 'failed_attempt') then
+  target = 'returning'
+end
+local terminal = {delivered = true, returned = true, cancelled = true}
+local new_status = status
+if not terminal[status] then
+  if ARGV[5] == '1' or occ >= tonumber(p[3] or '0') then
+    new_status = target
+    h[#h+1] = 'state'; h[#h+1] = ev
+    h[#h+1] = 'status_at'; h[#h+1] = ARGV[10]
+    h[#h+1] = 'status_ms'; h[#h+1] = occ
+  elseif returning and status ~= 'returning' and status ~= 'pre_transit' then
+    new_status = 'returning'  -- a late failed attempt that turned the parcel back
+  end
+end
+local seq = tonumber(p[2]) + 1
+local e = ARGV[7] .. seq .. ARGV[8] .. new_status .. ARGV[9]
+local eid = 'evt_' .. ARGV[14] .. '_' .. seq
+h[#h+1] = 'seq'; h[#h+1] = seq
+h[#h+1] = 'updated_at'; h[#h+1] = ARGV[11]
+if new_status ~= status then
+  h[#h+1] = 'status'; h[#h+1] = new_status
+  local member = string.format('%013d', tonumber(p[8] or '0')) .. ':' .. ARGV[14]
+  redis.call('ZREM', KEYS[6 + SLOT[status]], member)
+  redis.call('ZADD', KEYS[6 + SLOT[new_status]], 0, member)
+end
+redis.call('HSET', KEYS[1], unpack(h))
+redis.call('HSET', KEYS[3], ARGV[1], eid .. '|' .. ev .. '|' .. ARGV[3])
+redis.call('ZADD', KEYS[2], occ, e)
+redis.call('XADD', KEYS[4], '*', 's', ARGV[13], 't', ARGV[14], 'e', e)
+redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[12], '*', 'e', e)
+return {'OK', eid, new_status}
+"""
+
+
+@dataclass(slots=True)
+class Scan:
+    tracking_number: str
+    event: str
+    office: str
+    occurred_ms: int
+    occurred_at: str
+    scan_id: str
+    data: dict[str, Any]
+
+
+def _err(field: str, code: str, en: str, fa: str) -> FieldError:
+    return FieldError(field, code, en, fa)
+
+
+def parse_scan(raw: Any, registry: Registry, config: TrackingConfig, now: float,
+               prefix: str = "") -> Scan | list[FieldError]:
+    """A valid Scan, or every field error at once."""
+    if not isinstance(raw, dict):
+        return [_err(prefix.rstrip(".") or "body", "object_expected", "must be a JSON object", "باید یک شیء JSON باشد")]
+    errs: list[FieldError] = []
+    tn = raw.get("tracking_number")
+    if not isinstance(tn, str) or not _TN.fullmatch(tn) or check_digit(int(tn[2:10])) != int(tn[10]):
+        errs.append(_err(prefix + "tracking_number", "tracking_number_invalid",
+                         "must be an S10 tracking number like EP123456785IR with a valid check digit",
+                         "کد رهگیری باید به شکل EP123456785IR و با رقم کنترل درست باشد"))
+    event = raw.get("event")
+    rule = RULES.get(event) if isinstance(event, str) else None
+    if rule is None or not rule.staff:
+        errs.append(_err(prefix + "event", "event_invalid", f"must be one of {', '.join(STAFF_EVENTS)}",
+                         "نوع رویداد نامعتبر است"))
+    office_code = raw.get("office")
+    office = registry.offices.get(office_code) if isinstance(office_code, str) else None
+    if office is None:
+        errs.append(_err(prefix + "office", "unknown_office", "must be a post-office code from the registry",
+                         "کد اداره پست نامعتبر است"))
+    elif rule is not None and rule.office_kind and office.kind != rule.office_kind:
+        errs.append(_err(prefix + "office", "wrong_office_kind",
+                         f"'{event}' is scanned at a {'sorting hub' if rule.office_kind == 'hub' else 'post office'}",
+                         "این رویداد در این نوع مرکز ثبت نمی‌شود"))
+    occurred_ms = 0
+    occurred_at = raw.get("occurred_at")
+    try:
+        dt = datetime.fromisoformat(occurred_at)  # type: ignore[arg-type]
+        if dt.tzinfo is None:
+            raise ValueError
+        occurred_ms = int(dt.timestamp() * 1000)
+        if occurred_ms > (now + config.max_clock_skew_s) * 1000:
+            errs.append(_err(prefix + "occurred_at", "occurred_in_future", "lies in the future",
+                             "زمان رویداد در آینده است"))
+    except (TypeError, ValueError):
+        errs.append(_err(prefix + "occurred_at", "timestamp_invalid",
+                         "must be an ISO 8601 timestamp with a zone, e.g. 2025-01-01T10:00:00Z",
+                         "زمان باید به قالب ISO 8601 همراه با منطقهٔ زمانی باشد"))
+    scan_id = raw.get("scan_id")
+    if not isinstance(scan_id, str) or not _SCAN_ID.fullmatch(scan_id):
+        errs.append(_err(prefix + "scan_id", "scan_id_invalid", "must be 1-64 characters of A-Z a-z 0-9 _ . : -",
+                         "شناسهٔ اسکن نامعتبر است"))
+    data: dict[str, Any] = {"scan_id": scan_id, "emsevt": rule.emsevt if rule else None}
+    if event == "delivery_failed":
+        reason = raw.get("reason")
+        if reason not in FAILURE_REASONS:
+            errs.append(_err(prefix + "reason", "reason_invalid", f"must be one of {', '.join(FAILURE_REASONS)}",
+                             "علت تحویل ناموفق نامعتبر است"))
+        data["reason"] = reason
+    elif event == "delivered":
+        name = raw.get("receiver_name")
+        name = " ".join(name.split()) if isinstance(name, str) else ""
+        if not 0 < len(name) <= 100:
+            errs.append(_err(prefix + "receiver_name", "receiver_name_invalid",
+                             "the name of who took the parcel, 1-100 characters", "نام تحویل‌گیرنده لازم است"))
+        data["receiver_name"] = name
+    elif event == "cod_collected":
+        amount, method, rrn = raw.get("amount"), raw.get("method"), raw.get("rrn")
+        if type(amount) is not int or amount <= 0:
+            errs.append(_err(prefix + "amount", "amount_invalid", "must be a positive whole number of rials",
+                             "مبلغ باید عددی مثبت به ریال باشد"))
+        if method not in COD_METHODS:
+            errs.append(_err(prefix + "method", "method_invalid", "must be cash or card",
+                             "روش پرداخت باید cash یا card باشد"))
+        if method == "card" and not (isinstance(rrn, str) and _RRN.fullmatch(rrn)):
+            errs.append(_err(prefix + "rrn", "rrn_invalid", "card payments need the 12-digit Shaparak RRN",
+                             "پرداخت کارتی به شمارهٔ مرجع ۱۲ رقمی شاپرک نیاز دارد"))
+        data.update(amount=amount, method=method)
+        if method == "card":
+            data["rrn"] = rrn
+    if errs:
+        return errs
+    return Scan(tn, event, office_code, occurred_ms, iso_ms(occurred_ms / 1000), scan_id, data)  # type: ignore[arg-type]
+
+
+class ScanService:
+    def __init__(self, redis: aioredis.Redis, registry: Registry, config: TrackingConfig) -> None:
+        self.redis = redis
+        self.registry = registry
+        self.config = config
+        self.batcher = Batcher(redis, max_batch=1000, max_in_flight=4)
+        self._script = Script(SCAN)
+        # Tracking number -> shop id is immutable once written, so it is cached for the process' life.
+        self._owners: dict[str, int] = {}
+
+    async def owners(self, tracking_numbers: list[str]) -> dict[str, int]:
+        missing = list({tn for tn in tracking_numbers if tn not in self._owners})
+        if missing:
+            pipe = self.redis.pipeline(transaction=False)
+            for tn in missing:
+                pipe.get(keys.tracking_index(tn))
+            if len(self._owners) > 1_000_000:
+                self._owners.clear()
+            for tn, shop in zip(missing, await pipe.execute()):
+                if shop is not None:
+                    self._owners[tn] = int(shop)
+        return self._owners
+
+    async def record(self, staff: Staff, scans: list[Scan]) -> list[dict[str, Any] | GatewayError]:
+        """One result per scan, in the given order: {event_id, status, duplicate} or the error."""
+        owners = await self.owners([s.tracking_number for s in scans])
+        now = time.time()
+        recorded_at = iso_ms(now)
+        results: list[Any] = [None] * len(scans)
+        calls = []
+        for i in sorted(range(len(scans)), key=lambda i: scans[i].occurred_ms):
+            s = scans[i]
+            if s.office != staff.office:
+                results[i] = OfficeNotAllowed(f"staff of {staff.office} cannot scan at {s.office}",
+                                              "کارمند فقط برای ادارهٔ خود می‌تواند اسکن کند")
+                continue
+            shop_id = owners.get(s.tracking_number)
+            if shop_id is None:
+                results[i] = _not_found(s.tracking_number)
+                continue
+            calls.append((i, self._call(s, shop_id, recorded_at)))
+        replies = [self.batcher.evalsha(self._script, k, a) for _, (k, a) in calls]
+        for (i, _), reply in zip(calls, replies):
+            results[i] = _result(await reply, scans[i])
+        return results
+
+    def _call(self, s: Scan, shop_id: int, recorded_at: str) -> tuple[list[str], list[Any]]:
+        rule = RULES[s.event]
+        tn = s.tracking_number
+        script_keys = [keys.parcel(shop_id, tn), keys.parcel_history(shop_id, tn), keys.parcel_scans(shop_id, tn),
+                       keys.partition_events(keys.partition_of(shop_id)), keys.shop_feed(shop_id),
+                       *(keys.shop_status_index(shop_id, st) for st in STATUSES)]
+        head = '{"id":"evt_%s_' % tn
+        mid = '","type":"%s","tracking_number":"%s","shop_id":%d,"status":"' % (s.event, tn, shop_id)
+        tail = '","occurred_at":"%s","recorded_at":"%s","office":"%s","data":%s}' % (
+            s.occurred_at, recorded_at, s.office, orjson.dumps(s.data).decode())
+        sends_back = s.event == "delivery_failed" and FAILURE_REASONS[s.data["reason"]][0]
+        args = [s.scan_id, s.event, s.occurred_ms, rule.status, "1" if rule.terminal else "0", rule.requires,
+                head, mid, tail, s.occurred_at, recorded_at, FEED_MAXLEN, shop_id, tn, s.data.get("amount", ""),
+                "1" if sends_back else "0", self.config.max_delivery_attempts]
+        return script_keys, args
+
+
+def _not_found(tn: str) -> ParcelNotFound:
+    return ParcelNotFound(f"no parcel {tn}", f"مرسوله‌ای با کد رهگیری {tn} وجود ندارد")
+
+
+def _result(res: list[bytes], s: Scan) -> dict[str, Any] | GatewayError:
+    verdict = res[0]
+    if verdict == b"OK":
+        return {"event_id": res[1].decode(), "status": res[2].decode(), "duplicate": False}
+    if verdict == b"DUPLICATE":
+        return {"event_id": res[1].decode(), "status": res[2].decode(), "duplicate": True}
+    if verdict == b"NOT_FOUND":
+        return _not_found(s.tracking_number)
+    if verdict == b"SCAN_ID_REUSED":
+        return ScanIdReused(f"scan_id {s.scan_id} already recorded {res[1].decode()}, a different scan",
+                            "این شناسهٔ اسکن پیش‌تر برای اسکن دیگری به کار رفته است")
+    if verdict == b"CANCELLED":
+        return ParcelCancelled("the parcel was cancelled before it entered the post", "این مرسوله لغو شده است")
+    if verdict == b"NOT_ACCEPTED":
+        return ScanOutOfSequence(f"'{s.event}' before the parcel was ever accepted at a post office",
+                                 "این مرسوله هنوز در اداره پست پذیرش نشده است")
+    if verdict in (b"BEFORE_ACCEPTED", b"BEFORE_DELIVERED"):
+        what = "accepted" if verdict == b"BEFORE_ACCEPTED" else "delivered"
+        return ScanOutOfSequence(
+            f"'{s.event}' at {s.occurred_at} is earlier than the parcel was {what} "
+            f"({iso_ms(int(res[1]) / 1000)})", "زمان این رویداد پیش از زمان پذیرش یا تحویل مرسوله است")
+    if verdict == b"NOT_DELIVERED":
+        return ScanOutOfSequence("COD is collected on delivery; this parcel is not delivered",
+                                 "وجه در محل پس از تحویل مرسوله دریافت می‌شود")
+    if verdict == b"COD_COLLECTED":
+        return ScanOutOfSequence("COD was already collected for this parcel", "وجه این مرسوله پیش‌تر دریافت شده است")
+    if verdict == b"NOT_COD":
+        return ScanOutOfSequence("this parcel is prepaid; there is no COD to collect",
+                                 "این مرسوله پیش‌کرایه است و وجهی در محل دریافت نمی‌شود")
+    if verdict == b"COD_MISMATCH":
+        return CodAmountMismatch(f"collected {s.data['amount']} rials but the booked COD amount is "
+                                 f"{res[1].decode()}", "مبلغ دریافتی با مبلغ ثبت‌شده در محل برابر نیست",
+                                 extra={"expected_amount": int(res[1])})
+    raise RuntimeError(f"unexpected scan script reply {res!r}")
+
+
+def validate_batch(body: Any, registry: Registry, config: TrackingConfig) -> list[Scan | list[FieldError]]:
+    items = body.get("scans") if isinstance(body, dict) else None
+    if not isinstance(items, list) or not 0 < len(items) <= config.max_batch_scans:
+        raise ValidationFailed(errors=[_err("scans", "scans_invalid",
+                                            f"must be a list of 1-{config.max_batch_scans} scans",
+                                            f"فهرست scans باید ۱ تا {config.max_batch_scans} اسکن داشته باشد")])
+    now = time.time()
+    return [parse_scan(item, registry, config, now, f"scans[{i}].") for i, item in enumerate(items)]
+
+
+def problem_of(exc: GatewayError) -> dict[str, Any]:
+    """The per-item error of a batch answer: the problem body without the type URL."""
+    return {k: v for k, v in exc.to_problem().items() if k != "type"}
