@@ -1,9 +1,13 @@
-"""Micro-batching of store calls: everything the event loop asks for in one turn goes in one pipeline.
+"""Micro-batching of store calls: everything the event loop asks for in one turn goes in one round trip.
 
-Under load many requests are in flight at once; sending their scripts one round trip each costs a syscall and
+Under load many requests are in flight at once; sending their commands one round trip each costs a syscall and
 a redis-py command dispatch apiece. Here each caller gets a future, and one flush per loop turn (plus whatever
-piles up while a flush is in flight) sends them all as a single non-transactional pipeline. At low load a call
-still goes out on the next loop turn, so latency does not suffer.
+piles up while a flush is in flight) writes them all at once. At low load a call still goes out on the next loop
+turn, so latency does not suffer.
+
+On a plain server the batch is packed here and written on one pooled connection (redis-py's pipeline machinery
+costs more than the commands themselves); on a cluster client it goes through the client's pipeline, which
+splits it per node.
 """
 
 from __future__ import annotations
@@ -13,32 +17,55 @@ import hashlib
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import NoScriptError, RedisError, ResponseError
 
 
 class Script:
-    """A Lua script addressed by SHA; loaded lazily and again after a store restart (NOSCRIPT)."""
+    """A Lua script addressed by SHA; loaded again whenever the store answers NOSCRIPT (e.g. after a restart)."""
 
     def __init__(self, source: str) -> None:
         self.source = source
         self.sha = hashlib.sha1(source.encode()).hexdigest()
 
 
+def pack_command(args: tuple) -> bytes:
+    parts = [b"*%d\r\n" % len(args)]
+    for a in args:
+        if isinstance(a, bytes):
+            pass
+        elif isinstance(a, str):
+            a = a.encode()
+        elif isinstance(a, int):
+            a = b"%d" % a
+        else:
+            a = repr(a).encode()
+        parts.append(b"$%d\r\n%b\r\n" % (len(a), a))
+    return b"".join(parts)
+
+
 class Batcher:
-    def __init__(self, redis: aioredis.Redis, max_batch: int = 256, max_in_flight: int = 2) -> None:
+    def __init__(self, redis: aioredis.Redis, max_batch: int = 512, max_in_flight: int = 2) -> None:
         self.redis = redis
         self.max_batch = max_batch
-        self._pending: list[tuple[Script, tuple, asyncio.Future]] = []
+        self._max_in_flight = max_in_flight
+        self._pending: list[tuple[tuple, Script | None, asyncio.Future]] = []
         self._flush_scheduled = False
         self._in_flight = 0
-        self._max_in_flight = max_in_flight
+        self._direct = type(redis) is aioredis.Redis
 
     def evalsha(self, script: Script, keys: list[str], args: list[Any]) -> asyncio.Future:
-        fut = asyncio.get_running_loop().create_future()
-        self._pending.append((script, (script.sha, len(keys), *keys, *args), fut))
+        return self._enqueue(("EVALSHA", script.sha, len(keys), *keys, *args), script)
+
+    def command(self, *args: Any) -> asyncio.Future:
+        return self._enqueue(args, None)
+
+    def _enqueue(self, args: tuple, script: Script | None) -> asyncio.Future:
+        loop = asyncio.get_running_loop()
+        fut = loop.create_future()
+        self._pending.append((args, script, fut))
         if not self._flush_scheduled and self._in_flight < self._max_in_flight:
             self._flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self._start_flush)
+            loop.call_soon(self._start_flush)
         return fut
 
     def _start_flush(self) -> None:
@@ -51,20 +78,19 @@ class Batcher:
 
     async def _flush(self, batch: list) -> None:
         try:
-            results = await self._send(batch)
-            retry = [item for item, res in zip(batch, results) if isinstance(res, NoScriptError)]
-            if retry:
-                for script in {item[0].sha: item[0] for item in retry}.values():
+            results = await self._send([args for args, _, _ in batch])
+            missing = [i for i, res in enumerate(results) if isinstance(res, NoScriptError)]
+            if missing:
+                for script in {batch[i][1].sha: batch[i][1] for i in missing}.values():
                     await self.redis.script_load(script.source)
-                again = await self._send(retry)
-                results = [again.pop(0) if isinstance(res, NoScriptError) else res for res in results]
+                for i, res in zip(missing, await self._send([batch[i][0] for i in missing])):
+                    results[i] = res
             for (_, _, fut), res in zip(batch, results):
-                if fut.done():
-                    continue
-                if isinstance(res, Exception):
-                    fut.set_exception(res)
-                else:
-                    fut.set_result(res)
+                if not fut.done():
+                    if isinstance(res, Exception):
+                        fut.set_exception(res)
+                    else:
+                        fut.set_result(res)
         except (RedisError, OSError, asyncio.TimeoutError) as exc:
             for _, _, fut in batch:
                 if not fut.done():
@@ -75,8 +101,25 @@ class Batcher:
                 self._flush_scheduled = True
                 asyncio.get_running_loop().call_soon(self._start_flush)
 
-    async def _send(self, batch: list) -> list:
-        pipe = self.redis.pipeline(transaction=False)
-        for _, args, _ in batch:
-            pipe.execute_command("EVALSHA", *args)
-        return await pipe.execute(raise_on_error=False)
+    async def _send(self, commands: list[tuple]) -> list:
+        if not self._direct:
+            pipe = self.redis.pipeline(transaction=False)
+            for args in commands:
+                pipe.execute_command(*args)
+            return await pipe.execute(raise_on_error=False)
+        pool = self.redis.connection_pool
+        conn = await pool.get_connection()
+        try:
+            await conn.send_packed_command(b"".join(map(pack_command, commands)), check_health=False)
+            results: list = []
+            for _ in commands:
+                try:
+                    results.append(await conn.read_response())
+                except ResponseError as exc:  # an error reply is a whole reply: the stream stays in step
+                    results.append(exc)
+            return results
+        except BaseException:
+            await conn.disconnect()
+            raise
+        finally:
+            await pool.release(conn)

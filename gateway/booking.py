@@ -178,10 +178,8 @@ class BookingService:
                     "این کلید یکتایی پیش‌تر با درخواست دیگری به کار رفته است")
             return docs, Replay(prev["status"], prev["body"].encode())
         if booked:
-            pipe = self.redis.pipeline(transaction=False)
-            for d in booked:
-                pipe.set(keys.tracking_index(d["tracking_number"]), shop_id)
-            await pipe.execute()
+            await asyncio.gather(*[self.batcher.command("SET", keys.tracking_index(d["tracking_number"]), shop_id)
+                                   for d in booked])
         return docs, None
 
     # -- reading ---------------------------------------------------------------------------------------------

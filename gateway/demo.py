@@ -59,7 +59,8 @@ async def seed_demo(redis: aioredis.Redis, config: Config, parcels: int = 12) ->
         return None
     shop, api_key = await ShopRegistry(redis).create("فروشگاه نمونه برید", sender=DEMO_SENDER,
                                                      enamad_id="DEMO-ENAMAD")
-    limits, tariff = Limits.load(config.limits_path), Tariff.load(config.tariff_path)
+    limits = Limits.load(config.limits_path)
+    tariff = Tariff.load(config.tariff_path, limits)
     booking = BookingService(redis, Batcher(redis), limits, tariff, default_rate=config.rate_per_s,
                              default_burst=config.rate_burst, idempotency_ttl_s=config.idempotency_ttl_s,
                              serial_block=config.serial_block)

@@ -282,7 +282,10 @@ def _paths(limits: Limits) -> dict[str, Any]:
             "post": {
                 "tags": ["shipments"], "summary": "Book a shipment", "operationId": "createShipment",
                 "parameters": idem, "requestBody": body("ShipmentRequest", _SHIPMENT_EXAMPLE),
-                "responses": {"201": json_body(ref("Shipment"), "Booked.", replayed),
+                "responses": {"201": {**json_body(ref("Shipment"), "Booked.", replayed), "links": {
+                                  op[0].upper() + op[1:]: {"operationId": op, "parameters": {
+                                      "tracking_number": "$response.body#/tracking_number"}}
+                                  for op in ("getShipment", "cancelShipment")}},
                               **problem_responses(401, 409, 413, 415, 422, 429)}},
             "get": {
                 "tags": ["shipments"], "summary": "List the shop's shipments, newest first",

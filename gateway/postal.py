@@ -7,6 +7,7 @@ Pure Python, no I/O after import: the province list is read once from ``data/pro
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import unicodedata
@@ -46,11 +47,11 @@ def _fa_digits(n: int) -> str:
 
 
 def _digits_input(raw: object) -> str | None:
-    """Accept str or int (never bool, which is an int but never a code); None for anything else."""
+    """Accept str or non-negative int (never bool, which is an int but never a code); None for anything else."""
     if isinstance(raw, bool):
         return None
     if isinstance(raw, int):
-        return str(raw)
+        return str(raw) if raw >= 0 else None  # "-1314713813" would otherwise lose its sign as a group mark
     if isinstance(raw, str):
         return normalize_digits(raw)
     return None
@@ -195,6 +196,8 @@ _MATCH_TOKEN_SPLIT = re.compile(r"[\s\-_.,()/&'\u2019]+")
 _MATCH_NOISE = frozenset(("استان", "ostan", "province", "the", "and", "va", "o", "e", "و"))
 
 
+# Place names repeat endlessly (31 provinces, a few hundred cities), and this runs several times per booking.
+@functools.lru_cache(maxsize=8192)
 def place_match_key(name: str) -> str:
     """A spelling-insensitive key for comparing place names (provinces, cities); never shown to anyone.
 

@@ -12,8 +12,7 @@ import redis.asyncio as aioredis
 
 from . import keys
 from .errors import GatewayError
-
-MAX_SERIAL = 99_999_999
+from .s10 import SERIAL_MAX
 
 
 class SerialsExhausted(GatewayError):
@@ -39,8 +38,8 @@ class SerialAllocator:
                     if self._next >= self._end:
                         size = max(self.block, n - len(out))
                         end = int(await self.redis.incrby(self.key, size))
-                        if end > MAX_SERIAL:
-                            raise SerialsExhausted(f"serial counter {self.key} passed {MAX_SERIAL}")
+                        if end > SERIAL_MAX:
+                            raise SerialsExhausted(f"serial counter {self.key} passed {SERIAL_MAX}")
                         self._next, self._end = end - size + 1, end + 1
                 continue
             take = min(n - len(out), self._end - self._next)

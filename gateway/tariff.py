@@ -40,7 +40,6 @@ class TariffError(GatewayError):
 
     def __init__(self, code: str, message: str, message_fa: str) -> None:
         super().__init__(message, message_fa, code=code)
-        self.code = code
         self.message = message
         self.message_fa = message_fa
 

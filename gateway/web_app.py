@@ -76,7 +76,7 @@ def _store_ctx(config: Config, redis_url: str):
         pool = aioredis.BlockingConnectionPool.from_url(redis_url, max_connections=64, timeout=10)
         client = aioredis.Redis(connection_pool=pool)
         limits = Limits.load(config.limits_path)
-        tariff = Tariff.load(config.tariff_path)
+        tariff = Tariff.load(config.tariff_path, limits)
         batcher = Batcher(client)
         app[REDIS] = client
         app[BATCHER] = batcher

@@ -63,16 +63,25 @@ async def create_quote(request: web.Request) -> web.Response:
     try:
         zone, price = booking.price(req)
     except TariffError as exc:
-        await _reject(request, caller, [FieldError("parcel.weight_g", exc.code, exc.message, exc.message_fa)])
+        await _reject(request, caller, [tariff_field_error(exc)])
     await booking.authorize(caller)
     return json_response({"service": req.service, "zone": zone, "price": price})
 
 
+TARIFF_ERROR_FIELDS = {"cod_value_out_of_range": "payment.goods_value",
+                       "declared_value_out_of_range": "parcel.declared_value", "service_unknown": "service"}
+
+
+def tariff_field_error(exc: TariffError) -> FieldError:
+    return FieldError(TARIFF_ERROR_FIELDS.get(exc.code, "parcel.weight_g"), exc.code, exc.message, exc.message_fa)
+
+
 def _booking_errors(booking, req) -> list[FieldError]:
+    """Rules only the tariff knows (a weight band may end below the service's limit)."""
     try:
         booking.price(req)
     except TariffError as exc:
-        return [FieldError("parcel.weight_g", exc.code, exc.message, exc.message_fa)]
+        return [tariff_field_error(exc)]
     return []
 
 

@@ -254,6 +254,7 @@ cdef class _Sisr:
     cdef i64 capacity, cod_capacity, fixed, penalty
     cdef Py_ssize_t n, n_routes, n_neigh
     cdef double avg_removed, max_string, split_rate, split_depth, blink_rate, t0_factor, tf_factor
+    cdef double route_removal_rate
     cdef u64 state
     cdef char[::1] touched_flag
     cdef i64[::1] seen, touched, removed, keys, everyone
@@ -274,7 +275,7 @@ cdef class _Sisr:
         self.n, self.n_routes, self.fixed = self.dist.shape[0], n_vehicles, fixed_cost
         self.n_neigh = self.neigh.shape[1]
         (self.avg_removed, self.max_string, self.split_rate, self.split_depth, self.blink_rate,
-         self.t0_factor, self.tf_factor) = (float(v) for v in params)
+         self.t0_factor, self.tf_factor, self.route_removal_rate) = (float(v) for v in params)
         self.state = (<u64>seed) * GOLDEN + 0x632BE59BD9B4E019ULL
         cdef i64 worst = 1, c
         for c in range(1, self.n):
@@ -357,6 +358,9 @@ cdef class _Sisr:
                     self.n_removed += 1
         if used == 0:
             return
+        if self.uniform() < self.route_removal_rate:
+            self.remove_route(s, self.below(used))
+            return
         ls_max = <double>s.routed / <double>used
         if self.max_string < ls_max:
             ls_max = self.max_string
@@ -407,6 +411,24 @@ cdef class _Sisr:
             self.touch(r)
             self.refresh(s, r)
             ruined += 1
+
+    cdef void remove_route(self, _Solution s, i64 which) noexcept:
+        cdef Py_ssize_t r, k
+        cdef i64 c
+        for r in range(self.n_routes):
+            if s.length[r]:
+                if which == 0:
+                    for k in range(s.length[r]):
+                        c = s.routes[r, k]
+                        self.removed[self.n_removed] = c
+                        self.n_removed += 1
+                        s.route_of[c] = -1
+                    s.routed -= s.length[r]
+                    s.length[r] = 0
+                    self.touch(r)
+                    self.refresh(s, r)
+                    return
+                which -= 1
 
     cdef void sort_removed(self) noexcept:
         cdef Py_ssize_t i, j, count = self.n_removed

@@ -164,7 +164,7 @@ class _Sisr:
         self.n, self.n_routes, self.fixed = len(self.dist), int(n_vehicles), int(fixed_cost)
         self.neigh = neighbours.tolist()
         (self.avg_removed, self.max_string, self.split_rate, self.split_depth, self.blink_rate,
-         self.t0_factor, self.tf_factor) = (float(v) for v in params)
+         self.t0_factor, self.tf_factor, self.route_removal_rate) = (float(v) for v in params)
         self.rng = _Rng(seed)
         # An unserved customer costs far more than any insertion, so annealing never trades one for distance.
         self.penalty = 100 * (max([self.dist[0][c] + self.dist[c][0] for c in range(1, self.n)] + [1]) + self.fixed)
@@ -224,6 +224,9 @@ class _Sisr:
                     self.removed.append(c)
         if used == 0:
             return
+        if rng.uniform() < self.route_removal_rate:
+            self.remove_route(s, rng.below(used))
+            return
         ls_max = min(self.max_string, s.routed / used)
         ks_max = 4.0 * self.avg_removed / (1.0 + ls_max) - 1.0
         ks = int(rng.uniform() * ks_max) + 1
@@ -266,6 +269,21 @@ class _Sisr:
             self.touch(r)
             self.refresh(s, r)
             ruined += 1
+
+    def remove_route(self, s: _Solution, which: int) -> None:
+        """Empty the which-th used route: strings alone rarely free a long route (few, wide time windows)."""
+        for r in range(self.n_routes):
+            if s.routes[r]:
+                if which == 0:
+                    for c in s.routes[r]:
+                        self.removed.append(c)
+                        s.route_of[c] = -1
+                    s.routed -= len(s.routes[r])
+                    s.routes[r] = []
+                    self.touch(r)
+                    self.refresh(s, r)
+                    return
+                which -= 1
 
     def sort_removed(self) -> None:
         rng, removed = self.rng, self.removed
@@ -407,7 +425,8 @@ def sisr(distance, duration, demand, cod, ready, due, service, capacity, cod_cap
          neighbours, initial_routes, params, seed, time_limit_s, max_iterations):
     """Improve (or build, from no routes) a solution by SISR; returns (routes, cost, iterations).
 
-    params = (avg_removed, max_string, split_rate, split_depth, blink_rate, t0_factor, tf_factor);
+    params = (avg_removed, max_string, split_rate, split_depth, blink_rate, t0_factor, tf_factor,
+    route_removal_rate);
     stops at time_limit_s (> 0) or max_iterations (> 0), whichever comes first."""
     engine = _Sisr(distance, duration, demand, cod, ready, due, service, capacity, cod_capacity, n_vehicles,
                    fixed_cost, neighbours, params, seed)

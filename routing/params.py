@@ -39,11 +39,13 @@ class SisrParams:
     blink_rate: float = 0.01
     t0_factor: float = 0.4
     tf_factor: float = 0.004
+    # Sometimes empty a whole route instead: strings alone rarely free a long route (few, wide time windows).
+    route_removal_rate: float = 0.01
     granularity: int = 40  # neighbours scanned to find the routes worth trying an insertion in
 
     def as_tuple(self) -> tuple[float, ...]:
         return (self.avg_removed, self.max_string, self.split_rate, self.split_depth, self.blink_rate,
-                self.t0_factor, self.tf_factor)
+                self.t0_factor, self.tf_factor, self.route_removal_rate)
 
 
 @dataclass(frozen=True)

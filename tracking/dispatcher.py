@@ -26,7 +26,7 @@ every queue head is leased to one dispatcher at a time.
 
 Retention
 ---------
-* Outbox: every ``trim_interval_s`` each partition stream is trimmed (XTRIM MINID ~) below the oldest entry
+* Outbox: every ``trim_interval_s`` each partition stream is trimmed (XTRIM MINID) below the oldest entry
   that some consumer group has not yet acknowledged (or not yet read), and never above now -
   ``outbox_retention_s`` (default 7 days). A lagging or new group therefore never loses entries; the stream
   holds at most the retention window plus whatever is unacknowledged.
@@ -487,9 +487,21 @@ class Dispatcher:
                 else:
                     ms, seq = _sid(g["last-delivered-id"])
                     safe = min(safe, (ms, seq + 1))
-            await self.redis.xtrim(stream, minid=f"{safe[0]}-{safe[1]}", approximate=True)
+            await self.redis.xtrim(stream, minid=f"{safe[0]}-{safe[1]}", approximate=False)
             await self.redis.zremrangebyscore(keys.webhook_dead(p), "-inf",
                                               now_ms - int(self.config.dead_retention_s * 1000))
+
+
+def serve(redis_url: str, config: TrackingConfig, *, burst: bool = False) -> int:
+    """Run one dispatcher process (uvloop) until SIGINT/SIGTERM; returns how many webhooks it delivered."""
+    import uvloop
+
+    dispatcher = Dispatcher(redis_url, config)
+    try:
+        uvloop.run(dispatcher.run(burst=burst))
+    except KeyboardInterrupt:
+        pass
+    return dispatcher.delivered
 
 
 def _recorded_ms(event: dict[str, Any]) -> int:

@@ -115,6 +115,7 @@ def test_postal_code_accepted_spellings(code: str, spell) -> None:
         1314713813.0,
         ["1314713813"],
         131471381,
+        -1314713813,
     ],
 )
 def test_postal_code_format_errors(raw: object) -> None:
@@ -198,6 +199,7 @@ def test_mobile_other_operators(raw: str, expected: str) -> None:
         None,
         True,
         9.121234567e9,
+        -9121234567,
     ],
 )
 def test_mobile_invalid(raw: object) -> None:

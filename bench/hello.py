@@ -1,0 +1,30 @@
+"""The ceiling: a bare aiohttp hello-world run exactly like the gateway (supervisor, uvloop, SO_REUSEPORT).
+
+    python -m bench.hello PORT WORKERS
+"""
+
+from __future__ import annotations
+
+import sys
+
+from aiohttp import web
+
+from gateway.web_runner import Role, Supervisor
+
+
+async def hello(request: web.Request) -> web.Response:
+    return web.Response(text="Hello, world")
+
+
+def serve(port: int) -> None:
+    import uvloop
+
+    uvloop.install()
+    app = web.Application()
+    app.router.add_get("/", hello)
+    web.run_app(app, host="127.0.0.1", port=port, reuse_port=True, access_log=None, print=None)
+
+
+if __name__ == "__main__":
+    port, workers = int(sys.argv[1]), int(sys.argv[2])
+    Supervisor([Role("hello", serve, (port,), workers)]).run()

@@ -1,0 +1,177 @@
+"""The gateway as an operator runs it: real processes, the CLI, several workers, kill -9 and restart."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from gateway.s10 import is_valid
+from tests.conftest import shipment_body
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_cli(env: dict, *args: str) -> dict | list:
+    out = subprocess.run([sys.executable, "-m", "gateway", *args], env=env, cwd=ROOT, capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+class Gateway:
+    def __init__(self, data_dir: Path, workers: int = 2) -> None:
+        self.port = free_port()
+        self.env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+        self.env.update(BARID_DATA=str(data_dir), BARID_PORT=str(self.port), BARID_WORKERS=str(workers),
+                        BARID_ACCESS_LOG="0")
+        self.data_dir = data_dir
+        self.proc: subprocess.Popen | None = None
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-m", "gateway", "serve"], env=self.env, cwd=ROOT,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                import urllib.request
+
+                with urllib.request.urlopen(self.url + "/readyz", timeout=1) as r:
+                    if r.status == 200:
+                        time.sleep(0.5)  # let every worker bind
+                        return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("gateway did not start")
+
+    def store_pid(self) -> int:
+        return json.loads((self.data_dir / "store.json").read_text())["pid"]
+
+    def kill9_all(self) -> None:
+        store = self.store_pid()
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        os.kill(store, signal.SIGKILL)
+        self.proc.wait()
+        while True:
+            try:
+                os.kill(store, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(30)
+
+
+@pytest.fixture
+def gateway(tmp_path):
+    gw = Gateway(tmp_path / "var")
+    yield gw
+    gw.stop()
+
+
+def test_cli_manages_shops_with_or_without_a_running_gateway(gateway):
+    env = gateway.env
+    created = run_cli(env, "shops", "create", "--name", "Aftab", "--enamad-id", "778899",
+                      "--sender-postal-code", "1458973311", "--sender-province", "تهران", "--sender-city", "تهران")
+    assert created["api_key"].startswith(f"bk_{created['shop_id']}_")
+    assert not (gateway.data_dir / "store.json").exists()  # the CLI's own store stopped with it
+    gateway.start()
+    listed = run_cli(env, "shops", "list")
+    assert [s["name"] for s in listed] == ["Aftab"] and "api_key" not in listed[0]
+    auth = {"Authorization": f"Bearer {created['api_key']}"}
+
+    async def status(headers) -> int:
+        async with aiohttp.ClientSession() as s:
+            async with s.get(gateway.url + "/v1/shipments", headers=headers) as r:
+                return r.status
+
+    assert asyncio.run(status(auth)) == 200
+    rotated = run_cli(env, "shops", "rotate-key", "--shop", str(created["shop_id"]))
+    assert asyncio.run(status(auth)) == 401
+    new_auth = {"Authorization": f"Bearer {rotated['api_key']}"}
+    assert asyncio.run(status(new_auth)) == 200
+    run_cli(env, "shops", "disable", "--shop", str(created["shop_id"]))
+    assert asyncio.run(status(new_auth)) == 401
+
+
+async def _book_many(url: str, headers: dict, n: int, *, kill_after_acks: int | None = None, kill=None):
+    """Fire n concurrent bookings; return the tracking numbers the gateway acknowledged with 201.
+
+    With kill_after_acks, ``kill()`` runs as soon as that many were acknowledged, mid-stream."""
+    acked: list[str] = []
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100)) as session:
+        async def one(i: int) -> None:
+            body = shipment_body(client_order_id=f"P-{i}")
+            try:
+                async with session.post(url + "/v1/shipments", json=body, headers=headers) as r:
+                    if r.status == 201:
+                        acked.append((await r.json())["tracking_number"])
+            except (aiohttp.ClientError, asyncio.TimeoutError):
+                pass  # cut off by the kill: not acknowledged, so nothing is owed
+
+        tasks = [asyncio.create_task(one(i)) for i in range(n)]
+        if kill_after_acks is not None:
+            while len(acked) < kill_after_acks:
+                await asyncio.sleep(0.005)
+            kill()
+        await asyncio.gather(*tasks)
+    return acked
+
+
+def test_thousand_concurrent_bookings_over_two_workers_get_distinct_numbers(gateway):
+    gateway.start()
+    shop = run_cli(gateway.env, "shops", "create", "--name", "Burst", "--sender-postal-code", "1458973311",
+                   "--sender-province", "تهران", "--sender-city", "تهران", "--sender-name", "x",
+                   "--sender-phone", "09121234567", "--sender-address", "y")
+    headers = {"Authorization": f"Bearer {shop['api_key']}"}
+    acked = asyncio.run(_book_many(gateway.url, headers, 1000))
+    assert len(acked) == 1000
+    assert len(set(acked)) == 1000
+    assert all(is_valid(tn) for tn in acked)
+
+
+def test_acknowledged_bookings_survive_kill_9_of_gateway_and_store(gateway):
+    gateway.start()
+    shop = run_cli(gateway.env, "shops", "create", "--name", "Durable", "--sender-postal-code", "1458973311",
+                   "--sender-province", "تهران", "--sender-city", "تهران", "--sender-name", "x",
+                   "--sender-phone", "09121234567", "--sender-address", "y")
+    headers = {"Authorization": f"Bearer {shop['api_key']}"}
+    before = asyncio.run(_book_many(gateway.url, headers, 100))
+    during = asyncio.run(_book_many(gateway.url, headers, 1000, kill_after_acks=50, kill=gateway.kill9_all))
+    assert len(before) == 100 and 50 <= len(during) < 1000  # the kill really cut the run short
+    gateway.start()  # adopts nothing (the store is dead): starts it again from its append-only file
+
+    async def check() -> tuple[list[str], int]:
+        missing = []
+        async with aiohttp.ClientSession() as s:
+            for tn in before + during:
+                async with s.get(f"{gateway.url}/v1/shipments/{tn}", headers=headers) as r:
+                    if r.status != 200:
+                        missing.append(tn)
+            async with s.post(gateway.url + "/v1/shipments", json=shipment_body(), headers=headers) as r:
+                new_tn = (await r.json())["tracking_number"]
+        return missing, new_tn
+
+    missing, new_tn = asyncio.run(check())
+    assert missing == []
+    assert new_tn not in set(before + during)  # serials are never reused after a crash

@@ -1,0 +1,137 @@
+"""The shop's event feed (polling, SSE with resume) and the buyers' tracking API and page."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import re
+import shutil
+
+import pytest
+
+from tests.tracking.conftest import DEST, ORIGIN, life, scan
+
+
+async def test_polling_pages_through_the_feed(client, shop, book, post_scans):
+    tn = await book(shop)
+    await post_scans(life(tn)[:4])
+    resp = await client.get("/v1/events", params={"limit": "3"}, headers=shop.headers)
+    page1 = await resp.json()
+    assert [e["id"] for e in page1["data"]] == [f"evt_{tn}_{i}" for i in (1, 2, 3)] and page1["has_more"]
+    resp = await client.get("/v1/events", params={"after": page1["next_after"]}, headers=shop.headers)
+    page2 = await resp.json()
+    assert [e["id"] for e in page2["data"]] == [f"evt_{tn}_{i}" for i in (4, 5)] and not page2["has_more"]
+    resp = await client.get("/v1/events", params={"after": page2["next_after"]}, headers=shop.headers)
+    assert (await resp.json())["data"] == []
+    assert (await client.get("/v1/events", params={"after": "x"}, headers=shop.headers)).status == 422
+    assert (await client.get("/v1/events")).status == 401
+
+
+async def _read_events(resp, n):
+    events, buf = [], b""
+    while len(events) < n:
+        buf += await resp.content.readany()
+        while b"\n\n" in buf:
+            block, buf = buf.split(b"\n\n", 1)
+            fields = dict(line.split(b": ", 1) for line in block.split(b"\n") if b": " in line)
+            if b"data" in fields:
+                events.append((fields[b"id"].decode(), fields[b"event"].decode(), fields[b"data"]))
+    return events
+
+
+async def test_sse_streams_live_and_resumes_from_last_event_id(client, shop, book, post_scans):
+    resp = await client.get("/v1/events/stream", headers=shop.headers)
+    assert resp.status == 200 and resp.headers["Content-Type"].startswith("text/event-stream")
+    tn = await book(shop)
+    await post_scans([scan(tn, "accepted", ORIGIN, 1)])
+    got = await asyncio.wait_for(_read_events(resp, 2), 5)
+    assert [(kind, f'"evt_{tn}_{i}"'.encode() in data) for (_, kind, data), i in zip(got, (1, 2))] == [
+        ("booked", True), ("accepted", True)]
+    resp.close()
+    # Missed while disconnected: resume with Last-Event-ID.
+    await post_scans([scan(tn, "sorting_in", "THR-HUB", 2)])
+    resp = await client.get("/v1/events/stream", headers={**shop.headers, "Last-Event-ID": got[0][0]})
+    again = await asyncio.wait_for(_read_events(resp, 2), 5)
+    assert [kind for _, kind, _ in again] == ["accepted", "sorting_in"]
+    resp.close()
+
+
+async def test_public_tracking_shows_progress_but_no_personal_data(client, shop, book, post_scans):
+    tn = await book(shop)
+    await post_scans(life(tn)[:7] + [scan(tn, "delivery_failed", DEST, 8, reason="receiver_absent")])
+    resp = await client.get(f"/v1/track/{tn.lower()}")  # no key; any case
+    view = await resp.json()
+    assert resp.status == 200 and view["status"] == "failed_attempt" and view["status_fa"]
+    assert view["events"][0]["type"] == "booked" and view["events"][-1]["reason"] == "receiver_absent"
+    accepted = view["events"][1]
+    assert accepted["office"]["code"] == ORIGIN and accepted["office"]["city"] == "تهران"
+    assert accepted["emsevt"] == "EMA"
+    text = await resp.text()
+    for secret in ("0913", "چهارباغ", "علی رضایی", "8138634561", "goods_value", "scan_id"):
+        assert secret not in text
+    assert (await client.get("/v1/track/EP999999995IR")).status == 404
+
+
+async def test_tracking_page_is_small_persian_and_self_contained(client, shop, book, post_scans):
+    tn = await book(shop)
+    await post_scans(life(tn))
+    resp = await client.get(f"/track/{tn}")
+    html = await resp.text()
+    assert resp.status == 200 and resp.headers["Content-Type"].startswith("text/html")
+    assert 'dir="rtl"' in html and 'lang="fa"' in html and "تحویل داده شد" in html
+    assert re.search("[۰-۹]{4}", html)  # Persian digits (the Jalali year)
+    assert not re.search(r"(src|href)=", html) and "<script" not in html
+    raw = html.encode()
+    assert len(raw) < 8_000 and len(gzip.compress(raw)) < 2_500
+    assert "0913" not in html and "چهارباغ" not in html
+    resp = await client.get("/track/EP999999995IR")
+    assert resp.status == 404 and "پیدا نشد" in await resp.text()
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+
+@pytest.mark.skipif(not shutil.which(CHROMIUM) or not shutil.which(CHROMEDRIVER),
+                    reason="needs Debian's chromium and chromium-driver packages (apt-get install chromium "
+                           "chromium-driver)")
+async def test_buyer_sees_the_page_in_headless_chromium_on_a_360px_phone(client, shop, book, post_scans):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+
+    tn = await book(shop)
+    await post_scans(life(tn)[:7])
+    url = str(client.make_url(f"/track/{tn}"))
+
+    def look() -> dict:
+        opts = webdriver.ChromeOptions()
+        opts.binary_location = CHROMIUM
+        for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--window-size=360,740"):
+            opts.add_argument(arg)
+        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+        try:
+            driver.set_window_size(360, 740)
+            driver.get(url)
+            return {
+                "status": driver.find_element(By.ID, "status").text,
+                "steps": [li.text for li in driver.find_elements(By.CSS_SELECTOR, "#history li")],
+                "direction": driver.execute_script("return getComputedStyle(document.body).direction"),
+                "overflow": driver.execute_script(
+                    "return document.documentElement.scrollWidth - document.documentElement.clientWidth"),
+                "width": driver.execute_script("return window.innerWidth"),
+                "resources": driver.execute_script("return performance.getEntriesByType('resource').length"),
+                "tn_visible": driver.find_element(By.CSS_SELECTOR, ".tn").is_displayed(),
+            }
+        finally:
+            driver.quit()
+
+    seen = await asyncio.get_running_loop().run_in_executor(None, look)
+    assert seen["status"] == "در حال توزیع"
+    assert seen["direction"] == "rtl" and seen["overflow"] <= 0 and seen["tn_visible"]
+    assert seen["resources"] == 0  # nothing fetched beyond the page itself
+    assert len(seen["steps"]) == 8
+    newest = seen["steps"][0]
+    assert "تحویل به نامه‌رسان" in newest and "اصفهان" in newest and re.search("۱۴[۰-۹]{2}", newest)
+    assert "ثبت مرسوله" in seen["steps"][-1]

@@ -1,0 +1,230 @@
+"""Scanning over real HTTP on the real store: rules, late and duplicate scans, batches."""
+
+from __future__ import annotations
+
+import orjson
+
+from gateway import keys
+from tests.tracking.conftest import DEST, DEST_HUB, HUB, ORIGIN, life, scan
+
+
+async def history(redis, shop, tn):
+    return [orjson.loads(m) for m in await redis.zrange(keys.parcel_history(shop.id, tn), 0, -1)]
+
+
+async def test_full_life_reaches_delivered_with_ordered_history(client, shop, book, post_scans, redis):
+    tn = await book(shop)
+    results = await post_scans(life(tn))
+    assert [r["http"] for r in results] == [201] * 9, results
+    assert results[0]["event_id"] == f"evt_{tn}_2"
+    parcel = await redis.hgetall(keys.parcel(shop.id, tn))
+    assert parcel[b"status"] == b"delivered" and parcel[b"seq"] == b"10"
+    events = await history(redis, shop, tn)
+    assert [e["type"] for e in events] == ["booked", *[s["event"] for s in life(tn)]]
+    assert [e["id"] for e in events] == [f"evt_{tn}_{i}" for i in range(1, 11)]
+    assert events[1]["data"]["emsevt"] == "EMA" and events[8]["data"]["emsevt"] == "EMI"
+    cod = events[-1]
+    assert cod["status"] == "delivered" and cod["data"]["rrn"] == "123456789012"
+    # The status index moved along: the parcel is listed as delivered only.
+    member = f"{parcel[b'created_ms'].decode().zfill(13)}:{tn}".encode()
+    assert await redis.zscore(keys.shop_status_index(shop.id, "delivered"), member) is not None
+    for st in ("pre_transit", "in_transit", "out_for_delivery"):
+        assert await redis.zscore(keys.shop_status_index(shop.id, st), member) is None
+    # Every event also went to the shop feed, in the same JSON.
+    feed = [f[b"e"] for _, f in await redis.xrange(keys.shop_feed(shop.id))]
+    assert [orjson.loads(e) for e in feed[-10:]] == events
+
+
+async def post(client, staff, s):
+    resp = await client.post("/v1/scans", json=s, headers=staff[s["office"]])
+    return resp.status, await resp.json()
+
+
+async def parcel_state(redis, shop, tn):
+    h = await redis.hgetall(keys.parcel(shop.id, tn))
+    return h[b"status"].decode(), int(h[b"seq"]), await redis.zcard(keys.parcel_history(shop.id, tn))
+
+
+async def test_late_scan_is_recorded_in_place_but_never_moves_status_back(client, shop, book, staff, redis):
+    tn = await book(shop)
+    for s in (scan(tn, "accepted", ORIGIN, 1), scan(tn, "arrived_delivery_office", DEST, 40),
+              scan(tn, "out_for_delivery", DEST, 50), scan(tn, "delivered", DEST, 60, receiver_name="علی")):
+        assert (await post(client, staff, s))[0] == 201
+    # An offline hub device uploads its sorting scans after the delivery.
+    status, body = await post(client, staff, scan(tn, "sorting_in", HUB, 10))
+    assert status == 201 and body["status"] == "delivered"
+    events = await history(redis, shop, tn)
+    assert [e["type"] for e in events] == ["booked", "accepted", "sorting_in", "arrived_delivery_office",
+                                           "out_for_delivery", "delivered"]
+    assert events[2]["status"] == "delivered"  # the event says what the parcel's status is after it
+    h = await redis.hgetall(keys.parcel(shop.id, tn))
+    assert h[b"status"] == b"delivered" and h[b"state"] == b"delivered"
+
+
+async def test_older_non_terminal_scan_does_not_overwrite_newer_one(client, shop, book, staff, redis):
+    tn = await book(shop)
+    await post(client, staff, scan(tn, "accepted", ORIGIN, 1))
+    await post(client, staff, scan(tn, "out_for_delivery", DEST, 30))
+    status, body = await post(client, staff, scan(tn, "arrived_delivery_office", DEST, 20))
+    assert status == 201 and body["status"] == "out_for_delivery"
+    h = await redis.hgetall(keys.parcel(shop.id, tn))
+    assert h[b"state"] == b"out_for_delivery"
+
+
+async def test_same_scan_twice_is_recorded_once(client, shop, book, staff, redis):
+    tn = await book(shop)
+    s = scan(tn, "accepted", ORIGIN, 1)
+    first = await post(client, staff, s)
+    again = await post(client, staff, s)
+    assert first[0] == 201 and again[0] == 200
+    assert again[1]["duplicate"] is True and again[1]["event_id"] == first[1]["event_id"]
+    assert await parcel_state(redis, shop, tn) == ("in_transit", 2, 2)
+    # The same scan_id for another scan is a client bug, not a duplicate.
+    status, body = await post(client, staff, {**s, "occurred_at": scan(tn, "accepted", ORIGIN, 2)["occurred_at"]})
+    assert status == 409 and body["code"] == "scan_id_reused"
+
+
+async def test_nonsense_scans_get_clear_errors_and_change_nothing(client, shop, book, staff, redis):
+    tn = await book(shop)
+    before = await parcel_state(redis, shop, tn)
+    status, body = await post(client, staff, scan(tn, "delivered", DEST, 5, receiver_name="علی"))
+    assert status == 409 and body["code"] == "scan_out_of_sequence" and body["detail_fa"]
+    status, body = await post(client, staff, scan(tn, "cod_collected", DEST, 5, amount=12_000_000, method="cash"))
+    assert status == 409 and body["code"] == "scan_out_of_sequence"
+    assert await parcel_state(redis, shop, tn) == before
+    await post(client, staff, scan(tn, "accepted", ORIGIN, 10))
+    status, body = await post(client, staff, scan(tn, "out_for_delivery", DEST, 5))  # before acceptance
+    assert status == 409 and body["code"] == "scan_out_of_sequence"
+    status, body = await post(client, staff, scan("EP999999995IR", "accepted", ORIGIN, 10))
+    assert status == 404 and body["code"] == "parcel_not_found"
+    assert await parcel_state(redis, shop, tn) == ("in_transit", 2, 2)
+
+
+async def test_cod_must_match_the_booked_amount_and_is_collected_once(client, shop, book, staff, redis):
+    tn = await book(shop)
+    for s in (scan(tn, "accepted", ORIGIN, 1), scan(tn, "delivered", DEST, 5, receiver_name="علی")):
+        await post(client, staff, s)
+    status, body = await post(client, staff, scan(tn, "cod_collected", DEST, 6, amount=11_000_000, method="cash"))
+    assert status == 422 and body["code"] == "cod_amount_mismatch" and body["expected_amount"] == 12_000_000
+    ok = await post(client, staff, scan(tn, "cod_collected", DEST, 6, amount=12_000_000, method="cash"))
+    assert ok[0] == 201
+    status, body = await post(client, staff, scan(tn, "cod_collected", DEST, 7, amount=12_000_000, method="cash"))
+    assert status == 409
+    prepaid = await book(shop, payment={"type": "prepaid"})
+    for s in (scan(prepaid, "accepted", ORIGIN, 1), scan(prepaid, "delivered", DEST, 5, receiver_name="علی")):
+        await post(client, staff, s)
+    status, body = await post(client, staff, scan(prepaid, "cod_collected", DEST, 6, amount=1000, method="cash"))
+    assert status == 409 and "prepaid" in body["detail"]
+
+
+async def test_invalid_scan_lists_every_bad_field(client, staff):
+    resp = await client.post("/v1/scans", headers=staff[DEST], json={
+        "tracking_number": "EP123", "event": "teleported", "office": "NOPE", "occurred_at": "yesterday"})
+    body = await resp.json()
+    assert resp.status == 422 and body["code"] == "validation_failed"
+    assert {e["field"] for e in body["errors"]} == {"tracking_number", "event", "office", "occurred_at", "scan_id"}
+    resp = await client.post("/v1/scans", headers=staff[DEST], json={
+        **scan("EP000000014IR", "cod_collected", DEST, 1), "amount": -5, "method": "card"})
+    assert {e["field"] for e in (await resp.json())["errors"]} == {"amount", "rrn"}
+    resp = await client.post("/v1/scans", headers=staff[DEST], json=scan("EP000000014IR", "sorting_in", DEST, 1))
+    assert [e["code"] for e in (await resp.json())["errors"]] == ["wrong_office_kind"]
+    resp = await client.post("/v1/scans", headers=staff[DEST], json={
+        **scan("EP000000014IR", "delivery_failed", DEST, 1), "reason": "dog"})
+    assert [e["field"] for e in (await resp.json())["errors"]] == ["reason"]
+    resp = await client.post("/v1/scans", headers=staff[DEST], json=scan("EP000000014IR", "accepted", DEST, 900))
+    assert [e["code"] for e in (await resp.json())["errors"]] == ["occurred_in_future"]
+
+
+async def test_staff_act_only_for_their_office_and_revocation_is_immediate(client, shop, book, staff, redis):
+    tn = await book(shop)
+    resp = await client.post("/v1/scans", json=scan(tn, "accepted", ORIGIN, 1), headers=staff[DEST])
+    assert resp.status == 403 and (await resp.json())["code"] == "office_not_allowed"
+    resp = await client.post("/v1/scans", json=scan(tn, "accepted", ORIGIN, 1))
+    assert resp.status == 401
+    from tracking.staff import revoke_staff
+
+    staff_id = int(staff[ORIGIN]["Authorization"].split("_")[1])
+    await revoke_staff(redis, staff_id)
+    resp = await client.post("/v1/scans", json=scan(tn, "accepted", ORIGIN, 1), headers=staff[ORIGIN])
+    assert resp.status == 401 and (await resp.json())["code"] == "staff_revoked"
+    assert (await parcel_state(redis, shop, tn))[0] == "pre_transit"
+
+
+async def test_refusal_turns_the_parcel_back_until_returned(client, shop, book, staff, redis):
+    tn = await book(shop)
+    await post(client, staff, scan(tn, "accepted", ORIGIN, 1))
+    await post(client, staff, scan(tn, "out_for_delivery", DEST, 10))
+    status, body = await post(client, staff, scan(tn, "delivery_failed", DEST, 11, reason="receiver_refused"))
+    assert body["status"] == "returning"
+    assert (await post(client, staff, scan(tn, "sorting_in", DEST_HUB, 20)))[1]["status"] == "returning"
+    assert (await post(client, staff, scan(tn, "returned_to_sender", ORIGIN, 30)))[1]["status"] == "returned"
+    # terminal: a later scan is recorded but the status stays
+    assert (await post(client, staff, scan(tn, "sorting_out", HUB, 40)))[1]["status"] == "returned"
+
+
+async def test_third_failed_attempt_sends_the_parcel_back(client, shop, book, staff):
+    tn = await book(shop)
+    await post(client, staff, scan(tn, "accepted", ORIGIN, 1))
+    statuses = []
+    for i in range(3):
+        await post(client, staff, scan(tn, "out_for_delivery", DEST, 10 + 2 * i))
+        statuses.append((await post(client, staff, scan(tn, "delivery_failed", DEST, 11 + 2 * i,
+                                                         reason="receiver_absent")))[1]["status"])
+    assert statuses == ["failed_attempt", "failed_attempt", "returning"]
+
+
+async def test_cancelled_parcel_takes_no_scans(client, shop, book, staff):
+    tn = await book(shop)
+    assert (await client.post(f"/v1/shipments/{tn}/cancel", headers=shop.headers)).status == 200
+    status, body = await post(client, staff, scan(tn, "accepted", ORIGIN, 1))
+    assert status == 409 and body["code"] == "parcel_cancelled"
+
+
+async def test_offline_batch_applies_oldest_first_and_answers_per_item(client, shop, book, staff, redis):
+    tn = await book(shop)
+    scans = life(tn)
+    by_office: dict[str, list] = {}
+    for s in scans:
+        by_office.setdefault(s["office"], []).append(s)
+    # Each office's device uploads its queue newest first; the acceptance arrives first, the rest out of order.
+    results = {}
+    for office in (ORIGIN, DEST, DEST_HUB, HUB):
+        resp = await client.post("/v1/scans/batch", json={"scans": list(reversed(by_office[office]))},
+                                 headers=staff[office])
+        results[office] = await resp.json()
+    assert all(r["rejected"] == 0 for r in results.values()), results
+    assert (await parcel_state(redis, shop, tn))[0] == "delivered"
+    assert [e["type"] for e in await history(redis, shop, tn)] == ["booked", *[s["event"] for s in scans]]
+    # The same batch again: every item is a duplicate, nothing new is recorded.
+    resp = await client.post("/v1/scans/batch", json={"scans": by_office[DEST]}, headers=staff[DEST])
+    again = await resp.json()
+    assert again["duplicates"] == len(by_office[DEST]) and again["recorded"] == 0
+    assert (await parcel_state(redis, shop, tn))[1] == 10
+
+
+async def test_mixed_batch_rejects_items_one_by_one(client, shop, book, staff, redis):
+    tn = await book(shop)
+    batch = [scan(tn, "delivered", DEST, 5, receiver_name="علی"), {"tracking_number": "bad"},
+             scan("EP999999995IR", "accepted", DEST, 1), scan(tn, "accepted", ORIGIN, 1),
+             scan(tn, "accepted", DEST, 1)]
+    resp = await client.post("/v1/scans/batch", json={"scans": batch}, headers=staff[DEST])
+    body = await resp.json()
+    assert resp.status == 200 and (body["recorded"], body["rejected"]) == (2, 3)
+    codes = [r["error"]["code"] if not r["ok"] else r["event_id"] for r in body["results"]]
+    # accepted (t=1) is applied before delivered (t=5), whatever their order in the batch
+    assert codes == [f"evt_{tn}_3", "validation_failed", "parcel_not_found", "office_not_allowed", f"evt_{tn}_2"]
+    assert {e["field"] for e in body["results"][1]["error"]["errors"]} >= {"scans[1].event", "scans[1].office"}
+
+
+async def test_batch_size_is_bounded(client, staff):
+    resp = await client.post("/v1/scans/batch", json={"scans": [{}] * 1001}, headers=staff[DEST])
+    assert resp.status == 422
+
+
+async def test_status_index_feeds_the_shipment_list(client, shop, book, post_scans):
+    tn = await book(shop)
+    await post_scans(life(tn))
+    resp = await client.get("/v1/shipments", params={"status": "delivered"}, headers=shop.headers)
+    assert tn in [s["tracking_number"] for s in (await resp.json())["items"]]
+    resp = await client.get("/v1/shipments", params={"status": "pre_transit"}, headers=shop.headers)
+    assert tn not in [s["tracking_number"] for s in (await resp.json())["items"]]

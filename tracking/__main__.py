@@ -1,0 +1,41 @@
+"""``python -m tracking dispatch [--burst]``: run a webhook dispatcher on the gateway's store.
+
+The store is the one the gateway uses (``REDIS_URL``, else the embedded server under ``BARID_DATA``);
+tracking settings come from the environment (see ``tracking.config``). Run as many as you like.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+
+from gateway.config import Config
+from gateway.store import open_store
+
+from .config import TrackingConfig
+from .dispatcher import serve
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tracking")
+    sub = parser.add_subparsers(dest="command", required=True)
+    dispatch = sub.add_parser("dispatch", help="deliver webhooks")
+    dispatch.add_argument("--burst", action="store_true", help="exit once nothing is left to deliver")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    tracking_config = TrackingConfig.from_env()
+    signal.signal(signal.SIGTERM, _interrupt)  # stop like Ctrl-C: leases of unfinished deliveries just expire
+    with open_store(Config.from_env()) as url:
+        delivered = serve(url, tracking_config, burst=args.burst)
+    logging.getLogger("barid.dispatcher").info("delivered %d webhooks", delivered)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

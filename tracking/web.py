@@ -1,0 +1,230 @@
+"""Tracking routes: staff scans, webhook endpoints, the shop's event feed and the buyers' tracking.
+
+``setup(app)`` adds the routes and a cleanup_ctx that builds the services once the gateway's store client
+(``gateway.app_keys.REDIS``) exists, so it must be called after the gateway's own store context is added.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import redis.asyncio as aioredis
+from aiohttp import web
+
+from gateway import keys
+from gateway.app_keys import REDIS
+from gateway.auth import require_shop
+from gateway.errors import GatewayError, ValidationFailed
+from gateway.s10 import S10Error, format_tracking_number, parse_tracking_number
+from gateway.web_shipments import read_json
+from routing.offices import Registry, load_registry
+
+from . import feed, page
+from .config import TrackingConfig
+from .scans import ParcelNotFound, ScanService, parse_scan, problem_of, validate_batch
+from .staff import Staff, authenticate, bearer
+from .webhooks import WebhookRegistry
+
+JSON = "application/json"
+MAX_SSE_STREAMS = 1000  # store connections the SSE pool may hold
+
+
+@dataclass
+class Tracking:
+    config: TrackingConfig
+    offices: Registry
+    redis: aioredis.Redis
+    blocking: aioredis.Redis  # for XREAD BLOCK of SSE streams
+    scans: ScanService
+    webhooks: WebhookRegistry
+
+
+TRACKING_CONFIG = web.AppKey("tracking_config", TrackingConfig)
+TRACKING = web.AppKey("tracking", Tracking)
+_OFFICES = web.AppKey("tracking_offices", Registry)
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    return web.Response(body=orjson.dumps(data), status=status, content_type=JSON)
+
+
+async def require_staff(request: web.Request) -> Staff:
+    return await authenticate(request.app[TRACKING].redis, bearer(request))
+
+
+# -- scans -----------------------------------------------------------------------------------------------
+async def post_scan(request: web.Request) -> web.Response:
+    t = request.app[TRACKING]
+    staff = await require_staff(request)
+    body, _ = await read_json(request)
+    scan = parse_scan(body, t.offices, t.config, time.time())
+    if isinstance(scan, list):
+        raise ValidationFailed(f"{len(scan)} field(s) are invalid", "برخی فیلدها نامعتبرند", errors=scan)
+    (result,) = await t.scans.record(staff, [scan])
+    if isinstance(result, GatewayError):
+        raise result
+    return _json({"scan_id": scan.scan_id, "tracking_number": scan.tracking_number, **result},
+                 200 if result["duplicate"] else 201)
+
+
+async def post_scan_batch(request: web.Request) -> web.Response:
+    t = request.app[TRACKING]
+    staff = await require_staff(request)
+    body, _ = await read_json(request)
+    parsed = validate_batch(body, t.offices, t.config)
+    valid = [(i, s) for i, s in enumerate(parsed) if not isinstance(s, list)]
+    recorded = await t.scans.record(staff, [s for _, s in valid])
+    results: list[dict[str, Any]] = [{} for _ in parsed]
+    for i, s in enumerate(parsed):
+        if isinstance(s, list):
+            results[i] = {"index": i, "ok": False, "error": problem_of(ValidationFailed(errors=s))}
+    counts = {"recorded": 0, "duplicates": 0, "rejected": len(parsed) - len(valid)}
+    for (i, s), r in zip(valid, recorded):
+        if isinstance(r, GatewayError):
+            results[i] = {"index": i, "scan_id": s.scan_id, "ok": False, "error": problem_of(r)}
+            counts["rejected"] += 1
+        else:
+            results[i] = {"index": i, "scan_id": s.scan_id, "ok": True, **r}
+            counts["duplicates" if r["duplicate"] else "recorded"] += 1
+    return _json({**counts, "results": results})
+
+
+# -- webhook endpoints ---------------------------------------------------------------------------------
+async def create_webhook(request: web.Request) -> web.Response:
+    shop = await require_shop(request)
+    body, _ = await read_json(request)
+    return _json(await request.app[TRACKING].webhooks.create(shop.id, body), 201)
+
+
+async def list_webhooks(request: web.Request) -> web.Response:
+    shop = await require_shop(request)
+    return _json({"data": await request.app[TRACKING].webhooks.list(shop.id)})
+
+
+async def get_webhook(request: web.Request) -> web.Response:
+    shop = await require_shop(request)
+    return _json(await request.app[TRACKING].webhooks.get(shop.id, request.match_info["endpoint_id"]))
+
+
+async def delete_webhook(request: web.Request) -> web.Response:
+    shop = await require_shop(request)
+    await request.app[TRACKING].webhooks.delete(shop.id, request.match_info["endpoint_id"])
+    return web.Response(status=204)
+
+
+def _set_status(status: str):
+    async def handler(request: web.Request) -> web.Response:
+        shop = await require_shop(request)
+        return _json(await request.app[TRACKING].webhooks.set_status(shop.id, request.match_info["endpoint_id"],
+                                                                     status))
+
+    return handler
+
+
+async def rotate_secret(request: web.Request) -> web.Response:
+    shop = await require_shop(request)
+    return _json(await request.app[TRACKING].webhooks.rotate_secret(shop.id, request.match_info["endpoint_id"]))
+
+
+async def replay(request: web.Request) -> web.Response:
+    shop = await require_shop(request)
+    body = (await read_json(request))[0] if request.can_read_body else {}
+    return _json(await request.app[TRACKING].webhooks.replay(shop.id, request.match_info["endpoint_id"], body),
+                 202)
+
+
+# -- the shop's event feed -------------------------------------------------------------------------------
+async def poll_events(request: web.Request) -> web.Response:
+    shop = await require_shop(request)
+    after = feed.parse_cursor(request.query.get("after"))
+    body = await feed.poll(request.app[TRACKING].redis, shop.id, after, feed.parse_limit(request.query.get("limit")))
+    return web.Response(body=body, content_type=JSON)
+
+
+async def stream_events(request: web.Request) -> web.StreamResponse:
+    shop = await require_shop(request)
+    t = request.app[TRACKING]
+    after = feed.parse_cursor(request.headers.get("Last-Event-ID") or request.query.get("after"), "Last-Event-ID")
+    return await feed.stream(request, t.blocking, shop.id, after, t.config.sse_heartbeat_s)
+
+
+# -- buyers ----------------------------------------------------------------------------------------------
+def _normalise_tn(raw: str) -> str:
+    indicator, serial = parse_tracking_number(raw, country=None)
+    return format_tracking_number(indicator, serial, "".join(raw.split()).upper()[-2:])
+
+
+async def _public_view(request: web.Request) -> dict[str, Any]:
+    t = request.app[TRACKING]
+    raw = request.match_info["tracking_number"]
+    try:
+        tn = _normalise_tn(raw)
+    except S10Error:
+        raise ParcelNotFound(f"no parcel {raw}", "مرسوله‌ای با این کد رهگیری وجود ندارد") from None
+    shop_id = (await t.scans.owners([tn])).get(tn)
+    if shop_id is None:
+        raise ParcelNotFound(f"no parcel {tn}", "مرسوله‌ای با این کد رهگیری وجود ندارد")
+    pipe = t.redis.pipeline(transaction=False)
+    pipe.hgetall(keys.parcel(shop_id, tn))
+    pipe.zrange(keys.parcel_history(shop_id, tn), 0, -1)
+    parcel, history = await pipe.execute()
+    if not parcel:
+        raise ParcelNotFound(f"no parcel {tn}", "مرسوله‌ای با این کد رهگیری وجود ندارد")
+    return page.public_view(parcel, history, t.offices)
+
+
+async def track_json(request: web.Request) -> web.Response:
+    resp = _json(await _public_view(request))
+    resp.headers["Cache-Control"] = "public, max-age=15"
+    resp.headers["Access-Control-Allow-Origin"] = "*"
+    return resp
+
+
+async def track_page(request: web.Request) -> web.Response:
+    try:
+        body, status = page.render(await _public_view(request)), 200
+    except ParcelNotFound:
+        body, status = page.render_not_found(request.match_info["tracking_number"]), 404
+    return web.Response(body=body, status=status, content_type="text/html", charset="utf-8",
+                        headers={"Cache-Control": "public, max-age=15",
+                                 "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})
+
+
+async def _ctx(app: web.Application) -> AsyncIterator[None]:
+    config, redis = app[TRACKING_CONFIG], app[REDIS]
+    pool = redis.connection_pool
+    blocking = aioredis.Redis(connection_pool=aioredis.BlockingConnectionPool(
+        connection_class=pool.connection_class, max_connections=MAX_SSE_STREAMS, timeout=5,
+        **{**pool.connection_kwargs, "socket_timeout": None}))
+    offices = app.get(_OFFICES) or load_registry()
+    app[TRACKING] = Tracking(config, offices, redis, blocking, ScanService(redis, offices, config),
+                             WebhookRegistry(redis, config))
+    yield
+    await blocking.aclose()
+
+
+def setup(app: web.Application, config: TrackingConfig | None = None, offices: Registry | None = None) -> None:
+    """Add the tracking routes and services to the gateway app (after its store context)."""
+    app[TRACKING_CONFIG] = config or TrackingConfig.from_env()
+    if offices is not None:
+        app[_OFFICES] = offices
+    app.cleanup_ctx.append(_ctx)
+    r = app.router
+    r.add_post("/v1/scans", post_scan)
+    r.add_post("/v1/scans/batch", post_scan_batch)
+    r.add_post("/v1/webhooks", create_webhook)
+    r.add_get("/v1/webhooks", list_webhooks)
+    r.add_get("/v1/webhooks/{endpoint_id}", get_webhook)
+    r.add_delete("/v1/webhooks/{endpoint_id}", delete_webhook)
+    r.add_post("/v1/webhooks/{endpoint_id}/pause", _set_status("paused"))
+    r.add_post("/v1/webhooks/{endpoint_id}/resume", _set_status("active"))
+    r.add_post("/v1/webhooks/{endpoint_id}/rotate-secret", rotate_secret)
+    r.add_post("/v1/webhooks/{endpoint_id}/replay", replay)
+    r.add_get("/v1/events", poll_events)
+    r.add_get("/v1/events/stream", stream_events)
+    r.add_get("/v1/track/{tracking_number}", track_json)
+    r.add_get("/track/{tracking_number}", track_page)
