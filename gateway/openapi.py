@@ -20,22 +20,26 @@ from .web_shipments import LIST_MAX, STATUSES
 JSON = "application/json"
 IGNORED = " Unknown fields are ignored, so richer objects may be sent; every field listed here is checked."
 
-_registry: dict[str, dict[str, Any]] = {}
-_registry_schemas: dict[str, Any] = {}
+_contributed: list[tuple[dict[str, dict[str, Any]], dict[str, Any]]] = []
 
 
 def add_paths(paths: dict[str, dict[str, Any]], schemas: dict[str, Any] | None = None) -> None:
-    """Contribute operations (and the schemas they ``$ref``) to every document built afterwards.
+    """Contribute operations (and the component schemas they ``$ref``) to every document built afterwards.
 
-    A path may gain methods but not redefine one another module already documents."""
-    for path, ops in paths.items():
-        taken = _registry.setdefault(path, {})
+    Call it at import time of the module that registers the routes; a path may gain methods from several modules,
+    but documenting one operation (or schema name) twice fails when the document is built."""
+    _contributed.append((paths, schemas or {}))
+
+
+def _merge(paths: dict[str, Any], schemas: dict[str, Any], more_paths: dict[str, Any], more_schemas: dict[str, Any]):
+    for path, ops in more_paths.items():
+        taken = paths.setdefault(path, {})
         if clash := set(taken) & set(ops):
             raise ValueError(f"OpenAPI: {path} {sorted(clash)} documented twice")
         taken.update(ops)
-    for name, schema in (schemas or {}).items():
-        if _registry_schemas.setdefault(name, schema) is not schema:
-            raise ValueError(f"OpenAPI: schema {name} defined twice")
+    if clash := set(schemas) & set(more_schemas):
+        raise ValueError(f"OpenAPI: schemas {sorted(clash)} defined twice")
+    schemas.update(more_schemas)
 
 
 def ref(name: str) -> dict[str, str]:
@@ -51,6 +55,7 @@ def json_body(schema: dict[str, Any], description: str, headers: dict[str, Any] 
 
 _PROBLEMS = {  # status -> (component name, what it means here)
     401: ("Unauthorized", "Missing, malformed or revoked API key, or the shop is disabled."),
+    403: ("Forbidden", "Authenticated, but not allowed to do this."),
     404: ("NotFound", "No such resource in the calling shop."),
     409: ("Conflict", "Idempotency-Key reused with a different request, or the state forbids the change."),
     413: ("PayloadTooLarge", "Request body over the size limit."),
@@ -76,9 +81,14 @@ def _components(limits: Limits) -> dict[str, Any]:
         f"{name}: weight <= {s.max_weight_g} g, sides <= {s.max_side_mm} mm, longest side + 2 x the others <= "
         f"{s.max_length_plus_girth_mm} mm, declared_value <= {s.max_declared_value_rial} rial"
         for name, s in limits.services.items())
-    text = lambda n, d: {"type": "string", "minLength": 1, "maxLength": n,  # noqa: E731
-                         "description": d + " Control characters are dropped and whitespace collapsed first."}
-    integer = lambda lo, hi, d: {"type": "integer", "minimum": lo, "maximum": hi, "description": d}  # noqa: E731
+
+    def text(max_len: int, description: str) -> dict[str, Any]:
+        return {"type": "string", "minLength": 1, "maxLength": max_len,
+                "description": description + " Control characters are dropped and whitespace collapsed first."}
+
+    def integer(lo: int, hi: int, description: str) -> dict[str, Any]:
+        return {"type": "integer", "minimum": lo, "maximum": hi, "description": description}
+
     digits = {"type": ["string", "integer"]}
     location = {"type": "object", "required": ["lat", "lon"], "description": "A point inside Iran (WGS 84).",
                 "properties": {"lat": {"type": "number", "minimum": LAT_RANGE[0], "maximum": LAT_RANGE[1]},
@@ -142,7 +152,7 @@ def _components(limits: Limits) -> dict[str, Any]:
             "ParcelQuote": {"type": "object", "required": ["weight_g"], "properties": parcel_props,
                             "description": "When all three sides are given, the per-service size rules apply."
                                            + IGNORED},
-            "Parcel": {"allOf": [ref("ParcelQuote")], "properties": {
+            "Parcel": {"type": "object", "allOf": [ref("ParcelQuote")], "properties": {
                 "contents": text(CONTENTS_MAX, "What is inside.")}},
             "QuoteRequest": {
                 "type": "object", "required": ["service", "receiver", "parcel"], "description": IGNORED.strip(),
@@ -336,11 +346,9 @@ def openapi_document(extra_paths: dict[str, dict[str, Any]] | None = None, limit
 
     ``limits`` defaults to the packaged limits.toml."""
     limits = limits or Limits.load()
-    paths = _paths(limits)
-    for path, ops in [*_registry.items(), *(extra_paths or {}).items()]:
-        paths[path] = {**paths.get(path, {}), **ops}
-    components = _components(limits)
-    components["schemas"].update(_registry_schemas)
+    paths, components = _paths(limits), _components(limits)
+    for more_paths, more_schemas in [*_contributed, (extra_paths or {}, {})]:
+        _merge(paths, components["schemas"], more_paths, more_schemas)
     return {
         "openapi": "3.1.0",
         "info": {"title": "Barid postal gateway", "version": "1.0.0",

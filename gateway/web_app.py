@@ -12,6 +12,7 @@ from aiohttp import web
 
 from . import web_shipments, web_system
 from .app_keys import BATCHER, BOOKING, CONFIG, LIMITS, METRICS, REDIS, SHOPS, TARIFF, VALIDATOR
+from .access_log import AccessLog
 from .auth import ShopDirectory
 from .batcher import Batcher
 from .booking import BookingService
@@ -21,8 +22,8 @@ from .metrics import Metrics
 from .tariff import Limits, Tariff
 from .validation import RequestValidator
 
-access_log = logging.getLogger("barid.access")
 log = logging.getLogger("barid.gateway")
+ACCESS_LOG = web.AppKey("access_log", AccessLog)
 
 
 def problem_response(exc: GatewayError, instance: str | None = None) -> web.Response:
@@ -62,11 +63,12 @@ async def observe(request: web.Request, handler) -> web.StreamResponse:
     route = request.match_info.route.resource
     route_name = route.canonical if route is not None else "unmatched"
     metrics.observe_request(route_name, request.method, response.status, elapsed)
-    if request.app[CONFIG].access_log:
-        access_log.info(orjson.dumps({
-            "ts": time.time(), "method": request.method, "path": request.path, "route": route_name,
+    log_sink = request.app.get(ACCESS_LOG)
+    if log_sink is not None:
+        log_sink.write(orjson.dumps({
+            "ts": round(time.time(), 3), "method": request.method, "path": request.path, "route": route_name,
             "status": response.status, "ms": round(elapsed * 1000, 2), "remote": request.remote,
-        }).decode())
+        }))
     return response
 
 
@@ -93,12 +95,19 @@ def _store_ctx(config: Config, redis_url: str):
     return ctx
 
 
+async def _flush_access_log(app: web.Application) -> None:
+    app[ACCESS_LOG].flush()
+
+
 def create_app(config: Config, redis_url: str) -> web.Application:
     """The whole HTTP API on the store at ``redis_url``; nothing runs until the app is started."""
     app = web.Application(middlewares=[observe], client_max_size=config.max_body_bytes)
     app[CONFIG] = config
     app[METRICS] = Metrics()
     app.cleanup_ctx.append(_store_ctx(config, redis_url))
+    if config.access_log:
+        app[ACCESS_LOG] = AccessLog()
+        app.on_cleanup.append(_flush_access_log)
     web_system.setup(app)
     web_shipments.setup(app)
     return app

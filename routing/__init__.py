@@ -1,0 +1,16 @@
+"""Barid router: post-office registry, network paths and delivery dates, and postmen's daily routes.
+
+Public entry points:
+    routing.offices.load_registry()            registry, delivering office, hub path, expected delivery
+    routing.service.PlanService                 process-pool planner for the gateway (submit / get / wait)
+    routing.sheet.render_route_sheet(plan, i)   printable Persian route sheet
+    routing.solver.solve(problem, params)       the solver (Problem, SolveParams, Stop -> Result)
+"""
+
+from .errors import RoutingError
+from .params import SisrParams, SolveParams, Stop
+from .problem import Problem
+from .result import Result
+from .solver import solve
+
+__all__ = ["Problem", "Result", "RoutingError", "SisrParams", "SolveParams", "Stop", "solve"]

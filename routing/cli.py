@@ -9,7 +9,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-from .errors import RoutingError
+from .errors import InvalidDate, RoutingError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -49,18 +49,20 @@ def _bench(args) -> int:
 
 def _plan(args) -> int:
     from .demo import generate_day
-    from .service import PlanRequest, plan_office_day
+    from .service import PlanRequest, validate
     from .sheet import render_route_sheet
 
     try:
         day = date.fromisoformat(args.date)
     except ValueError:
-        raise RoutingError(f"--date must be YYYY-MM-DD, not {args.date!r}") from None
+        raise InvalidDate(f"--date must be YYYY-MM-DD, not {args.date!r}") from None
+    validate(PlanRequest(args.office, day, args.time_limit, [{}]))  # office and time limit, before any work
     if args.parcels:
         parcels = json.loads(args.parcels.read_text(encoding="utf-8"))
     else:
         parcels = generate_day(args.office, day, args.demo_parcels)
     request = PlanRequest(args.office, day, args.time_limit, parcels, postmen=args.postmen)
+    validate(request)
     plan = _with_progress(request)
     _print_plan(plan)
     if args.json:

@@ -161,6 +161,7 @@ class PlanService:
                 raise InvalidDate(f"date must be YYYY-MM-DD, not {day!r}") from None
         request = PlanRequest(office_code, day, time_limit_s, list(parcels or []), postmen, fleet or Fleet())
         validate(request)
+        merge_stops(load_registry().get(office_code), request.parcels)  # bad parcels are refused now, not later
         plan_id = uuid.uuid4().hex
         try:
             future = self._pool.submit(plan_office_day, request)

@@ -22,7 +22,8 @@ from schemathesis.specs.openapi.checks import (content_type_conformance, respons
                                                response_schema_conformance, status_code_conformance)
 
 from gateway.config import Config
-from gateway.openapi import openapi_document, problem_responses
+from gateway import openapi
+from gateway.openapi import openapi_document
 from gateway.shops import ShopRegistry
 from gateway.tariff import Limits
 from gateway.web_app import create_app
@@ -53,13 +54,24 @@ def test_document_reads_limits_and_documents_every_route():
         "$ref": "#/components/responses/RateLimited"}
 
 
-def test_extra_paths_are_merged():
-    extra = {"/v1/track/{tracking_number}": {"get": {
-        "parameters": [{"$ref": "#/components/parameters/TrackingNumber"}], "responses": problem_responses(404)}}}
-    doc = openapi_document(extra_paths=extra)
+def test_other_modules_contribute_paths_and_schemas(monkeypatch):
+    monkeypatch.setattr(openapi, "_contributed", [])  # the real registry is shared by the whole process
+    tn = [{"$ref": "#/components/parameters/TrackingNumber"}]
+    openapi.add_paths({"/v1/track/{tracking_number}": {"get": {"parameters": tn, "responses": {
+        "200": openapi.json_body(openapi.ref("Tracking"), "Public status."), **openapi.problem_responses(404, 429)}}}},
+        {"Tracking": {"type": "object"}})
+    openapi.add_paths({"/v1/track/{tracking_number}": {"head": {"parameters": tn, "responses": {
+        "200": {"description": "ok"}}}}})
+    doc = openapi.openapi_document()
     validate(doc)
-    assert "/v1/track/{tracking_number}" in doc["paths"] and "/v1/quotes" in doc["paths"]
-    assert "/v1/track/{tracking_number}" not in openapi_document()["paths"]
+    assert set(doc["paths"]["/v1/track/{tracking_number}"]) == {"get", "head"} and "/v1/quotes" in doc["paths"]
+    assert "Tracking" in doc["components"]["schemas"]
+
+    with pytest.raises(ValueError, match="documented twice"):
+        openapi.openapi_document(extra_paths={"/v1/quotes": {"post": {"responses": {}}}})
+    openapi.add_paths({}, {"Problem": {}})
+    with pytest.raises(ValueError, match="defined twice"):
+        openapi.openapi_document()
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,244 @@
+"""Tracking benchmark: scan ingest through POST /v1/scans/batch, and scan-to-webhook latency at a steady rate.
+
+    .venv/bin/python bench/tracking_bench.py [--parcels 20000] [--rate 1000] [--seconds 15] [--per-request 10]
+
+Everything is real and on this machine: an embedded store (appendfsync always, as the gateway runs it), the
+gateway (one uvloop process with the tracking routes), one webhook dispatcher process, and in this process the
+load generator and a storefront (aiohttp on loopback, every delivery checked with ``standardwebhooks``).
+
+1. Ingest: 3 scans per parcel (accepted, sorting_in, sorting_out) in batches of 1,000, 4 requests in flight.
+2. Latency: ``arrived_delivery_office`` scans at ``--rate`` scans/s, in requests of ``--per-request`` scans
+   (``--per-request 1`` uses POST /v1/scans), each parcel's webhook timed from just before its request is
+   sent until the storefront has verified it. Targets: ingest >= 20,000 scans/s; p99 < 100 ms at 1,000/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import aiohttp
+import orjson
+from aiohttp import web
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+ORIGIN, HUB, DEST = "THR-01", "THR-HUB", "IFN-01"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve(redis_url: str, port: int) -> None:
+    """The gateway process: create_app plus the tracking routes, on uvloop."""
+    import uvloop
+
+    from gateway.config import Config
+    from gateway.web_app import create_app
+    from tracking import web as tracking_web
+    from tracking.config import TrackingConfig
+
+    uvloop.install()
+    app = create_app(Config(access_log=False, rate_per_s=1e6, rate_burst=10**6), redis_url)
+    if tracking_web.TRACKING_CONFIG not in app:
+        tracking_web.setup(app, TrackingConfig.from_env())
+    web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
+
+
+def iso(offset_s: float) -> str:
+    return (datetime.now(timezone.utc) + timedelta(seconds=offset_s)).isoformat(timespec="milliseconds")
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+async def setup_data(redis_url: str, base: str, parcels: int) -> tuple[dict, dict[str, dict], list[str]]:
+    import redis.asyncio as aioredis
+
+    from gateway.shops import ShopRegistry
+    from routing.offices import load_registry
+    from tests.conftest import TEHRAN_SENDER, shipment_body
+    from tracking.staff import create_staff
+
+    redis = aioredis.Redis.from_url(redis_url)
+    shop, key = await ShopRegistry(redis).create("bench", sender=TEHRAN_SENDER, rate_per_s=1e6, rate_burst=10**6)
+    staff = {}
+    for office in (ORIGIN, HUB, DEST):
+        made = await create_staff(redis, load_registry(), office, "bench")
+        staff[office] = {"Authorization": f"Bearer {made['token']}"}
+    await redis.aclose()
+    headers = {"Authorization": f"Bearer {key}"}
+    tns: list[str] = []
+    async with aiohttp.ClientSession(base) as http:
+        for start in range(0, parcels, 100):
+            body = {"shipments": [shipment_body(client_order_id=f"B{start + i}") for i in range(100)]}
+            async with http.post("/v1/shipments/batch", json=body, headers=headers) as resp:
+                data = await resp.json()
+                assert resp.status == 200, data
+                tns += [r["shipment"]["tracking_number"] for r in data["results"]]
+    return headers, staff, tns
+
+
+async def ingest(base: str, staff: dict[str, dict], tns: list[str]) -> float:
+    plan = [(ORIGIN, "accepted", 0), (HUB, "sorting_in", 1), (HUB, "sorting_out", 2)]
+    batches = []
+    for office, event, offset in plan:
+        when = iso(offset - 60)
+        items = [{"tracking_number": tn, "event": event, "office": office, "occurred_at": when,
+                  "scan_id": f"{event}-{tn}"} for tn in tns]
+        batches += [(office, orjson.dumps({"scans": items[i:i + 1000]})) for i in range(0, len(items), 1000)]
+    async with aiohttp.ClientSession(base) as http:
+        async def send(office: str, body: bytes) -> None:
+            async with http.post("/v1/scans/batch", data=body, headers={
+                    **staff[office], "Content-Type": "application/json"}) as resp:
+                data = await resp.json()
+                assert resp.status == 200 and data["rejected"] == 0, data
+
+        start = time.perf_counter()
+        for office, _, _ in plan:  # one event kind at a time: sorting needs the acceptance recorded
+            todo = [b for o, b in batches if o == office]
+            batches = [(o, b) for o, b in batches if o != office]
+            sem = asyncio.Semaphore(4)
+
+            async def limited(body: bytes, office: str = office) -> None:
+                async with sem:
+                    await send(office, body)
+
+            await asyncio.gather(*(limited(b) for b in todo))
+        elapsed = time.perf_counter() - start
+    return 3 * len(tns) / elapsed
+
+
+async def latency(base: str, shop_headers: dict, staff: dict[str, dict], tns: list[str], rate: float,
+                  seconds: float, per_request: int) -> tuple[list[float], int]:
+    from standardwebhooks import Webhook
+
+    sent: dict[str, float] = {}
+    lat: list[float] = []
+    secret = ""
+
+    async def hook(request: web.Request) -> web.Response:
+        body = await request.read()
+        payload = Webhook(secret).verify(body, dict(request.headers))
+        t0 = sent.get(payload["tracking_number"])
+        if payload["type"] == "arrived_delivery_office" and t0 is not None:
+            lat.append(time.perf_counter() - t0)
+        return web.Response(status=204)
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    port = _free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    async with aiohttp.ClientSession(base) as http:
+        async with http.post("/v1/webhooks", json={"url": f"http://127.0.0.1:{port}/hook",
+                                                   "events": ["arrived_delivery_office"]},
+                             headers=shop_headers) as resp:
+            secret = (await resp.json())["secret"]
+        count = int(rate * seconds)
+        interval = per_request / rate
+        start = time.perf_counter()
+        tasks = []
+
+        async def send(chunk: list[str]) -> None:
+            now = time.perf_counter()
+            for tn in chunk:
+                sent[tn] = now
+            items = [{"tracking_number": tn, "event": "arrived_delivery_office", "office": DEST,
+                      "occurred_at": iso(0), "scan_id": f"adoc-{tn}"} for tn in chunk]
+            if per_request == 1:
+                async with http.post("/v1/scans", json=items[0], headers=staff[DEST]) as resp:
+                    assert resp.status == 201, await resp.text()
+            else:
+                async with http.post("/v1/scans/batch", json={"scans": items}, headers=staff[DEST]) as resp:
+                    assert resp.status == 200 and (await resp.json())["rejected"] == 0
+
+        for i, at in enumerate(range(0, count, per_request)):
+            delay = start + i * interval - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(send(tns[at:at + per_request])))
+        await asyncio.gather(*tasks)
+        deadline = time.perf_counter() + 10
+        while len(lat) < count and time.perf_counter() < deadline:
+            await asyncio.sleep(0.05)
+        achieved = count / (time.perf_counter() - start)
+    await runner.cleanup()
+    return lat, int(achieved)
+
+
+async def main_async(args: argparse.Namespace, redis_url: str, base: str) -> None:
+    shop_headers, staff, tns = await setup_data(redis_url, base, args.parcels)
+    rate = await ingest(base, staff, tns)
+    print(f"scan ingest (POST /v1/scans/batch, 1,000 per request, 4 in flight): {rate:,.0f} scans/s "
+          f"({3 * len(tns):,} scans)")
+    need = int(args.rate * args.seconds)
+    if need > len(tns):
+        raise SystemExit(f"--parcels must be at least rate*seconds = {need}")
+    await asyncio.sleep(2)  # the dispatcher drains the ingest's events (no endpoint wanted them)
+    lat, _ = await latency(base, shop_headers, staff, tns, args.rate, args.seconds, args.per_request)
+    lat_ms = [x * 1000 for x in lat]
+    print(f"scan-to-webhook latency at {args.rate:,.0f} scans/s for {args.seconds:.0f} s "
+          f"({'single scans' if args.per_request == 1 else f'{args.per_request} scans per request'}): "
+          f"p50 {pct(lat_ms, 50):.1f} ms, p99 {pct(lat_ms, 99):.1f} ms, max {max(lat_ms):.1f} ms, "
+          f"{len(lat_ms):,}/{need:,} delivered")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--parcels", type=int, default=20_000)
+    parser.add_argument("--rate", type=float, default=1000.0)
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--per-request", type=int, default=10)
+    parser.add_argument("--serve", nargs=2, metavar=("REDIS_URL", "PORT"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve[0], int(args.serve[1]))
+        return
+    from gateway.store import EmbeddedStore
+
+    with tempfile.TemporaryDirectory(prefix="barid-bench-") as tmp:
+        store = EmbeddedStore(Path(tmp))
+        redis_url = store.start()
+        port = _free_port()
+        env = {**os.environ, "REDIS_URL": redis_url, "BARID_WEBHOOK_ALLOW_HOSTS": "127.0.0.1",
+               "PYTHONPATH": str(ROOT)}
+        procs = [subprocess.Popen([sys.executable, __file__, "--serve", redis_url, str(port)], env=env),
+                 subprocess.Popen([sys.executable, "-m", "tracking", "dispatch"], env=env, cwd=ROOT,
+                                  stderr=subprocess.DEVNULL)]
+        try:
+            base = f"http://127.0.0.1:{port}"
+            for _ in range(100):
+                try:
+                    with socket.create_connection(("127.0.0.1", port), timeout=0.1):
+                        break
+                except OSError:
+                    time.sleep(0.1)
+            import uvloop
+
+            uvloop.run(main_async(args, redis_url, base))
+        finally:
+            for p in procs:
+                p.terminate()
+            for p in procs:
+                p.wait(10)
+            store.stop()
+
+
+if __name__ == "__main__":
+    main()
