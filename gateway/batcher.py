@@ -29,17 +29,20 @@ class Script:
 
 
 def pack_command(args: tuple) -> bytes:
+    """RESP encoding of one command (bytes, str, int or float arguments)."""
     parts = [b"*%d\r\n" % len(args)]
+    append = parts.append
     for a in args:
-        if isinstance(a, bytes):
-            pass
-        elif isinstance(a, str):
+        t = type(a)
+        if t is str:
             a = a.encode()
-        elif isinstance(a, int):
+        elif t is int:
             a = b"%d" % a
-        else:
+        elif t is not bytes:
             a = repr(a).encode()
-        parts.append(b"$%d\r\n%b\r\n" % (len(a), a))
+        append(b"$%d\r\n" % len(a))
+        append(a)
+        append(b"\r\n")
     return b"".join(parts)
 
 

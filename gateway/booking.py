@@ -106,10 +106,14 @@ class BookingService:
 
     # -- pricing ---------------------------------------------------------------------------------------------
     def price(self, req: ShipmentRequest) -> tuple[str, dict[str, Any]]:
-        zone = zone_of(req.sender["province"], req.sender["city"], req.receiver["province"], req.receiver["city"])
-        breakdown = self.tariff.quote(req.service, req.parcel["weight_g"], zone, req.cod_goods_value,
-                                      req.parcel.get("declared_value"))
-        return zone, breakdown.to_dict()
+        """Zone and price breakdown (TariffError where only the tariff can refuse); remembered on ``req``."""
+        if req.price is None:
+            zone = zone_of(req.sender["province"], req.sender["city"], req.receiver["province"],
+                           req.receiver["city"])
+            breakdown = self.tariff.quote(req.service, req.parcel["weight_g"], zone, req.cod_goods_value,
+                                          req.parcel.get("declared_value"))
+            req.zone, req.price = zone, breakdown.to_dict()
+        return req.zone, req.price
 
     # -- booking ---------------------------------------------------------------------------------------------
     async def book(self, caller: Caller, reqs: list[ShipmentRequest | None], *,
@@ -177,7 +181,10 @@ class BookingService:
                     "this Idempotency-Key was already used with a different request body",
                     "این کلید یکتایی پیش‌تر با درخواست دیگری به کار رفته است")
             return docs, Replay(prev["status"], prev["body"].encode())
-        if booked:
+        # The index is written only now, so that a refused request (bad key, rate limit, replay) leaves no trace.
+        if len(booked) == 1:
+            await self.batcher.command("SET", keys.tracking_index(booked[0]["tracking_number"]), shop_id)
+        elif booked:
             await asyncio.gather(*[self.batcher.command("SET", keys.tracking_index(d["tracking_number"]), shop_id)
                                    for d in booked])
         return docs, None

@@ -19,7 +19,7 @@ from .config import Config
 from .demo import seed_demo
 from .errors import GatewayError
 from .shops import ShopRegistry
-from .store import durability_report, open_store
+from .store import async_client, durability_report, open_store
 from .web_runner import Role, Supervisor, configure_logging, run_worker
 
 
@@ -30,7 +30,7 @@ def _print(data: Any) -> None:
 def _with_store(config: Config, fn) -> Any:
     """Run the coroutine function ``fn(redis)`` against the operator's store."""
     with open_store(config) as url:
-        return asyncio.run(_on(url, fn))
+        return asyncio.run(_on(url, fn, config.redis_cluster))
 
 
 def _sender(args: argparse.Namespace) -> dict[str, str]:
@@ -56,7 +56,7 @@ def cmd_up(args: argparse.Namespace, config: Config) -> None:
         async def seed(redis: aioredis.Redis) -> Any:
             return await seed_demo(redis, config)
 
-        demo = asyncio.run(_on(url, seed))
+        demo = asyncio.run(_on(url, seed, config.redis_cluster))
         demo_file = config.data_dir / "demo.json"
         if demo_file.exists():
             demo = orjson.loads(demo_file.read_bytes())
@@ -69,8 +69,8 @@ def cmd_up(args: argparse.Namespace, config: Config) -> None:
         Supervisor([Role("gateway", run_worker, (config, url), config.workers)]).run()
 
 
-async def _on(url: str, fn) -> Any:
-    client = aioredis.Redis.from_url(url)
+async def _on(url: str, fn, cluster: bool = False) -> Any:
+    client = async_client(url, cluster=cluster)
     try:
         return await fn(client)
     finally:

@@ -14,6 +14,7 @@ APPENDFSYNC_POLICIES = ("always", "everysec", "no")
 class Config:
     # Store: REDIS_URL wins; otherwise an embedded server keeps its files under data_dir.
     redis_url: str | None = None
+    redis_cluster: bool = False  # REDIS_URL names one node of a Redis Cluster
     data_dir: Path = Path("var")
     appendfsync: str = "always"
     # HTTP
@@ -40,6 +41,7 @@ class Config:
         env = os.environ if env is None else env
         cfg = cls(
             redis_url=env.get("REDIS_URL") or None,
+            redis_cluster=env.get("BARID_REDIS_CLUSTER", "0") in ("1", "true", "yes"),
             data_dir=Path(env.get("BARID_DATA", "var")),
             appendfsync=env.get("BARID_APPENDFSYNC", "always"),
             host=env.get("BARID_HOST", cls.host),

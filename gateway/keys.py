@@ -111,9 +111,8 @@ def office_staff(office_code: str) -> str:
     return f"barid:office:{office_code}:staff"
 
 
-def parcel_scans(shop_id: int, tracking_number: str) -> str:
-    """Hash scan_id -> "<event id>|<event>|<occurred ms>": the parcel's scan dedupe record."""
-    return f"{tag(shop_id)}:scans:{tracking_number}"
+# A parcel's scan dedupe records are fields of its parcel hash: "scan:<scan_id>" -> "<event id>|<event>|<ms>".
+PARCEL_SCAN_FIELD = "scan:"
 
 
 def webhook_endpoints(partition: int) -> str:

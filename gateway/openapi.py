@@ -63,12 +63,20 @@ _PROBLEMS = {  # status -> (component name, what it means here)
     422: ("ValidationFailed", "Body is not JSON, or fields are invalid; `errors` lists every bad field."),
     429: ("RateLimited", "The shop's rate limit is exhausted; retry after `Retry-After` seconds."),
     500: ("InternalError", "Unexpected failure; the request was not applied."),
-    503: ("StoreUnavailable", "The store cannot be reached."),
+    503: ("StoreUnavailable", "The store did not answer; nothing was applied. Safe to retry."),
+}
+_RETRY_AFTER = {"description": "Whole seconds to wait.", "schema": {"type": "string", "pattern": "^[0-9]+$"}}
+_PROBLEM_HEADERS = {
+    401: {"WWW-Authenticate": {"description": "Sent when no bearer key was given.", "schema": {"type": "string"}}},
+    429: {"Retry-After": {**_RETRY_AFTER, "required": True}},
+    503: {"Retry-After": _RETRY_AFTER},  # /readyz answers without it
 }
 
 
 def problem_responses(*statuses: int) -> dict[str, Any]:
-    """``responses`` entries for these error statuses; 500 is always included (the error middleware's catch-all)."""
+    """``responses`` entries for these error statuses; 500 is always included (the error middleware's catch-all).
+
+    Routes that touch the store should list 503: the middleware answers it when the store does not respond."""
     return {str(s): {"$ref": f"#/components/responses/{_PROBLEMS[s][0]}"} for s in sorted({*statuses, 500})}
 
 
@@ -237,8 +245,6 @@ def _components(limits: Limits) -> dict[str, Any]:
             },
         },
         "headers": {
-            "RetryAfter": {"required": True, "description": "Whole seconds to wait.",
-                           "schema": {"type": "string", "pattern": "^[0-9]+$"}},
             "IdempotentReplayed": {"description": "`true` when this is the stored answer to an earlier request "
                                                   "with the same Idempotency-Key.", "schema": {"const": "true"}},
         },
@@ -254,7 +260,7 @@ def _components(limits: Limits) -> dict[str, Any]:
         },
         "responses": {
             name: {"description": desc, "content": {PROBLEM_CONTENT_TYPE: {"schema": ref("Problem")}},
-                   **({"headers": {"Retry-After": {"$ref": "#/components/headers/RetryAfter"}}} if s == 429 else {})}
+                   **({"headers": _PROBLEM_HEADERS[s]} if s in _PROBLEM_HEADERS else {})}
             for s, (name, desc) in _PROBLEMS.items()
         },
     }
@@ -287,7 +293,7 @@ def _paths(limits: Limits) -> dict[str, Any]:
             "tags": ["shipments"], "summary": "Price a parcel without booking it", "operationId": "createQuote",
             "requestBody": body("QuoteRequest", _QUOTE_EXAMPLE),
             "responses": {"200": json_body(ref("Quote"), "Zone and price."),
-                          **problem_responses(401, 413, 415, 422, 429)}}},
+                          **problem_responses(401, 413, 415, 422, 429, 503)}}},
         "/v1/shipments": {
             "post": {
                 "tags": ["shipments"], "summary": "Book a shipment", "operationId": "createShipment",
@@ -296,7 +302,7 @@ def _paths(limits: Limits) -> dict[str, Any]:
                                   op[0].upper() + op[1:]: {"operationId": op, "parameters": {
                                       "tracking_number": "$response.body#/tracking_number"}}
                                   for op in ("getShipment", "cancelShipment")}},
-                              **problem_responses(401, 409, 413, 415, 422, 429)}},
+                              **problem_responses(401, 409, 413, 415, 422, 429, 503)}},
             "get": {
                 "tags": ["shipments"], "summary": "List the shop's shipments, newest first",
                 "operationId": "listShipments",
@@ -312,24 +318,24 @@ def _paths(limits: Limits) -> dict[str, Any]:
                                                                 "default": 20}},
                 ],
                 "responses": {"200": json_body(ref("ShipmentPage"), "A page of shipments (without history)."),
-                              **problem_responses(401, 422, 429)}},
+                              **problem_responses(401, 422, 429, 503)}},
         },
         "/v1/shipments/batch": {"post": {
             "tags": ["shipments"], "summary": "Book many shipments; each item is booked or rejected on its own",
             "operationId": "createShipmentBatch", "parameters": idem, "requestBody": body("BatchRequest", {"shipments": [_SHIPMENT_EXAMPLE]}),
             "responses": {"200": json_body(ref("BatchResult"), "Per-item outcome.", replayed),
-                          **problem_responses(401, 409, 413, 415, 422, 429)}}},
+                          **problem_responses(401, 409, 413, 415, 422, 429, 503)}}},
         "/v1/shipments/{tracking_number}": {"get": {
             "tags": ["shipments"], "summary": "A shipment with its history", "operationId": "getShipment",
             "parameters": tn,
             "responses": {"200": json_body(ref("ShipmentWithHistory"), "The shipment."),
-                          **problem_responses(401, 404, 429)}}},
+                          **problem_responses(401, 404, 429, 503)}}},
         "/v1/shipments/{tracking_number}/cancel": {"post": {
             "tags": ["shipments"], "summary": "Cancel a shipment not yet accepted by the post",
             "description": "Any request body is ignored (it only counts towards the Idempotency-Key fingerprint).",
             "operationId": "cancelShipment", "parameters": tn + idem,
             "responses": {"200": json_body(ref("ShipmentWithHistory"), "Cancelled.", replayed),
-                          **problem_responses(401, 404, 409, 413, 422, 429)}}},
+                          **problem_responses(401, 404, 409, 413, 422, 429, 503)}}},
         "/healthz": system("Liveness", json_body({"type": "object", "required": ["status"],
                                                   "properties": {"status": {"const": "ok"}}}, "Alive.")),
         "/readyz": system("Readiness: the store answers", json_body(

@@ -31,6 +31,10 @@ class SerialAllocator:
         self._lock = asyncio.Lock()
 
     async def take(self, n: int) -> list[int]:
+        if self._end - self._next >= n:  # the common case: no store round trip, no lock
+            first = self._next
+            self._next += n
+            return list(range(first, first + n))
         out: list[int] = []
         while len(out) < n:
             if self._next >= self._end:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import redis
+import redis.asyncio as aioredis
 
 from .config import Config
 
@@ -248,3 +249,12 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def async_client(url: str, *, cluster: bool = False, max_connections: int = 64) -> aioredis.Redis:
+    """The asyncio client every Barid process uses: a blocking pool (a burst waits briefly for a connection
+    instead of failing), or a cluster client that routes each command by its hash tag."""
+    if cluster:
+        return aioredis.RedisCluster.from_url(url, max_connections=max_connections)  # type: ignore[return-value]
+    pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=10)
+    return aioredis.Redis(connection_pool=pool)

@@ -141,19 +141,34 @@ def _location(value: Any, field: str, errs: Errors) -> dict[str, float] | None:
     return out if len(out) == 2 else None
 
 
+def _name(v: Any, f: str, errs: Errors) -> str | None:
+    return _text(v, f, errs, NAME_MAX)
+
+
+def _address(v: Any, f: str, errs: Errors) -> str | None:
+    return _text(v, f, errs, ADDRESS_MAX)
+
+
+def _normaliser(fn):
+    return lambda v, f, errs: _normalised(fn, v, f, errs)
+
+
+# Field -> checker(value, field path, errors), built once: validation runs on every booking.
+PARTY_CHECKS = {
+    "name": _name,
+    "phone": _normaliser(normalize_mobile),
+    "postal_code": _normaliser(normalize_postal_code),
+    "province": _normaliser(normalize_province),
+    "city": _normaliser(normalize_city),
+    "address": _address,
+}
+
+
 def party(value: dict, prefix: str, errs: Errors, fields: tuple[str, ...] = PARTY_FIELDS) -> dict[str, Any]:
     """Sender or receiver: each named field required and normalised."""
     out: dict[str, Any] = {}
-    checks = {
-        "name": lambda v, f: _text(v, f, errs, NAME_MAX),
-        "phone": lambda v, f: _normalised(normalize_mobile, v, f, errs),
-        "postal_code": lambda v, f: _normalised(normalize_postal_code, v, f, errs),
-        "province": lambda v, f: _normalised(normalize_province, v, f, errs),
-        "city": lambda v, f: _normalised(normalize_city, v, f, errs),
-        "address": lambda v, f: _text(v, f, errs, ADDRESS_MAX),
-    }
     for name in fields:
-        out[name] = checks[name](value.get(name), f"{prefix}.{name}")
+        out[name] = PARTY_CHECKS[name](value.get(name), f"{prefix}.{name}", errs)
     if "location" in value:
         loc = _location(value.get("location"), f"{prefix}.location", errs)
         if loc:
@@ -171,6 +186,8 @@ class ShipmentRequest:
     receiver: dict[str, Any]
     parcel: dict[str, Any]
     client_order_id: str | None = None
+    zone: str | None = None  # set once priced, so booking does not price twice
+    price: dict[str, Any] | None = None
 
     @property
     def cod_goods_value(self) -> int | None:
@@ -180,6 +197,21 @@ class ShipmentRequest:
 class RequestValidator:
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
+        # A shop's default sender is checked once, not on every booking: id(profile dict) -> (dict, result).
+        # The entry holds the dict itself, so its id cannot be reused while cached.
+        self._senders: dict[int, tuple[dict, dict[str, Any], list[FieldError]]] = {}
+
+    def _default_sender(self, defaults: dict[str, Any], fields: tuple[str, ...]) -> tuple[dict, list[FieldError]]:
+        hit = self._senders.get(id(defaults)) if fields is PARTY_FIELDS else None
+        if hit is not None and hit[0] is defaults:
+            return hit[1], hit[2]
+        errs = Errors()
+        sender = party(defaults, "sender", errs, fields)
+        if fields is PARTY_FIELDS:
+            if len(self._senders) > 10_000:
+                self._senders.clear()
+            self._senders[id(defaults)] = (defaults, sender, errs.items)
+        return sender, errs.items
 
     def shipment(self, body: Any, sender_defaults: dict[str, Any]) -> tuple[ShipmentRequest | None, Errors]:
         return self._validate(body, sender_defaults, quote=False)
@@ -222,8 +254,11 @@ class RequestValidator:
 
         party_fields = ("province", "city") if quote else PARTY_FIELDS
         sender_in = _obj(body.get("sender"), "sender", errs, required=False)
-        merged = {**sender_defaults, **(sender_in or {})}
-        sender = party(merged, "sender", errs, party_fields)
+        if sender_in:
+            sender = party({**sender_defaults, **sender_in}, "sender", errs, party_fields)
+        else:
+            sender, sender_errors = self._default_sender(sender_defaults, party_fields)
+            errs.items.extend(sender_errors)
         receiver_in = _obj(body.get("receiver"), "receiver", errs)
         receiver = party(receiver_in, "receiver", errs, party_fields) if receiver_in is not None else {}
 

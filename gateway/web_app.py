@@ -7,8 +7,10 @@ import time
 from collections.abc import AsyncIterator
 
 import orjson
-import redis.asyncio as aioredis
 from aiohttp import web
+from redis.exceptions import BusyLoadingError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from . import web_shipments, web_system
 from .app_keys import BATCHER, BOOKING, CONFIG, LIMITS, METRICS, REDIS, SHOPS, TARIFF, VALIDATOR
@@ -17,8 +19,9 @@ from .auth import ShopDirectory
 from .batcher import Batcher
 from .booking import BookingService
 from .config import Config
-from .errors import PROBLEM_CONTENT_TYPE, GatewayError, PayloadTooLarge
+from .errors import PROBLEM_CONTENT_TYPE, GatewayError, PayloadTooLarge, StoreUnavailable
 from .metrics import Metrics
+from .store import async_client
 from .tariff import Limits, Tariff
 from .validation import RequestValidator
 
@@ -53,6 +56,11 @@ async def observe(request: web.Request, handler) -> web.StreamResponse:
         response = problem_response(err, request.path)
         if exc.status == 405 and "Allow" in exc.headers:
             response.headers["Allow"] = exc.headers["Allow"]
+    except (RedisConnectionError, RedisTimeoutError, BusyLoadingError) as exc:
+        err = StoreUnavailable(f"the store did not answer ({type(exc).__name__}); nothing was applied",
+                               "پایگاه داده پاسخ نداد؛ درخواست اعمال نشد", headers={"Retry-After": "1"})
+        metrics.count_error(err.code)
+        response = problem_response(err, request.path)
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         err = GatewayError("the gateway failed to handle this request; it was not applied",
@@ -74,9 +82,7 @@ async def observe(request: web.Request, handler) -> web.StreamResponse:
 
 def _store_ctx(config: Config, redis_url: str):
     async def ctx(app: web.Application) -> AsyncIterator[None]:
-        # A blocking pool: a burst waits briefly for a connection instead of failing the request.
-        pool = aioredis.BlockingConnectionPool.from_url(redis_url, max_connections=64, timeout=10)
-        client = aioredis.Redis(connection_pool=pool)
+        client = async_client(redis_url, cluster=config.redis_cluster)
         limits = Limits.load(config.limits_path)
         tariff = Tariff.load(config.tariff_path, limits)
         batcher = Batcher(client)

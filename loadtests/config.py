@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 
@@ -65,6 +65,3 @@ class LoadConfig:
     @property
     def users(self) -> int:
         return max(3, round(self.rate / self.per_user_rate))
-
-    def with_(self, **kw: object) -> LoadConfig:
-        return replace(self, **kw)

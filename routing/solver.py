@@ -32,7 +32,6 @@ def solve(problem: Problem, params: SolveParams | None = None) -> Result:
     limit = params.stop.time_limit_s
     stats: dict = {"construction": params.construction}
     start_routes: list[list[int]] | None = None
-    ortools_time = limit
     if params.construction == "sisr":
         neighbours = fast.nearest_neighbours(problem.distance, params.sisr.granularity)
         sisr_time = limit * (1.0 - params.ortools_share) - (time.perf_counter() - started)
@@ -41,11 +40,13 @@ def solve(problem: Problem, params: SolveParams | None = None) -> Result:
             problem.service, problem.capacity, problem.cod_capacity, problem.n_vehicles, problem.vehicle_fixed_cost,
             neighbours, [], params.sisr.as_tuple(), params.seed, max(sisr_time, 0.01), params.stop.max_iterations)
         stats.update(sisr_cost=sisr_cost, sisr_iterations=iterations, sisr_seconds=time.perf_counter() - started)
-        ortools_time = limit - (time.perf_counter() - started)
     model = engine.build_model(problem, params.allow_drops)
-    # OR-Tools gets what is left, at least a moment to load and check the start
-    remaining = max(limit - (time.perf_counter() - started), 0.05 if start_routes else 0.5)
-    stats["ortools_seconds_budget"] = min(ortools_time, remaining)
+    # OR-Tools gets what is left (its share, when an iteration cap stopped the first phase early), and at
+    # least a moment to load and check the start
+    remaining = limit - (time.perf_counter() - started)
+    if start_routes is not None:
+        remaining = max(min(remaining, params.ortools_share * limit), 0.05)
+    stats["ortools_seconds_budget"] = remaining = max(remaining, 0.05)
     routes = engine.solve_model(model, remaining, params.gls_lambda, _complete_or_none(problem, start_routes, params))
     if routes is None and start_routes is not None:
         routes = start_routes  # OR-Tools rejected the start (it only happens when the start is incomplete)

@@ -8,7 +8,9 @@ import itertools
 import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
@@ -21,16 +23,17 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (content_type_conformance, response_headers_conformance,
                                                response_schema_conformance, status_code_conformance)
 
-from gateway.config import Config
 from gateway import openapi
+from gateway.config import Config
 from gateway.openapi import openapi_document
 from gateway.shops import ShopRegistry
 from gateway.tariff import Limits
 from gateway.web_app import create_app
 from tests.conftest import TEHRAN_SENDER
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
-          response_headers_conformance]
+CONFORMANCE = [status_code_conformance, content_type_conformance, response_schema_conformance,
+               response_headers_conformance]
+CHECKS = [not_a_server_error, *CONFORMANCE]
 
 
 def test_document_is_valid_openapi_31():
@@ -81,36 +84,44 @@ class Live:
     throttled_auth: dict[str, str]  # a shop allowed one request per 1000 s, to see a real 429
 
 
-@pytest.fixture(scope="module")
-def live(store_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+@contextmanager
+def serving(store_url: str, data_dir: Path) -> Iterator[tuple[str, asyncio.AbstractEventLoop]]:
     """The real app on a real loopback port, in its own thread and loop: schemathesis makes blocking calls."""
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
-    config = Config(data_dir=tmp_path_factory.mktemp("openapi"), access_log=False)
+    runner = web.AppRunner(create_app(Config(data_dir=data_dir, access_log=False), store_url))
 
-    async def start() -> tuple[web.AppRunner, Live]:
-        runner = web.AppRunner(create_app(config, store_url))
+    async def start() -> str:
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", 0).start()
-        redis = aioredis.Redis.from_url(store_url)
-        registry = ShopRegistry(redis)
-        _, key = await registry.create("openapi-fuzz", sender=TEHRAN_SENDER)
-        _, slow_key = await registry.create("openapi-throttled", sender=TEHRAN_SENDER, rate_per_s=0.001, rate_burst=1)
-        await redis.aclose()
-        return runner, Live(f"http://127.0.0.1:{runner.addresses[0][1]}", {"Authorization": f"Bearer {key}"},
-                            {"Authorization": f"Bearer {slow_key}"})
+        return f"http://127.0.0.1:{runner.addresses[0][1]}"
 
-    runner, server = asyncio.run_coroutine_threadsafe(start(), loop).result(30)
     try:
+        url = asyncio.run_coroutine_threadsafe(start(), loop).result(30)
         # The document fuzzed below is loaded at import; this proves it is exactly what the server serves.
-        assert requests.get(f"{server.url}/openapi.json", timeout=10).json() == FUZZED_DOCUMENT
-        yield server
+        assert requests.get(f"{url}/openapi.json", timeout=10).json() == FUZZED_DOCUMENT
+        yield url, loop
     finally:
         asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(30)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
         loop.close()
+
+
+@pytest.fixture(scope="module")
+def live(store_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    async def shops() -> tuple[str, str]:
+        redis = aioredis.Redis.from_url(store_url)
+        registry = ShopRegistry(redis)
+        _, key = await registry.create("openapi-fuzz", sender=TEHRAN_SENDER)
+        _, slow_key = await registry.create("openapi-throttled", sender=TEHRAN_SENDER, rate_per_s=0.001, rate_burst=1)
+        await redis.aclose()
+        return key, slow_key
+
+    with serving(store_url, tmp_path_factory.mktemp("openapi")) as (url, loop):
+        key, slow_key = asyncio.run_coroutine_threadsafe(shops(), loop).result(30)
+        yield Live(url, {"Authorization": f"Bearer {key}"}, {"Authorization": f"Bearer {slow_key}"})
 
 
 # Loaded at import so schemathesis makes one pytest item per operation. schemathesis.pytest.from_fixture (which
@@ -132,14 +143,14 @@ def test_live_api_conforms_to_document(case, live):
     case.call_and_validate(base_url=live.url, headers=live.auth, checks=CHECKS)
 
 
-def test_statuses_fuzzing_rarely_reaches_conform(live):
+def test_stateful_and_edge_statuses_conform(live):
     """Replays, conflicts, a found shipment, 413 and 429 need state or sizes the fuzzer does not produce."""
 
     def call(method: str, path: str, status: int, auth: dict[str, str] = live.auth, **kwargs):
         case = schema[path][method].Case(**kwargs)
-        resp = case.call_and_validate(base_url=live.url, headers=auth, checks=CHECKS)  # headers: lower-case, lists
+        resp = case.call_and_validate(base_url=live.url, headers=auth, checks=CHECKS)
         assert resp.status_code == status, resp.text
-        return resp
+        return resp  # schemathesis Response: headers are lower-case names -> lists of values
 
     body = FUZZED_DOCUMENT["paths"]["/v1/shipments"]["post"]["requestBody"]["content"]["application/json"]["example"]
     idem = {"Idempotency-Key": str(uuid.uuid4())}
@@ -160,3 +171,12 @@ def test_statuses_fuzzing_rarely_reaches_conform(live):
     call("POST", "/v1/quotes", 413, body={"pad": "x" * Config().max_body_bytes})
     call("GET", "/v1/shipments", 200, auth=live.throttled_auth)
     assert int(call("GET", "/v1/shipments", 429, auth=live.throttled_auth).headers["retry-after"][0]) >= 1
+
+
+def test_store_outage_answers_documented_503(tmp_path):
+    dead_store = "redis://127.0.0.1:1"  # nothing listens on port 1
+    with serving(dead_store, tmp_path) as (url, _):
+        for path, auth in (("/readyz", {}), ("/v1/shipments", {"Authorization": "Bearer bk_1_" + "s" * 32})):
+            # A 503 is the right answer here, so only conformance is checked (not_a_server_error flags every 5xx).
+            resp = schema[path]["GET"].Case().call_and_validate(base_url=url, headers=auth, checks=CONFORMANCE)
+            assert resp.status_code == 503, resp.text

@@ -1,0 +1,194 @@
+"""After a run: is everything the system acknowledged really there, and did every event reach its storefront?
+
+* every acknowledged booking: its tracking-number index and parcel record exist;
+* every acknowledged scan: the parcel's scan record maps its scan_id to the acknowledged event id, and that
+  event is in the parcel's history;
+* every acknowledged cancellation: the parcel is cancelled;
+* every event in the outboxes of shops with a webhook endpoint reached the receiver, or is in a dead-letter
+  set (with the reason the dispatcher gave up: retries exhausted or the endpoint answered 410).
+
+Acknowledgements are the Locust processes' ``*.jsonl`` logs (see ``locustfile.Acks``).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import redis
+
+from gateway import keys
+
+_ID = re.compile(rb'"id":"([^"]+)"')
+CHUNK = 2000
+
+
+def load_acks(ack_dir: Path) -> dict[str, list[dict[str, Any]]]:
+    acks: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for path in sorted(ack_dir.glob("*.jsonl")):
+        for line in path.read_bytes().splitlines():
+            if line:
+                rec = orjson.loads(line)
+                acks[rec["k"]].append(rec)
+    return acks
+
+
+def _chunks(items: list, n: int = CHUNK) -> Iterator[list]:
+    for i in range(0, len(items), n):
+        yield items[i:i + n]
+
+
+def outbox_events(r: redis.Redis, shops: set[int]) -> Iterator[str]:
+    """The event id of every outbox entry of the given shops, all partitions."""
+    wanted = {str(s).encode() for s in shops}
+    for p in sorted({keys.partition_of(s) for s in shops}):
+        stream, start = keys.partition_events(p), "-"
+        while True:
+            entries = r.xrange(stream, start, "+", count=10_000)
+            for _, f in entries:
+                if f[b"s"] in wanted:
+                    yield _ID.search(f[b"e"]).group(1).decode()
+            if len(entries) < 10_000:
+                break
+            start = "(" + entries[-1][0].decode()
+
+
+def dead_letters(r: redis.Redis, shops: set[int]) -> dict[str, str]:
+    """Event id -> why it is dead, for every dead letter of the given shops."""
+    out = {}
+    for p in sorted({keys.partition_of(s) for s in shops}):
+        eps: dict[str, dict] = {}
+        for shop, raw in r.hgetall(keys.webhook_endpoints(p)).items():
+            eps.update(orjson.loads(raw))
+        for m in r.zrange(keys.webhook_dead(p), 0, -1):
+            shop, ep, _tn, event = m.split(b"|", 3)
+            if int(shop) in shops:
+                doc = eps.get(ep.decode(), {})
+                reason = (doc.get("disabled_reason") or "retries exhausted") if doc else "endpoint deleted"
+                out[_ID.search(event).group(1).decode()] = reason
+    return out
+
+
+def drained(r: redis.Redis) -> bool:
+    """No outbox entry unread by the dispatchers' group, and no delivery queued or in flight."""
+    pipe = r.pipeline(transaction=False)
+    for p in range(keys.PARTITIONS):
+        pipe.hlen(keys.webhook_queues(p))
+        pipe.xinfo_groups(keys.partition_events(p))
+        pipe.xinfo_stream(keys.partition_events(p))
+    res = pipe.execute(raise_on_error=False)
+    for queued, groups, stream in zip(res[0::3], res[1::3], res[2::3]):
+        if isinstance(groups, Exception) or isinstance(stream, Exception):
+            continue  # no stream: nothing to deliver
+        if queued:
+            return False
+        for g in groups:
+            if g["name"] == keys.WEBHOOK_GROUP.encode() and g["last-delivered-id"] != stream["last-generated-id"]:
+                return False
+    return True
+
+
+def wait_drained(r: redis.Redis, timeout_s: float) -> float:
+    """Seconds it took for every delivery to settle (or timeout_s)."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout_s:
+        try:
+            if drained(r):
+                break
+        except redis.ConnectionError:
+            pass
+        time.sleep(0.5)
+    return round(time.monotonic() - start, 1)
+
+
+def _check_bookings(r: redis.Redis, tns: Iterable[str]) -> list[str]:
+    missing = []
+    for chunk in _chunks(sorted(set(tns))):
+        pipe = r.pipeline(transaction=False)
+        for tn in chunk:
+            pipe.get(keys.tracking_index(tn))
+        owners = pipe.execute()
+        pipe = r.pipeline(transaction=False)
+        for tn, shop in zip(chunk, owners):
+            pipe.exists(keys.parcel(int(shop), tn) if shop else "barid:none")
+        missing += [tn for tn, ok in zip(chunk, pipe.execute()) if not ok]
+    return missing
+
+
+def _check_scans(r: redis.Redis, scans: list[dict], owners: dict[str, int]) -> list[str]:
+    by_tn: dict[str, list[dict]] = defaultdict(list)
+    for s in scans:
+        by_tn[s["tn"]].append(s)
+    bad = []
+    for chunk in _chunks(sorted(by_tn)):
+        pipe = r.pipeline(transaction=False)
+        for tn in chunk:
+            pipe.hgetall(keys.parcel_scans(owners[tn], tn))
+            pipe.zrange(keys.parcel_history(owners[tn], tn), 0, -1)
+        res = pipe.execute()
+        for tn, recorded, history in zip(chunk, res[0::2], res[1::2]):
+            ids = {m.group(1).decode() for h in history if (m := _ID.search(h))}
+            for s in by_tn[tn]:
+                rec = recorded.get(s["sid"].encode(), b"").decode()
+                if not rec.startswith(s["eid"] + "|") or s["eid"] not in ids:
+                    bad.append(f"{s['sid']} ({s['eid']})")
+    return bad
+
+
+def owners_of(r: redis.Redis, tns: Iterable[str]) -> dict[str, int]:
+    out = {}
+    for chunk in _chunks(sorted(set(tns))):
+        pipe = r.pipeline(transaction=False)
+        for tn in chunk:
+            pipe.get(keys.tracking_index(tn))
+        out.update({tn: int(s) for tn, s in zip(chunk, pipe.execute()) if s is not None})
+    return out
+
+
+def check(redis_url: str, ack_dir: Path, received: dict[str, Any], shops: set[int]) -> dict[str, Any]:
+    """The verdict; ``received`` is the receiver's dump (``events``: id -> record)."""
+    r = redis.Redis.from_url(redis_url, socket_timeout=60)
+    try:
+        acks = load_acks(ack_dir)
+        booked = [a["tn"] for a in acks["book"]]
+        missing_bookings = _check_bookings(r, booked)
+        owners = owners_of(r, [s["tn"] for s in acks["scan"]] + [c["tn"] for c in acks["cancel"]])
+        lost_scans = _check_scans(r, [s for s in acks["scan"] if s["tn"] in owners], owners)
+        lost_scans += [s["sid"] for s in acks["scan"] if s["tn"] not in owners]
+        pipe = r.pipeline(transaction=False)
+        for c in acks["cancel"]:
+            pipe.hget(keys.parcel(owners.get(c["tn"], 0), c["tn"]), "status")
+        not_cancelled = [c["tn"] for c, st in zip(acks["cancel"], pipe.execute()) if st != b"cancelled"]
+        expected = set(outbox_events(r, shops))
+        dead = dead_letters(r, shops)
+        got = set(received.get("events", {}))
+        lost_events = sorted(expected - got - set(dead))
+    finally:
+        r.close()
+    result = {
+        "bookings_acked": len(set(booked)), "bookings_missing": len(missing_bookings),
+        "scans_acked": len(acks["scan"]), "scans_missing": len(lost_scans),
+        "cancels_acked": len(acks["cancel"]), "cancels_not_applied": len(not_cancelled),
+        "webhooks_expected": len(expected), "webhooks_received": len(got & expected),
+        "webhooks_dead": len(dead), "dead_reasons": sorted(set(dead.values())),
+        "webhooks_missing": len(lost_events), "webhooks_unexpected": len(got - expected),
+        "webhook_duplicates": received.get("duplicates", 0), "webhooks_rejected": received.get("rejected", 0),
+        "examples": {"bookings": missing_bookings[:5], "scans": lost_scans[:5], "cancels": not_cancelled[:5],
+                     "webhooks": lost_events[:5]},
+    }
+    result["consistent"] = not (missing_bookings or lost_scans or not_cancelled or lost_events
+                                or result["webhooks_unexpected"] or result["webhooks_rejected"])
+    result["line"] = (
+        f"{'CONSISTENT' if result['consistent'] else 'INCONSISTENT'}: "
+        f"{result['bookings_acked']} bookings ({result['bookings_missing']} missing), "
+        f"{result['scans_acked']} scans ({result['scans_missing']} missing), "
+        f"{result['cancels_acked']} cancellations ({result['cancels_not_applied']} not applied), "
+        f"{result['webhooks_received']}/{result['webhooks_expected']} webhooks delivered "
+        f"+ {result['webhooks_dead']} dead-lettered, {result['webhooks_missing']} lost, "
+        f"{result['webhook_duplicates']} duplicates (same webhook-id)")
+    return result

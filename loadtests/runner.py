@@ -1,0 +1,198 @@
+"""``python -m loadtests run``: one load test from start to verdict.
+
+1. Start the system here (store, gateway workers, dispatchers) in a temporary directory, or use ``--target``.
+2. Seed shops, staff, webhook endpoints (at the loopback receiver) and a pool of parcels.
+3. Run Locust headless with several worker processes; a monitor samples CPU and memory of every part;
+   with ``--fault`` a gateway worker and a dispatcher are killed with SIGKILL and the store is killed and
+   restarted (AOF on) during the run.
+4. Wait until every webhook delivery has settled, then run the consistency check.
+5. Measure the hello-world ceiling and bookings alone with wrk (same workers, same run).
+6. Write Locust's CSV/HTML, summary.json and report.html; exit 1 unless consistent.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import orjson
+import redis
+
+from bench.booking_bench import free_port, wait_port
+
+from . import ceiling, report
+from .config import LoadConfig
+from .consistency import check, wait_drained
+from .monitor import Monitor, tree
+from .seed import seed
+from .system import ROOT, System
+
+LOCUSTFILE = Path(__file__).with_name("locustfile.py")
+
+
+def _post(url: str) -> dict:
+    with urllib.request.urlopen(urllib.request.Request(url, method="POST"), timeout=120) as resp:
+        return orjson.loads(resp.read())
+
+
+def _faults(system: System, duration_s: int, log: list[str], t0: float) -> None:
+    """kill -9 a gateway worker at 30 % of the run, a dispatcher at 45 %, restart the store at 60 %."""
+    def at(frac: float) -> None:
+        time.sleep(max(0.0, t0 + frac * duration_s - time.monotonic()))
+
+    def note(text: str) -> None:
+        log.append(f"t={time.monotonic() - t0:.0f}s {text}")
+
+    at(0.30)
+    note(f"kill -9 gateway worker pid {system.kill('gateway')}")
+    at(0.45)
+    note(f"kill -9 dispatcher pid {system.kill('dispatcher')}")
+    at(0.60)
+    down = system.restart_store()
+    note(f"kill -9 store and restart (AOF, appendfsync always): down {down:.1f} s")
+
+
+def _locust(cfg: LoadConfig, base: str, seed_path: Path, ack_dir: Path) -> subprocess.Popen:
+    env = {**os.environ, **cfg.to_env(), "BARID_LT_SEED": str(seed_path), "BARID_LT_ACKS": str(ack_dir),
+           "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--host", base,
+           "-u", str(cfg.users), "-r", str(max(1, cfg.users // 5)), "-t", f"{cfg.duration_s}s",
+           "--csv", str(cfg.out_dir / "locust"), "--csv-full-history", "--html", str(cfg.out_dir / "locust.html"),
+           "--stop-timeout", "10", "--only-summary", "--loglevel", "WARNING"]
+    if cfg.processes > 1:
+        cmd += ["--processes", str(cfg.processes)]
+    log = open(cfg.out_dir / "locust.log", "wb")
+    return subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+
+
+def run(cfg: LoadConfig, command: str) -> int:
+    cfg.out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="barid-lt-") as tmp_name:
+        tmp = Path(tmp_name)
+        system = None
+        if cfg.target:
+            base, redis_url = cfg.target.rstrip("/"), cfg.redis_url or os.environ.get("REDIS_URL", "")
+            if not redis_url:
+                raise SystemExit("--target needs --redis-url (or REDIS_URL): seeding and the consistency check "
+                                 "read the target's store")
+        else:
+            system = System(tmp / "system", cfg.workers, cfg.dispatchers)
+            print(f"starting the system: {cfg.workers} gateway workers, {cfg.dispatchers} dispatcher(s)", flush=True)
+            system.start()
+            base, redis_url = system.url, system.redis_url
+        receiver = None
+        try:
+            port = free_port()
+            ack_dir = tmp / "acks"
+            ack_dir.mkdir()
+            print(f"seeding {cfg.shops} shops x {cfg.seed_parcels} parcels, staff, webhooks", flush=True)
+            data = seed(base, redis_url, f"http://127.0.0.1:{port}", shops=cfg.shops, parcels=cfg.seed_parcels,
+                        path=tmp / "seed.json")
+            (ack_dir / "seed.jsonl").write_bytes(b"".join(
+                orjson.dumps({"k": "book", "tn": p["doc"]["tracking_number"], "shop": p["shop"]}) + b"\n"
+                for p in data["pool"]))
+            receiver = subprocess.Popen([sys.executable, "-m", "loadtests.receiver", str(port), str(tmp / "seed.json"),
+                                         str(tmp / "webhooks.json")], cwd=ROOT, env={**os.environ,
+                                                                                      "PYTHONPATH": str(ROOT)})
+            wait_port(port)
+            mem_start = system.memory() if system else {}
+            groups: dict[str, Any] = {"receiver": lambda: [receiver.pid]}
+            if system:
+                groups |= {"gateway": lambda: system.pids("gateway"), "dispatchers": lambda: system.pids("dispatcher"),
+                           "store": lambda: [system.store.pid] if system.store.pid else []}
+            print(f"load: {cfg.rate:.0f} requests/s offered by {cfg.users} users in {cfg.processes} Locust "
+                  f"processes for {cfg.duration_s} s{' with faults' if cfg.fault else ''}", flush=True)
+            t0 = time.monotonic()
+            locust = _locust(cfg, base, tmp / "seed.json", ack_dir)
+            groups["locust"] = lambda: tree(locust.pid)
+            monitor = Monitor(groups)
+            monitor.start()
+            faults: list[str] = []
+            if cfg.fault and system:
+                threading.Thread(target=_faults, args=(system, cfg.duration_s, faults, t0), daemon=True).start()
+            locust.wait()
+            load_s = time.monotonic() - t0
+            r = redis.Redis.from_url(redis_url)
+            drain_s = wait_drained(r, cfg.drain_s)
+            r.close()
+            mem_end = system.memory() if system else {}
+            monitor.stop()
+            _post(f"http://127.0.0.1:{port}/dump")
+            received = orjson.loads((tmp / "webhooks.json").read_bytes())
+            verdict = check(redis_url, ack_dir, received, {s["id"] for s in data["shops"]})
+            ceil = {}
+            if cfg.ceiling_s:
+                print("measuring the hello-world ceiling and bookings alone with wrk", flush=True)
+                ceil = ceiling.measure(base, redis_url, cfg.workers, cfg.ceiling_s)
+            summary = _summary(cfg, command, verdict, ceil, received, monitor, mem_start, mem_end, faults,
+                               load_s, drain_s)
+            report.write(cfg.out_dir, summary, summary.pop("_history"), summary.pop("_webhooks_per_s"),
+                         monitor.samples)
+        finally:
+            if receiver is not None:
+                receiver.terminate()
+                receiver.wait(10)
+            if system is not None:
+                system.stop()
+    _print(summary, cfg.out_dir)
+    return 0 if summary["consistent"] else 1
+
+
+def _summary(cfg: LoadConfig, command: str, verdict: dict, ceil: dict, received: dict, monitor: Monitor,
+             mem_start: dict, mem_end: dict, faults: list[str], load_s: float, drain_s: float) -> dict[str, Any]:
+    lf = report.locust_figures(cfg.out_dir / "locust")
+    wh = report.webhook_figures(received.get("events", {}))
+    total = lf["total"] or {"requests_per_s": 0, "p50_ms": 0, "p95_ms": 0, "p99_ms": 0, "failures": 0}
+    seeded = cfg.shops * cfg.seed_parcels
+    return {
+        "consistent": verdict["consistent"], "consistency_line": verdict["line"],
+        "requests_per_s": total["requests_per_s"], "p50_ms": total["p50_ms"], "p95_ms": total["p95_ms"],
+        "p99_ms": total["p99_ms"], "errors": total["failures"], "errors_by_kind": lf["errors"],
+        "bookings_per_s": ceil.get("bookings_per_s"), "ceiling_per_s": ceil.get("hello_per_s"),
+        "webhooks_expected": verdict["webhooks_expected"], "webhooks_received": verdict["webhooks_received"],
+        "webhook_duplicates": verdict["webhook_duplicates"], "webhooks_dead": verdict["webhooks_dead"],
+        "e2e_ms": wh["e2e_ms"],
+        "mixed": {"parcels_booked_per_s": round((verdict["bookings_acked"] - seeded) / load_s, 1),
+                  "scans_per_s": round(verdict["scans_acked"] / load_s, 1),
+                  "webhooks_per_s": round(verdict["webhooks_received"] / (load_s + drain_s), 1)},
+        "ceiling": ceil, "consistency": verdict, "endpoints": lf["endpoints"],
+        "memory": {"start": mem_start, "end": mem_end}, "cpu": monitor.summary(),
+        "faults": faults, "drain_s": drain_s, "duration_s": cfg.duration_s, "command": command,
+        "config": {"workers": cfg.workers, "dispatchers": cfg.dispatchers, "processes": cfg.processes,
+                   "users": cfg.users, "rate": cfg.rate, "target": cfg.target or "embedded",
+                   "weights": {"staff": cfg.staff_weight, "shop": cfg.shop_weight, "buyer": cfg.buyer_weight}},
+        "_history": lf["history"], "_webhooks_per_s": wh["per_second"],
+    }
+
+
+def _print(s: dict[str, Any], out_dir: Path) -> None:
+    c = s["ceiling"]
+    lines = [
+        s["consistency_line"],
+        f"held {s['requests_per_s']:,.0f} requests/s, p50 {s['p50_ms']:.0f} ms, p95 {s['p95_ms']:.0f} ms, "
+        f"p99 {s['p99_ms']:.0f} ms, {s['errors']} errors; {s['mixed']['scans_per_s']:,.0f} scans/s, "
+        f"{s['mixed']['parcels_booked_per_s']:,.0f} parcels booked/s",
+        f"webhooks {s['webhooks_received']:,}/{s['webhooks_expected']:,} (+{s['webhooks_dead']} dead), "
+        f"{s['webhook_duplicates']} duplicates, scan-to-webhook p50 {s['e2e_ms']['p50']:.0f} ms "
+        f"p99 {s['e2e_ms']['p99']:.0f} ms",
+    ]
+    if c.get("hello_per_s"):
+        lines.append(f"bookings alone {c['bookings_per_s']:,}/s vs hello-world {c['hello_per_s']:,}/s with "
+                     f"{c['workers']} workers: {c['ratio']:.0%}")
+    if s["memory"]["start"]:
+        lines.append("RSS start -> end: " + ", ".join(
+            f"{k.removesuffix('_rss_mb')} {v} -> {s['memory']['end'].get(k)} MiB" for k, v in s["memory"]["start"].items()))
+    gen = s["cpu"].get("locust")
+    if gen:
+        lines.append(f"load generator: {gen['cpu_mean']:.0f} % CPU mean, busiest Locust process peaked at "
+                     f"{gen['busiest_process_peak']:.0f} % of a core")
+    lines += s["faults"]
+    lines.append(f"report: {out_dir / 'report.html'}  summary: {out_dir / 'summary.json'}")
+    print("\n".join(lines), flush=True)

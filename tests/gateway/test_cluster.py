@@ -1,0 +1,46 @@
+"""The booking path on a real three-node Redis Cluster: every script and pipeline respects the hash tags
+(the cluster refuses a script whose keys span slots, and a node refuses keys it does not own)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from gateway.shops import ShopRegistry
+from gateway.store import async_client
+from gateway.web_app import create_app
+from tests.cluster import LocalCluster
+from tests.conftest import TEHRAN_SENDER, shipment_body
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    c = LocalCluster(tmp_path_factory.mktemp("cluster")).start()
+    yield c
+    c.stop()
+
+
+async def test_booking_reading_listing_cancelling_on_a_cluster(aiohttp_client, config, cluster):
+    client = await aiohttp_client(create_app(replace(config, redis_cluster=True), cluster.url))
+    redis = async_client(cluster.url, cluster=True)
+    shops = [await ShopRegistry(redis).create(f"shop{i}", sender=TEHRAN_SENDER) for i in range(6)]
+    assert len({shop.id % 64 for shop, _ in shops}) == 6  # several partitions, so several nodes
+    for shop, key in shops:
+        h = {"Authorization": f"Bearer {key}"}
+        one = await client.post("/v1/shipments", json=shipment_body(), headers={**h, "Idempotency-Key": "i"})
+        assert one.status == 201, await one.text()
+        replay = await client.post("/v1/shipments", json=shipment_body(), headers={**h, "Idempotency-Key": "i"})
+        assert await replay.read() == await one.read()
+        batch = await client.post("/v1/shipments/batch", json={"shipments": [shipment_body()] * 3}, headers=h)
+        assert (await batch.json())["booked"] == 3
+        tn = (await one.json())["tracking_number"]
+        assert (await client.get(f"/v1/shipments/{tn}", headers=h)).status == 200
+        listed = await (await client.get("/v1/shipments", headers=h)).json()
+        assert len(listed["items"]) == 4
+        assert (await client.post(f"/v1/shipments/{tn}/cancel", headers=h)).status == 200
+        assert (await client.post("/v1/quotes", json=shipment_body(), headers=h)).status == 200
+    assert len(await ShopRegistry(redis).list()) == 6
+    await redis.aclose()
