@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from .validation import RequestValidator
 
 CONFIG = web.AppKey("config", Config)
+STORE_URL = web.AppKey("store_url", str)
 REDIS = web.AppKey("redis", aioredis.Redis)
 BATCHER = web.AppKey("batcher", "Batcher")
 SHOPS = web.AppKey("shops", "ShopDirectory")

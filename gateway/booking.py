@@ -22,6 +22,7 @@ from . import keys, lua
 from .batcher import Batcher, Script
 from .errors import Conflict, NotFound, RateLimited, Unauthorized
 from .s10 import format_tracking_number
+from .network import ParcelNetwork
 from .serials import SerialAllocator
 from .shops import Shop
 from .tariff import Limits, Tariff, zone_of
@@ -88,9 +89,11 @@ def fingerprint(body: bytes) -> str:
 
 
 class BookingService:
-    def __init__(self, redis: aioredis.Redis, batcher: Batcher, limits: Limits, tariff: Tariff, *,
-                 default_rate: float, default_burst: int, idempotency_ttl_s: int, serial_block: int) -> None:
+    def __init__(self, redis: aioredis.Redis, batcher: Batcher, limits: Limits, tariff: Tariff,
+                 network: ParcelNetwork, *, default_rate: float, default_burst: int, idempotency_ttl_s: int,
+                 serial_block: int) -> None:
         self.redis = redis
+        self.network = network
         self.batcher = batcher
         self.limits = limits
         self.tariff = tariff
@@ -147,11 +150,13 @@ class BookingService:
                 "tracking_number": tn, "shop_id": shop_id, "client_order_id": req.client_order_id,
                 "service": req.service, "payment": req.payment, "sender": req.sender, "receiver": req.receiver,
                 "parcel": req.parcel, "zone": zone, "price": price, "created_at": created_at,
+                **self.network.assign(req.service, req.sender, req.receiver, now),
             }
             event = {
                 "id": f"evt_{tn}_1", "type": "booked", "tracking_number": tn, "shop_id": shop_id,
                 "status": "pre_transit", "occurred_at": created_at, "recorded_at": created_at, "office": None,
-                "data": {"client_order_id": req.client_order_id, "service": req.service},
+                "data": {"client_order_id": req.client_order_id, "service": req.service,
+                         "delivering_office": doc["delivering_office"], "expected_delivery": doc["expected_delivery"]},
             }
             docs.append(doc)
             item_keys += [keys.parcel(shop_id, tn), keys.parcel_history(shop_id, tn),

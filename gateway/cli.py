@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from dataclasses import replace
 from typing import Any
@@ -15,11 +16,17 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
+from routing.offices import load_registry
+from tracking.config import TrackingConfig
+from tracking.dispatcher import serve as serve_dispatcher
+from tracking.staff import create_staff, list_staff, revoke_staff
+
 from .config import Config
 from .demo import seed_demo
-from .errors import GatewayError
+from .errors import GatewayError, ValidationFailed
 from .shops import ShopRegistry
 from .store import async_client, durability_report, open_store
+from .validation import Errors, party
 from .web_runner import Role, Supervisor, configure_logging, run_worker
 
 
@@ -43,13 +50,27 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> None:
                      workers=args.workers or config.workers)
     with open_store(config, own=True) as url:
         durability_report(url)
-        Supervisor([Role("gateway", run_worker, (config, url), config.workers)]).run()
+        Supervisor(_roles(config, url, args.dispatchers or 0)).run()
+
+
+def _roles(config: Config, url: str, dispatchers: int) -> list[Role]:
+    roles = [Role("gateway", run_worker, (config, url), config.workers)]
+    if dispatchers:
+        roles.append(Role("dispatcher", run_dispatcher, (url,), dispatchers))
+    return roles
+
+
+def run_dispatcher(url: str) -> None:
+    serve_dispatcher(url, TrackingConfig.from_env())
 
 
 def cmd_up(args: argparse.Namespace, config: Config) -> None:
-    """The whole system on this machine: store, demo data where the store is empty, gateway workers."""
+    """The whole system on this machine: store, demo data where the store is empty, gateway workers and
+    webhook dispatchers."""
     config = replace(config, host=args.host or config.host, port=args.port or config.port,
                      workers=args.workers or config.workers, demo=True)
+    # The demo's storefronts live on this machine; a production operator sets this explicitly (or not at all).
+    os.environ.setdefault("BARID_WEBHOOK_ALLOW_HOSTS", "127.0.0.1,localhost")
     with open_store(config, own=True) as url:
         durability_report(url)
 
@@ -65,8 +86,10 @@ def cmd_up(args: argparse.Namespace, config: Config) -> None:
         if demo:
             banner += [f"demo shop {demo['shop_id']}, API key {demo['api_key']}",
                        f"try: curl -s {base}/v1/shipments -H 'Authorization: Bearer {demo['api_key']}'"]
+            banner += [f"demo staff of {demo['staff']['office']}: token {demo['staff']['token']}",
+                       f"buyers: {base}/track/{demo['tracking_numbers'][0]}"]
         print("\n".join(banner), flush=True)
-        Supervisor([Role("gateway", run_worker, (config, url), config.workers)]).run()
+        Supervisor(_roles(config, url, args.dispatchers if args.dispatchers is not None else 1)).run()
 
 
 async def _on(url: str, fn, cluster: bool = False) -> Any:
@@ -81,7 +104,13 @@ def cmd_shops(args: argparse.Namespace, config: Config) -> None:
     async def run(redis: aioredis.Redis) -> Any:
         shops = ShopRegistry(redis)
         if args.shops_cmd == "create":
-            shop, api_key = await shops.create(args.name, sender=_sender(args), enamad_id=args.enamad_id,
+            sender = _sender(args)
+            errs = Errors()
+            sender = party(sender, "sender", errs, tuple(sender))  # only what was given; all of it valid
+            if errs:
+                raise ValidationFailed("the default sender is invalid", "اطلاعات فرستنده نامعتبر است",
+                                       errors=errs.items)
+            shop, api_key = await shops.create(args.name, sender=sender, enamad_id=args.enamad_id,
                                                rate_per_s=args.rate, rate_burst=args.burst)
             return {**shop.public(), "api_key": api_key}
         if args.shops_cmd == "list":
@@ -107,6 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
         serve.add_argument("--host")
         serve.add_argument("--port", type=int)
         serve.add_argument("--workers", type=int, help="gateway processes sharing the port (default 1)")
+        serve.add_argument("--dispatchers", type=int,
+                           help="webhook dispatcher processes (default: 1 with up, 0 with serve)")
 
     shops = sub.add_parser("shops", help="manage shops and their API keys")
     ssub = shops.add_subparsers(dest="shops_cmd", required=True)
@@ -123,10 +154,36 @@ def build_parser() -> argparse.ArgumentParser:
                        ("enable", "enable a disabled shop again")):
         c = ssub.add_parser(name, help=text)
         c.add_argument("--shop", type=int, required=True)
+
+    offices = sub.add_parser("offices", help="the post-office registry")
+    offices.add_subparsers(dest="offices_cmd", required=True).add_parser("list", help="print it as JSON")
+    staff = sub.add_parser("staff", help="post-office staff and their tokens")
+    tsub = staff.add_subparsers(dest="staff_cmd", required=True)
+    sc = tsub.add_parser("create", help="create a staff member; prints the token once")
+    sc.add_argument("--office", required=True, help="office (or hub) code, see 'offices list'")
+    sc.add_argument("--name", required=True)
+    tsub.add_parser("list", help="staff of an office").add_argument("--office", required=True)
+    tsub.add_parser("revoke", help="revoke a staff token at once").add_argument("--staff", type=int, required=True)
     return p
 
 
-COMMANDS = {"serve": cmd_serve, "up": cmd_up, "shops": cmd_shops}
+def cmd_offices(args: argparse.Namespace, config: Config) -> None:
+    _print([o.to_dict() for o in load_registry().offices.values()])
+
+
+def cmd_staff(args: argparse.Namespace, config: Config) -> None:
+    async def run(redis: aioredis.Redis) -> Any:
+        if args.staff_cmd == "create":
+            return await create_staff(redis, load_registry(), args.office, args.name)
+        if args.staff_cmd == "list":
+            return await list_staff(redis, args.office)
+        await revoke_staff(redis, args.staff)
+        return {"staff_id": args.staff, "status": "revoked"}
+
+    _print(_with_store(config, run))
+
+
+COMMANDS = {"serve": cmd_serve, "up": cmd_up, "shops": cmd_shops, "offices": cmd_offices, "staff": cmd_staff}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,7 +21,6 @@ class Config:
     host: str = "127.0.0.1"
     port: int = 8080
     workers: int = 1
-    max_body_bytes: int = 1024 * 1024
     # Per-shop rate limit (GCRA): sustained requests/s and burst size; a shop record may override both.
     rate_per_s: float = 2000.0
     rate_burst: int = 4000

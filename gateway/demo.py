@@ -13,10 +13,14 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
+from routing.offices import load_registry
+from tracking.staff import create_staff
+
 from . import keys
 from .batcher import Batcher
 from .booking import BookingService, Caller
 from .config import Config
+from .network import ParcelNetwork
 from .shops import ShopRegistry, hash_key
 from .tariff import Limits, Tariff
 from .validation import RequestValidator
@@ -61,7 +65,7 @@ async def seed_demo(redis: aioredis.Redis, config: Config, parcels: int = 12) ->
                                                      enamad_id="DEMO-ENAMAD")
     limits = Limits.load(config.limits_path)
     tariff = Tariff.load(config.tariff_path, limits)
-    booking = BookingService(redis, Batcher(redis), limits, tariff, default_rate=config.rate_per_s,
+    booking = BookingService(redis, Batcher(redis), limits, tariff, ParcelNetwork(), default_rate=config.rate_per_s,
                              default_burst=config.rate_burst, idempotency_ttl_s=config.idempotency_ttl_s,
                              serial_block=config.serial_block)
     validator = RequestValidator(limits)
@@ -72,7 +76,9 @@ async def seed_demo(redis: aioredis.Redis, config: Config, parcels: int = 12) ->
         reqs.append(req)
     docs, _ = await booking.book(Caller(shop, hash_key(api_key)), reqs, idempotency_key=None, request_fp="",
                                  render=None)
-    info = {"shop_id": shop.id, "api_key": api_key, "tracking_numbers": [d["tracking_number"] for d in docs]}
+    staff = await create_staff(redis, load_registry(), "THR-06", "کارمند نمونه")
+    info = {"shop_id": shop.id, "api_key": api_key, "tracking_numbers": [d["tracking_number"] for d in docs],
+            "staff": {"office": "THR-06", "token": staff["token"]}}
     path = Path(config.data_dir) / "demo.json"
     path.write_bytes(orjson.dumps(info, option=orjson.OPT_INDENT_2))
     path.chmod(0o600)

@@ -210,6 +210,10 @@ def _components(limits: Limits) -> dict[str, Any]:
                         **{k: {"type": "integer"} for k in parcel_props}, "contents": {"type": "string"}}},
                     "zone": {"enum": list(ZONES)}, "price": ref("Price"), "created_at": timestamp,
                     "status": {"enum": list(STATUSES)}, "status_at": timestamp, "updated_at": timestamp,
+                    # Filled from the post-office network at booking (gateway.network).
+                    "origin_office": {"type": "string"}, "delivering_office": {"type": "string"},
+                    "route": {"type": "array", "items": {"type": "string"}, "description": "Office codes, in order."},
+                    "expected_delivery": {"type": "string", "description": "ISO 8601, Iran time."},
                 },
             },
             "ShipmentWithHistory": {"allOf": [ref("Shipment")], "required": ["history"], "properties": {

@@ -185,6 +185,8 @@ class Province:
     name_fa: str
     name_en: str
     aliases: tuple[str, ...]
+    capital_lat: float  # where a parcel with nothing better to go on is routed from
+    capital_lon: float
 
 
 # Matching only (never shown): heh-with-yeh and teh marbuta fold to heh so "کهگیلویه"/"كهگيلوية" meet; the
@@ -215,7 +217,8 @@ _PROVINCE_COUNT = 31
 def _load_provinces(path: Path) -> tuple[tuple[Province, ...], dict[str, Province]]:
     entries = json.loads(path.read_text(encoding="utf-8"))
     provinces = tuple(
-        Province(e["code"], e["name_fa"], e["name_en"], tuple(e["aliases"])) for e in entries
+        Province(e["code"], e["name_fa"], e["name_en"], tuple(e["aliases"]), e["capital_lat"], e["capital_lon"])
+        for e in entries
     )
     if len(provinces) != _PROVINCE_COUNT:
         raise ValueError(f"{path}: expected {_PROVINCE_COUNT} provinces, found {len(provinces)}")

@@ -16,4 +16,7 @@ def parse_iso(value: str) -> float:
     dt = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
     if dt.tzinfo is None:
         raise ValueError("timestamp needs a time zone (Z or +03:30)")
-    return dt.astimezone(timezone.utc).timestamp()
+    try:
+        return dt.astimezone(timezone.utc).timestamp()
+    except OverflowError:  # year 1 or 9999 with an offset falls off the calendar
+        raise ValueError("timestamp out of range") from None

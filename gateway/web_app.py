@@ -12,8 +12,10 @@ from redis.exceptions import BusyLoadingError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from tracking import web as tracking_web
+
 from . import web_shipments, web_system
-from .app_keys import BATCHER, BOOKING, CONFIG, LIMITS, METRICS, REDIS, SHOPS, TARIFF, VALIDATOR
+from .app_keys import BATCHER, BOOKING, CONFIG, STORE_URL, LIMITS, METRICS, REDIS, SHOPS, TARIFF, VALIDATOR
 from .access_log import AccessLog
 from .auth import ShopDirectory
 from .batcher import Batcher
@@ -21,6 +23,7 @@ from .booking import BookingService
 from .config import Config
 from .errors import PROBLEM_CONTENT_TYPE, GatewayError, PayloadTooLarge, StoreUnavailable
 from .metrics import Metrics
+from .network import ParcelNetwork
 from .store import async_client
 from .tariff import Limits, Tariff
 from .validation import RequestValidator
@@ -45,7 +48,7 @@ async def observe(request: web.Request, handler) -> web.StreamResponse:
         metrics.count_error(exc.code)
         response = problem_response(exc, request.path)
     except web.HTTPRequestEntityTooLarge:
-        exc = PayloadTooLarge(f"request body exceeds {request.app[CONFIG].max_body_bytes} bytes",
+        exc = PayloadTooLarge(f"request body exceeds {request.app[LIMITS].request_max_body_bytes} bytes",
                               "حجم درخواست بیش از حد مجاز است")
         metrics.count_error(exc.code)
         response = problem_response(exc, request.path)
@@ -83,17 +86,16 @@ async def observe(request: web.Request, handler) -> web.StreamResponse:
 def _store_ctx(config: Config, redis_url: str):
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         client = async_client(redis_url, cluster=config.redis_cluster)
-        limits = Limits.load(config.limits_path)
+        limits = app[LIMITS]
         tariff = Tariff.load(config.tariff_path, limits)
         batcher = Batcher(client)
         app[REDIS] = client
         app[BATCHER] = batcher
-        app[LIMITS] = limits
         app[TARIFF] = tariff
         app[VALIDATOR] = RequestValidator(limits)
         app[SHOPS] = ShopDirectory(client)
         app[BOOKING] = BookingService(
-            client, batcher, limits, tariff, default_rate=config.rate_per_s, default_burst=config.rate_burst,
+            client, batcher, limits, tariff, ParcelNetwork(), default_rate=config.rate_per_s, default_burst=config.rate_burst,
             idempotency_ttl_s=config.idempotency_ttl_s, serial_block=config.serial_block)
         yield
         await client.aclose()
@@ -107,8 +109,11 @@ async def _flush_access_log(app: web.Application) -> None:
 
 def create_app(config: Config, redis_url: str) -> web.Application:
     """The whole HTTP API on the store at ``redis_url``; nothing runs until the app is started."""
-    app = web.Application(middlewares=[observe], client_max_size=config.max_body_bytes)
+    limits = Limits.load(config.limits_path)
+    app = web.Application(middlewares=[observe], client_max_size=limits.request_max_body_bytes)
     app[CONFIG] = config
+    app[STORE_URL] = redis_url
+    app[LIMITS] = limits
     app[METRICS] = Metrics()
     app.cleanup_ctx.append(_store_ctx(config, redis_url))
     if config.access_log:
@@ -116,4 +121,5 @@ def create_app(config: Config, redis_url: str) -> web.Application:
         app.on_cleanup.append(_flush_access_log)
     web_system.setup(app)
     web_shipments.setup(app)
+    tracking_web.setup(app)
     return app

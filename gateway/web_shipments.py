@@ -7,9 +7,9 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from .app_keys import BOOKING, LIMITS, METRICS, REDIS, SHOPS, VALIDATOR
+from .app_keys import BOOKING, LIMITS, METRICS, REDIS, VALIDATOR
 from .auth import require_caller
-from .booking import Caller, Replay, fingerprint
+from .booking import Caller, Replay, ShipmentNotFound, fingerprint
 from .errors import FieldError, MalformedJSON, UnsupportedMediaType, ValidationFailed
 from .idempotency import IdempotencyStore, idempotency_key
 from .s10 import is_valid
@@ -53,19 +53,41 @@ async def _reject(request: web.Request, caller: Caller, errors: list[FieldError]
     raise validation_failed(errors)
 
 
+async def _idempotent(request: web.Request, caller: Caller, raw: bytes, produce) -> web.Response:
+    """Stripe's Idempotency-Key semantics for POSTs whose effect is idempotent on its own (quote, cancel):
+    a replay answers what the first request got; ``produce()`` makes the (status, body) otherwise."""
+    key = idempotency_key(request)
+    booking = request.app[BOOKING]
+    store = IdempotencyStore(request.app[REDIS], booking.idempotency_ttl_s)
+    fp = fingerprint(f"{request.method} {request.path}\n".encode() + raw)
+    if key is not None:
+        replay = await store.lookup(caller.shop.id, key, fp)
+        if replay is not None:
+            await booking.authorize(caller)
+            return replay_response(replay)
+    status, body = await produce()
+    if key is not None:
+        await store.remember(caller.shop.id, key, fp, status, body)
+    return web.Response(body=body, status=status, content_type=JSON)
+
+
 async def create_quote(request: web.Request) -> web.Response:
     caller = await require_caller(request)
     body, raw = await read_json(request)
-    req, errs = request.app[VALIDATOR].quote(body, caller.shop.sender)
-    if errs:
-        await _reject(request, caller, errs.items)
-    booking = request.app[BOOKING]
-    try:
-        zone, price = booking.price(req)
-    except TariffError as exc:
-        await _reject(request, caller, [tariff_field_error(exc)])
-    await booking.authorize(caller)
-    return json_response({"service": req.service, "zone": zone, "price": price})
+
+    async def produce() -> tuple[int, bytes]:
+        req, errs = request.app[VALIDATOR].quote(body, caller.shop.sender)
+        if errs:
+            await _reject(request, caller, errs.items)
+        booking = request.app[BOOKING]
+        try:
+            zone, price = booking.price(req)
+        except TariffError as exc:
+            await _reject(request, caller, [tariff_field_error(exc)])
+        await booking.authorize(caller)
+        return 200, orjson.dumps({"service": req.service, "zone": zone, "price": price})
+
+    return await _idempotent(request, caller, raw, produce)
 
 
 TARIFF_ERROR_FIELDS = {"cod_value_out_of_range": "payment.goods_value",
@@ -162,8 +184,6 @@ async def get_shipment(request: web.Request) -> web.Response:
     booking = request.app[BOOKING]
     if not is_valid(tn):
         await booking.authorize(caller)
-        from .booking import ShipmentNotFound
-
         raise ShipmentNotFound(f"no shipment {tn[:20]} in this shop", "مرسوله در این فروشگاه یافت نشد")
     return json_response(await booking.get(caller, tn))
 
@@ -181,7 +201,7 @@ async def list_shipments(request: web.Request) -> web.Response:
         bad("status", "enum", f"Must be one of: {', '.join(STATUSES)}.", "وضعیت نامعتبر است.")
     limit = 20
     if "limit" in q:
-        if not q["limit"].isdigit() or not 1 <= int(q["limit"]) <= LIST_MAX:
+        if not (q["limit"].isascii() and q["limit"].isdigit()) or not 1 <= int(q["limit"]) <= LIST_MAX:
             bad("limit", "out_of_range", f"Must be an integer from 1 to {LIST_MAX}.", "تعداد نامعتبر است.")
         else:
             limit = int(q["limit"])
@@ -196,8 +216,9 @@ async def list_shipments(request: web.Request) -> web.Response:
     if cursor is not None and (len(cursor) > 40 or ":" not in cursor or not cursor[:13].isdigit()):
         bad("cursor", "cursor_invalid", "Not a cursor this API returned.", "نشانگر صفحه نامعتبر است.")
     client_order_id = q.get("client_order_id")
-    if client_order_id is not None and not 0 < len(client_order_id) <= request.app[LIMITS].client_order_id_max_len:
-        bad("client_order_id", "too_long", "Too long.", "بیش از حد طولانی است.")
+    max_len = request.app[LIMITS].client_order_id_max_len
+    if client_order_id is not None and not 0 < len(client_order_id) <= max_len:
+        bad("client_order_id", "length", f"Must be 1 to {max_len} characters.", f"باید ۱ تا {max_len} نویسه باشد.")
     if errors:
         await _reject(request, caller, errors)
     items, next_cursor = await request.app[BOOKING].list(
@@ -210,23 +231,14 @@ async def cancel_shipment(request: web.Request) -> web.Response:
     caller = await require_caller(request)
     tn = _tracking_number(request)
     booking = request.app[BOOKING]
-    key = idempotency_key(request)
-    fp = fingerprint(f"POST /v1/shipments/{tn}/cancel\n".encode() + await request.read())
-    store = IdempotencyStore(request.app[REDIS], booking.idempotency_ttl_s)
-    if key is not None:
-        replay = await store.lookup(caller.shop.id, key, fp)
-        if replay is not None:
-            await booking.authorize(caller)
-            return replay_response(replay)
-    if not is_valid(tn):
-        await booking.authorize(caller)
-        from .booking import ShipmentNotFound
 
-        raise ShipmentNotFound(f"no shipment {tn[:20]} in this shop", "مرسوله در این فروشگاه یافت نشد")
-    body = orjson.dumps(await booking.cancel(caller, tn))
-    if key is not None:
-        await store.remember(caller.shop.id, key, fp, 200, body)
-    return web.Response(body=body, status=200, content_type=JSON)
+    async def produce() -> tuple[int, bytes]:
+        if not is_valid(tn):
+            await booking.authorize(caller)
+            raise ShipmentNotFound(f"no shipment {tn[:20]} in this shop", "مرسوله در این فروشگاه یافت نشد")
+        return 200, orjson.dumps(await booking.cancel(caller, tn))
+
+    return await _idempotent(request, caller, await request.read(), produce)
 
 
 def setup(app: web.Application) -> None:

@@ -7,7 +7,7 @@ import asyncio
 import orjson
 from aiohttp import web
 
-from .app_keys import METRICS, REDIS
+from .app_keys import LIMITS, METRICS, REDIS
 from .errors import StoreUnavailable
 from .openapi import openapi_document
 
@@ -22,7 +22,8 @@ async def readyz(request: web.Request) -> web.Response:
     try:
         await asyncio.wait_for(request.app[REDIS].ping(), timeout=2)
     except Exception as exc:  # any failure to reach the store means not ready
-        raise StoreUnavailable(f"store not reachable: {type(exc).__name__}", "پایگاه داده در دسترس نیست") from None
+        raise StoreUnavailable(f"store not reachable: {type(exc).__name__}", "پایگاه داده در دسترس نیست",
+                               headers={"Retry-After": "1"}) from None
     return web.Response(body=b'{"status":"ready","store":"ok"}', content_type="application/json")
 
 
@@ -36,7 +37,7 @@ async def openapi(request: web.Request) -> web.Response:
 
 
 def setup(app: web.Application) -> None:
-    app[_OPENAPI] = orjson.dumps(openapi_document())
+    app[_OPENAPI] = orjson.dumps(openapi_document(limits=app[LIMITS]))
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)

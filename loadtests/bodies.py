@@ -71,19 +71,27 @@ class Parcel:
     last_ms: int
     done: int = 0
     shop: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
+    sent: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def office(self) -> str:
         return self.steps[self.done]["office"]
 
     def scan(self, index: int, at_ms: int) -> dict[str, Any]:
-        """The scan body of step ``index``; its scan_id is stable, so a retry of the step is idempotent."""
-        at_ms = max(at_ms, self.last_ms + 1)
-        self.last_ms = at_ms
-        when = datetime.fromtimestamp(at_ms / 1000, timezone.utc).isoformat(timespec="milliseconds")
-        return {**self.steps[index], "tracking_number": self.tn, "occurred_at": when,
-                "scan_id": f"{self.tn}-{index}"}
+        """The scan body of step ``index``. Once made it is sent unchanged until acknowledged: a retry with the
+        same scan_id is then a duplicate, not a different scan (which the API refuses)."""
+        body = self.sent.get(index)
+        if body is None:
+            at_ms = max(at_ms, self.last_ms + 1)
+            self.last_ms = at_ms
+            when = datetime.fromtimestamp(at_ms / 1000, timezone.utc).isoformat(timespec="milliseconds")
+            body = self.sent[index] = {**self.steps[index], "tracking_number": self.tn, "occurred_at": when,
+                                       "scan_id": f"{self.tn}-{index}"}
+        return body
+
+    def acked(self, index: int) -> None:
+        self.sent.pop(index, None)
+        self.done = index + 1
 
 
 def lifecycle(rng: random.Random, registry: Registry, origin: str, dest: str, cod_amount: int | None

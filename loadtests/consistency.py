@@ -1,7 +1,7 @@
 """After a run: is everything the system acknowledged really there, and did every event reach its storefront?
 
-* every acknowledged booking: its tracking-number index and parcel record exist;
-* every acknowledged scan: the parcel's scan record maps its scan_id to the acknowledged event id, and that
+* every acknowledged booking: its parcel record exists, and the tracking-number index names its shop;
+* every acknowledged scan: the parcel's scan record (``scan:<scan_id>`` in its hash) maps its scan_id to the acknowledged event id, and that
   event is in the parcel's history;
 * every acknowledged cancellation: the parcel is cancelled;
 * every event in the outboxes of shops with a webhook endpoint reached the receiver, or is in a dead-letter
@@ -106,18 +106,21 @@ def wait_drained(r: redis.Redis, timeout_s: float) -> float:
     return round(time.monotonic() - start, 1)
 
 
-def _check_bookings(r: redis.Redis, tns: Iterable[str]) -> list[str]:
-    missing = []
-    for chunk in _chunks(sorted(set(tns))):
+def _check_bookings(r: redis.Redis, booked: dict[str, int]) -> tuple[list[str], list[str]]:
+    """(tracking numbers not stored at all, stored but missing from the tracking-number index)."""
+    lost, unindexed = [], []
+    for chunk in _chunks(sorted(booked)):
         pipe = r.pipeline(transaction=False)
         for tn in chunk:
             pipe.get(keys.tracking_index(tn))
-        owners = pipe.execute()
-        pipe = r.pipeline(transaction=False)
-        for tn, shop in zip(chunk, owners):
-            pipe.exists(keys.parcel(int(shop), tn) if shop else "barid:none")
-        missing += [tn for tn, ok in zip(chunk, pipe.execute()) if not ok]
-    return missing
+            pipe.exists(keys.parcel(booked[tn], tn))
+        res = pipe.execute()
+        for tn, owner, stored in zip(chunk, res[0::2], res[1::2]):
+            if not stored:
+                lost.append(tn)
+            elif owner is None or int(owner) != booked[tn]:
+                unindexed.append(tn)
+    return lost, unindexed
 
 
 def _check_scans(r: redis.Redis, scans: list[dict], owners: dict[str, int]) -> list[str]:
@@ -128,14 +131,13 @@ def _check_scans(r: redis.Redis, scans: list[dict], owners: dict[str, int]) -> l
     for chunk in _chunks(sorted(by_tn)):
         pipe = r.pipeline(transaction=False)
         for tn in chunk:
-            pipe.hgetall(keys.parcel_scans(owners[tn], tn))
+            pipe.hmget(keys.parcel(owners[tn], tn), [keys.PARCEL_SCAN_FIELD + s["sid"] for s in by_tn[tn]])
             pipe.zrange(keys.parcel_history(owners[tn], tn), 0, -1)
         res = pipe.execute()
         for tn, recorded, history in zip(chunk, res[0::2], res[1::2]):
             ids = {m.group(1).decode() for h in history if (m := _ID.search(h))}
-            for s in by_tn[tn]:
-                rec = recorded.get(s["sid"].encode(), b"").decode()
-                if not rec.startswith(s["eid"] + "|") or s["eid"] not in ids:
+            for s, rec in zip(by_tn[tn], recorded):
+                if not (rec or b"").decode().startswith(s["eid"] + "|") or s["eid"] not in ids:
                     bad.append(f"{s['sid']} ({s['eid']})")
     return bad
 
@@ -155,8 +157,8 @@ def check(redis_url: str, ack_dir: Path, received: dict[str, Any], shops: set[in
     r = redis.Redis.from_url(redis_url, socket_timeout=60)
     try:
         acks = load_acks(ack_dir)
-        booked = [a["tn"] for a in acks["book"]]
-        missing_bookings = _check_bookings(r, booked)
+        booked = {a["tn"]: a["shop"] for a in acks["book"]}
+        lost_bookings, unindexed = _check_bookings(r, booked)
         owners = owners_of(r, [s["tn"] for s in acks["scan"]] + [c["tn"] for c in acks["cancel"]])
         lost_scans = _check_scans(r, [s for s in acks["scan"] if s["tn"] in owners], owners)
         lost_scans += [s["sid"] for s in acks["scan"] if s["tn"] not in owners]
@@ -171,21 +173,23 @@ def check(redis_url: str, ack_dir: Path, received: dict[str, Any], shops: set[in
     finally:
         r.close()
     result = {
-        "bookings_acked": len(set(booked)), "bookings_missing": len(missing_bookings),
+        "bookings_acked": len(booked), "bookings_missing": len(lost_bookings),
+        "bookings_unindexed": len(unindexed),
         "scans_acked": len(acks["scan"]), "scans_missing": len(lost_scans),
         "cancels_acked": len(acks["cancel"]), "cancels_not_applied": len(not_cancelled),
         "webhooks_expected": len(expected), "webhooks_received": len(got & expected),
         "webhooks_dead": len(dead), "dead_reasons": sorted(set(dead.values())),
         "webhooks_missing": len(lost_events), "webhooks_unexpected": len(got - expected),
         "webhook_duplicates": received.get("duplicates", 0), "webhooks_rejected": received.get("rejected", 0),
-        "examples": {"bookings": missing_bookings[:5], "scans": lost_scans[:5], "cancels": not_cancelled[:5],
+        "examples": {"bookings": lost_bookings[:5], "unindexed": unindexed[:5], "scans": lost_scans[:5], "cancels": not_cancelled[:5],
                      "webhooks": lost_events[:5]},
     }
-    result["consistent"] = not (missing_bookings or lost_scans or not_cancelled or lost_events
+    result["consistent"] = not (lost_bookings or unindexed or lost_scans or not_cancelled or lost_events
                                 or result["webhooks_unexpected"] or result["webhooks_rejected"])
     result["line"] = (
         f"{'CONSISTENT' if result['consistent'] else 'INCONSISTENT'}: "
-        f"{result['bookings_acked']} bookings ({result['bookings_missing']} missing), "
+        f"{result['bookings_acked']} bookings ({result['bookings_missing']} missing, "
+        f"{result['bookings_unindexed']} not in the tracking index), "
         f"{result['scans_acked']} scans ({result['scans_missing']} missing), "
         f"{result['cancels_acked']} cancellations ({result['cancels_not_applied']} not applied), "
         f"{result['webhooks_received']}/{result['webhooks_expected']} webhooks delivered "

@@ -219,7 +219,7 @@ class StaffUser(FastHttpUser):
                               catch_response=True, name=f"/v1/scans [{scan['event']}]") as resp:
             if resp.status_code in (200, 201):
                 self._acked(parcel, scan, resp.json())
-                parcel.done += 1
+                parcel.acked(parcel.done)
             elif resp.status_code not in TRANSIENT:
                 return  # a rejected scan is a failure in the stats; the parcel leaves the floor
         hand_to_staff(parcel)
@@ -233,28 +233,31 @@ class StaffUser(FastHttpUser):
         queue = WAITING[office]
         parcels = [queue.popleft() for _ in range(min(len(queue), self.rng.randint(5, 30)))]
         now = int(time.time() * 1000)
-        plan: list[tuple[Parcel, dict]] = []
+        plan: list[tuple[Parcel, int, dict]] = []
         for p in parcels:
             at = now - self.rng.randint(1_000, 120_000)
             i = p.done
             while i < len(p.steps) and p.steps[i]["office"] == office:
-                plan.append((p, p.scan(i, at)))
+                plan.append((p, i, p.scan(i, at)))
                 at += self.rng.randint(1_000, 10_000)
                 i += 1
-        scans = [s for _, s in plan]
+        scans = [s for _, _, s in plan]
         self.rng.shuffle(scans)
         with self.client.post("/v1/scans/batch", data=orjson.dumps({"scans": scans}), headers=self.tokens[office],
                               catch_response=True) as resp:
             if resp.status_code == 200:
                 by_id = {r["scan_id"]: r for r in resp.json()["results"]}
-                bad = 0
-                for p, s in plan:
+                rejected = []
+                for p, i, s in plan:
                     r = by_id[s["scan_id"]]
                     if r["ok"]:
                         self._acked(p, s, r)
-                        p.done += 1
+                        p.acked(i)
                     else:
-                        bad += 1
+                        rejected.append(p)
+                for p in rejected:  # a failure in the stats; the parcel leaves the floor
+                    p.done = len(p.steps)
+                bad = len(rejected)
                 if bad:
                     resp.failure(f"{bad} batch scans rejected")
         for p in parcels:

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -74,8 +75,9 @@ def _locust(cfg: LoadConfig, base: str, seed_path: Path, ack_dir: Path) -> subpr
 
 def run(cfg: LoadConfig, command: str) -> int:
     cfg.out_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="barid-lt-") as tmp_name:
-        tmp = Path(tmp_name)
+    tmp = Path(tempfile.mkdtemp(prefix="barid-lt-"))
+    summary: dict[str, Any] = {"consistent": False}
+    try:
         system = None
         if cfg.target:
             base, redis_url = cfg.target.rstrip("/"), cfg.redis_url or os.environ.get("REDIS_URL", "")
@@ -141,6 +143,11 @@ def run(cfg: LoadConfig, command: str) -> int:
                 receiver.wait(10)
             if system is not None:
                 system.stop()
+    finally:
+        if summary["consistent"]:
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:  # the store's files, the acknowledgements and the webhooks received, for a post-mortem
+            print(f"kept the run's files for inspection: {tmp}", file=sys.stderr)
     _print(summary, cfg.out_dir)
     return 0 if summary["consistent"] else 1
 

@@ -16,10 +16,11 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from gateway import keys
-from gateway.app_keys import REDIS
+from gateway.app_keys import CONFIG, REDIS, STORE_URL
 from gateway.auth import require_shop
 from gateway.errors import GatewayError, ValidationFailed
 from gateway.s10 import S10Error, format_tracking_number, parse_tracking_number
+from gateway.store import async_client
 from gateway.web_shipments import read_json
 from routing.offices import Registry, load_registry
 
@@ -196,10 +197,8 @@ async def track_page(request: web.Request) -> web.Response:
 
 async def _ctx(app: web.Application) -> AsyncIterator[None]:
     config, redis = app[TRACKING_CONFIG], app[REDIS]
-    pool = redis.connection_pool
-    blocking = aioredis.Redis(connection_pool=aioredis.BlockingConnectionPool(
-        connection_class=pool.connection_class, max_connections=MAX_SSE_STREAMS, timeout=5,
-        **{**pool.connection_kwargs, "socket_timeout": None}))
+    # Live streams block on XREAD: their own connections, so they never starve the request path.
+    blocking = async_client(app[STORE_URL], cluster=app[CONFIG].redis_cluster, max_connections=MAX_SSE_STREAMS)
     offices = app.get(_OFFICES) or load_registry()
     app[TRACKING] = Tracking(config, offices, redis, blocking, ScanService(redis, offices, config),
                              WebhookRegistry(redis, config))

@@ -70,3 +70,14 @@ async def test_malformed_key_is_rejected(app_client, shop):
     resp = await app_client.post("/v1/shipments", json=shipment_body(),
                                  headers={**shop.headers, "Idempotency-Key": "x" * 300})
     assert resp.status == 422
+
+
+async def test_quotes_honour_idempotency_keys_too(app_client, shop):
+    h = {**shop.headers, "Idempotency-Key": "q-1"}
+    first = await app_client.post("/v1/quotes", json=shipment_body(), headers=h)
+    again = await app_client.post("/v1/quotes", json=shipment_body(), headers=h)
+    assert again.headers.get("Idempotent-Replayed") == "true" and await first.read() == await again.read()
+    other = await app_client.post("/v1/quotes", json=shipment_body(service="sefareshi"), headers=h)
+    assert other.status == 409
+    bad = await app_client.post("/v1/quotes", json=shipment_body(), headers={**shop.headers, "Idempotency-Key": "é"})
+    assert bad.status == 422

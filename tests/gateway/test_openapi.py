@@ -168,7 +168,7 @@ def test_stateful_and_edge_statuses_conform(live):
     assert call("POST", "/v1/shipments/{tracking_number}/cancel", 200, path_parameters=tn,
                 headers=cancel_idem).headers["idempotent-replayed"] == ["true"]
 
-    call("POST", "/v1/quotes", 413, body={"pad": "x" * Config().max_body_bytes})
+    call("POST", "/v1/quotes", 413, body={"pad": "x" * Limits.load().request_max_body_bytes})
     call("GET", "/v1/shipments", 200, auth=live.throttled_auth)
     assert int(call("GET", "/v1/shipments", 429, auth=live.throttled_auth).headers["retry-after"][0]) >= 1
 

@@ -224,8 +224,10 @@ def test_there_are_31_provinces_with_unique_codes_and_names() -> None:
 
 def test_data_file_shape() -> None:
     entries = json.loads(PROVINCES_JSON.read_text(encoding="utf-8"))
-    assert [set(e) for e in entries] == [{"code", "name_fa", "name_en", "aliases"}] * 31
+    assert [set(e) for e in entries] == [{"code", "name_fa", "name_en", "aliases", "capital_lat", "capital_lon"}] * 31
     assert all(isinstance(e["aliases"], list) for e in entries)
+    # Every capital lies inside Iran's bounding box (a swapped lat/lon would not).
+    assert all(25 <= e["capital_lat"] <= 40 and 44 <= e["capital_lon"] <= 63.5 for e in entries)
 
 
 def test_canonical_names_use_persian_letters_only() -> None:

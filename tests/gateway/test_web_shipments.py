@@ -146,3 +146,31 @@ async def test_unknown_tracking_number_is_404(app_client, shop):
         resp = await app_client.get(f"/v1/shipments/{tn}", headers=shop.headers)
         assert resp.status == 404
         assert resp.content_type == "application/problem+json"
+
+
+async def test_booking_knows_its_offices_route_and_delivery_date(app_client, shop):
+    doc = await (await book(app_client, shop)).json()
+    assert doc["origin_office"].startswith("THR") and doc["delivering_office"].startswith("IFN")
+    assert doc["route"][0] == doc["origin_office"] and doc["route"][-1] == doc["delivering_office"]
+    assert len(doc["route"]) >= 3  # through the sorting hubs
+    assert doc["expected_delivery"] > doc["created_at"][:10]
+
+
+async def test_a_receiver_outside_every_prefix_goes_to_the_nearest_office_of_its_province(app_client, shop):
+    body = shipment_body()
+    body["receiver"].update(postal_code="5766713331", province="آذربایجان غربی", city="ارومیه")
+    doc = await (await book(app_client, shop, body)).json()
+    assert doc["delivering_office"]  # the nearest served office to Urmia, not a failure
+    pishtaz = doc["expected_delivery"]
+    sefareshi = await (await book(app_client, shop, shipment_body(service="sefareshi"))).json()
+    same_city = shipment_body()
+    same_city["receiver"].update(postal_code="1916753411", province="تهران", city="تهران")
+    local = await (await book(app_client, shop, same_city)).json()
+    assert local["expected_delivery"] <= pishtaz <= sefareshi["expected_delivery"]
+
+
+async def test_listing_rejects_out_of_calendar_dates_and_odd_digits(app_client, shop):
+    for params in ({"created_from": "9999-12-31T23:00:00-05:00"}, {"created_to": "0001-01-01T00:00:00+05:00"},
+                   {"limit": "²"}, {"limit": "①"}, {"client_order_id": ""}):
+        resp = await app_client.get("/v1/shipments", params=params, headers=shop.headers)
+        assert resp.status == 422, params

@@ -1,0 +1,59 @@
+"""Where a booked parcel goes: its acceptance and delivering offices, its path through the sorting hubs and
+its expected delivery date, from the post-office registry (``routing.offices``).
+
+Routes and dates depend only on a handful of values, so they are cached: a booking pays a dict lookup, not a
+shortest-path search and a Jalali holiday check.
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from routing.errors import RoutingError
+from routing.offices import Office, Registry, load_registry
+
+from .postal import province_by_name
+
+IRAN_TIME = timezone(timedelta(hours=3, minutes=30))  # Iran has kept standard time all year since 2022
+
+
+class ParcelNetwork:
+    def __init__(self, registry: Registry | None = None) -> None:
+        self.registry = registry or load_registry()
+        self._offices = self.registry.delivery_offices()
+        self._route = functools.lru_cache(maxsize=4096)(self._route_uncached)
+        self._eta = functools.lru_cache(maxsize=16384)(self._eta_uncached)
+
+    def office_for(self, party: dict[str, Any]) -> Office:
+        """The office serving an address: postal-code prefix, else its coordinates, else its province's capital."""
+        loc = party.get("location")
+        try:
+            return self.registry.delivering_office(party["postal_code"], loc and loc["lat"], loc and loc["lon"])
+        except RoutingError:
+            province = province_by_name(party["province"])
+            return self._nearest(province.capital_lat, province.capital_lon)
+
+    @functools.lru_cache(maxsize=64)  # noqa: B019 - one per province, the network lives as long as the process
+    def _nearest(self, lat: float, lon: float) -> Office:
+        from routing.offices import haversine_m
+
+        return min(self._offices, key=lambda o: (haversine_m(lat, lon, o.lat, o.lon), o.code))
+
+    def _route_uncached(self, origin: str, dest: str) -> tuple[str, ...]:
+        return tuple(self.registry.route(origin, dest))
+
+    def _eta_uncached(self, service: str, origin: str, dest: str, day: str, hour: int) -> str:
+        booked = datetime.fromisoformat(day).replace(hour=hour)
+        return self.registry.expected_delivery(service, origin, dest, booked).isoformat()
+
+    def assign(self, service: str, sender: dict[str, Any], receiver: dict[str, Any], booked_at: float) -> dict:
+        origin, dest = self.office_for(sender), self.office_for(receiver)
+        local = datetime.fromtimestamp(booked_at, IRAN_TIME)
+        return {
+            "origin_office": origin.code,
+            "delivering_office": dest.code,
+            "route": list(self._route(origin.code, dest.code)),
+            "expected_delivery": self._eta(service, origin.code, dest.code, local.date().isoformat(), local.hour),
+        }
