@@ -47,7 +47,7 @@ def pack_command(args: tuple) -> bytes:
 
 
 class Batcher:
-    def __init__(self, redis: aioredis.Redis, max_batch: int = 512, max_in_flight: int = 2) -> None:
+    def __init__(self, redis: aioredis.Redis, max_batch: int = 512, max_in_flight: int = 4) -> None:
         self.redis = redis
         self.max_batch = max_batch
         self._max_in_flight = max_in_flight

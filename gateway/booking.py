@@ -3,8 +3,9 @@
 A booking (or a whole batch of them) is one Lua script on the shop's partition: it re-checks the API key and
 the shop's status, applies the rate limit, replays or records the idempotency key, and writes the parcel, its
 indexes, its first history entry and the ``booked`` event into the partition outbox and the shop's feed, all
-atomically. The tracking-number index (the one key outside the partition) is written right after, before the
-answer, so a 2xx means every part of the booking is in the store and its append-only file.
+atomically. The tracking-number index (the one key outside the partition) is written in the same round trip,
+and the answer waits for both, so a 2xx means every part of the booking is in the store and its append-only
+file.
 """
 
 from __future__ import annotations
@@ -177,7 +178,18 @@ class BookingService:
         args = [*caller.guard_args(self.default_rate, self.default_burst, max(1, len(booked))),
                 "1" if idempotency_key is not None else "", self.idempotency_ttl_s, idem_record, len(booked),
                 shop_id, FEED_MAXLEN, *item_args]
-        res = await self.batcher.evalsha(self._book, script_keys, args)
+        # The tracking-number index lives outside the partition, so it cannot be written by the script. It goes
+        # out in the same round trip right behind it, and is taken back when the script refused the request
+        # (bad key, rate limit, replay): a refused request leaves nothing behind, and a booking costs one trip.
+        index_keys = [keys.tracking_index(d["tracking_number"]) for d in booked]
+        script_done = self.batcher.evalsha(self._book, script_keys, args)
+        index_done = [self.batcher.command("SET", k, shop_id) for k in index_keys]
+        res, *_ = await asyncio.gather(script_done, *index_done, return_exceptions=True)
+        index_errors = [r for r in _ if isinstance(r, BaseException)]
+        if isinstance(res, BaseException) or res[0] != b"OK":
+            await asyncio.gather(*[self.batcher.command("DEL", k) for k in index_keys], return_exceptions=True)
+        if isinstance(res, BaseException):
+            raise res
         raise_for_guard(res)
         if res[0] == b"REPLAY":
             prev = orjson.loads(res[1])
@@ -186,12 +198,8 @@ class BookingService:
                     "this Idempotency-Key was already used with a different request body",
                     "این کلید یکتایی پیش‌تر با درخواست دیگری به کار رفته است")
             return docs, Replay(prev["status"], prev["body"].encode())
-        # The index is written only now, so that a refused request (bad key, rate limit, replay) leaves no trace.
-        if len(booked) == 1:
-            await self.batcher.command("SET", keys.tracking_index(booked[0]["tracking_number"]), shop_id)
-        elif booked:
-            await asyncio.gather(*[self.batcher.command("SET", keys.tracking_index(d["tracking_number"]), shop_id)
-                                   for d in booked])
+        if index_errors:  # booked but not findable by tracking number: not acknowledged, the client retries
+            raise index_errors[0]
         return docs, None
 
     # -- reading ---------------------------------------------------------------------------------------------

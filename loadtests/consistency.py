@@ -5,7 +5,8 @@
   event is in the parcel's history;
 * every acknowledged cancellation: the parcel is cancelled;
 * every event in the outboxes of shops with a webhook endpoint reached the receiver, or is in a dead-letter
-  set (with the reason the dispatcher gave up: retries exhausted or the endpoint answered 410).
+  set (with the reason the dispatcher gave up: retries exhausted or the endpoint answered 410). Events still
+  queued when the drain timeout ends are counted apart from lost ones (a backlog, not a loss) but also fail.
 
 Acknowledgements are the Locust processes' ``*.jsonl`` logs (see ``locustfile.Acks``).
 """
@@ -71,6 +72,16 @@ def dead_letters(r: redis.Redis, shops: set[int]) -> dict[str, str]:
                 doc = eps.get(ep.decode(), {})
                 reason = (doc.get("disabled_reason") or "retries exhausted") if doc else "endpoint deleted"
                 out[_ID.search(event).group(1).decode()] = reason
+    return out
+
+
+def queued(r: redis.Redis, shops: set[int]) -> set[str]:
+    """Event ids still waiting in (or leased from) a delivery queue of the given shops."""
+    out = set()
+    for p in sorted({keys.partition_of(s) for s in shops}):
+        for member, q in r.hscan_iter(keys.webhook_queues(p)):
+            if int(member.split(b"|", 1)[0]) in shops:
+                out.update(m.decode() for m in _ID.findall(q))
     return out
 
 
@@ -169,7 +180,9 @@ def check(redis_url: str, ack_dir: Path, received: dict[str, Any], shops: set[in
         expected = set(outbox_events(r, shops))
         dead = dead_letters(r, shops)
         got = set(received.get("events", {}))
-        lost_events = sorted(expected - got - set(dead))
+        undelivered = expected - got - set(dead)
+        pending = undelivered & queued(r, shops) if undelivered else set()
+        lost_events = sorted(undelivered - pending)
     finally:
         r.close()
     result = {
@@ -179,12 +192,12 @@ def check(redis_url: str, ack_dir: Path, received: dict[str, Any], shops: set[in
         "cancels_acked": len(acks["cancel"]), "cancels_not_applied": len(not_cancelled),
         "webhooks_expected": len(expected), "webhooks_received": len(got & expected),
         "webhooks_dead": len(dead), "dead_reasons": sorted(set(dead.values())),
-        "webhooks_missing": len(lost_events), "webhooks_unexpected": len(got - expected),
+        "webhooks_pending": len(pending), "webhooks_missing": len(lost_events), "webhooks_unexpected": len(got - expected),
         "webhook_duplicates": received.get("duplicates", 0), "webhooks_rejected": received.get("rejected", 0),
         "examples": {"bookings": lost_bookings[:5], "unindexed": unindexed[:5], "scans": lost_scans[:5], "cancels": not_cancelled[:5],
                      "webhooks": lost_events[:5]},
     }
-    result["consistent"] = not (lost_bookings or unindexed or lost_scans or not_cancelled or lost_events
+    result["consistent"] = not (lost_bookings or unindexed or lost_scans or not_cancelled or lost_events or pending
                                 or result["webhooks_unexpected"] or result["webhooks_rejected"])
     result["line"] = (
         f"{'CONSISTENT' if result['consistent'] else 'INCONSISTENT'}: "
@@ -193,6 +206,7 @@ def check(redis_url: str, ack_dir: Path, received: dict[str, Any], shops: set[in
         f"{result['scans_acked']} scans ({result['scans_missing']} missing), "
         f"{result['cancels_acked']} cancellations ({result['cancels_not_applied']} not applied), "
         f"{result['webhooks_received']}/{result['webhooks_expected']} webhooks delivered "
-        f"+ {result['webhooks_dead']} dead-lettered, {result['webhooks_missing']} lost, "
+        f"+ {result['webhooks_dead']} dead-lettered, {result['webhooks_pending']} still queued after the drain "
+        f"timeout, {result['webhooks_missing']} lost, "
         f"{result['webhook_duplicates']} duplicates (same webhook-id)")
     return result

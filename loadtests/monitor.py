@@ -49,7 +49,10 @@ class Monitor:
         row: dict = {"t": round(time.monotonic() - self._t0, 1)}
         for name, source in self.groups.items():
             cpu, top, rss = 0.0, 0.0, 0
-            for pid in source():
+            pids = source()
+            if not pids:  # not running (yet, or any more): no sample rather than a zero
+                continue
+            for pid in pids:
                 proc = self._proc(pid)
                 if proc is None:
                     continue

@@ -69,11 +69,22 @@ def nearest_neighbours(matrix, k: int):
     return out
 
 
+class _Matrix:
+    """Plain-int reads of a NumPy matrix (NumPy scalars would turn every sum into NumPy arithmetic)."""
+
+    def __init__(self, array):
+        self._item = array.item
+
+    def __getitem__(self, ij):
+        return self._item(ij)
+
+
 def evaluate_routes(offsets, nodes, distance, duration, demand, cod, ready, due, service):
     """Per route (nodes[offsets[r]:offsets[r+1]], customers only): distance, duration, load, COD, lateness;
     and the service start time of every stop (waiting allowed), departing the depot at ready[0]."""
     offsets, nodes = offsets.tolist(), nodes.tolist()
-    dist, dur = distance.tolist(), duration.tolist()
+    # matrices are read entry by entry: converting n² entries would cost far more than the routes' n arcs
+    dist, dur = _Matrix(distance), _Matrix(duration)
     demand, cod, ready, due, service = demand.tolist(), cod.tolist(), ready.tolist(), due.tolist(), service.tolist()
     n_routes = len(offsets) - 1
     metrics = [[0] * 5 for _ in range(n_routes)]
@@ -83,8 +94,8 @@ def evaluate_routes(offsets, nodes, distance, duration, demand, cod, ready, due,
         d = load = cash = late = 0
         for k in range(offsets[r], offsets[r + 1]):
             c = nodes[k]
-            d += dist[prev][c]
-            clock += service[prev] + dur[prev][c]
+            d += dist[prev, c]
+            clock += service[prev] + dur[prev, c]
             if clock < ready[c]:
                 clock = ready[c]
             if clock > due[c]:
@@ -94,8 +105,8 @@ def evaluate_routes(offsets, nodes, distance, duration, demand, cod, ready, due,
             cash += cod[c]
             prev = c
         if offsets[r + 1] > offsets[r]:
-            d += dist[prev][0]
-            clock += service[prev] + dur[prev][0]
+            d += dist[prev, 0]
+            clock += service[prev] + dur[prev, 0]
             if clock > due[0]:
                 late += clock - due[0]
             metrics[r] = [d, clock - ready[0], load, cash, late]

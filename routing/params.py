@@ -30,7 +30,11 @@ class Stop:
 @dataclass(frozen=True)
 class SisrParams:
     """Slack Induction by String Removals (Christiaens & Vanden Berghe 2020); defaults from the paper except the
-    split depth and the temperatures, which are relative to the mean edge cost of the first solution."""
+    split depth and the temperatures, which are relative to the mean edge cost of the first solution.
+
+    Time windows make the landscape more rugged: annealing there needs about four times the temperature
+    (measured on Solomon R2/RC2: 1.7% → 0.3% mean gap at 5 s), while CVRP does best cooler.
+    """
 
     avg_removed: float = 10.0
     max_string: float = 10.0
@@ -39,13 +43,18 @@ class SisrParams:
     blink_rate: float = 0.01
     t0_factor: float = 0.4
     tf_factor: float = 0.004
+    t0_factor_time_windows: float = 1.5
+    tf_factor_time_windows: float = 0.02
     # Sometimes empty a whole route instead: strings alone rarely free a long route (few, wide time windows).
     route_removal_rate: float = 0.01
     granularity: int = 40  # neighbours scanned to find the routes worth trying an insertion in
 
-    def as_tuple(self) -> tuple[float, ...]:
-        return (self.avg_removed, self.max_string, self.split_rate, self.split_depth, self.blink_rate,
-                self.t0_factor, self.tf_factor, self.route_removal_rate)
+    def as_tuple(self, time_windows: bool) -> tuple[float, ...]:
+        """The kernel's parameter tuple."""
+        t0, tf = ((self.t0_factor_time_windows, self.tf_factor_time_windows) if time_windows
+                  else (self.t0_factor, self.tf_factor))
+        return (self.avg_removed, self.max_string, self.split_rate, self.split_depth, self.blink_rate, t0, tf,
+                self.route_removal_rate)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ import uuid
 from collections import OrderedDict
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Callable
 from datetime import date, datetime
 
 import jdatetime
@@ -27,7 +28,7 @@ from .params import SolveParams, Stop
 from .solver import evaluate, solve
 
 PLAN_TIME_LIMIT_S = (1.0, 300.0)
-GRACE_S = 60.0  # beyond its time limit, a plan still running is reported failed (a hung or killed worker)
+GRACE_S = 60.0  # a plan still running this long after its time limit is failed and its worker replaced
 
 
 @dataclass(frozen=True)
@@ -104,14 +105,16 @@ def _s(clock: str) -> int:
 
 def _metres(problem, metres, routes):
     """Route metrics with the metres matrix as the distance (the problem's cost is travel seconds)."""
-    from dataclasses import replace
-
     return evaluate(replace(problem, distance=metres), routes)
 
 
 def _postman(index: int, route: list[int], problem, stops, starts, metrics, distance_m: int) -> dict:
+    # Leave the office late rather than wait at the first door (the solver's schedule leaves at shift start).
+    first_wait = max(0, int(starts[0]) - int(problem.ready[0]) - int(problem.duration[0, route[0]]))
+    start_s = int(problem.ready[0]) + first_wait
+    end_s = int(problem.ready[0]) + int(metrics[1])
     rows, cash, load = [], 0, int(metrics[2])
-    previous, departure = 0, int(problem.ready[0])
+    previous, departure = 0, start_s
     for sequence, (node, start) in enumerate(zip(route, starts), 1):
         stop = stops[node - 1]
         arrival = departure + int(problem.duration[previous, node])
@@ -126,10 +129,9 @@ def _postman(index: int, route: list[int], problem, stops, starts, metrics, dist
             "time_window": [s_to_clock(w) for w in stop.window] if stop.window else None})
         departure = int(start) + int(problem.service[node])
         previous = node
-    start_s = int(problem.ready[0])
-    return {"index": index + 1, "start": s_to_clock(start_s), "end": s_to_clock(start_s + int(metrics[1])),
-            "distance_m": distance_m, "duration_s": int(metrics[1]), "travel_s": int(metrics[0]) ,
-            "load_kg": int(metrics[2]) / 1000, "cod_rials": int(metrics[3]), "stops": rows}
+    return {"index": index + 1, "start": s_to_clock(start_s), "end": s_to_clock(end_s), "distance_m": distance_m,
+            "duration_s": end_s - start_s, "travel_s": int(metrics[0]), "load_kg": int(metrics[2]) / 1000,
+            "cod_rials": int(metrics[3]), "stops": rows}
 
 
 @dataclass
@@ -137,15 +139,20 @@ class _Entry:
     future: Future
     deadline: float
     request_summary: dict
+    pool: ProcessPoolExecutor
 
 
 class PlanService:
     """Process-pool planner. ``submit`` validates and returns a plan id at once; workers do the solving."""
 
-    def __init__(self, max_workers: int = 1, max_plans: int = 256):
+    def __init__(self, max_workers: int = 1, max_plans: int = 256, grace_s: float = GRACE_S,
+                 job: Callable[[PlanRequest], dict] = plan_office_day):
         self._max_workers = max_workers
         self._max_plans = max_plans
+        self._grace_s = grace_s
+        self._job = job  # a module-level function (it is pickled to the workers)
         self._pool = self._new_pool()
+        self._queue_end = 0.0  # when the plans submitted so far should be done, were they solved one by one
         self._plans: OrderedDict[str, _Entry] = OrderedDict()
 
     def _new_pool(self) -> ProcessPoolExecutor:
@@ -164,13 +171,15 @@ class PlanService:
         merge_stops(load_registry().get(office_code), request.parcels)  # bad parcels are refused now, not later
         plan_id = uuid.uuid4().hex
         try:
-            future = self._pool.submit(plan_office_day, request)
+            future = self._pool.submit(self._job, request)
         except BrokenProcessPool:
             self._pool = self._new_pool()
-            future = self._pool.submit(plan_office_day, request)
+            future = self._pool.submit(self._job, request)
         summary = {"office": office_code, "date": day.isoformat(), "time_limit_s": time_limit_s,
                    "parcels": len(request.parcels)}
-        self._plans[plan_id] = _Entry(future, time.monotonic() + time_limit_s + GRACE_S, summary)
+        # a plan queued behind others is not late for having waited
+        self._queue_end = max(time.monotonic(), self._queue_end) + time_limit_s
+        self._plans[plan_id] = _Entry(future, self._queue_end + self._grace_s, summary, self._pool)
         while len(self._plans) > self._max_plans:
             self._plans.popitem(last=False)
         return plan_id
@@ -182,17 +191,28 @@ class PlanService:
         record = {"plan_id": plan_id, **entry.request_summary}
         future = entry.future
         if not future.done():
-            if time.monotonic() > entry.deadline:
-                return {**record, "status": "failed", "error": SolverFailed("the planner did not answer in time").to_dict()}
-            return {**record, "status": "running"}
+            if time.monotonic() <= entry.deadline:
+                return {**record, "status": "running"}
+            self._replace_hung_pool(entry)
+            return {**record, "status": "failed", "error": SolverFailed("the planner did not answer in time").to_dict()}
         error = future.exception()
         if error is None:
             return {**record, "status": "done", "plan": {"plan_id": plan_id, **future.result()}}
-        if isinstance(error, BrokenProcessPool):
+        if isinstance(error, BrokenProcessPool) and entry.pool is self._pool:
             self._pool = self._new_pool()
         if not isinstance(error, RoutingError):
             error = SolverFailed(f"planner crashed: {type(error).__name__}: {error}")
         return {**record, "status": "failed", "error": error.to_dict()}
+
+    def _replace_hung_pool(self, entry: _Entry) -> None:
+        """A worker past its deadline is stuck: stop it so later plans are not queued behind it forever."""
+        if entry.pool is not self._pool:
+            return
+        hung, self._pool = self._pool, self._new_pool()
+        self._queue_end = 0.0
+        for process in list(getattr(hung, "_processes", {}).values()):  # 3.11 has no public terminate
+            process.terminate()
+        hung.shutdown(wait=False, cancel_futures=True)
 
     async def wait(self, plan_id: str) -> dict:
         entry = self._plans.get(plan_id)

@@ -38,7 +38,8 @@ def solve(problem: Problem, params: SolveParams | None = None) -> Result:
         start_routes, sisr_cost, iterations = fast.sisr(
             problem.distance, problem.duration, problem.demand, problem.cod, problem.ready, problem.due,
             problem.service, problem.capacity, problem.cod_capacity, problem.n_vehicles, problem.vehicle_fixed_cost,
-            neighbours, [], params.sisr.as_tuple(), params.seed, max(sisr_time, 0.01), params.stop.max_iterations)
+            neighbours, [], params.sisr.as_tuple(problem.has_time_windows), params.seed, max(sisr_time, 0.01),
+            params.stop.max_iterations)
         stats.update(sisr_cost=sisr_cost, sisr_iterations=iterations, sisr_seconds=time.perf_counter() - started)
     model = engine.build_model(problem, params.allow_drops)
     # OR-Tools gets what is left (its share, when an iteration cap stopped the first phase early), and at

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from gateway import keys
-from gateway.s10 import is_valid
+from gateway.s10 import format_tracking_number, is_valid
 from gateway.shops import ShopRegistry
 from tests.conftest import shipment_body
 
@@ -105,3 +105,15 @@ async def test_many_concurrent_bookings_get_distinct_valid_numbers(app_client, s
                                    for _ in range(200)])
     tns = [(await r.json())["tracking_number"] for r in resps]
     assert len(set(tns)) == 200 and all(is_valid(t) for t in tns)
+
+
+async def test_refused_bookings_leave_no_tracking_index_behind(app_client, make_shop, redis):
+    shop = await make_shop("tiny", rate_per_s=1, rate_burst=1)
+    ok = await (await app_client.post("/v1/shipments", json=shipment_body(), headers=shop.headers)).json()
+    refused = await app_client.post("/v1/shipments/batch", json={"shipments": [shipment_body()] * 5},
+                                    headers=shop.headers)
+    assert refused.status == 429
+    # The serials the refused batch reserved come right after the booked one; none of them is indexed.
+    serial = int(ok["tracking_number"][2:10])
+    for n in range(serial + 1, serial + 6):
+        assert await redis.get(keys.tracking_index(format_tracking_number("EP", n))) is None

@@ -18,7 +18,15 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    c = LocalCluster(tmp_path_factory.mktemp("cluster")).start()
+    for attempt in range(3):  # a random port can be taken between the probe and the bind
+        c = LocalCluster(tmp_path_factory.mktemp("cluster"))
+        try:
+            c.start()
+            break
+        except RuntimeError:
+            c.stop()
+            if attempt == 2:
+                raise
     yield c
     c.stop()
 

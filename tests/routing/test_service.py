@@ -1,4 +1,5 @@
 import asyncio
+import time
 from datetime import date
 
 import pytest
@@ -107,3 +108,21 @@ async def test_submit_returns_at_once_and_the_plan_arrives(service):
     assert record["status"] == "done", record
     assert record["plan"]["plan_id"] == plan_id
     assert sum(len(p["stops"]) for p in record["plan"]["postmen"]) == record["plan"]["totals"]["stops"]
+
+
+def hanging_job(request):
+    time.sleep(600)
+
+
+async def test_a_hung_worker_is_reported_and_replaced():
+    service = PlanService(max_workers=1, grace_s=0.5, job=hanging_job)
+    try:
+        parcels = generate_day("THR-06", DAY, 100)
+        plan_id = service.submit("THR-06", "2026-11-29", 1, parcels)
+        record = await service.wait(plan_id)
+        assert record["status"] == "failed" and record["error"]["code"] == "solver_failed"
+        service._job = plan_office_day  # the replacement pool takes new plans
+        record = await service.wait(service.submit("THR-06", "2026-11-29", 1, parcels, postmen=5))
+        assert record["status"] == "done"
+    finally:
+        service.shutdown()
