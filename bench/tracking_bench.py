@@ -1,10 +1,16 @@
 """Tracking benchmark: scan ingest through POST /v1/scans/batch, and scan-to-webhook latency at a steady rate.
 
     .venv/bin/python bench/tracking_bench.py [--parcels 20000] [--rate 1000] [--seconds 15] [--per-request 10]
+        [--workers 1] [--dispatchers 1] [--profile DIR] [--store-stats]
 
 Everything is real and on this machine: an embedded store (appendfsync always, as the gateway runs it), the
-gateway (one uvloop process with the tracking routes), one webhook dispatcher process, and in this process the
-load generator and a storefront (aiohttp on loopback, every delivery checked with ``standardwebhooks``).
+gateway (``--workers`` uvloop processes sharing the port, with the tracking routes), ``--dispatchers`` webhook
+dispatcher processes, and in this process the load generator and a storefront (aiohttp on loopback, every
+delivery checked with ``standardwebhooks``).
+
+Per phase it also prints the CPU time each process spent per scan (from /proc, so a busy machine does not skew
+it); ``--store-stats`` adds the store's INFO commandstats per scan, ``--profile DIR`` records py-spy profiles
+(collapsed stacks) of the gateway and dispatcher processes per phase.
 
 1. Ingest: 3 scans per parcel (accepted, sorting_in, sorting_out) in batches of 1,000, 4 requests in flight.
 2. Latency: ``arrived_delivery_office`` scans at ``--rate`` scans/s, in requests of ``--per-request`` scans
@@ -41,7 +47,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve(redis_url: str, port: int) -> None:
+def serve(redis_url: str, port: int) -> None:  # one gateway worker
     """The gateway process: create_app plus the tracking routes, on uvloop."""
     import uvloop
 
@@ -54,7 +60,7 @@ def serve(redis_url: str, port: int) -> None:
     app = create_app(Config(access_log=False, rate_per_s=1e6, rate_burst=10**6), redis_url)
     if tracking_web.TRACKING_CONFIG not in app:
         tracking_web.setup(app, TrackingConfig.from_env())
-    web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
+    web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None, reuse_port=True)
 
 
 def iso(offset_s: float) -> str:
@@ -182,21 +188,99 @@ async def latency(base: str, shop_headers: dict, staff: dict[str, dict], tns: li
     return lat, int(achieved)
 
 
-async def main_async(args: argparse.Namespace, redis_url: str, base: str) -> None:
+class Probe:
+    """CPU time per process (from /proc), the store's commandstats and optional py-spy profiles, per phase."""
+
+    def __init__(self, procs: dict[str, list[int]], redis_url: str, profile: str | None, store_stats: bool) -> None:
+        self.procs = procs
+        self.redis_url = redis_url
+        self.profile = Path(profile) if profile else None
+        self.store_stats = store_stats
+        self._tick = os.sysconf("SC_CLK_TCK")
+        self._spies: list[subprocess.Popen] = []
+
+    def _cpu(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for name, pids in self.procs.items():
+            total = 0.0
+            for pid in pids:
+                try:
+                    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                    total += (int(fields[11]) + int(fields[12])) / self._tick
+                except (OSError, IndexError, ValueError):
+                    pass
+            out[name] = total
+        out["bench"] = time.process_time()
+        return out
+
+    def _commandstats(self) -> dict[str, tuple[int, int]]:
+        import redis
+
+        client = redis.Redis.from_url(self.redis_url)
+        try:
+            stats = client.info("commandstats")
+        finally:
+            client.close()
+        return {k.removeprefix("cmdstat_"): (v["calls"], v["usec"]) for k, v in stats.items()}
+
+    def start(self, phase: str, seconds: float) -> None:
+        self._phase = phase
+        self._cpu0, self._t0 = self._cpu(), time.perf_counter()
+        self._cs0 = self._commandstats() if self.store_stats else {}
+        if self.profile:
+            self.profile.mkdir(parents=True, exist_ok=True)
+            for name, pids in self.procs.items():
+                if name == "store":
+                    continue
+                for n, pid in enumerate(pids):
+                    out = self.profile / f"{phase}-{name}{n}.txt"
+                    self._spies.append(subprocess.Popen(
+                        [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pid), "--format", "raw",
+                         "--rate", "250", "--duration", str(int(seconds) + 1), "--nonblocking", "-o", str(out)],
+                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+
+    def stop(self, scans: int) -> dict[str, float]:
+        cpu1, wall = self._cpu(), time.perf_counter() - self._t0
+        for spy in self._spies:
+            spy.terminate()
+            spy.wait(10)
+        self._spies = []
+        per = {name: (cpu1[name] - self._cpu0[name]) * 1e6 / scans for name in cpu1}
+        print(f"  [{self._phase}] wall {wall:.1f} s; CPU us per scan: "
+              + ", ".join(f"{name} {us:.0f}" for name, us in per.items()))
+        if self.store_stats:
+            cs1 = self._commandstats()
+            rows = []
+            for cmd, (calls, usec) in cs1.items():
+                c0, u0 = self._cs0.get(cmd, (0, 0))
+                if calls - c0:
+                    rows.append((usec - u0, cmd, calls - c0))
+            rows.sort(reverse=True)
+            print("  store usec per scan: " + ", ".join(
+                f"{cmd} {usec / scans:.1f} ({calls / scans:.2f} calls)" for usec, cmd, calls in rows[:8]))
+        return per
+
+
+async def main_async(args: argparse.Namespace, redis_url: str, base: str, probe: Probe) -> dict:
     shop_headers, staff, tns = await setup_data(redis_url, base, args.parcels)
+    probe.start("ingest", 3 * len(tns) / 2000)
     rate = await ingest(base, staff, tns)
+    probe.stop(3 * len(tns))
     print(f"scan ingest (POST /v1/scans/batch, 1,000 per request, 4 in flight): {rate:,.0f} scans/s "
           f"({3 * len(tns):,} scans)")
     need = int(args.rate * args.seconds)
     if need > len(tns):
         raise SystemExit(f"--parcels must be at least rate*seconds = {need}")
     await asyncio.sleep(2)  # the dispatcher drains the ingest's events (no endpoint wanted them)
+    probe.start("latency", args.seconds)
     lat, _ = await latency(base, shop_headers, staff, tns, args.rate, args.seconds, args.per_request)
-    lat_ms = [x * 1000 for x in lat]
+    probe.stop(need)
+    lat_ms = [x * 1000 for x in lat] or [float("nan")]
     print(f"scan-to-webhook latency at {args.rate:,.0f} scans/s for {args.seconds:.0f} s "
           f"({'single scans' if args.per_request == 1 else f'{args.per_request} scans per request'}): "
           f"p50 {pct(lat_ms, 50):.1f} ms, p99 {pct(lat_ms, 99):.1f} ms, max {max(lat_ms):.1f} ms, "
-          f"{len(lat_ms):,}/{need:,} delivered")
+          f"{len(lat):,}/{need:,} delivered")
+    return {"ingest": rate, "p50": pct(lat_ms, 50), "p99": pct(lat_ms, 99), "delivered": len(lat), "need": need}
 
 
 def main() -> None:
@@ -205,6 +289,10 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=1000.0)
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--per-request", type=int, default=10)
+    parser.add_argument("--workers", type=int, default=1, help="gateway processes sharing the port")
+    parser.add_argument("--dispatchers", type=int, default=1, help="webhook dispatcher processes")
+    parser.add_argument("--profile", metavar="DIR", help="py-spy profiles (collapsed stacks) per phase and process")
+    parser.add_argument("--store-stats", action="store_true", help="the store's commandstats per scan")
     parser.add_argument("--serve", nargs=2, metavar=("REDIS_URL", "PORT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -218,9 +306,13 @@ def main() -> None:
         port = _free_port()
         env = {**os.environ, "REDIS_URL": redis_url, "BARID_WEBHOOK_ALLOW_HOSTS": "127.0.0.1",
                "PYTHONPATH": str(ROOT)}
-        procs = [subprocess.Popen([sys.executable, __file__, "--serve", redis_url, str(port)], env=env),
-                 subprocess.Popen([sys.executable, "-m", "tracking", "dispatch"], env=env, cwd=ROOT,
-                                  stderr=subprocess.DEVNULL)]
+        gateways = [subprocess.Popen([sys.executable, __file__, "--serve", redis_url, str(port)], env=env)
+                    for _ in range(args.workers)]
+        dispatchers = [subprocess.Popen([sys.executable, "-m", "tracking", "dispatch"], env=env, cwd=ROOT,
+                                        stderr=subprocess.DEVNULL) for _ in range(args.dispatchers)]
+        procs = gateways + dispatchers
+        probe = Probe({"gateway": [p.pid for p in gateways], "dispatcher": [p.pid for p in dispatchers],
+                       "store": [store.pid or 0]}, redis_url, args.profile, args.store_stats)
         try:
             base = f"http://127.0.0.1:{port}"
             for _ in range(100):
@@ -229,15 +321,21 @@ def main() -> None:
                         break
                 except OSError:
                     time.sleep(0.1)
+            time.sleep(0.5 * args.workers)  # every worker bound the port
             import uvloop
 
-            uvloop.run(main_async(args, redis_url, base))
+            res = uvloop.run(main_async(args, redis_url, base, probe))
         finally:
             for p in procs:
                 p.terminate()
             for p in procs:
                 p.wait(10)
             store.stop()
+    print()
+    print(f"| workers | dispatchers | ingest scans/s | rate/s | p50 ms | p99 ms | delivered |")
+    print(f"|---|---|---|---|---|---|---|")
+    print(f"| {args.workers} | {args.dispatchers} | {res['ingest']:,.0f} | {args.rate:,.0f} | {res['p50']:.1f} | "
+          f"{res['p99']:.1f} | {res['delivered']:,}/{res['need']:,} |")
 
 
 if __name__ == "__main__":

@@ -46,26 +46,46 @@ def pack_command(args: tuple) -> bytes:
     return b"".join(parts)
 
 
+class _Call:
+    """One caller's commands (sent back to back in the same flush) and the future of their replies."""
+
+    __slots__ = ("commands", "scripts", "future", "single")
+
+    def __init__(self, commands: list[tuple], scripts: list[Script | None], future: asyncio.Future,
+                 single: bool) -> None:
+        self.commands = commands
+        self.scripts = scripts
+        self.future = future
+        self.single = single
+
+
 class Batcher:
     def __init__(self, redis: aioredis.Redis, max_batch: int = 512, max_in_flight: int = 4) -> None:
         self.redis = redis
         self.max_batch = max_batch
         self._max_in_flight = max_in_flight
-        self._pending: list[tuple[tuple, Script | None, asyncio.Future]] = []
+        self._pending: list[_Call] = []
         self._flush_scheduled = False
         self._in_flight = 0
         self._direct = type(redis) is aioredis.Redis
 
     def evalsha(self, script: Script, keys: list[str], args: list[Any]) -> asyncio.Future:
-        return self._enqueue(("EVALSHA", script.sha, len(keys), *keys, *args), script)
+        """Future of the script's reply (or its error)."""
+        return self._enqueue([("EVALSHA", script.sha, len(keys), *keys, *args)], [script], single=True)
 
     def command(self, *args: Any) -> asyncio.Future:
-        return self._enqueue(args, None)
+        """Future of the command's reply (or its error)."""
+        return self._enqueue([args], [None], single=True)
 
-    def _enqueue(self, args: tuple, script: Script | None) -> asyncio.Future:
+    def group(self, script: Script, keys: list[str], args: list[Any], commands: list[tuple]) -> asyncio.Future:
+        """A script and plain commands sent back to back; one future of all their replies, errors as values."""
+        return self._enqueue([("EVALSHA", script.sha, len(keys), *keys, *args), *commands],
+                             [script, *[None] * len(commands)], single=False)
+
+    def _enqueue(self, commands: list[tuple], scripts: list[Script | None], single: bool) -> asyncio.Future:
         loop = asyncio.get_running_loop()
         fut = loop.create_future()
-        self._pending.append((args, script, fut))
+        self._pending.append(_Call(commands, scripts, fut, single))
         if not self._flush_scheduled and self._in_flight < self._max_in_flight:
             self._flush_scheduled = True
             loop.call_soon(self._start_flush)
@@ -79,25 +99,32 @@ class Batcher:
         self._in_flight += 1
         asyncio.ensure_future(self._flush(batch))
 
-    async def _flush(self, batch: list) -> None:
+    async def _flush(self, batch: list[_Call]) -> None:
         try:
-            results = await self._send([args for args, _, _ in batch])
+            commands = [cmd for call in batch for cmd in call.commands]
+            scripts = [s for call in batch for s in call.scripts]
+            results = await self._send(commands)
             missing = [i for i, res in enumerate(results) if isinstance(res, NoScriptError)]
             if missing:
-                for script in {batch[i][1].sha: batch[i][1] for i in missing}.values():
+                for script in {scripts[i].sha: scripts[i] for i in missing}.values():
                     await self.redis.script_load(script.source)
-                for i, res in zip(missing, await self._send([batch[i][0] for i in missing])):
+                for i, res in zip(missing, await self._send([commands[i] for i in missing])):
                     results[i] = res
-            for (_, _, fut), res in zip(batch, results):
-                if not fut.done():
-                    if isinstance(res, Exception):
-                        fut.set_exception(res)
+            at = 0
+            for call in batch:
+                n = len(call.commands)
+                if not call.future.done():
+                    if not call.single:
+                        call.future.set_result(results[at:at + n])
+                    elif isinstance(results[at], Exception):
+                        call.future.set_exception(results[at])
                     else:
-                        fut.set_result(res)
+                        call.future.set_result(results[at])
+                at += n
         except (RedisError, OSError, asyncio.TimeoutError) as exc:
-            for _, _, fut in batch:
-                if not fut.done():
-                    fut.set_exception(exc)
+            for call in batch:
+                if not call.future.done():
+                    call.future.set_exception(exc)
         finally:
             self._in_flight -= 1
             if self._pending and not self._flush_scheduled:

@@ -11,6 +11,7 @@ file.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import time
 from dataclasses import dataclass
@@ -169,12 +170,9 @@ class BookingService:
         if idempotency_key is not None:
             status, body = render(docs)
             idem_record = orjson.dumps({"fp": request_fp, "status": status, "body": body.decode()})
-        script_keys = [
-            keys.shop(shop_id), keys.rate_limit(shop_id),
-            keys.idempotency(shop_id, idempotency_key) if idempotency_key is not None else keys.shop(shop_id),
-            keys.shop_shipments(shop_id), keys.shop_status_index(shop_id, "pre_transit"),
-            keys.partition_events(keys.partition_of(shop_id)), keys.shop_feed(shop_id), *item_keys,
-        ]
+        shop_key, rl_key, *booking_keys = _booking_keys(shop_id)
+        idem_key = keys.idempotency(shop_id, idempotency_key) if idempotency_key is not None else shop_key
+        script_keys = [shop_key, rl_key, idem_key, *booking_keys, *item_keys]
         args = [*caller.guard_args(self.default_rate, self.default_burst, max(1, len(booked))),
                 "1" if idempotency_key is not None else "", self.idempotency_ttl_s, idem_record, len(booked),
                 shop_id, FEED_MAXLEN, *item_args]
@@ -182,10 +180,9 @@ class BookingService:
         # out in the same round trip right behind it, and is taken back when the script refused the request
         # (bad key, rate limit, replay): a refused request leaves nothing behind, and a booking costs one trip.
         index_keys = [keys.tracking_index(d["tracking_number"]) for d in booked]
-        script_done = self.batcher.evalsha(self._book, script_keys, args)
-        index_done = [self.batcher.command("SET", k, shop_id) for k in index_keys]
-        res, *_ = await asyncio.gather(script_done, *index_done, return_exceptions=True)
-        index_errors = [r for r in _ if isinstance(r, BaseException)]
+        res, *index_replies = await self.batcher.group(self._book, script_keys, args,
+                                                       [("SET", k, shop_id) for k in index_keys])
+        index_errors = [r for r in index_replies if isinstance(r, BaseException)]
         if isinstance(res, BaseException) or res[0] != b"OK":
             await asyncio.gather(*[self.batcher.command("DEL", k) for k in index_keys], return_exceptions=True)
         if isinstance(res, BaseException):
@@ -276,6 +273,14 @@ class BookingService:
             raise NotCancellable(f"shipment is past '{res[1].decode()}'; only booked shipments can be cancelled",
                                  "مرسوله پس از پذیرش در اداره پست قابل لغو نیست")
         return await self.get(caller, tracking_number)
+
+
+@functools.lru_cache(maxsize=65536)
+def _booking_keys(shop_id: int) -> tuple[str, ...]:
+    """The keys every booking of a shop touches besides its parcels', formatted once per shop."""
+    return (keys.shop(shop_id), keys.rate_limit(shop_id), keys.shop_shipments(shop_id),
+            keys.shop_status_index(shop_id, "pre_transit"), keys.partition_events(keys.partition_of(shop_id)),
+            keys.shop_feed(shop_id))
 
 
 def shipment_view(h: dict[bytes, bytes]) -> dict[str, Any]:

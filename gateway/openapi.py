@@ -20,26 +20,30 @@ from .web_shipments import LIST_MAX, STATUSES
 JSON = "application/json"
 IGNORED = " Unknown fields are ignored, so richer objects may be sent; every field listed here is checked."
 
-_contributed: list[tuple[dict[str, dict[str, Any]], dict[str, Any]]] = []
+_contributed: list[tuple[dict[str, dict[str, Any]], dict[str, Any], dict[str, Any]]] = []
 
 
-def add_paths(paths: dict[str, dict[str, Any]], schemas: dict[str, Any] | None = None) -> None:
-    """Contribute operations (and the component schemas they ``$ref``) to every document built afterwards.
+def add_paths(paths: dict[str, dict[str, Any]], schemas: dict[str, Any] | None = None,
+              security_schemes: dict[str, Any] | None = None) -> None:
+    """Contribute operations (and the component schemas and security schemes they name) to every document built
+    afterwards.
 
     Call it at import time of the module that registers the routes; a path may gain methods from several modules,
-    but documenting one operation (or schema name) twice fails when the document is built."""
-    _contributed.append((paths, schemas or {}))
+    but documenting one operation (or schema or security scheme name) twice fails when the document is built."""
+    _contributed.append((paths, schemas or {}, security_schemes or {}))
 
 
-def _merge(paths: dict[str, Any], schemas: dict[str, Any], more_paths: dict[str, Any], more_schemas: dict[str, Any]):
+def _merge(paths: dict[str, Any], components: dict[str, Any], more_paths: dict[str, Any],
+           more_schemas: dict[str, Any], more_security: dict[str, Any]) -> None:
     for path, ops in more_paths.items():
         taken = paths.setdefault(path, {})
         if clash := set(taken) & set(ops):
             raise ValueError(f"OpenAPI: {path} {sorted(clash)} documented twice")
         taken.update(ops)
-    if clash := set(schemas) & set(more_schemas):
-        raise ValueError(f"OpenAPI: schemas {sorted(clash)} defined twice")
-    schemas.update(more_schemas)
+    for section, more in (("schemas", more_schemas), ("securitySchemes", more_security)):
+        if clash := set(components[section]) & set(more):
+            raise ValueError(f"OpenAPI: {section} {sorted(clash)} defined twice")
+        components[section].update(more)
 
 
 def ref(name: str) -> dict[str, str]:
@@ -295,9 +299,9 @@ def _paths(limits: Limits) -> dict[str, Any]:
     return {
         "/v1/quotes": {"post": {
             "tags": ["shipments"], "summary": "Price a parcel without booking it", "operationId": "createQuote",
-            "requestBody": body("QuoteRequest", _QUOTE_EXAMPLE),
-            "responses": {"200": json_body(ref("Quote"), "Zone and price."),
-                          **problem_responses(401, 413, 415, 422, 429, 503)}}},
+            "parameters": idem, "requestBody": body("QuoteRequest", _QUOTE_EXAMPLE),
+            "responses": {"200": json_body(ref("Quote"), "Zone and price.", replayed),
+                          **problem_responses(401, 409, 413, 415, 422, 429, 503)}}},
         "/v1/shipments": {
             "post": {
                 "tags": ["shipments"], "summary": "Book a shipment", "operationId": "createShipment",
@@ -357,8 +361,8 @@ def openapi_document(extra_paths: dict[str, dict[str, Any]] | None = None, limit
     ``limits`` defaults to the packaged limits.toml."""
     limits = limits or Limits.load()
     paths, components = _paths(limits), _components(limits)
-    for more_paths, more_schemas in [*_contributed, (extra_paths or {}, {})]:
-        _merge(paths, components["schemas"], more_paths, more_schemas)
+    for more_paths, more_schemas, more_security in [*_contributed, (extra_paths or {}, {}, {})]:
+        _merge(paths, components, more_paths, more_schemas, more_security)
     return {
         "openapi": "3.1.0",
         "info": {"title": "Barid postal gateway", "version": "1.0.0",

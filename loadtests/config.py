@@ -33,7 +33,7 @@ class LoadConfig:
     seed_parcels: int = 200  # parcels per shop booked before the run, so staff have work from the first second
     fault: bool = False
     ceiling_s: int = 10  # seconds per wrk phase of the ceiling measurement; 0 skips it
-    drain_s: float = 60.0  # longest wait after the load for in-flight webhooks to land
+    drain_s: float = 120.0  # longest wait after the load for in-flight webhooks to land
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> LoadConfig:

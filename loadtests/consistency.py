@@ -1,12 +1,13 @@
 """After a run: is everything the system acknowledged really there, and did every event reach its storefront?
 
 * every acknowledged booking: its parcel record exists, and the tracking-number index names its shop;
-* every acknowledged scan: the parcel's scan record (``scan:<scan_id>`` in its hash) maps its scan_id to the acknowledged event id, and that
-  event is in the parcel's history;
+* every acknowledged scan: the parcel's scan record (field ``scan:<scan_id>`` of its hash) names the
+  acknowledged event id, and that event is in the parcel's history;
 * every acknowledged cancellation: the parcel is cancelled;
 * every event in the outboxes of shops with a webhook endpoint reached the receiver, or is in a dead-letter
-  set (with the reason the dispatcher gave up: retries exhausted or the endpoint answered 410). Events still
-  queued when the drain timeout ends are counted apart from lost ones (a backlog, not a loss) but also fail.
+  set (with the reason the dispatcher gave up: retries exhausted or the endpoint answered 410). Events not
+  yet fanned out or still queued when the drain timeout ends are counted apart from lost ones (a backlog,
+  not a loss), but fail the check too.
 
 Acknowledgements are the Locust processes' ``*.jsonl`` logs (see ``locustfile.Acks``).
 """
@@ -16,7 +17,7 @@ from __future__ import annotations
 import re
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,16 +45,26 @@ def _chunks(items: list, n: int = CHUNK) -> Iterator[list]:
         yield items[i:i + n]
 
 
-def outbox_events(r: redis.Redis, shops: set[int]) -> Iterator[str]:
-    """The event id of every outbox entry of the given shops, all partitions."""
+def _sid(stream_id: bytes) -> tuple[int, int]:
+    ms, _, seq = stream_id.partition(b"-")
+    return int(ms), int(seq or 0)
+
+
+def outbox_events(r: redis.Redis, shops: set[int]) -> Iterator[tuple[str, bool]]:
+    """(event id, not yet read by the dispatchers' group) of every outbox entry of the given shops."""
     wanted = {str(s).encode() for s in shops}
     for p in sorted({keys.partition_of(s) for s in shops}):
         stream, start = keys.partition_events(p), "-"
+        try:
+            groups = {g["name"]: g["last-delivered-id"] for g in r.xinfo_groups(stream)}
+        except redis.ResponseError:  # no stream: no events
+            continue
+        read_up_to = _sid(groups.get(keys.WEBHOOK_GROUP.encode(), b"0-0"))
         while True:
             entries = r.xrange(stream, start, "+", count=10_000)
-            for _, f in entries:
+            for entry_id, f in entries:
                 if f[b"s"] in wanted:
-                    yield _ID.search(f[b"e"]).group(1).decode()
+                    yield _ID.search(f[b"e"]).group(1).decode(), _sid(entry_id) > read_up_to
             if len(entries) < 10_000:
                 break
             start = "(" + entries[-1][0].decode()
@@ -76,7 +87,7 @@ def dead_letters(r: redis.Redis, shops: set[int]) -> dict[str, str]:
 
 
 def queued(r: redis.Redis, shops: set[int]) -> set[str]:
-    """Event ids still waiting in (or leased from) a delivery queue of the given shops."""
+    """Event ids fanned out but still waiting in (or leased from) a delivery queue of the given shops."""
     out = set()
     for p in sorted({keys.partition_of(s) for s in shops}):
         for member, q in r.hscan_iter(keys.webhook_queues(p)):
@@ -163,8 +174,10 @@ def owners_of(r: redis.Redis, tns: Iterable[str]) -> dict[str, int]:
     return out
 
 
-def check(redis_url: str, ack_dir: Path, received: dict[str, Any], shops: set[int]) -> dict[str, Any]:
-    """The verdict; ``received`` is the receiver's dump (``events``: id -> record)."""
+def check(redis_url: str, ack_dir: Path, fetch_received: Callable[[], dict[str, Any]], shops: set[int]
+          ) -> dict[str, Any]:
+    """The verdict. ``fetch_received`` returns the receiver's records (``events``: id -> record); it is called
+    after the store's state is read, so a delivery still under way is pending in one or received in the other."""
     r = redis.Redis.from_url(redis_url, socket_timeout=60)
     try:
         acks = load_acks(ack_dir)
@@ -177,11 +190,15 @@ def check(redis_url: str, ack_dir: Path, received: dict[str, Any], shops: set[in
         for c in acks["cancel"]:
             pipe.hget(keys.parcel(owners.get(c["tn"], 0), c["tn"]), "status")
         not_cancelled = [c["tn"] for c, st in zip(acks["cancel"], pipe.execute()) if st != b"cancelled"]
-        expected = set(outbox_events(r, shops))
+        events = dict(outbox_events(r, shops))
+        expected = set(events)
+        unread = {e for e, waiting in events.items() if waiting}
         dead = dead_letters(r, shops)
+        waiting = queued(r, shops) | unread
+        received = fetch_received()
         got = set(received.get("events", {}))
         undelivered = expected - got - set(dead)
-        pending = undelivered & queued(r, shops) if undelivered else set()
+        pending = undelivered & waiting
         lost_events = sorted(undelivered - pending)
     finally:
         r.close()
@@ -192,10 +209,11 @@ def check(redis_url: str, ack_dir: Path, received: dict[str, Any], shops: set[in
         "cancels_acked": len(acks["cancel"]), "cancels_not_applied": len(not_cancelled),
         "webhooks_expected": len(expected), "webhooks_received": len(got & expected),
         "webhooks_dead": len(dead), "dead_reasons": sorted(set(dead.values())),
-        "webhooks_pending": len(pending), "webhooks_missing": len(lost_events), "webhooks_unexpected": len(got - expected),
+        "webhooks_pending": len(pending), "webhooks_missing": len(lost_events),
+        "webhooks_unexpected": len(got - expected),
         "webhook_duplicates": received.get("duplicates", 0), "webhooks_rejected": received.get("rejected", 0),
-        "examples": {"bookings": lost_bookings[:5], "unindexed": unindexed[:5], "scans": lost_scans[:5], "cancels": not_cancelled[:5],
-                     "webhooks": lost_events[:5]},
+        "examples": {"bookings": lost_bookings[:5], "unindexed": unindexed[:5], "scans": lost_scans[:5],
+                     "cancels": not_cancelled[:5], "webhooks": lost_events[:5], "pending": sorted(pending)[:5]},
     }
     result["consistent"] = not (lost_bookings or unindexed or lost_scans or not_cancelled or lost_events or pending
                                 or result["webhooks_unexpected"] or result["webhooks_rejected"])

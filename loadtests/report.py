@@ -159,6 +159,7 @@ def write_html(path: Path, summary: dict[str, Any], chart_svgs: list[str]) -> No
     mem_rows = [{"part": k, "start MiB": mem.get("start", {}).get(k), "end MiB": mem.get("end", {}).get(k)}
                 for k in mem.get("start", {})]
     gen = [{"group": k, **v} for k, v in summary.get("cpu", {}).items()]
+    faults = (" Fault scenario: " + html.escape("; ".join(summary["faults"]))) if summary.get("faults") else ""
     errs = [{"error": k, "count": v} for k, v in summary.get("errors_by_kind", {}).items()]
     doc = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Barid load test</title>
 <style>body{{font-family:sans-serif;margin:24px;color:#111;max-width:900px}}
@@ -171,8 +172,7 @@ text-align:right}}th{{background:#f3f4f6}}code{{background:#f3f4f6;padding:2px 4
 <div class="cards">{card_html}</div><p>Command: <code>{html.escape(summary['command'])}</code>;
 {summary['duration_s']} s, {summary['config']['workers']} gateway workers, {summary['config']['dispatchers']}
 dispatcher(s), {summary['config']['processes']} Locust processes, {summary['config']['users']} users,
-{os.cpu_count()} cores.{' Fault scenario: ' + html.escape('; '.join(summary.get('faults', []))) if summary.get('faults') else ''}
-</p>{''.join(chart_svgs)}
+{os.cpu_count()} cores.{faults}</p>{''.join(chart_svgs)}
 <h2>Endpoints</h2>{_table(summary['endpoints'], ['method', 'name', 'requests', 'failures', 'requests_per_s',
                                                  'p50_ms', 'p95_ms', 'p99_ms', 'max_ms'])}
 <h2>Errors by kind</h2>{_table(errs, ['error', 'count']) if errs else '<p>none</p>'}

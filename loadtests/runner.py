@@ -130,9 +130,12 @@ def run(cfg: LoadConfig, command: str) -> int:
             r.close()
             mem_end = system.memory() if system else {}
             monitor.stop()
-            _post(f"http://127.0.0.1:{port}/dump")
+            def fetch_received() -> dict[str, Any]:
+                _post(f"http://127.0.0.1:{port}/dump")
+                return orjson.loads((tmp / "webhooks.json").read_bytes())
+
+            verdict = check(redis_url, ack_dir, fetch_received, {s["id"] for s in data["shops"]})
             received = orjson.loads((tmp / "webhooks.json").read_bytes())
-            verdict = check(redis_url, ack_dir, received, {s["id"] for s in data["shops"]})
             summary = _summary(cfg, command, verdict, ceil, received, monitor, mem_start, mem_end, faults,
                                load_s, drain_s)
             report.write(cfg.out_dir, summary, summary.pop("_history"), summary.pop("_webhooks_per_s"),
@@ -197,8 +200,9 @@ def _print(s: dict[str, Any], out_dir: Path) -> None:
         lines.append(f"bookings alone {c['bookings_per_s']:,}/s vs hello-world {c['hello_per_s']:,}/s with "
                      f"{c['workers']} workers: {c['ratio']:.0%}")
     if s["memory"]["start"]:
+        end = s["memory"]["end"]
         lines.append("RSS start -> end: " + ", ".join(
-            f"{k.removesuffix('_rss_mb')} {v} -> {s['memory']['end'].get(k)} MiB" for k, v in s["memory"]["start"].items()))
+            f"{k.removesuffix('_rss_mb')} {v} -> {end.get(k)} MiB" for k, v in s["memory"]["start"].items()))
     gen = s["cpu"].get("locust")
     if gen:
         lines.append(f"load generator: {gen['cpu_mean']:.0f} % CPU mean, busiest Locust process peaked at "

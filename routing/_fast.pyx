@@ -604,13 +604,21 @@ cdef class _Sisr:
         return best, iteration
 
 
+def _check_routes(routes, n: int, n_routes: int) -> None:
+    """Initial routes index raw arrays: refuse anything but distinct customers 1..n-1 on at most n_routes."""
+    customers = [int(c) for route in routes for c in route]
+    if len(routes) > n_routes or len(set(customers)) != len(customers) or any(not 0 < c < n for c in customers):
+        raise ValueError("initial routes must hold distinct customers 1..n-1, at most one route per vehicle")
+
+
 def sisr(distance, duration, demand, cod, ready, due, service, capacity, cod_capacity, n_vehicles, fixed_cost,
          neighbours, initial_routes, params, seed, time_limit_s, max_iterations):
     cdef _Sisr engine = _Sisr(distance, duration, demand, cod, ready, due, service, capacity, cod_capacity,
                               n_vehicles, fixed_cost, neighbours, params, seed)
     cdef _Solution start = _Solution(engine.n, engine.n_routes)
     cdef Py_ssize_t r, k
-    for r, route in enumerate(initial_routes[: engine.n_routes]):
+    _check_routes(initial_routes, engine.n, engine.n_routes)
+    for r, route in enumerate(initial_routes):
         for k, c in enumerate(route):
             start.routes[r, k] = c
         start.length[r] = len(route)

@@ -29,7 +29,8 @@ def haversine_matrices(lat, lon, road_factor: float, speed_mps: float):
     for i in range(n):
         row_d, row_t = dist[i], dur[i]
         for j in range(i + 1, n):
-            a = math.sin((rlat[j] - rlat[i]) * 0.5) ** 2 + coslat[i] * coslat[j] * math.sin((rlon[j] - rlon[i]) * 0.5) ** 2
+            s1, s2 = math.sin((rlat[j] - rlat[i]) * 0.5), math.sin((rlon[j] - rlon[i]) * 0.5)
+            a = s1 * s1 + coslat[i] * coslat[j] * s2 * s2
             metres = 2.0 * EARTH_RADIUS_M * math.asin(math.sqrt(a)) * road_factor
             d = int(metres + 0.5)
             t = int(metres / speed_mps + 0.5)
@@ -432,6 +433,13 @@ class _Sisr:
         return best, iteration
 
 
+def _check_routes(routes, n: int, n_routes: int) -> None:
+    """Initial routes index raw arrays: refuse anything but distinct customers 1..n-1 on at most n_routes."""
+    customers = [int(c) for route in routes for c in route]
+    if len(routes) > n_routes or len(set(customers)) != len(customers) or any(not 0 < c < n for c in customers):
+        raise ValueError("initial routes must hold distinct customers 1..n-1, at most one route per vehicle")
+
+
 def sisr(distance, duration, demand, cod, ready, due, service, capacity, cod_capacity, n_vehicles, fixed_cost,
          neighbours, initial_routes, params, seed, time_limit_s, max_iterations):
     """Improve (or build, from no routes) a solution by SISR; returns (routes, cost, iterations).
@@ -442,7 +450,8 @@ def sisr(distance, duration, demand, cod, ready, due, service, capacity, cod_cap
     engine = _Sisr(distance, duration, demand, cod, ready, due, service, capacity, cod_capacity, n_vehicles,
                    fixed_cost, neighbours, params, seed)
     start = _Solution(engine.n, engine.n_routes)
-    for r, route in enumerate(initial_routes[: engine.n_routes]):
+    _check_routes(initial_routes, engine.n, engine.n_routes)
+    for r, route in enumerate(initial_routes):
         start.routes[r] = [int(c) for c in route]
         start.routed += len(route)
         engine.refresh(start, r)

@@ -44,7 +44,8 @@ def check(instance: Instance, routes: list[list[int]]) -> CheckReport:
             total += length(prev, node)
             clock = max(clock + float(instance.service[prev]) + length(prev, node), float(instance.ready[node]))
             if clock > float(instance.due[node]) + EPS:
-                violations.append(f"route {number}: customer {node} served at {clock:.4f} after its due {instance.due[node]}")
+                violations.append(f"route {number}: customer {node} served at {clock:.4f} "
+                                  f"after its due {instance.due[node]}")
             load += int(instance.demand[node])
             prev = node
         total += length(prev, 0)

@@ -70,7 +70,8 @@ def _plan(args) -> int:
     if args.sheets:
         args.sheets.mkdir(parents=True, exist_ok=True)
         for index in range(len(plan["postmen"])):
-            (args.sheets / f"postman-{index + 1:02d}.html").write_text(render_route_sheet(plan, index), encoding="utf-8")
+            sheet = render_route_sheet(plan, index)
+            (args.sheets / f"postman-{index + 1:02d}.html").write_text(sheet, encoding="utf-8")
     return 0
 
 
@@ -98,7 +99,7 @@ def _print_plan(plan: dict) -> None:
     totals = plan["totals"]
     print(f"{plan['office']['code']} {plan['date']}: {totals['stops']} stops, {totals['parcels']} parcels, "
           f"{totals['postmen_used']} postmen, {totals['distance_m'] / 1000:.1f} km, "
-          f"{totals['duration_s'] / 3600:.1f} h driving+service, solved in {plan['solver']['runtime_s']:.1f}s")
+          f"{totals['duration_s'] / 3600:.1f} postman-hours, solved in {plan['solver']['runtime_s']:.1f}s")
     for index, postman in enumerate(plan["postmen"], 1):
         print(f"  postman {index:>2}: {len(postman['stops']):>3} stops, {postman['load_kg']:6.1f} kg, "
               f"COD {postman['cod_rials']:>13,} rials, {postman['distance_m'] / 1000:5.1f} km, "

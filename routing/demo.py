@@ -23,6 +23,9 @@ TIME_WINDOW_SHARE = 0.2
 COD_SHARE = 0.3
 WINDOW_STARTS_H = (9, 10, 11, 12, 13, 14)  # two-hour windows, within an 08:00–16:00 shift
 POSTAL_TAIL_DIGITS = "013456789"  # digits 6–10 of an Iranian postal code never use 2
+STREETS = ("ولیعصر", "انقلاب", "آزادی", "کریمخان", "فاطمی", "طالقانی", "مطهری", "بهار", "شریعتی", "جمهوری",
+           "حافظ", "فلسطین", "سعدی", "نواب", "کارگر", "وصال", "قدس", "ایرانشهر", "بهشتی", "گاندی")
+PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 
 
 def _seed_for(office: str, day: date, count: int, seed: int) -> int:
@@ -65,23 +68,24 @@ def generate_day(office_code: str, day: date, n_parcels: int = 300, seed: int = 
             east = round(east / BLOCK_M) * BLOCK_M
         else:
             north = round(north / BLOCK_M) * BLOCK_M
-        street = int(abs(north if rng.uniform() < 0.5 else east) // BLOCK_M) + 1
-        buildings.append((offset_point(office, east, north), _postal_code(office, rng), street,
-                          int(rng.integers(1, 120))))
+        street = STREETS[int(abs(north if rng.uniform() < 0.5 else east) // BLOCK_M) % len(STREETS)]
+        address = f"{office.city}، خیابان {street}، کوچه {int(rng.integers(1, 30))}، پلاک {int(rng.integers(1, 120))}"
+        buildings.append((offset_point(office, east, north), _postal_code(office, rng),
+                          address.translate(PERSIAN_DIGITS)))
     # busy buildings (offices, shops) get more parcels
     popularity = rng.pareto(2.5, n_buildings) + 1.0
     popularity /= popularity.sum()
     chosen = rng.choice(n_buildings, size=n_parcels, p=popularity)
     parcels = []
     for i, b in enumerate(chosen):
-        (lat, lon), postal_code, street, plaque = buildings[b]
+        (lat, lon), postal_code, address = buildings[b]
         weight_g = int(min(30_000, max(50, rng.lognormal(math.log(900), 0.9))))
         parcel = {
             "tracking_number": f"DM{_seed_for(office.code, day, n_parcels, seed) % 10**4:04d}{i:05d}IR",
             "weight_g": weight_g,
             "receiver": {
                 "postal_code": postal_code,
-                "address": f"{office.city}، خیابان {street}، پلاک {plaque}",
+                "address": address,
                 "location": {"lat": lat, "lon": lon},
             },
             "payment": {"type": "prepaid"},

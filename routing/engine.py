@@ -52,7 +52,8 @@ def build_model(problem: Problem, allow_drops: bool) -> OrtoolsModel:
         _add_time(model, problem)
     if allow_drops:
         # Dropping a stop must cost more than any detour that serves it.
-        penalty = int(100 * (problem.distance[0].max() + problem.distance[:, 0].max()) + 100 * problem.vehicle_fixed_cost)
+        round_trip = problem.distance[0].max() + problem.distance[:, 0].max()
+        penalty = int(100 * (round_trip + problem.vehicle_fixed_cost))
         for node in range(1, problem.n_nodes):
             routing.AddDisjunction([manager.NodeToIndex(node)], penalty)
     return model

@@ -188,8 +188,8 @@ def load_registry(path: str | Path | None = None) -> Registry:
         links.setdefault(link["a"], {})[link["b"]] = link["transit_days"]
         links.setdefault(link["b"], {})[link["a"]] = link["transit_days"]
     levels = json.loads((data_dir / "service_levels.json").read_text(encoding="utf-8"))
-    services = {name: ServiceLevel(name, s["name_fa"], {z: s[z] for z in ("same_city", "same_province", "other_province")})
-                for name, s in levels["services"].items()}
+    zones = ("same_city", "same_province", "other_province")
+    services = {name: ServiceLevel(name, s["name_fa"], {z: s[z] for z in zones}) for name, s in levels["services"].items()}
     holidays = frozenset((h["month"], h["day"]) for h in levels["jalali_holidays"])
     return Registry(offices, province_defaults, links, services, levels["cutoff_hour"],
                     frozenset(levels["weekend_weekdays"]), holidays)

@@ -35,7 +35,8 @@ def solve_with_vroom(problem: Problem, time_limit_s: float) -> tuple[list[list[i
     jobs = []
     for node in range(1, problem.n_nodes):
         amount = [int(problem.demand[node])] + ([int(problem.cod[node])] if with_cash else [])
-        windows = [vroom.TimeWindow(int(problem.ready[node]), int(problem.due[node]))] if problem.has_time_windows else ()
+        windows = ([vroom.TimeWindow(int(problem.ready[node]), int(problem.due[node]))]
+                   if problem.has_time_windows else ())
         jobs.append(vroom.Job(node, location=node, delivery=amount, default_service=int(problem.service[node]),
                               time_windows=windows))
     vrp.add_job(jobs)

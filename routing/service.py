@@ -16,8 +16,8 @@ from collections import OrderedDict
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
-from typing import Callable
 from datetime import date, datetime
+from typing import Callable
 
 import jdatetime
 
@@ -58,7 +58,7 @@ def plan_office_day(request: PlanRequest) -> dict:
     """Solve one office day (runs in a worker process) and return the plan as a JSON-ready dict."""
     validate(request)
     office = load_registry().get(request.office_code)
-    fleet = request.fleet if request.postmen is None else Fleet(**{**request.fleet.__dict__, "postmen": request.postmen})
+    fleet = request.fleet if request.postmen is None else replace(request.fleet, postmen=request.postmen)
     stops = merge_stops(office, request.parcels)
     shift = (fleet.shift_start, fleet.shift_end)
     outside = [s for s in stops if s.window and (s.window[1] <= _s(shift[0]) or s.window[0] >= _s(shift[1]))]
@@ -142,6 +142,12 @@ class _Entry:
     pool: ProcessPoolExecutor
 
 
+def _consume(waiter: asyncio.Future) -> None:
+    """Mark a late outcome as seen (get() reports it), so asyncio does not log it as never retrieved."""
+    if not waiter.cancelled():
+        waiter.exception()
+
+
 class PlanService:
     """Process-pool planner. ``submit`` validates and returns a plan id at once; workers do the solving."""
 
@@ -219,8 +225,10 @@ class PlanService:
         if entry is None:
             raise PlanNotFound(f"no plan {plan_id!r} (unknown or expired)")
         remaining = max(entry.deadline - time.monotonic(), 0.0)
+        waiter = asyncio.wrap_future(entry.future)
+        waiter.add_done_callback(_consume)
         try:
-            await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(entry.future)), remaining)
+            await asyncio.wait_for(asyncio.shield(waiter), remaining)
         except Exception:  # the error, if any, is reported by get()
             pass
         return self.get(plan_id)

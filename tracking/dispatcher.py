@@ -38,6 +38,7 @@ Retention
 from __future__ import annotations
 
 import asyncio
+import collections
 import email.utils
 import logging
 import os
@@ -175,7 +176,53 @@ return {'NEXT', nl2 and string.sub(rest, 1, nl2 - 1) or rest}
 """
 
 PAUSED_RECHECK_S = 1.0  # a paused endpoint's heads are looked at again this often
-BUSY_DEFER_S = 0.05  # a head whose endpoint is at its concurrency cap waits this long
+BUSY_DEFER_S = 0.05  # a head that could not get a slot of its endpoint in time waits this long in the store
+BUSY_WAIT_S = 2.0  # longest a leased head waits in memory for a slot of its endpoint
+WAITERS_PER_SLOT = 32  # leased heads that may wait in memory (FIFO) per slot of a busy endpoint
+
+
+class _Gate:
+    """At most ``slots`` requests in flight to one endpoint; leased heads beyond that wait here in FIFO order
+    (no store round trip, fair across parcels) for a bounded time and in bounded numbers, else the caller hands
+    the head back to the store (defer), so a slow storefront never holds more than its share of this process."""
+
+    __slots__ = ("free", "waiters")
+
+    def __init__(self, slots: int) -> None:
+        self.free = slots
+        self.waiters: collections.deque[asyncio.Future] = collections.deque()
+
+    async def acquire(self, max_wait: float, max_waiters: int) -> bool:
+        if self.free > 0 and not self.waiters:
+            self.free -= 1
+            return True
+        if len(self.waiters) >= max_waiters or max_wait <= 0:
+            return False
+        loop = asyncio.get_running_loop()
+        fut = loop.create_future()
+        self.waiters.append(fut)
+        timer = loop.call_later(max_wait, _expire, fut)
+        try:
+            return await fut
+        except asyncio.CancelledError:
+            if fut.done() and not fut.cancelled() and fut.result():
+                self.release()  # the slot was handed to us just as we were cancelled
+            raise
+        finally:
+            timer.cancel()
+
+    def release(self) -> None:
+        while self.waiters:
+            fut = self.waiters.popleft()
+            if not fut.done():
+                fut.set_result(True)  # the slot passes straight to the oldest waiter
+                return
+        self.free += 1
+
+
+def _expire(fut: asyncio.Future) -> None:
+    if not fut.done():
+        fut.set_result(False)
 
 
 def _text(value: bytes | str) -> str:
@@ -211,7 +258,13 @@ class Dispatcher:
         self._fanout_s, self._claim_s, self._settle_s = Script(FANOUT), Script(CLAIM), Script(SETTLE)
         self._docs: dict[str, dict[str, Any]] = {}  # shop id -> endpoint id -> endpoint doc
         self._sem = asyncio.Semaphore(config.max_in_flight)
-        self._per_endpoint: dict[str, int] = {}
+        self._gates: dict[str, _Gate] = {}
+        # A head waits for its endpoint's slot at most this long, so its lease outlives the request it then sends.
+        self._max_wait = min(BUSY_WAIT_S, max(0.0, config.claim_idle_s - config.delivery_timeout_s
+                                              - min(1.0, (config.claim_idle_s - config.delivery_timeout_s) / 2)))
+        self._timeout = aiohttp.ClientTimeout(total=config.delivery_timeout_s)
+        self._urls: dict[str, Any] = {}  # endpoint URL -> checked yarl.URL (the check depends on the text only)
+        self._keys: dict[str, tuple[list, float, list[bytes]]] = {}  # endpoint -> (secrets, valid until, keys)
         self._tasks: set[asyncio.Task] = set()
         self._cursors: dict[int, bytes] = {}
         self._session: aiohttp.ClientSession | None = None
@@ -389,10 +442,17 @@ class Dispatcher:
                     head, tries = await self._settle(p, member, event["id"], "dead", lease_end,
                                                      _recorded_ms(event)), 0
                     continue
-                if self._per_endpoint.get(ep, 0) >= self.config.max_in_flight_per_endpoint:
+                gate = self._gates.get(ep)
+                if gate is None:
+                    gate = self._gates[ep] = _Gate(self.config.max_in_flight_per_endpoint)
+                if not await gate.acquire(lease_end - self.config.claim_idle_s + self._max_wait - time.time(),
+                                          WAITERS_PER_SLOT * self.config.max_in_flight_per_endpoint):
                     await self._settle(p, member, event["id"], "defer", time.time() + BUSY_DEFER_S)
                     return
-                ok, gone, wait = await self._post(ep, doc, event["id"], head)
+                try:
+                    ok, gone, wait = await self._post(ep, doc, event["id"], head)
+                finally:
+                    gate.release()
                 if ok:
                     self.delivered += 1
                     head, tries = await self._settle(p, member, event["id"], "ok", lease_end), 0
@@ -427,14 +487,16 @@ class Dispatcher:
         now = time.time()
         headers = {"content-type": "application/json", "webhook-id": event_id,
                    "webhook-timestamp": str(int(now)),
-                   "webhook-signature": sign(live_keys(doc, int(now * 1000)), event_id, int(now), body)}
-        self._per_endpoint[ep] = self._per_endpoint.get(ep, 0) + 1
+                   "webhook-signature": sign(self._signing_keys(ep, doc, now), event_id, int(now), body)}
         try:
             async with self._sem:
-                check_url(doc["url"], self.config.webhook_allow_hosts)
-                async with self._session.post(doc["url"], data=body, headers=headers, allow_redirects=False,
-                                              timeout=aiohttp.ClientTimeout(total=self.config.delivery_timeout_s)
-                                              ) as resp:
+                url = self._urls.get(doc["url"])
+                if url is None:
+                    if len(self._urls) > 10_000:
+                        self._urls.clear()
+                    url = self._urls[doc["url"]] = check_url(doc["url"], self.config.webhook_allow_hosts)
+                async with self._session.post(url, data=body, headers=headers, allow_redirects=False,
+                                              timeout=self._timeout) as resp:
                     await resp.read()
                     if 200 <= resp.status < 300:
                         return True, False, None
@@ -446,8 +508,20 @@ class Dispatcher:
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValidationFailed) as exc:
             log.info("delivery of %s to %s failed: %r", event_id, ep, exc)
             return False, False, None
-        finally:
-            self._per_endpoint[ep] -= 1
+
+    def _signing_keys(self, ep: str, doc: dict[str, Any], now: float) -> list[bytes]:
+        """The endpoint's live secrets, decoded once per doc version and until the next secret expiry."""
+        secrets_ = doc["secrets"]
+        hit = self._keys.get(ep)
+        if hit is not None and hit[0] is secrets_ and now * 1000 < hit[1]:  # the cache holds the list: no id reuse
+            return hit[2]
+        now_ms = int(now * 1000)
+        live = live_keys(doc, now_ms)
+        expiries = [s["expires_ms"] for s in secrets_ if s["expires_ms"] is not None and s["expires_ms"] > now_ms]
+        if len(self._keys) > 10_000:
+            self._keys.clear()
+        self._keys[ep] = (secrets_, min(expiries, default=float("inf")), live)
+        return live
 
     async def _disable(self, shop_id: int, ep: str) -> None:
         try:

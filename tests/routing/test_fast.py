@@ -118,3 +118,23 @@ def test_one_switch_turns_the_extension_off():
         env.pop("BARID_NO_EXTENSIONS")
         out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
         assert out.split() == ["True", "routing._fast"]
+
+
+@pytest.mark.parametrize("routes", [[[0, 1]], [[1, 2], [2]], [[1, 999]], [[1]] * 30])
+def test_sisr_refuses_bad_initial_routes(kernels, r101_25, routes):
+    problem = r101_25.to_problem()
+    nn = kernels.nearest_neighbours(problem.distance, 10)
+    with pytest.raises(ValueError):
+        kernels.sisr(problem.distance, problem.duration, problem.demand, problem.cod, problem.ready, problem.due,
+                     problem.service, problem.capacity, NO_CASH, problem.n_vehicles, 0, nn, routes, PARAMS, 1, 0, 5)
+
+
+def test_sisr_improves_given_initial_routes(kernels, r101_25):
+    problem = r101_25.to_problem()
+    nn = kernels.nearest_neighbours(problem.distance, 10)
+    singles = [[c] for c in range(1, 26)]
+    start_cost = sum(problem.distance[0, c] + problem.distance[c, 0] for c in range(1, 26))
+    routes, cost, _ = kernels.sisr(problem.distance, problem.duration, problem.demand, problem.cod, problem.ready,
+                                   problem.due, problem.service, problem.capacity, NO_CASH, problem.n_vehicles, 0, nn,
+                                   singles, PARAMS, 1, 0, 200)
+    assert cost < 0.6 * start_cost and sorted(c for r in routes for c in r) == list(range(1, 26))

@@ -10,7 +10,8 @@ from .conftest import DATA, write_cvrp
 def test_parse_solomon(r101):
     assert r101.name == "R101" and r101.kind == "solomon"
     assert len(r101.x) == 101 and (r101.n_vehicles, r101.capacity) == (25, 200)
-    assert (r101.x[1], r101.y[1], r101.demand[1], r101.ready[1], r101.due[1], r101.service[1]) == (41, 49, 10, 161, 171, 10)
+    first = (r101.x[1], r101.y[1], r101.demand[1], r101.ready[1], r101.due[1], r101.service[1])
+    assert first == (41, 49, 10, 161, 171, 10)
     problem = r101.to_problem()
     assert problem.distance[0, 1] == round(((41 - 35) ** 2 + (49 - 35) ** 2) ** 0.5 * 1000)
     assert problem.due[1] == 171_000 and problem.service[1] == 10_000
