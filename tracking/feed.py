@@ -17,21 +17,27 @@ from gateway.errors import FieldError, ValidationFailed
 
 _CURSOR = re.compile(r"[0-9]{1,20}-[0-9]{1,20}", re.ASCII)
 _TYPE = re.compile(rb'"type":"([a-z_]+)"')
+_MAX_ID = 2**64 - 1  # each half of a stream id is an unsigned 64-bit number; nothing comes after max-max
 
 
 def parse_cursor(value: str | None, field: str = "after") -> str | None:
     if value is None or value == "":
         return None
-    if not _CURSOR.fullmatch(value):
+    if not _CURSOR.fullmatch(value) or not _in_range(value):
         raise ValidationFailed(errors=[FieldError(field, "cursor_invalid", "must be a cursor from an earlier answer",
                                                   "نشانگر نامعتبر است")])
     return value
 
 
+def _in_range(cursor: str) -> bool:
+    ms, seq = (int(part) for part in cursor.split("-"))
+    return ms <= _MAX_ID and seq <= _MAX_ID and (ms, seq) != (_MAX_ID, _MAX_ID)
+
+
 def parse_limit(value: str | None) -> int:
     if value is None:
         return 100
-    if not value.isdigit() or not 1 <= int(value) <= 1000:
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= 1000:
         raise ValidationFailed(errors=[FieldError("limit", "limit_invalid", "must be 1-1000",
                                                   "limit باید بین ۱ تا ۱۰۰۰ باشد")])
     return int(value)

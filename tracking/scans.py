@@ -10,6 +10,7 @@ in any order) and sends all scripts in pipelined round trips through the shared 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import re
 import time
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ from routing.offices import Registry
 
 from .config import TrackingConfig
 from .events import COD_METHODS, FAILURE_REASONS, RULES, STAFF_EVENTS, STATUSES
-from .staff import Staff
+from .staff import InvalidStaffToken, Staff, _parse_token, hash_token
 
 
 class ParcelNotFound(NotFound):
@@ -270,6 +271,18 @@ class ScanService:
         self._script = Script(SCAN)
         # Tracking number -> shop id is immutable once written, so it is cached for the process' life.
         self._owners: dict[str, int] = {}
+
+    async def authenticate(self, token: str) -> Staff:
+        """``staff.authenticate`` through the micro-batcher: the record is read on every request (revocation is
+        immediate), but in the same round trip as every other request's store calls of this loop turn."""
+        staff_id = _parse_token(token)
+        office, name, token_hash, status = await self.batcher.command(
+            "HMGET", keys.staff(staff_id), "office", "name", "token_hash", "status")
+        if token_hash is None or not hmac.compare_digest(token_hash.decode(), hash_token(token)):
+            raise InvalidStaffToken("staff token is not valid", "توکن کارمند معتبر نیست")
+        if status != b"active":
+            raise InvalidStaffToken("staff token was revoked", "توکن کارمند باطل شده است", code="staff_revoked")
+        return Staff(staff_id, office.decode(), name.decode())
 
     async def owners(self, tracking_numbers: list[str]) -> dict[str, int]:
         missing = list({tn for tn in tracking_numbers if tn not in self._owners})

@@ -55,7 +55,7 @@ def _json(data: Any, status: int = 200) -> web.Response:
 
 
 async def require_staff(request: web.Request) -> Staff:
-    return await authenticate(request.app[TRACKING].redis, bearer(request))
+    return await request.app[TRACKING].scans.authenticate(bearer(request))
 
 
 # -- scans -----------------------------------------------------------------------------------------------

@@ -175,3 +175,41 @@ def test_acknowledged_bookings_survive_kill_9_of_gateway_and_store(gateway):
     missing, new_tn = asyncio.run(check())
     assert missing == []
     assert new_tn not in set(before + during)  # serials are never reused after a crash
+
+
+def test_up_starts_the_whole_system_with_demo_data(tmp_path):
+    gw = Gateway(tmp_path / "var", workers=1)
+    gw.proc = subprocess.Popen([sys.executable, "-m", "gateway", "up"], env=gw.env, cwd=ROOT, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        banner = [gw.proc.stdout.readline() for _ in range(5)]
+        assert banner[0].startswith(f"Barid is up at {gw.url}")
+        demo = json.loads((gw.data_dir / "demo.json").read_text())
+        deadline = time.monotonic() + 30
+
+        async def check() -> None:
+            async with aiohttp.ClientSession() as s:
+                while True:  # workers may still be binding
+                    try:
+                        async with s.get(f"{gw.url}/healthz") as r:
+                            if r.status == 200:
+                                break
+                    except aiohttp.ClientError:
+                        pass
+                    assert time.monotonic() < deadline
+                    await asyncio.sleep(0.1)
+                auth = {"Authorization": f"Bearer {demo['api_key']}"}
+                async with s.get(f"{gw.url}/v1/shipments?limit=100", headers=auth) as r:
+                    listed = {x["tracking_number"] for x in (await r.json())["items"]}
+                assert listed == set(demo["tracking_numbers"])
+                async with s.get(f"{gw.url}/track/{demo['tracking_numbers'][0]}") as r:
+                    assert r.status == 200 and "text/html" in r.headers["Content-Type"]
+
+        asyncio.run(check())
+        children = subprocess.run(["pgrep", "-P", str(gw.proc.pid)], capture_output=True, text=True).stdout.split()
+        names = [Path(f"/proc/{pid}/comm").read_bytes().strip() for pid in children]
+        # the store, one gateway worker and one webhook dispatcher (both forked from the supervisor)
+        assert len(children) == 3 and sum(n.endswith(b"-server") for n in names) == 1
+    finally:
+        gw.stop()
+    assert not (gw.data_dir / "store.json").exists()  # the store was shut down cleanly with it
