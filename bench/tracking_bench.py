@@ -274,7 +274,9 @@ async def main_async(args: argparse.Namespace, redis_url: str, base: str, probe:
     await asyncio.sleep(2)  # the dispatcher drains the ingest's events (no endpoint wanted them)
     probe.start("latency", args.seconds)
     lat, _ = await latency(base, shop_headers, staff, tns, args.rate, args.seconds, args.per_request)
-    probe.stop(need)
+    per = probe.stop(need)
+    if lat:
+        print(f"  CPU us per delivered webhook: dispatcher {per['dispatcher'] * need / len(lat):.0f}")
     lat_ms = [x * 1000 for x in lat] or [float("nan")]
     print(f"scan-to-webhook latency at {args.rate:,.0f} scans/s for {args.seconds:.0f} s "
           f"({'single scans' if args.per_request == 1 else f'{args.per_request} scans per request'}): "
@@ -308,8 +310,12 @@ def main() -> None:
                "PYTHONPATH": str(ROOT)}
         gateways = [subprocess.Popen([sys.executable, __file__, "--serve", redis_url, str(port)], env=env)
                     for _ in range(args.workers)]
+        if args.profile:
+            Path(args.profile).mkdir(parents=True, exist_ok=True)
+        logs = [open(Path(args.profile) / f"dispatcher{n}.log", "wb") if args.profile else subprocess.DEVNULL
+                for n in range(args.dispatchers)]
         dispatchers = [subprocess.Popen([sys.executable, "-m", "tracking", "dispatch"], env=env, cwd=ROOT,
-                                        stderr=subprocess.DEVNULL) for _ in range(args.dispatchers)]
+                                        stderr=log) for log in logs]
         procs = gateways + dispatchers
         probe = Probe({"gateway": [p.pid for p in gateways], "dispatcher": [p.pid for p in dispatchers],
                        "store": [store.pid or 0]}, redis_url, args.profile, args.store_stats)

@@ -166,25 +166,26 @@ class BookingService:
             item_args += [tn, created_ms, keys.index_member(created_ms, tn), orjson.dumps(doc),
                           orjson.dumps(event), created_at]
         booked = [d for d in docs if d is not None]
+        # The tracking-number index and the delivering office's to-do list live outside the partition, so the
+        # script cannot write them. They go out in the same round trip right behind it (a booking costs one
+        # trip), are taken back when the script refused the request (bad key, rate limit, replay), and are
+        # written again on a replay, in case the first attempt died between the script and them.
+        side = [("SET", keys.tracking_index(d["tracking_number"]), shop_id) for d in booked]
+        side += [("ZADD", keys.office_due(d["delivering_office"]), int(d["expected_delivery"].replace("-", "")),
+                  d["tracking_number"]) for d in booked]
         idem_record = b""
         if idempotency_key is not None:
             status, body = render(docs)
-            idem_record = orjson.dumps({"fp": request_fp, "status": status, "body": body.decode()})
+            idem_record = orjson.dumps({"fp": request_fp, "status": status, "body": body.decode(), "side": side})
         shop_key, rl_key, *booking_keys = _booking_keys(shop_id)
         idem_key = keys.idempotency(shop_id, idempotency_key) if idempotency_key is not None else shop_key
         script_keys = [shop_key, rl_key, idem_key, *booking_keys, *item_keys]
         args = [*caller.guard_args(self.default_rate, self.default_burst, max(1, len(booked))),
                 "1" if idempotency_key is not None else "", self.idempotency_ttl_s, idem_record, len(booked),
                 shop_id, FEED_MAXLEN, *item_args]
-        # The tracking-number index lives outside the partition, so it cannot be written by the script. It goes
-        # out in the same round trip right behind it, and is taken back when the script refused the request
-        # (bad key, rate limit, replay): a refused request leaves nothing behind, and a booking costs one trip.
-        index_keys = [keys.tracking_index(d["tracking_number"]) for d in booked]
-        res, *index_replies = await self.batcher.group(self._book, script_keys, args,
-                                                       [("SET", k, shop_id) for k in index_keys])
-        index_errors = [r for r in index_replies if isinstance(r, BaseException)]
+        res, *side_replies = await self.batcher.group(self._book, script_keys, args, side)
         if isinstance(res, BaseException) or res[0] != b"OK":
-            await asyncio.gather(*[self.batcher.command("DEL", k) for k in index_keys], return_exceptions=True)
+            await self._undo(side)
         if isinstance(res, BaseException):
             raise res
         raise_for_guard(res)
@@ -194,10 +195,16 @@ class BookingService:
                 raise IdempotencyKeyReused(
                     "this Idempotency-Key was already used with a different request body",
                     "این کلید یکتایی پیش‌تر با درخواست دیگری به کار رفته است")
+            await asyncio.gather(*[self.batcher.command(*cmd) for cmd in prev.get("side", ())])
             return docs, Replay(prev["status"], prev["body"].encode())
-        if index_errors:  # booked but not findable by tracking number: not acknowledged, the client retries
-            raise index_errors[0]
+        for reply in side_replies:  # booked but not findable: not acknowledged, so the client retries
+            if isinstance(reply, BaseException):
+                raise reply
         return docs, None
+
+    async def _undo(self, side: list[tuple]) -> None:
+        undo = [("DEL", cmd[1]) if cmd[0] == "SET" else ("ZREM", cmd[1], cmd[3]) for cmd in side]
+        await asyncio.gather(*[self.batcher.command(*cmd) for cmd in undo], return_exceptions=True)
 
     # -- reading ---------------------------------------------------------------------------------------------
     async def authorize(self, caller: Caller) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
+from routing.jobs import serve as serve_router
 from routing.offices import load_registry
 from tracking.config import TrackingConfig
 from tracking.dispatcher import serve as serve_dispatcher
@@ -50,13 +51,15 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> None:
                      workers=args.workers or config.workers)
     with open_store(config, own=True) as url:
         durability_report(url)
-        Supervisor(_roles(config, url, args.dispatchers or 0)).run()
+        Supervisor(_roles(config, url, args.dispatchers or 0, args.routers or 0)).run()
 
 
-def _roles(config: Config, url: str, dispatchers: int) -> list[Role]:
+def _roles(config: Config, url: str, dispatchers: int, routers: int) -> list[Role]:
     roles = [Role("gateway", run_worker, (config, url), config.workers)]
     if dispatchers:
         roles.append(Role("dispatcher", run_dispatcher, (url,), dispatchers))
+    if routers:
+        roles.append(Role("router", serve_router, (url,), routers))
     return roles
 
 
@@ -89,7 +92,8 @@ def cmd_up(args: argparse.Namespace, config: Config) -> None:
             banner += [f"demo staff of {demo['staff']['office']}: token {demo['staff']['token']}",
                        f"buyers: {base}/track/{demo['tracking_numbers'][0]}"]
         print("\n".join(banner), flush=True)
-        Supervisor(_roles(config, url, args.dispatchers if args.dispatchers is not None else 1)).run()
+        Supervisor(_roles(config, url, 1 if args.dispatchers is None else args.dispatchers,
+                          1 if args.routers is None else args.routers)).run()
 
 
 async def _on(url: str, fn, cluster: bool = False) -> Any:
@@ -138,6 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
         serve.add_argument("--workers", type=int, help="gateway processes sharing the port (default 1)")
         serve.add_argument("--dispatchers", type=int,
                            help="webhook dispatcher processes (default: 1 with up, 0 with serve)")
+        serve.add_argument("--routers", type=int,
+                           help="delivery-planning processes (default: 1 with up, 0 with serve)")
 
     shops = sub.add_parser("shops", help="manage shops and their API keys")
     ssub = shops.add_subparsers(dest="shops_cmd", required=True)

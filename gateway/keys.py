@@ -138,3 +138,20 @@ def webhook_tries(partition: int) -> str:
 def webhook_dead(partition: int) -> str:
     """Zset of "<shop>|<endpoint>|<tracking number>|<event JSON>" given up on, scored by recorded_at ms."""
     return "{p%d}:whdead" % partition
+
+
+# --- routing (delivery plans) ---
+PLAN_JOBS = "barid:plans:jobs"  # stream of plan requests, consumed by the router workers' group
+PLAN_GROUP = "routers"
+
+
+def office_due(office_code: str) -> str:
+    """Zset of tracking numbers an office is to deliver, scored by expected delivery date (YYYYMMDD).
+
+    Written beside every booking; the planner drops parcels that reached a terminal state."""
+    return f"barid:office:{office_code}:due"
+
+
+def plan(plan_id: str) -> str:
+    """String JSON: the plan record {plan_id, office, date, status, plan | error, ...}; expires after a week."""
+    return f"barid:plan:{plan_id}"

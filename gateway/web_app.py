@@ -12,6 +12,8 @@ from redis.exceptions import BusyLoadingError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from routing import web as routing_web
+from routing.errors import RoutingError
 from tracking import web as tracking_web
 
 from . import web_shipments, web_system
@@ -59,6 +61,10 @@ async def observe(request: web.Request, handler) -> web.StreamResponse:
         response = problem_response(err, request.path)
         if exc.status == 405 and "Allow" in exc.headers:
             response.headers["Allow"] = exc.headers["Allow"]
+    except RoutingError as exc:  # the router's own error root, mapped here like everything else
+        err = GatewayError(exc.message, status=exc.status, code=exc.code, title=exc.code.replace("_", " "))
+        metrics.count_error(err.code)
+        response = problem_response(err, request.path)
     except (RedisConnectionError, RedisTimeoutError, BusyLoadingError) as exc:
         err = StoreUnavailable(f"the store did not answer ({type(exc).__name__}); nothing was applied",
                                "پایگاه داده پاسخ نداد؛ درخواست اعمال نشد", headers={"Retry-After": "1"})
@@ -122,4 +128,5 @@ def create_app(config: Config, redis_url: str) -> web.Application:
     web_system.setup(app)
     web_shipments.setup(app)
     tracking_web.setup(app)
+    routing_web.setup(app)
     return app

@@ -8,6 +8,7 @@ path-cheapest-arc does not (Solomon R101, RC101), then runs guided local search 
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -83,16 +84,19 @@ def search_parameters(time_limit_s: float, gls_lambda: float) -> pywrapcp.Defaul
     return params
 
 
-def solve_model(model: OrtoolsModel, time_limit_s: float, gls_lambda: float,
+def solve_model(model: OrtoolsModel, deadline: float, min_search_s: float, gls_lambda: float,
                 start_routes: list[list[int]] | None) -> list[list[int]] | None:
-    """Routes (customer node lists per vehicle, empty ones dropped) of the best solution, or None if none found."""
+    """Routes (customer node lists per vehicle, empty ones dropped) of the best solution, or None if none found.
+
+    The search ends by ``deadline`` (a ``time.perf_counter()`` value; closing the model and loading the start
+    count against it) but runs at least ``min_search_s``."""
     routing, manager = model.routing, model.manager
-    params = search_parameters(time_limit_s, gls_lambda)
-    routing.CloseModelWithParameters(params)
+    routing.CloseModelWithParameters(search_parameters(1.0, gls_lambda))
     initial = None
     if start_routes:
         padded = start_routes + [[] for _ in range(routing.vehicles() - len(start_routes))]
         initial = routing.ReadAssignmentFromRoutes(padded, True)
+    params = search_parameters(max(deadline - time.perf_counter(), min_search_s), gls_lambda)
     if initial is not None:
         solution = routing.SolveFromAssignmentWithParameters(initial, params)
     else:

@@ -12,6 +12,8 @@ from .params import SolveParams
 from .problem import Problem
 from .result import Result
 
+FINISH_MARGIN = 0.01  # share of the time limit kept for reading back and checking the routes
+
 
 def evaluate(problem: Problem, routes: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
     """Per-route metrics [distance, duration, load, cash, lateness] and service start per stop (flat)."""
@@ -42,13 +44,15 @@ def solve(problem: Problem, params: SolveParams | None = None) -> Result:
             params.stop.max_iterations)
         stats.update(sisr_cost=sisr_cost, sisr_iterations=iterations, sisr_seconds=time.perf_counter() - started)
     model = engine.build_model(problem, params.allow_drops)
-    # OR-Tools gets what is left (its share, when an iteration cap stopped the first phase early), and at
-    # least a moment to load and check the start
-    remaining = limit - (time.perf_counter() - started)
+    # OR-Tools gets what is left (only its share when an iteration cap stopped the first phase early), keeping
+    # a small margin for reading the routes back; at least a moment to check a start, more to find one.
+    deadline = started + limit * (1.0 - FINISH_MARGIN)
     if start_routes is not None:
-        remaining = max(min(remaining, params.ortools_share * limit), 0.05)
-    stats["ortools_seconds_budget"] = remaining = max(remaining, 0.05)
-    routes = engine.solve_model(model, remaining, params.gls_lambda, _complete_or_none(problem, start_routes, params))
+        deadline = min(deadline, time.perf_counter() + params.ortools_share * limit)
+    min_search = 0.05 if start_routes is not None else 0.5
+    routes = engine.solve_model(model, deadline, min_search, params.gls_lambda,
+                                _complete_or_none(problem, start_routes, params))
+    stats["ortools_seconds"] = time.perf_counter() - started - stats.get("sisr_seconds", 0.0)
     if routes is None and start_routes is not None:
         routes = start_routes  # OR-Tools rejected the start (it only happens when the start is incomplete)
     if routes is None:

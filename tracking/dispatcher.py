@@ -177,7 +177,6 @@ return {'NEXT', nl2 and string.sub(rest, 1, nl2 - 1) or rest}
 
 PAUSED_RECHECK_S = 1.0  # a paused endpoint's heads are looked at again this often
 BUSY_DEFER_S = 0.05  # a head that could not get a slot of its endpoint in time waits this long in the store
-BUSY_WAIT_S = 2.0  # longest a leased head waits in memory for a slot of its endpoint
 WAITERS_PER_SLOT = 32  # leased heads that may wait in memory (FIFO) per slot of a busy endpoint
 
 
@@ -260,8 +259,8 @@ class Dispatcher:
         self._sem = asyncio.Semaphore(config.max_in_flight)
         self._gates: dict[str, _Gate] = {}
         # A head waits for its endpoint's slot at most this long, so its lease outlives the request it then sends.
-        self._max_wait = min(BUSY_WAIT_S, max(0.0, config.claim_idle_s - config.delivery_timeout_s
-                                              - min(1.0, (config.claim_idle_s - config.delivery_timeout_s) / 2)))
+        self._max_wait = max(0.0, config.claim_idle_s - config.delivery_timeout_s
+                             - min(1.0, (config.claim_idle_s - config.delivery_timeout_s) / 2))
         self._timeout = aiohttp.ClientTimeout(total=config.delivery_timeout_s)
         self._urls: dict[str, Any] = {}  # endpoint URL -> checked yarl.URL (the check depends on the text only)
         self._keys: dict[str, tuple[list, float, list[bytes]]] = {}  # endpoint -> (secrets, valid until, keys)

@@ -37,7 +37,7 @@ def _in_range(cursor: str) -> bool:
 def parse_limit(value: str | None) -> int:
     if value is None:
         return 100
-    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= 1000:
+    if not value.isdecimal() or not 1 <= int(value) <= 1000:  # isdigit() passes '²', which int() refuses
         raise ValidationFailed(errors=[FieldError("limit", "limit_invalid", "must be 1-1000",
                                                   "limit باید بین ۱ تا ۱۰۰۰ باشد")])
     return int(value)

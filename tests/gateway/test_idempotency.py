@@ -81,3 +81,17 @@ async def test_quotes_honour_idempotency_keys_too(app_client, shop):
     assert other.status == 409
     bad = await app_client.post("/v1/quotes", json=shipment_body(), headers={**shop.headers, "Idempotency-Key": "é"})
     assert bad.status == 422
+
+
+async def test_a_replay_restores_an_index_write_that_died_with_the_first_attempt(app_client, shop, redis):
+    from gateway import keys as k
+
+    h = {**shop.headers, "Idempotency-Key": "crash-between"}
+    doc = await (await app_client.post("/v1/shipments", json=shipment_body(), headers=h)).json()
+    tn = doc["tracking_number"]
+    await redis.delete(k.tracking_index(tn))  # as if the gateway died right after the booking script
+    await redis.zrem(k.office_due(doc["delivering_office"]), tn)
+    again = await app_client.post("/v1/shipments", json=shipment_body(), headers=h)
+    assert again.status == 201 and (await again.json())["tracking_number"] == tn
+    assert int(await redis.get(k.tracking_index(tn))) == shop.id
+    assert await redis.zscore(k.office_due(doc["delivering_office"]), tn) is not None

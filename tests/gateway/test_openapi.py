@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -90,7 +91,7 @@ class Live:
     staff_auth: dict[str, str]  # a staff member of STAFF_OFFICE
 
     def auth_for(self, path: str) -> dict[str, str]:
-        return self.staff_auth if path.startswith("/v1/scans") else self.auth
+        return self.staff_auth if path.startswith(("/v1/scans", "/v1/offices/")) else self.auth
 
 
 STAFF_OFFICE = "THR-06"
@@ -212,9 +213,112 @@ def test_stateful_and_edge_statuses_conform(live):
     assert call("POST", "/v1/shipments/{tracking_number}/cancel", 200, path_parameters=tn,
                 headers=cancel_idem).headers["idempotent-replayed"] == ["true"]
 
+    quote = FUZZED_DOCUMENT["paths"]["/v1/quotes"]["post"]["requestBody"]["content"]["application/json"]["example"]
+    quote_idem = {"Idempotency-Key": str(uuid.uuid4())}
+    first = call("POST", "/v1/quotes", 200, body=quote, headers=quote_idem)
+    again = call("POST", "/v1/quotes", 200, body=quote, headers=quote_idem)
+    assert again.headers["idempotent-replayed"] == ["true"] and again.json() == first.json()
+    call("POST", "/v1/quotes", 409, body={**quote, "service": "pishtaz"}, headers=quote_idem)
+    call("POST", "/v1/quotes", 422, body=quote, headers={"Idempotency-Key": "x" * 256})
+
     call("POST", "/v1/quotes", 413, body={"pad": "x" * Limits.load().request_max_body_bytes})
     call("GET", "/v1/shipments", 200, auth=live.throttled_auth)
     assert int(call("GET", "/v1/shipments", 429, auth=live.throttled_auth).headers["retry-after"][0]) >= 1
+
+
+def test_tracking_routes_statefully_conform(live):
+    """Webhook endpoints' life, the SSRF guard, a parcel's scans, its public view and the shop's feed."""
+
+    def call(method: str, path: str, status: int, auth: dict[str, str] | None = None, **kwargs):
+        case = schema[path][method].Case(**kwargs)
+        resp = case.call_and_validate(base_url=live.url, headers=live.auth_for(path) if auth is None else auth,
+                                      checks=CHECKS)
+        assert resp.status_code == status, resp.text
+        return resp
+
+    hooks = "/v1/webhooks/{endpoint_id}"
+    for old in call("GET", "/v1/webhooks", 200).json()["data"]:  # whatever fuzzing managed to register
+        call("DELETE", hooks, 204, path_parameters={"endpoint_id": old["id"]})
+    # Nothing is allow-listed: private, loopback, link-local and unresolvable hosts are all refused.
+    for url, code in (("http://127.0.0.1/hook", "url_not_public"), ("http://[::1]:8080/", "url_not_public"),
+                      ("https://10.1.2.3/", "url_not_public"), ("http://169.254.169.254/", "url_not_public"),
+                      ("http://localhost/hook", "url_unresolvable"), ("https://shop.example/", "url_unresolvable"),
+                      ("ftp://1.1.1.1/", "url_invalid"), ("http://user:pw@1.1.1.1/", "url_invalid")):
+        refused = call("POST", "/v1/webhooks", 422, body={"url": url})
+        assert [e["code"] for e in refused.json()["errors"]] == [code], url
+    # A public IP literal passes (registration connects to nothing; the endpoint is deleted below).
+    made = call("POST", "/v1/webhooks", 201, body={"url": "https://1.1.1.1/hook", "events": ["delivered"]}).json()
+    ep = {"endpoint_id": made["id"]}
+    assert call("GET", "/v1/webhooks", 200).json()["data"][0]["id"] == made["id"]
+    assert call("POST", hooks + "/pause", 200, path_parameters=ep).json()["status"] == "paused"
+    assert call("POST", hooks + "/resume", 200, path_parameters=ep).json()["status"] == "active"
+    assert call("POST", hooks + "/rotate-secret", 200, path_parameters=ep).json()["secret"] != made["secret"]
+    assert call("POST", hooks + "/replay", 202, path_parameters=ep).json() == {"replayed": 0}
+    call("POST", hooks + "/replay", 202, path_parameters=ep, body={"from": "2025-01-01T00:00:00Z"})
+    call("POST", hooks + "/replay", 422, path_parameters=ep, body={"from": "yesterday"})
+    call("DELETE", hooks, 204, path_parameters=ep)
+    call("GET", hooks, 404, path_parameters=ep)
+
+    order = FUZZED_DOCUMENT["paths"]["/v1/shipments"]["post"]["requestBody"]["content"]["application/json"]["example"]
+    tn = call("POST", "/v1/shipments", 201, body={**order, "client_order_id": f"trk-{uuid.uuid4()}"}
+              ).json()["tracking_number"]
+    now = datetime.now(timezone.utc)
+
+    def scan(event: str, seconds: int, **extra):
+        return {"tracking_number": tn, "event": event, "office": STAFF_OFFICE, "scan_id": f"{tn}-{event}",
+                "occurred_at": (now + timedelta(seconds=seconds)).isoformat(), **extra}
+
+    accepted = call("POST", "/v1/scans", 201, body=scan("accepted", 0)).json()
+    assert call("POST", "/v1/scans", 200, body=scan("accepted", 0)).json() == {**accepted, "duplicate": True}
+    call("POST", "/v1/scans", 409, body=scan("accepted", 1))  # scan_id reused for another scan
+    call("POST", "/v1/scans", 403, body={**scan("accepted", 1), "office": "THR-01", "scan_id": "elsewhere"})
+    call("POST", "/v1/scans", 404, body={**scan("accepted", 1), "tracking_number": "EP999999995IR"})
+    call("POST", "/v1/scans", 401, auth=live.auth, body=scan("accepted", 0))  # a shop key is no staff token
+    batch = call("POST", "/v1/scans/batch", 200, body={"scans": [
+        scan("arrived_delivery_office", 1), scan("delivered", 2, receiver_name="علی"), {"event": "nonsense"},
+        scan("sorting_in", 3)]}).json()  # sorting is scanned at hubs only
+    assert (batch["recorded"], batch["rejected"], [r["ok"] for r in batch["results"]]) == (2, 2, [
+        True, True, False, False])
+    mismatch = call("POST", "/v1/scans", 422, body=scan("cod_collected", 3, amount=1, method="cash")).json()
+    assert mismatch["code"] == "cod_amount_mismatch" and mismatch["expected_amount"] == 12_000_000
+
+    view = call("GET", "/v1/track/{tracking_number}", 200, auth={}, path_parameters={"tracking_number": tn})
+    assert view.json()["status"] == "delivered" and view.headers["access-control-allow-origin"] == ["*"]
+    call("GET", "/track/{tracking_number}", 200, auth={}, path_parameters={"tracking_number": tn})
+    call("GET", "/track/{tracking_number}", 404, auth={}, path_parameters={"tracking_number": "EP999999995IR"})
+
+    seen, query = [], {"limit": 1000}
+    while True:  # fuzzing booked plenty before this
+        page = call("GET", "/v1/events", 200, query=query).json()
+        seen += [e["id"] for e in page["data"]]
+        query["after"] = page["next_after"]
+        if not page["has_more"]:
+            break
+    assert seen[-4:] == [f"evt_{tn}_{i}" for i in (1, 2, 3, 4)]
+    assert call("GET", "/v1/events", 200, query=query).json()["data"] == []
+    # The stream itself never ends; what it refuses answers at once.
+    call("GET", "/v1/events/stream", 422, headers={"Last-Event-ID": "not-a-cursor"})
+    call("GET", "/v1/events/stream", 401, auth={})
+
+
+def test_planning_routes_statefully_conform(live):
+    def call(method: str, path: str, status: int, **kwargs):
+        case = schema[path][method].Case(**kwargs)
+        resp = case.call_and_validate(base_url=live.url, headers=live.staff_auth, checks=CHECKS)
+        assert resp.status_code == status, resp.text
+        return resp
+
+    plans, own = "/v1/offices/{code}/plans", {"code": STAFF_OFFICE}
+    # A day long past: any router worker that picks it up fails it at once (no parcels due).
+    queued = call("POST", plans, 202, path_parameters=own, body={"date": "2000-01-01", "time_limit_s": 1})
+    plan = {**own, "plan_id": queued.json()["plan_id"]}
+    assert queued.headers["location"] == [f"/v1/offices/{STAFF_OFFICE}/plans/{plan['plan_id']}"]
+    assert call("GET", plans + "/{plan_id}", 200, path_parameters=plan).json()["date"] == "2000-01-01"
+    call("GET", plans + "/{plan_id}/postmen/{n}/sheet", 404, path_parameters={**plan, "n": "1"})
+    call("GET", plans + "/{plan_id}", 404, path_parameters={**own, "plan_id": "nope"})
+    call("POST", plans, 403, path_parameters={"code": "IFN-01"}, body={"date": "2000-01-01"})
+    call("POST", plans, 404, path_parameters={"code": "NOWHERE"}, body={"date": "2000-01-01"})
+    call("POST", plans, 422, path_parameters=own, body={"date": "2000-01-01", "time_limit_s": 10_000})
 
 
 def test_store_outage_answers_documented_503(tmp_path):
@@ -223,4 +327,8 @@ def test_store_outage_answers_documented_503(tmp_path):
         for path, auth in (("/readyz", {}), ("/v1/shipments", {"Authorization": "Bearer bk_1_" + "s" * 32})):
             # A 503 is the right answer here, so only conformance is checked (not_a_server_error flags every 5xx).
             resp = schema[path]["GET"].Case().call_and_validate(base_url=url, headers=auth, checks=CONFORMANCE)
+            assert resp.status_code == 503, resp.text
+        for path in ("/v1/track/{tracking_number}", "/track/{tracking_number}"):
+            resp = schema[path]["GET"].Case(path_parameters={"tracking_number": "EP123456785IR"}).call_and_validate(
+                base_url=url, checks=CONFORMANCE)
             assert resp.status_code == 503, resp.text

@@ -208,8 +208,8 @@ def test_up_starts_the_whole_system_with_demo_data(tmp_path):
         asyncio.run(check())
         children = subprocess.run(["pgrep", "-P", str(gw.proc.pid)], capture_output=True, text=True).stdout.split()
         names = [Path(f"/proc/{pid}/comm").read_bytes().strip() for pid in children]
-        # the store, one gateway worker and one webhook dispatcher (both forked from the supervisor)
-        assert len(children) == 3 and sum(n.endswith(b"-server") for n in names) == 1
+        # the store, one gateway worker, one webhook dispatcher and one router (forked from the supervisor)
+        assert len(children) == 4 and sum(n.endswith(b"-server") for n in names) == 1
     finally:
         gw.stop()
     assert not (gw.data_dir / "store.json").exists()  # the store was shut down cleanly with it
