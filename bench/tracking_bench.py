@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -135,6 +136,7 @@ async def latency(base: str, shop_headers: dict, staff: dict[str, dict], tns: li
 
     sent: dict[str, float] = {}
     lat: list[float] = []
+    after_record: list[float] = []
     verifier: list[Webhook] = []
 
     async def hook(request: web.Request) -> web.Response:
@@ -143,6 +145,8 @@ async def latency(base: str, shop_headers: dict, staff: dict[str, dict], tns: li
         t0 = sent.get(payload["tracking_number"])
         if payload["type"] == "arrived_delivery_office" and t0 is not None:
             lat.append(time.perf_counter() - t0)
+            # the part after the gateway recorded the scan (recorded_at is the gateway's wall clock)
+            after_record.append(time.time() - datetime.fromisoformat(payload["recorded_at"]).timestamp())
         return web.Response(status=204)
 
     app = web.Application()
@@ -185,6 +189,9 @@ async def latency(base: str, shop_headers: dict, staff: dict[str, dict], tns: li
             await asyncio.sleep(0.05)
         achieved = count / (time.perf_counter() - start)
     await runner.cleanup()
+    if after_record:
+        ms = [x * 1000 for x in after_record]
+        print(f"  recorded -> webhook (dispatcher and storefront): p50 {pct(ms, 50):.1f} ms, p99 {pct(ms, 99):.1f} ms")
     return lat, int(achieved)
 
 
@@ -242,8 +249,8 @@ class Probe:
     def stop(self, scans: int) -> dict[str, float]:
         cpu1, wall = self._cpu(), time.perf_counter() - self._t0
         for spy in self._spies:
-            spy.terminate()
-            spy.wait(10)
+            spy.send_signal(signal.SIGINT)  # py-spy writes what it has on Ctrl-C
+            spy.wait(30)
         self._spies = []
         per = {name: (cpu1[name] - self._cpu0[name]) * 1e6 / scans for name in cpu1}
         print(f"  [{self._phase}] wall {wall:.1f} s; CPU us per scan: "

@@ -62,7 +62,8 @@ async def observe(request: web.Request, handler) -> web.StreamResponse:
         if exc.status == 405 and "Allow" in exc.headers:
             response.headers["Allow"] = exc.headers["Allow"]
     except RoutingError as exc:  # the router's own error root, mapped here like everything else
-        err = GatewayError(exc.message, status=exc.status, code=exc.code, title=exc.code.replace("_", " "))
+        err = GatewayError(exc.message, "درخواست برنامه‌ریزی مسیر پذیرفته نشد", status=exc.status, code=exc.code,
+                           title=exc.code.replace("_", " ").capitalize())
         metrics.count_error(err.code)
         response = problem_response(err, request.path)
     except (RedisConnectionError, RedisTimeoutError, BusyLoadingError) as exc:

@@ -37,7 +37,7 @@ _CODE = {"name": "code", "in": "path", "required": True, "description": "Post-of
          "schema": {"type": "string"}, "example": "IFN-01"}
 _PLAN_ID = {"name": "plan_id", "in": "path", "required": True, "schema": {"type": "string"},
             "example": "0123456789abcdef0123456789abcdef"}
-_EPOCH = {"type": "number", "description": "Seconds since the epoch."}
+_TIME = {"type": "string", "format": "date-time", "description": "ISO 8601, UTC."}
 low, high = PLAN_TIME_LIMIT_S
 
 SCHEMAS: dict[str, Any] = {
@@ -59,7 +59,7 @@ SCHEMAS: dict[str, Any] = {
                                                                                   "format": "date"},
             "time_limit_s": {"type": "number"}, "postmen": {"type": ["integer", "null"]},
             "status": {"enum": ["queued", "running", "done", "failed"]},
-            "requested_at": _EPOCH, "started_at": _EPOCH, "finished_at": _EPOCH,
+            "requested_at": _TIME, "started_at": _TIME, "finished_at": _TIME,
             "attempts": {"type": "integer", "minimum": 1},
             "plan": {"type": "object", "required": ["plan_id", "office", "date", "postmen", "unassigned"],
                      "description": "When done: the office, shift, one route per postman (`postmen`), `unassigned` "
@@ -73,13 +73,13 @@ PATHS: dict[str, dict[str, Any]] = {
         "tags": ["planning"], "summary": "Queue a delivery plan for an office's day", "operationId": "createPlan",
         "description": "Router workers solve it; poll the plan (its URL is in `Location`) until done or failed.",
         "security": _SECURITY, "parameters": [_CODE],
-        "requestBody": {"required": False, "content": {JSON: {"schema": ref("PlanRequest"),
+        "requestBody": {"required": True, "content": {JSON: {"schema": ref("PlanRequest"),
                                                                "example": {"date": "2025-03-22", "time_limit_s": 10}}}},
         "responses": {
             "202": json_body(ref("PlanRecord"), "Queued.", {"Location": {
                 "required": True, "schema": {"type": "string"}, "description": "The plan's URL."}}),
-            **_errors("No such office.", 413, 422,
-                      s422="`date` is not YYYY-MM-DD, or `time_limit_s` / `postmen` is out of range.")}}},
+            **_errors("No such office.", 413, 415, 422,
+                      s422="Malformed JSON, `date` not YYYY-MM-DD, or `time_limit_s` / `postmen` out of range.")}}},
     "/v1/offices/{code}/plans/{plan_id}": {"get": {
         "tags": ["planning"], "summary": "A delivery plan", "operationId": "getPlan",
         "security": _SECURITY, "parameters": [_CODE, _PLAN_ID],

@@ -22,6 +22,8 @@ import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
 from gateway import keys
+from gateway.errors import FieldError, ValidationFailed
+from gateway.timeutil import iso_ms
 
 from .errors import InvalidDate, NoParcels, RoutingError, SolverFailed, TimeLimitOutOfRange
 from .offices import load_registry
@@ -46,7 +48,8 @@ async def submit_plan(redis: aioredis.Redis, office_code: str, body: Any) -> dic
     """Validate and queue a plan; returns its record (status ``queued``)."""
     office = load_registry().get(office_code)
     if not isinstance(body, dict):
-        body = {}
+        raise ValidationFailed("the body must be a JSON object", "بدنه باید یک شیء JSON باشد",
+                               errors=[FieldError("", "type_object", "Must be a JSON object.", "باید شیء JSON باشد.")])
     day = parse_day(body.get("date"))
     limit = body.get("time_limit_s", 10)
     low, high = PLAN_TIME_LIMIT_S
@@ -54,10 +57,12 @@ async def submit_plan(redis: aioredis.Redis, office_code: str, body: Any) -> dic
         raise TimeLimitOutOfRange(f"time_limit_s must be a number from {low:g} to {high:g}")
     postmen = body.get("postmen")
     if postmen is not None and (isinstance(postmen, bool) or not isinstance(postmen, int) or not 1 <= postmen <= 200):
-        raise TimeLimitOutOfRange("postmen must be an integer from 1 to 200")
+        raise ValidationFailed("postmen must be an integer from 1 to 200", "تعداد نامه‌رسان نامعتبر است",
+                               errors=[FieldError("postmen", "out_of_range", "Must be an integer from 1 to 200.",
+                                                  "باید عددی صحیح از ۱ تا ۲۰۰ باشد.")])
     plan_id = uuid.uuid4().hex
     record = {"plan_id": plan_id, "office": office.code, "date": day.isoformat(), "time_limit_s": limit,
-              "postmen": postmen, "status": "queued", "requested_at": time.time()}
+              "postmen": postmen, "status": "queued", "requested_at": iso_ms(time.time())}
     await redis.set(keys.plan(plan_id), orjson.dumps(record), ex=PLAN_TTL_S)
     await redis.xadd(keys.PLAN_JOBS, {"id": plan_id}, maxlen=100_000, approximate=True)
     return record
@@ -155,7 +160,7 @@ class PlanWorker:
         if record["attempts"] > MAX_ATTEMPTS:
             record.update(status="failed", error=SolverFailed("the planner died on this plan twice").to_dict())
         else:
-            record.update(status="running", started_at=time.time())
+            record.update(status="running", started_at=iso_ms(time.time()))
             await self.redis.set(keys.plan(plan_id), orjson.dumps(record), ex=PLAN_TTL_S)
             try:
                 parcels = await due_parcels(self.redis, record["office"], date.fromisoformat(record["date"]))
@@ -163,9 +168,9 @@ class PlanWorker:
                     raise NoParcels(f"no parcels due at {record['office']} by {record['date']}")
                 # Solving holds the CPU for up to the time limit: off the loop, so the worker stays responsive.
                 plan = await asyncio.to_thread(_solve, record, parcels)
-                record.update(status="done", plan={"plan_id": plan_id, **plan}, finished_at=time.time())
+                record.update(status="done", plan={"plan_id": plan_id, **plan}, finished_at=iso_ms(time.time()))
             except RoutingError as exc:
-                record.update(status="failed", error=exc.to_dict(), finished_at=time.time())
+                record.update(status="failed", error=exc.to_dict(), finished_at=iso_ms(time.time()))
             except Exception as exc:  # a solver bug must fail the plan, not the worker
                 log.exception("plan %s failed", plan_id)
                 record.update(status="failed", error=SolverFailed(f"{type(exc).__name__}: {exc}").to_dict())

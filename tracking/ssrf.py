@@ -67,7 +67,7 @@ async def validate_webhook_url(url: str, allow_hosts: frozenset[str]) -> str:
     resolver = DefaultResolver()
     try:
         infos = await resolver.resolve(host, u.port or 0, socket.AF_UNSPEC)
-    except (OSError, ValueError):  # ValueError: UnicodeError of a name IDNA cannot encode (empty/long label)
+    except (OSError, ValueError):  # ValueError: IDNA cannot encode the name (empty or over-long label)
         raise _invalid("url_unresolvable", f"host {host} does not resolve", "نام میزبان یافت نشد") from None
     finally:
         await resolver.close()
