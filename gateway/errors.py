@@ -80,6 +80,18 @@ class ValidationFailed(GatewayError):
     title = "Request validation failed"
 
 
+class RuleViolation(GatewayError):
+    """Input that breaks one named business rule; ``code`` says which. Raised deep in domain code (postal
+    rules, the tariff) where the field is not known: the handler attaches it to a field."""
+
+    status = 422
+
+    def __init__(self, code: str, message: str, message_fa: str) -> None:
+        super().__init__(message, message_fa, code=code)
+        self.message = message
+        self.message_fa = message_fa
+
+
 class MalformedJSON(GatewayError):
     status = 422
     code = "malformed_json"

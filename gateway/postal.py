@@ -14,19 +14,13 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from gateway.errors import GatewayError
+from gateway.errors import RuleViolation
 
 
-class PostalError(GatewayError):
+class PostalError(RuleViolation):
     """An input that is not a valid Iranian postal value (the ``code`` says which rule it broke)."""
 
-    status = 422
     title = "Invalid postal value"
-
-    def __init__(self, code: str, message: str, message_fa: str) -> None:
-        super().__init__(message, message_fa, code=code)
-        self.message = message
-        self.message_fa = message_fa
 
 
 # --- digits -------------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from gateway.errors import GatewayError
+from gateway.errors import RuleViolation
 from gateway.postal import normalize_city, normalize_province, place_match_key
 
 _DATA_DIR = Path(__file__).with_name("data")
@@ -32,16 +32,10 @@ _BP_DENOMINATOR = 10_000
 _GRAMS_PER_KG = 1_000
 
 
-class TariffError(GatewayError):
+class TariffError(RuleViolation):
     """A quote request outside what the tariff and limits allow (the ``code`` says which)."""
 
-    status = 422
     title = "Cannot price this item"
-
-    def __init__(self, code: str, message: str, message_fa: str) -> None:
-        super().__init__(message, message_fa, code=code)
-        self.message = message
-        self.message_fa = message_fa
 
 
 class TariffDataError(ValueError):
