@@ -9,7 +9,7 @@ import sys
 
 from aiohttp import web
 
-from gateway.web_runner import Role, Supervisor
+from gateway.web_runner import Role, Supervisor, tune_gc
 
 
 async def hello(request: web.Request) -> web.Response:
@@ -22,6 +22,7 @@ def serve(port: int) -> None:
     uvloop.install()
     app = web.Application()
     app.router.add_get("/", hello)
+    tune_gc()  # the same process settings as a gateway worker
     web.run_app(app, host="127.0.0.1", port=port, reuse_port=True, access_log=None, print=None)
 
 

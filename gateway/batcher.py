@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import math
 from typing import Any
 
+import hiredis
 import redis.asyncio as aioredis
 from redis.exceptions import NoScriptError, RedisError, ResponseError
 
@@ -29,21 +31,8 @@ class Script:
 
 
 def pack_command(args: tuple) -> bytes:
-    """RESP encoding of one command (bytes, str, int or float arguments)."""
-    parts = [b"*%d\r\n" % len(args)]
-    append = parts.append
-    for a in args:
-        t = type(a)
-        if t is str:
-            a = a.encode()
-        elif t is int:
-            a = b"%d" % a
-        elif t is not bytes:
-            a = repr(a).encode()
-        append(b"$%d\r\n" % len(a))
-        append(a)
-        append(b"\r\n")
-    return b"".join(parts)
+    """RESP encoding of one command (bytes, str, int or float arguments), in C."""
+    return hiredis.pack_command(args)
 
 
 class _Call:
@@ -60,7 +49,8 @@ class _Call:
 
 
 class Batcher:
-    def __init__(self, redis: aioredis.Redis, max_batch: int = 512, max_in_flight: int = 4) -> None:
+    def __init__(self, redis: aioredis.Redis, max_batch: int = 512, max_in_flight: int = 4,
+                 timeout_s: float = 30.0) -> None:
         self.redis = redis
         self.max_batch = max_batch
         self._max_in_flight = max_in_flight
@@ -68,6 +58,7 @@ class Batcher:
         self._flush_scheduled = False
         self._in_flight = 0
         self._direct = type(redis) is aioredis.Redis
+        self.timeout_s = timeout_s  # one deadline for a whole batch, not one timer per reply
 
     def evalsha(self, script: Script, keys: list[str], args: list[Any]) -> asyncio.Future:
         """Future of the script's reply (or its error)."""
@@ -140,13 +131,14 @@ class Batcher:
         pool = self.redis.connection_pool
         conn = await pool.get_connection()
         try:
-            await conn.send_packed_command(b"".join(map(pack_command, commands)), check_health=False)
-            results: list = []
-            for _ in commands:
-                try:
-                    results.append(await conn.read_response())
-                except ResponseError as exc:  # an error reply is a whole reply: the stream stays in step
-                    results.append(exc)
+            async with asyncio.timeout(self.timeout_s):
+                await conn.send_packed_command(b"".join(map(pack_command, commands)), check_health=False)
+                results: list = []
+                for _ in commands:
+                    try:
+                        results.append(await conn.read_response(timeout=math.inf))
+                    except ResponseError as exc:  # an error reply is a whole reply: the stream stays in step
+                        results.append(exc)
             return results
         except BaseException:
             await conn.disconnect()

@@ -66,7 +66,7 @@ async def observe(request: web.Request, handler) -> web.StreamResponse:
                            title=exc.code.replace("_", " ").capitalize())
         metrics.count_error(err.code)
         response = problem_response(err, request.path)
-    except (RedisConnectionError, RedisTimeoutError, BusyLoadingError) as exc:
+    except (RedisConnectionError, RedisTimeoutError, BusyLoadingError, TimeoutError) as exc:
         err = StoreUnavailable(f"the store did not answer ({type(exc).__name__}); nothing was applied",
                                "پایگاه داده پاسخ نداد؛ درخواست اعمال نشد", headers={"Retry-After": "1"})
         metrics.count_error(err.code)

@@ -3,6 +3,7 @@ that owns the store, restarts a worker that dies, and stops everything cleanly o
 
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing as mp
 import os
@@ -24,6 +25,14 @@ def configure_logging(level: str | None = None) -> None:
                         format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
 
 
+def tune_gc() -> None:
+    """Requests allocate many short-lived dicts; with the default thresholds the cycle collector ran every few
+    requests (6 % of a booking worker's CPU in profiles). Freeze what start-up built and collect less often:
+    almost nothing a request allocates is part of a cycle, so memory stays flat."""
+    gc.freeze()
+    gc.set_threshold(20_000, 50, 100)
+
+
 def run_worker(config: Config, redis_url: str) -> None:
     """One gateway process: uvloop, the app, the shared port."""
     try:
@@ -34,7 +43,9 @@ def run_worker(config: Config, redis_url: str) -> None:
         pass
     from .web_app import create_app
 
-    web.run_app(create_app(config, redis_url), host=config.host, port=config.port, reuse_port=True,
+    app = create_app(config, redis_url)
+    tune_gc()
+    web.run_app(app, host=config.host, port=config.port, reuse_port=True,
                 access_log=None, print=None, handle_signals=True, shutdown_timeout=10)
 
 

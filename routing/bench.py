@@ -63,9 +63,7 @@ def instance_files(directory: Path, kind: str | None, only: str | None) -> list[
     return [f for f in files if only is None or fnmatch.fnmatch(f.stem, only)]
 
 
-def _fmt(record: dict | None) -> str:
-    if record is None:
-        return ""
+def _fmt(record: dict) -> str:
     if "error" in record:
         return f"{'error: ' + record['error']['code']:>40}"
     gap = "   n/a" if record["gap_pct"] is None else f"{record['gap_pct']:6.2f}"
@@ -73,12 +71,18 @@ def _fmt(record: dict | None) -> str:
             f"{'yes' if record['feasible'] else 'NO':>4}")
 
 
+def _row(record: dict) -> str:
+    line = f"{record['instance']:<14} {_fmt(record):<40}"
+    return line + f"   |   {_fmt(record['peer'])}" if "peer" in record else line
+
+
 def print_table(title: str, records: list[dict], out: Callable[[str], None]) -> None:
     out(f"\n{title}")
     head = f"{'cost':>11} {'gap':>7} {'veh':>4} {'time':>8} {'ok':>4}"
-    out(f"{'instance':<14} {head}   |   {'pyvroom ' + head if any('peer' in r for r in records) else ''}")
+    peer_head = f"   |   {head}   (pyvroom)" if any("peer" in r for r in records) else ""
+    out(f"{'instance':<14} {head:<40}{peer_head}")
     for r in records:
-        out(f"{r['instance']:<14} {_fmt(r):<40}   |   {_fmt(r.get('peer'))}")
+        out(_row(r))
     out(summary(records))
 
 
@@ -110,7 +114,7 @@ def run_instances(kind: str | None, directory: Path, config: BenchConfig, out: C
         record = run_record(instance, bks.get(path.stem, bks.get(instance.name)), time_limit, config.seed,
                             config.peer == "vroom")
         records.append(record)
-        out(f"{record['instance']:<14} {_fmt(record):<40}   |   {_fmt(record.get('peer'))}")
+        out(_row(record))
     print_table(f"{kind or 'instances'} in {directory} ({time_limit:g} s each)", records, out)
     return records
 
