@@ -50,6 +50,8 @@ class TrackingConfig:
     max_batch_scans: int = 1000
     # A scan may claim to have happened at most this far in the future (device clock skew).
     max_clock_skew_s: float = 300.0
+    # ...and at most this far in the past (an offline device uploads within days, never years).
+    max_scan_age_s: float = 90 * 86400.0
     # After this many failed delivery attempts the parcel goes back to the sender.
     max_delivery_attempts: int = 3
     sse_heartbeat_s: float = 15.0

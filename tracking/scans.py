@@ -221,7 +221,11 @@ def parse_scan(raw: Any, registry: Registry, config: TrackingConfig, now: float,
         if occurred_ms > (now + config.max_clock_skew_s) * 1000:
             errs.append(_err(prefix + "occurred_at", "occurred_in_future", "lies in the future",
                              "زمان رویداد در آینده است"))
-    except (TypeError, ValueError):
+        elif occurred_ms < (now - config.max_scan_age_s) * 1000:
+            errs.append(_err(prefix + "occurred_at", "occurred_too_long_ago",
+                             f"is older than {config.max_scan_age_s / 86400:g} days; no device holds scans that long",
+                             "زمان رویداد بیش از حد قدیمی است"))
+    except (TypeError, ValueError, OverflowError):
         errs.append(_err(prefix + "occurred_at", "timestamp_invalid",
                          "must be an ISO 8601 timestamp with a zone, e.g. 2025-01-01T10:00:00Z",
                          "زمان باید به قالب ISO 8601 همراه با منطقهٔ زمانی باشد"))
@@ -232,7 +236,7 @@ def parse_scan(raw: Any, registry: Registry, config: TrackingConfig, now: float,
     data: dict[str, Any] = {"scan_id": scan_id, "emsevt": rule.emsevt if rule else None}
     if event == "delivery_failed":
         reason = raw.get("reason")
-        if reason not in FAILURE_REASONS:
+        if not isinstance(reason, str) or reason not in FAILURE_REASONS:
             errs.append(_err(prefix + "reason", "reason_invalid", f"must be one of {', '.join(FAILURE_REASONS)}",
                              "علت تحویل ناموفق نامعتبر است"))
         data["reason"] = reason
