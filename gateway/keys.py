@@ -136,7 +136,8 @@ def webhook_tries(partition: int) -> str:
 
 
 def webhook_dead(partition: int) -> str:
-    """Zset of "<shop>|<endpoint>|<tracking number>|<event JSON>" given up on, scored by recorded_at ms."""
+    """Zset of "<shop>|<endpoint>|<tracking number>|<why>|<event JSON>" given up on, scored by recorded_at ms;
+    why is retries_exhausted, gone_410 or endpoint_disabled."""
     return "{p%d}:whdead" % partition
 
 

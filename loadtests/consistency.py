@@ -78,11 +78,9 @@ def dead_letters(r: redis.Redis, shops: set[int]) -> dict[str, str]:
         for shop, raw in r.hgetall(keys.webhook_endpoints(p)).items():
             eps.update(orjson.loads(raw))
         for m in r.zrange(keys.webhook_dead(p), 0, -1):
-            shop, ep, _tn, event = m.split(b"|", 3)
+            shop, _ep, _tn, why, event = m.split(b"|", 4)
             if int(shop) in shops:
-                doc = eps.get(ep.decode(), {})
-                reason = (doc.get("disabled_reason") or "retries exhausted") if doc else "endpoint deleted"
-                out[_ID.search(event).group(1).decode()] = reason
+                out[_ID.search(event).group(1).decode()] = why.decode()
     return out
 
 

@@ -141,7 +141,7 @@ return {out, docs}
 
 # KEYS 1 ready, 2 queues, 3 tries, 4 dead
 # ARGV 1 member, 2 '{"id":"<event id>"' of the head settled, 3 ok|dead|retry|defer|drop, 4 due / next lease end,
-#      5 dead-letter score
+#      5 dead-letter score, 6 why it went dead
 # A head that is no longer the one settled (its lease ran out and another dispatcher moved on) is left alone.
 SETTLE = r"""
 local m = ARGV[1]
@@ -162,7 +162,7 @@ if action == 'drop' then
   redis.call('ZREM', KEYS[1], m)
   return {'DONE'}
 end
-if action == 'dead' then redis.call('ZADD', KEYS[4], ARGV[5], m .. '|' .. head) end
+if action == 'dead' then redis.call('ZADD', KEYS[4], ARGV[5], m .. '|' .. ARGV[6] .. '|' .. head) end
 if not nl then
   redis.call('HDEL', KEYS[2], m)
   redis.call('ZREM', KEYS[1], m)
@@ -415,12 +415,12 @@ class Dispatcher:
         task.add_done_callback(self._tasks.discard)
 
     async def _settle(self, p: int, member: str, event_id: str, action: str, when_s: float,
-                      dead_score: int = 0) -> bytes | None:
+                      dead_score: int = 0, why: str = "") -> bytes | None:
         """Apply the outcome; returns the next head when it was leased to us."""
         res = await self.batcher.evalsha(
             self._settle_s, [keys.webhook_ready(p), keys.webhook_queues(p), keys.webhook_tries(p),
                              keys.webhook_dead(p)],
-            [member, '{"id":"%s"' % event_id, action, int(when_s * 1000), dead_score])
+            [member, '{"id":"%s"' % event_id, action, int(when_s * 1000), dead_score, why])
         return res[1] if res[0] == b"NEXT" else None
 
     async def _deliver_queue(self, p: int, member: str, head: bytes | None, tries: int) -> None:
@@ -439,7 +439,7 @@ class Dispatcher:
                     return
                 if doc["status"] == "disabled":
                     head, tries = await self._settle(p, member, event["id"], "dead", lease_end,
-                                                     _recorded_ms(event)), 0
+                                                     _recorded_ms(event), "endpoint_disabled"), 0
                     continue
                 gate = self._gates.get(ep)
                 if gate is None:
@@ -459,11 +459,11 @@ class Dispatcher:
                     log.warning("endpoint %s answered 410 Gone: disabled", ep)
                     await self._disable(int(shop), ep)
                     head, tries = await self._settle(p, member, event["id"], "dead", lease_end,
-                                                     _recorded_ms(event)), 0
+                                                     _recorded_ms(event), "gone_410"), 0
                 elif tries >= len(self.config.retry_schedule):
                     log.warning("giving up on %s for endpoint %s after %d attempts", event["id"], ep, tries + 1)
                     head, tries = await self._settle(p, member, event["id"], "dead", lease_end,
-                                                     _recorded_ms(event)), 0
+                                                     _recorded_ms(event), "retries_exhausted"), 0
                 else:
                     await self._settle(p, member, event["id"], "retry", time.time() + self._delay(tries, wait))
                     return

@@ -56,9 +56,10 @@ local prefix = ARGV[1]
 local n = 0
 for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[2], ARGV[3])) do
   if string.sub(m, 1, #prefix) == prefix then
-    local rest = string.sub(m, #prefix + 1)
+    local rest = string.sub(m, #prefix + 1)  -- <tracking number>|<why>|<event JSON>
     local bar = string.find(rest, '|', 1, true)
-    local member, e = prefix .. string.sub(rest, 1, bar - 1), string.sub(rest, bar + 1)
+    local why_end = string.find(rest, '|', bar + 1, true)
+    local member, e = prefix .. string.sub(rest, 1, bar - 1), string.sub(rest, why_end + 1)
     local q = redis.call('HGET', KEYS[2], member)
     if q then
       redis.call('HSET', KEYS[2], member, q .. '\n' .. e)

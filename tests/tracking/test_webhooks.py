@@ -114,7 +114,9 @@ async def test_gone_disables_endpoint_and_replay_delivers_dead_events(client, sh
     assert got["status"] == "disabled" and "410" in got["disabled_reason"]
     assert rec.requests == 1 and rec.of(tn) == []
     dead = await redis.zrange(keys.webhook_dead(keys.partition_of(shop.id)), 0, -1)
-    assert sum(1 for m in dead if m.startswith(f"{shop.id}|{ep['id']}|".encode())) == 3
+    mine = [m for m in dead if m.startswith(f"{shop.id}|{ep['id']}|".encode())]
+    # the one that met the 410, then the two disabled behind it, each with its reason
+    assert sorted(m.split(b"|")[3] for m in mine) == [b"endpoint_disabled", b"endpoint_disabled", b"gone_410"]
     # The shop fixes its store, resumes and replays the window: everything arrives, in order.
     await client.post(f"/v1/webhooks/{ep['id']}/resume", headers=shop.headers)
     resp = await client.post(f"/v1/webhooks/{ep['id']}/replay", headers=shop.headers,
@@ -134,7 +136,7 @@ async def test_last_failure_goes_dead_and_next_event_still_flows(client, shop, b
     await dispatch()
     assert [e["type"] for e in rec.of(tn)] == ["accepted"]  # booked went dead, accepted was delivered
     dead = await redis.zrange(keys.webhook_dead(keys.partition_of(shop.id)), 0, -1)
-    assert any(f"evt_{tn}_1".encode() in m for m in dead)
+    assert any(f"evt_{tn}_1".encode() in m and b"|retries_exhausted|" in m for m in dead)
 
 
 async def test_slow_storefront_does_not_delay_another(client, make_shop, book, post_scans, subscribe,
