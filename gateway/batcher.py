@@ -5,21 +5,21 @@ a redis-py command dispatch apiece. Here each caller gets a future, and one flus
 piles up while a flush is in flight) writes them all at once. At low load a call still goes out on the next loop
 turn, so latency does not suffer.
 
-On a plain server the batch is packed here and written on one pooled connection (redis-py's pipeline machinery
-costs more than the commands themselves); on a cluster client it goes through the client's pipeline, which
-splits it per node.
+On a plain server the batches go down one lean pipelined connection (``resp.RespConnection``; redis-py's
+machinery costs more than the commands themselves); on a cluster client through the client's pipeline, which
+splits them per node.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import math
 from typing import Any
 
-import hiredis
 import redis.asyncio as aioredis
-from redis.exceptions import NoScriptError, RedisError, ResponseError
+from redis.exceptions import NoScriptError, RedisError
+
+from .resp import RespConnection
 
 
 class Script:
@@ -28,11 +28,6 @@ class Script:
     def __init__(self, source: str) -> None:
         self.source = source
         self.sha = hashlib.sha1(source.encode()).hexdigest()
-
-
-def pack_command(args: tuple) -> bytes:
-    """RESP encoding of one command (bytes, str, int or float arguments), in C."""
-    return hiredis.pack_command(args)
 
 
 class _Call:
@@ -49,15 +44,16 @@ class _Call:
 
 
 class Batcher:
-    def __init__(self, redis: aioredis.Redis, max_batch: int = 512, max_in_flight: int = 4,
-                 timeout_s: float = 30.0) -> None:
+    def __init__(self, redis: aioredis.Redis, url: str | None = None, max_batch: int = 512,
+                 max_in_flight: int = 8, timeout_s: float = 30.0) -> None:
         self.redis = redis
         self.max_batch = max_batch
         self._max_in_flight = max_in_flight
         self._pending: list[_Call] = []
         self._flush_scheduled = False
         self._in_flight = 0
-        self._direct = type(redis) is aioredis.Redis
+        # A plain server gets the lean pipelined connection; a cluster client routes through its pipeline.
+        self._conn = RespConnection(url) if url and type(redis) is aioredis.Redis else None
         self.timeout_s = timeout_s  # one deadline for a whole batch, not one timer per reply
 
     def evalsha(self, script: Script, keys: list[str], args: list[Any]) -> asyncio.Future:
@@ -123,25 +119,14 @@ class Batcher:
                 asyncio.get_running_loop().call_soon(self._start_flush)
 
     async def _send(self, commands: list[tuple]) -> list:
-        if not self._direct:
+        if self._conn is None:
             pipe = self.redis.pipeline(transaction=False)
             for args in commands:
                 pipe.execute_command(*args)
             return await pipe.execute(raise_on_error=False)
-        pool = self.redis.connection_pool
-        conn = await pool.get_connection()
-        try:
-            async with asyncio.timeout(self.timeout_s):
-                await conn.send_packed_command(b"".join(map(pack_command, commands)), check_health=False)
-                results: list = []
-                for _ in commands:
-                    try:
-                        results.append(await conn.read_response(timeout=math.inf))
-                    except ResponseError as exc:  # an error reply is a whole reply: the stream stays in step
-                        results.append(exc)
-            return results
-        except BaseException:
-            await conn.disconnect()
-            raise
-        finally:
-            await pool.release(conn)
+        async with asyncio.timeout(self.timeout_s):
+            return await (await self._conn.send(commands))
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()

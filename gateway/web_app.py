@@ -95,7 +95,7 @@ def _store_ctx(config: Config, redis_url: str):
         client = async_client(redis_url, cluster=config.redis_cluster)
         limits = app[LIMITS]
         tariff = Tariff.load(config.tariff_path, limits)
-        batcher = Batcher(client)
+        batcher = Batcher(client, redis_url)
         app[REDIS] = client
         app[BATCHER] = batcher
         app[TARIFF] = tariff
@@ -105,6 +105,7 @@ def _store_ctx(config: Config, redis_url: str):
             client, batcher, limits, tariff, ParcelNetwork(), default_rate=config.rate_per_s, default_burst=config.rate_burst,
             idempotency_ttl_s=config.idempotency_ttl_s, serial_block=config.serial_block)
         yield
+        batcher.close()
         await client.aclose()
 
     return ctx

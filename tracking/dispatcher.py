@@ -252,7 +252,7 @@ class Dispatcher:
         # Blocking XREADs hold a connection each: one per partition, apart from the command pool.
         self._blocking = aioredis.Redis.from_url(redis_url, max_connections=keys.PARTITIONS + 4,
                                                  socket_timeout=None)
-        self.batcher = Batcher(self.redis, max_batch=512, max_in_flight=4)
+        self.batcher = Batcher(self.redis, redis_url, max_batch=512)
         self.registry = WebhookRegistry(self.redis, config)
         self._fanout_s, self._claim_s, self._settle_s = Script(FANOUT), Script(CLAIM), Script(SETTLE)
         self._docs: dict[str, dict[str, Any]] = {}  # shop id -> endpoint id -> endpoint doc

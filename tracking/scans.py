@@ -267,11 +267,12 @@ def parse_scan(raw: Any, registry: Registry, config: TrackingConfig, now: float,
 
 
 class ScanService:
-    def __init__(self, redis: aioredis.Redis, registry: Registry, config: TrackingConfig) -> None:
+    def __init__(self, redis: aioredis.Redis, registry: Registry, config: TrackingConfig,
+                 batcher: Batcher | None = None) -> None:
         self.redis = redis
         self.registry = registry
         self.config = config
-        self.batcher = Batcher(redis, max_batch=1000, max_in_flight=4)
+        self.batcher = batcher or Batcher(redis, max_batch=1000)
         self._script = Script(SCAN)
         # Tracking number -> shop id is immutable once written, so it is cached for the process' life.
         self._owners: dict[str, int] = {}

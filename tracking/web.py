@@ -16,7 +16,7 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from gateway import keys
-from gateway.app_keys import CONFIG, REDIS, STORE_URL
+from gateway.app_keys import BATCHER, CONFIG, REDIS, STORE_URL
 from gateway.auth import require_shop
 from gateway.errors import GatewayError, ValidationFailed
 from gateway.s10 import S10Error, format_tracking_number, parse_tracking_number
@@ -201,7 +201,7 @@ async def _ctx(app: web.Application) -> AsyncIterator[None]:
     # Live streams block on XREAD: their own connections, so they never starve the request path.
     blocking = async_client(app[STORE_URL], cluster=app[CONFIG].redis_cluster, max_connections=MAX_SSE_STREAMS)
     offices = app.get(_OFFICES) or load_registry()
-    app[TRACKING] = Tracking(config, offices, redis, blocking, ScanService(redis, offices, config),
+    app[TRACKING] = Tracking(config, offices, redis, blocking, ScanService(redis, offices, config, app[BATCHER]),
                              WebhookRegistry(redis, config))
     yield
     await blocking.aclose()
