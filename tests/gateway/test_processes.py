@@ -35,6 +35,14 @@ def run_cli(env: dict, *args: str) -> dict | list:
     return json.loads(out.stdout)
 
 
+def shop_headers(env: dict, name: str) -> dict:
+    """A shop created through the operator CLI, with a full default sender; its bearer header."""
+    shop = run_cli(env, "shops", "create", "--name", name, "--sender-postal-code", "1458973311",
+                   "--sender-province", "تهران", "--sender-city", "تهران", "--sender-name", "x",
+                   "--sender-phone", "09121234567", "--sender-address", "y")
+    return {"Authorization": f"Bearer {shop['api_key']}"}
+
+
 class Gateway:
     def __init__(self, data_dir: Path, workers: int = 2) -> None:
         self.port = free_port()
@@ -140,10 +148,7 @@ async def _book_many(url: str, headers: dict, n: int, *, kill_after_acks: int | 
 
 def test_thousand_concurrent_bookings_over_two_workers_get_distinct_numbers(gateway):
     gateway.start()
-    shop = run_cli(gateway.env, "shops", "create", "--name", "Burst", "--sender-postal-code", "1458973311",
-                   "--sender-province", "تهران", "--sender-city", "تهران", "--sender-name", "x",
-                   "--sender-phone", "09121234567", "--sender-address", "y")
-    headers = {"Authorization": f"Bearer {shop['api_key']}"}
+    headers = shop_headers(gateway.env, "Burst")
     acked = asyncio.run(_book_many(gateway.url, headers, 1000))
     assert len(acked) == 1000
     assert len(set(acked)) == 1000
@@ -152,10 +157,7 @@ def test_thousand_concurrent_bookings_over_two_workers_get_distinct_numbers(gate
 
 def test_acknowledged_bookings_survive_kill_9_of_gateway_and_store(gateway):
     gateway.start()
-    shop = run_cli(gateway.env, "shops", "create", "--name", "Durable", "--sender-postal-code", "1458973311",
-                   "--sender-province", "تهران", "--sender-city", "تهران", "--sender-name", "x",
-                   "--sender-phone", "09121234567", "--sender-address", "y")
-    headers = {"Authorization": f"Bearer {shop['api_key']}"}
+    headers = shop_headers(gateway.env, "Durable")
     before = asyncio.run(_book_many(gateway.url, headers, 100))
     during = asyncio.run(_book_many(gateway.url, headers, 1000, kill_after_acks=50, kill=gateway.kill9_all))
     assert len(before) == 100 and 50 <= len(during) < 1000  # the kill really cut the run short
