@@ -59,13 +59,13 @@ from gateway.timeutil import parse_iso
 
 from .config import TrackingConfig
 from .ssrf import GuardedResolver, check_url
-from .webhooks import WebhookRegistry, live_keys, sign
+from .webhooks import ENQUEUE, WebhookRegistry, live_keys, sign
 
 log = logging.getLogger("barid.dispatcher")
 
 # KEYS 1 outbox, 2 endpoints, 3 queues, 4 ready; ARGV 1 group, 2 count, 3 lease end (ms)
 # -> {entries read, last id read or '', {member, head, ...} newly leased to the caller, {shop, endpoints JSON, ...}}
-FANOUT = r"""
+FANOUT = ENQUEUE + r"""
 local r = redis.call('XREADGROUP', 'GROUP', ARGV[1], 'fanout', 'COUNT', ARGV[2], 'STREAMS', KEYS[1], '>')
 if not r then return {0, '', {}, {}} end
 local routes, docs, leased, ids = {}, {}, {}, {}
@@ -97,12 +97,7 @@ for _, entry in ipairs(r[1][2]) do
     for _, ep in ipairs(route) do
       if ep[2]['*'] or ep[2][typ] then
         local m = s .. '|' .. ep[1] .. '|' .. t
-        local q = redis.call('HGET', KEYS[3], m)
-        if q then
-          redis.call('HSET', KEYS[3], m, q .. '\n' .. e)
-        else
-          redis.call('HSET', KEYS[3], m, e)
-          redis.call('ZADD', KEYS[4], ARGV[3], m)
+        if enqueue(KEYS[3], KEYS[4], m, e, ARGV[3]) then
           leased[#leased + 1] = m
           leased[#leased + 1] = e
         end

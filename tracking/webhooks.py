@@ -49,9 +49,25 @@ if ARGV[3] == '' then redis.call('HDEL', KEYS[1], ARGV[1]) else redis.call('HSET
 return 1
 """
 
+# Shared by the scripts that add an event to a delivery queue (fan-out, replay): a queue is one hash field of
+# newline-joined events, head first; a new queue is also put in the ready set, due at ``due``. Returns whether
+# the queue is new (its head is then this event).
+ENQUEUE = r"""
+local function enqueue(queues, ready, member, event, due)
+  local q = redis.call('HGET', queues, member)
+  if q then
+    redis.call('HSET', queues, member, q .. '\n' .. event)
+    return false
+  end
+  redis.call('HSET', queues, member, event)
+  redis.call('ZADD', ready, due, member)
+  return true
+end
+"""
+
 # Dead letters of one endpoint within a time range go back to the tail of their parcels' delivery queues.
 # KEYS 1 dead, 2 queues, 3 ready; ARGV 1 "<shop>|<endpoint>|", 2 from ms, 3 to ms, 4 now ms
-_REPLAY = r"""
+_REPLAY = ENQUEUE + r"""
 local prefix = ARGV[1]
 local n = 0
 for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[2], ARGV[3])) do
@@ -60,13 +76,7 @@ for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[2], ARGV[3])) do
     local bar = string.find(rest, '|', 1, true)
     local why_end = string.find(rest, '|', bar + 1, true)
     local member, e = prefix .. string.sub(rest, 1, bar - 1), string.sub(rest, why_end + 1)
-    local q = redis.call('HGET', KEYS[2], member)
-    if q then
-      redis.call('HSET', KEYS[2], member, q .. '\n' .. e)
-    else
-      redis.call('HSET', KEYS[2], member, e)
-      redis.call('ZADD', KEYS[3], ARGV[4], member)
-    end
+    enqueue(KEYS[2], KEYS[3], member, e, ARGV[4])
     redis.call('ZREM', KEYS[1], m)
     n = n + 1
   end
