@@ -2,7 +2,7 @@
 
 Public entry points:
     routing.offices.load_registry()            registry, delivering office, hub path, expected delivery
-    routing.service.PlanService                 process-pool planner for the gateway (submit / get / wait)
+    routing.jobs.submit_plan / PlanWorker       plans queued through the store, solved by router workers
     routing.sheet.render_route_sheet(plan, i)   printable Persian route sheet
     routing.solver.solve(problem, params)       the solver (Problem, SolveParams, Stop -> Result)
 """

@@ -1,4 +1,4 @@
-"""Command line: ``python -m routing plan ...`` and ``python -m routing bench ...``."""
+"""Command line: ``python -m routing plan|bench|worker ...``."""
 
 from __future__ import annotations
 
@@ -35,7 +35,25 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--only", help="only instances whose name matches this glob, e.g. 'X-n1001*'")
     bench.add_argument("--no-kernels", action="store_true", help="skip the Cython-vs-Python kernel table")
     bench.add_argument("--seed", type=int, default=1)
+
+    worker = commands.add_parser("worker", help="solve the plans gateways queue in the store (run any number)")
+    worker.add_argument("--burst", action="store_true", help="exit once no plan is waiting")
     return parser
+
+
+def _worker(args) -> int:
+    import logging
+
+    from gateway.config import Config
+    from gateway.store import open_store
+
+    from .jobs import serve
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    with open_store(Config.from_env()) as url:
+        done = serve(url, burst=args.burst)
+    print(f"{done} plan(s) finished", file=sys.stderr)
+    return 0
 
 
 def _bench(args) -> int:
@@ -111,7 +129,7 @@ def _print_plan(plan: dict) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return _bench(args) if args.command == "bench" else _plan(args)
+        return {"bench": _bench, "plan": _plan, "worker": _worker}[args.command](args)
     except RoutingError as exc:
         print(f"error: {exc.code}: {exc.message}", file=sys.stderr)
         return 2

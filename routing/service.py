@@ -1,34 +1,23 @@
-"""Plans for the gateway: solves run in a process pool, so the event loop only submits and reads.
+"""One office day planned: the request, its checks, and the plan as a JSON-ready dict.
 
-    service = PlanService()                       # one per gateway process
-    plan_id = service.submit("THR-06", date(2026, 11, 29), 10, parcels)   # validates, returns at once
-    service.get(plan_id)      # {"plan_id", "status": "running" | "done" | "failed", "plan" | "error"}
-    await service.wait(plan_id)                    # the same record once finished
+Router workers (``routing.jobs``) call ``plan_office_day`` in their own processes, so no solve ever runs on
+the gateway's event loop; ``python -m routing plan`` calls it directly.
 """
 
 from __future__ import annotations
 
-import asyncio
-import multiprocessing
-import time
-import uuid
-from collections import OrderedDict
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
-from typing import Callable
+from datetime import date
 
 import jdatetime
 
-from .errors import InvalidDate, NoParcels, PlanNotFound, RoutingError, SolverFailed, TimeLimitOutOfRange
+from .errors import InvalidDate, NoParcels, TimeLimitOutOfRange
 from .offices import load_registry
 from .office_day import Fleet, build_problem, merge_stops, s_to_clock
 from .params import SolveParams, Stop
 from .solver import evaluate, solve
 
 PLAN_TIME_LIMIT_S = (1.0, 300.0)
-GRACE_S = 60.0  # a plan still running this long after its time limit is failed and its worker replaced
 
 
 @dataclass(frozen=True)
@@ -132,106 +121,3 @@ def _postman(index: int, route: list[int], problem, stops, starts, metrics, dist
     return {"index": index + 1, "start": s_to_clock(start_s), "end": s_to_clock(end_s), "distance_m": distance_m,
             "duration_s": end_s - start_s, "travel_s": int(metrics[0]), "load_kg": int(metrics[2]) / 1000,
             "cod_rials": int(metrics[3]), "stops": rows}
-
-
-@dataclass
-class _Entry:
-    future: Future
-    deadline: float
-    request_summary: dict
-    pool: ProcessPoolExecutor
-
-
-def _consume(waiter: asyncio.Future) -> None:
-    """Mark a late outcome as seen (get() reports it), so asyncio does not log it as never retrieved."""
-    if not waiter.cancelled():
-        waiter.exception()
-
-
-class PlanService:
-    """Process-pool planner. ``submit`` validates and returns a plan id at once; workers do the solving."""
-
-    def __init__(self, max_workers: int = 1, max_plans: int = 256, grace_s: float = GRACE_S,
-                 job: Callable[[PlanRequest], dict] = plan_office_day):
-        self._max_workers = max_workers
-        self._max_plans = max_plans
-        self._grace_s = grace_s
-        self._job = job  # a module-level function (it is pickled to the workers)
-        self._pool = self._new_pool()
-        self._queue_end = 0.0  # when the plans submitted so far should be done, were they solved one by one
-        self._plans: OrderedDict[str, _Entry] = OrderedDict()
-
-    def _new_pool(self) -> ProcessPoolExecutor:
-        # spawn, not fork: the gateway process has an event loop, threads and open sockets
-        return ProcessPoolExecutor(self._max_workers, mp_context=multiprocessing.get_context("spawn"))
-
-    def submit(self, office_code: str, day: date | str, time_limit_s: float, parcels: list[dict],
-               postmen: int | None = None, fleet: Fleet | None = None) -> str:
-        if isinstance(day, str):
-            try:
-                day = datetime.strptime(day, "%Y-%m-%d").date()
-            except ValueError:
-                raise InvalidDate(f"date must be YYYY-MM-DD, not {day!r}") from None
-        request = PlanRequest(office_code, day, time_limit_s, list(parcels or []), postmen, fleet or Fleet())
-        validate(request)
-        merge_stops(load_registry().get(office_code), request.parcels)  # bad parcels are refused now, not later
-        plan_id = uuid.uuid4().hex
-        try:
-            future = self._pool.submit(self._job, request)
-        except BrokenProcessPool:
-            self._pool = self._new_pool()
-            future = self._pool.submit(self._job, request)
-        summary = {"office": office_code, "date": day.isoformat(), "time_limit_s": time_limit_s,
-                   "parcels": len(request.parcels)}
-        # a plan queued behind others is not late for having waited
-        self._queue_end = max(time.monotonic(), self._queue_end) + time_limit_s
-        self._plans[plan_id] = _Entry(future, self._queue_end + self._grace_s, summary, self._pool)
-        while len(self._plans) > self._max_plans:
-            self._plans.popitem(last=False)
-        return plan_id
-
-    def get(self, plan_id: str) -> dict:
-        entry = self._plans.get(plan_id)
-        if entry is None:
-            raise PlanNotFound(f"no plan {plan_id!r} (unknown or expired)")
-        record = {"plan_id": plan_id, **entry.request_summary}
-        future = entry.future
-        if not future.done():
-            if time.monotonic() <= entry.deadline:
-                return {**record, "status": "running"}
-            self._replace_hung_pool(entry)
-            return {**record, "status": "failed", "error": SolverFailed("the planner did not answer in time").to_dict()}
-        error = future.exception()
-        if error is None:
-            return {**record, "status": "done", "plan": {"plan_id": plan_id, **future.result()}}
-        if isinstance(error, BrokenProcessPool) and entry.pool is self._pool:
-            self._pool = self._new_pool()
-        if not isinstance(error, RoutingError):
-            error = SolverFailed(f"planner crashed: {type(error).__name__}: {error}")
-        return {**record, "status": "failed", "error": error.to_dict()}
-
-    def _replace_hung_pool(self, entry: _Entry) -> None:
-        """A worker past its deadline is stuck: stop it so later plans are not queued behind it forever."""
-        if entry.pool is not self._pool:
-            return
-        hung, self._pool = self._pool, self._new_pool()
-        self._queue_end = 0.0
-        for process in list(getattr(hung, "_processes", {}).values()):  # 3.11 has no public terminate
-            process.terminate()
-        hung.shutdown(wait=False, cancel_futures=True)
-
-    async def wait(self, plan_id: str) -> dict:
-        entry = self._plans.get(plan_id)
-        if entry is None:
-            raise PlanNotFound(f"no plan {plan_id!r} (unknown or expired)")
-        remaining = max(entry.deadline - time.monotonic(), 0.0)
-        waiter = asyncio.wrap_future(entry.future)
-        waiter.add_done_callback(_consume)
-        try:
-            await asyncio.wait_for(asyncio.shield(waiter), remaining)
-        except Exception:  # the error, if any, is reported by get()
-            pass
-        return self.get(plan_id)
-
-    def shutdown(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)

@@ -39,7 +39,7 @@ def jalali_long(day: date) -> str:
 
 
 def render_route_sheet(plan: dict, postman_index: int) -> str:
-    """HTML for postman ``postman_index`` (0-based) of a plan from ``plan_office_day`` / ``PlanService.get``."""
+    """HTML for postman ``postman_index`` (0-based) of a plan from ``plan_office_day``."""
     postmen = plan.get("postmen", [])
     if not 0 <= postman_index < len(postmen):
         raise PlanNotFound(f"the plan has no postman {postman_index + 1} (it has {len(postmen)})")

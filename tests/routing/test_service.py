@@ -1,5 +1,3 @@
-import asyncio
-import time
 from datetime import date
 
 import pytest
@@ -7,7 +5,7 @@ import pytest
 from routing.demo import generate_day
 from routing.errors import InvalidDate, InvalidParcel, NoParcels, PlanNotFound, TimeLimitOutOfRange, UnknownOffice
 from routing.office_day import Fleet
-from routing.service import PlanRequest, PlanService, plan_office_day
+from routing.service import PlanRequest, plan_office_day
 from routing.sheet import render_route_sheet
 
 DAY = date(2026, 11, 29)
@@ -73,58 +71,14 @@ def test_windows_outside_the_shift_are_reported():
     assert expected in plan["unassigned"]
 
 
-@pytest.fixture(scope="module")
-def service():
-    service = PlanService(max_workers=1)
-    yield service
-    service.shutdown()
-
-
 @pytest.mark.parametrize("args, error", [
-    (("THR-99", "2026-11-29", 5, [{}]), UnknownOffice),
-    (("THR-06", "2026-11-29", 5, []), NoParcels),
-    (("THR-06", "2026-11-29", 0.2, [{}]), TimeLimitOutOfRange),
-    (("THR-06", "2026-11-29", 1000, [{}]), TimeLimitOutOfRange),
+    (("THR-99", DAY, 5, [{}]), UnknownOffice),
+    (("THR-06", DAY, 5, []), NoParcels),
+    (("THR-06", DAY, 0.2, [{}]), TimeLimitOutOfRange),
+    (("THR-06", DAY, 1000, [{}]), TimeLimitOutOfRange),
     (("THR-06", "29/11/2026", 5, [{}]), InvalidDate),
-    (("THR-06", "2026-11-29", 5, [{"tracking_number": "X", "weight_g": -1}]), InvalidParcel),
+    (("THR-06", DAY, 5, [{"tracking_number": "X", "weight_g": -1}]), InvalidParcel),
 ])
-def test_bad_requests_fail_at_once(service, args, error):
+def test_bad_requests_fail_before_solving(args, error):
     with pytest.raises(error):
-        service.submit(*args)
-
-
-def test_unknown_plan(service):
-    with pytest.raises(PlanNotFound):
-        service.get("nope")
-
-
-async def test_submit_returns_at_once_and_the_plan_arrives(service):
-    parcels = generate_day("THR-06", DAY, 100)
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    plan_id = service.submit("THR-06", "2026-11-29", 1, parcels, postmen=5)
-    assert loop.time() - started < 0.5
-    assert service.get(plan_id)["status"] == "running"
-    record = await service.wait(plan_id)
-    assert record["status"] == "done", record
-    assert record["plan"]["plan_id"] == plan_id
-    assert sum(len(p["stops"]) for p in record["plan"]["postmen"]) == record["plan"]["totals"]["stops"]
-
-
-def hang_at_one_second(request):
-    """Hangs for a one-second plan, answers at once otherwise (module level: pickled to the worker)."""
-    if request.time_limit_s == 1:
-        time.sleep(600)
-    return {"answered": True}
-
-
-async def test_a_hung_worker_is_reported_and_replaced():
-    service = PlanService(max_workers=1, grace_s=0.5, job=hang_at_one_second)
-    try:
-        parcels = generate_day("THR-06", DAY, 100)
-        record = await service.wait(service.submit("THR-06", "2026-11-29", 1, parcels))
-        assert record["status"] == "failed" and record["error"]["code"] == "solver_failed"
-        record = await service.wait(service.submit("THR-06", "2026-11-29", 30, parcels))
-        assert record["status"] == "done" and record["plan"]["answered"]
-    finally:
-        service.shutdown()
+        plan_office_day(PlanRequest(*args))
