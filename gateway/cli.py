@@ -71,7 +71,7 @@ def cmd_up(args: argparse.Namespace, config: Config) -> None:
     """The whole system on this machine: store, demo data where the store is empty, gateway workers and
     webhook dispatchers."""
     config = replace(config, host=args.host or config.host, port=args.port or config.port,
-                     workers=args.workers or config.workers, demo=True)
+                     workers=args.workers or config.workers)
     # The demo's storefronts live on this machine; a production operator sets this explicitly (or not at all).
     os.environ.setdefault("BARID_WEBHOOK_ALLOW_HOSTS", "127.0.0.1,localhost")
     with open_store(config, own=True) as url:

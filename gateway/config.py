@@ -28,10 +28,7 @@ class Config:
     idempotency_ttl_s: int = 48 * 3600
     # Serial numbers a process reserves at once (gaps after a crash are harmless; reuse never happens).
     serial_block: int = 1000
-    # Bookings waiting at most this long (seconds) to share one pipeline round trip.
-    batch_window_s: float = 0.0005
     access_log: bool = True
-    demo: bool = False
     limits_path: Path | None = None
     tariff_path: Path | None = None
 
