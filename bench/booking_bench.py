@@ -31,7 +31,6 @@ import redis.asyncio as aioredis
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gateway.config import Config  # noqa: E402
 from gateway.shops import ShopRegistry  # noqa: E402
 from gateway.store import EmbeddedStore  # noqa: E402
 

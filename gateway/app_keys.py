@@ -9,13 +9,13 @@ from aiohttp import web
 
 from .config import Config
 
-if TYPE_CHECKING:
-    from .auth import ShopDirectory
-    from .batcher import Batcher
-    from .booking import BookingService
-    from .metrics import Metrics
-    from .tariff import Limits, Tariff
-    from .validation import RequestValidator
+if TYPE_CHECKING:  # the AppKeys below name these types as strings, for type checkers; no import cycle at run time
+    from .auth import ShopDirectory  # noqa: F401
+    from .batcher import Batcher  # noqa: F401
+    from .booking import BookingService  # noqa: F401
+    from .metrics import Metrics  # noqa: F401
+    from .tariff import Limits, Tariff  # noqa: F401
+    from .validation import RequestValidator  # noqa: F401
 
 CONFIG = web.AppKey("config", Config)
 STORE_URL = web.AppKey("store_url", str)

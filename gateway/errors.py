@@ -6,7 +6,7 @@ Narrow subclasses live beside the code that raises them; each carries a stable m
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"

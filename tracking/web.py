@@ -28,7 +28,7 @@ from . import feed, page
 from . import api_spec  # noqa: F401  (documents these routes)
 from .config import TrackingConfig
 from .scans import ParcelNotFound, ScanService, parse_scan, problem_of, validate_batch
-from .staff import Staff, authenticate, bearer
+from .staff import Staff, bearer
 from .webhooks import WebhookRegistry
 
 JSON = "application/json"

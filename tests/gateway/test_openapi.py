@@ -34,7 +34,7 @@ from gateway.shops import ShopRegistry
 from gateway.tariff import Limits
 from gateway.web_app import create_app
 from routing.offices import load_registry
-from tests.conftest import TEHRAN_SENDER, shipment_body
+from tests.conftest import TEHRAN_SENDER
 from tracking.staff import create_staff
 
 CONFORMANCE = [status_code_conformance, content_type_conformance, response_schema_conformance,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
 
 from gateway import keys
 from gateway.s10 import is_valid

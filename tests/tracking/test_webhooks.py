@@ -10,7 +10,7 @@ import pytest
 from standardwebhooks import Webhook
 
 from gateway import keys
-from tests.tracking.conftest import DEST, ORIGIN, life, scan
+from tests.tracking.conftest import ORIGIN, life, scan
 from tracking.dispatcher import Dispatcher
 from tracking.ssrf import BlockedAddress, GuardedResolver
 
@@ -129,7 +129,7 @@ async def test_gone_disables_endpoint_and_replay_delivers_dead_events(client, sh
 async def test_last_failure_goes_dead_and_next_event_still_flows(client, shop, book, post_scans, subscribe,
                                                                  receiver_factory, dispatch, redis):
     rec = await receiver_factory()
-    ep = await subscribe(shop, rec)
+    await subscribe(shop, rec)
     rec.script = [(500, {})] * 4  # first try + 3 retries of the schedule
     tn = await book(shop)
     await post_scans([scan(tn, "accepted", ORIGIN, 1)])
