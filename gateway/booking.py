@@ -23,8 +23,8 @@ import redis.asyncio as aioredis
 from . import keys, lua
 from .batcher import Batcher, Script
 from .errors import Conflict, NotFound, RateLimited, Unauthorized
-from .s10 import format_tracking_number
 from .network import ParcelNetwork
+from .s10 import format_tracking_number
 from .serials import SerialAllocator
 from .shops import Shop
 from .tariff import Limits, Tariff, zone_of

@@ -14,7 +14,7 @@ from .errors import PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE
 from .idempotency import MAX_KEY_LEN
 from .postal import CITY_MAX_LEN
 from .tariff import ZONES, Limits
-from .validation import (ADDRESS_MAX, CONTENTS_MAX, LAT_RANGE, LON_RANGE, NAME_MAX, PAYMENT_TYPES, SERVICES)
+from .validation import ADDRESS_MAX, CONTENTS_MAX, LAT_RANGE, LON_RANGE, NAME_MAX, PAYMENT_TYPES, SERVICES
 from .web_shipments import LIST_MAX, STATUSES
 
 JSON = "application/json"

@@ -10,8 +10,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import FieldError
-from .postal import (PostalError, normalize_city, normalize_mobile, normalize_postal_code, normalize_province,
-                     normalize_text)
+from .postal import (
+    PostalError,
+    normalize_city,
+    normalize_mobile,
+    normalize_postal_code,
+    normalize_province,
+    normalize_text,
+)
 from .tariff import Limits
 
 SERVICES = ("pishtaz", "sefareshi")

@@ -17,8 +17,8 @@ from routing.errors import RoutingError
 from tracking import web as tracking_web
 
 from . import web_shipments, web_system
-from .app_keys import BATCHER, BOOKING, CONFIG, STORE_URL, LIMITS, METRICS, REDIS, SHOPS, TARIFF, VALIDATOR
 from .access_log import AccessLog
+from .app_keys import BATCHER, BOOKING, CONFIG, LIMITS, METRICS, REDIS, SHOPS, STORE_URL, TARIFF, VALIDATOR
 from .auth import ShopDirectory
 from .batcher import Batcher
 from .booking import BookingService

@@ -57,7 +57,8 @@ def _worker(args) -> int:
 
 
 def _bench(args) -> int:
-    from .bench import BenchConfig, main as bench_main
+    from .bench import BenchConfig
+    from .bench import main as bench_main
 
     sets = ("solomon", "cvrp", "office") if args.set == "all" else (args.set,)
     config = BenchConfig(sets=sets, instances_dir=args.instances, time_limit_s=args.time_limit, peer=args.peer,

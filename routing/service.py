@@ -12,8 +12,8 @@ from datetime import date
 import jdatetime
 
 from .errors import InvalidDate, NoParcels, TimeLimitOutOfRange
-from .offices import load_registry
 from .office_day import Fleet, build_problem, merge_stops, s_to_clock
+from .offices import load_registry
 from .params import SolveParams, Stop
 from .solver import evaluate, solve
 

@@ -21,8 +21,10 @@ from gateway.errors import Forbidden, NotFound
 from gateway.web_shipments import read_json
 from tracking.web import require_staff
 
-from . import api_spec  # noqa: F401  (documents these routes)
-from . import jobs
+from . import (
+    api_spec,  # noqa: F401  (documents these routes)
+    jobs,
+)
 from .errors import PlanNotFound
 from .offices import load_registry
 from .sheet import render_route_sheet

@@ -24,8 +24,11 @@ from gateway.store import async_client
 from gateway.web_shipments import read_json
 from routing.offices import Registry, load_registry
 
-from . import feed, page
-from . import api_spec  # noqa: F401  (documents these routes)
+from . import (
+    api_spec,  # noqa: F401  (documents these routes)
+    feed,
+    page,
+)
 from .config import TrackingConfig
 from .scans import ParcelNotFound, ScanService, parse_scan, problem_of, validate_batch
 from .staff import Staff, bearer

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-
 from gateway import keys
 from gateway.s10 import is_valid
 from tests.conftest import shipment_body

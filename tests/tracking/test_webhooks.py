@@ -168,7 +168,7 @@ async def test_slow_storefront_does_not_delay_another(client, make_shop, book, p
 
 
 def test_standard_webhooks_sign_matches_the_reference():
-    from tracking.webhooks import new_secret, sign, secret_key
+    from tracking.webhooks import new_secret, secret_key, sign
 
     secret = new_secret()
     body = b'{"id":"evt_X_1"}'
