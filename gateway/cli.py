@@ -57,14 +57,18 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> None:
 def _roles(config: Config, url: str, dispatchers: int, routers: int) -> list[Role]:
     roles = [Role("gateway", run_worker, (config, url), config.workers)]
     if dispatchers:
-        roles.append(Role("dispatcher", run_dispatcher, (url,), dispatchers))
+        roles.append(Role("dispatcher", run_dispatcher, (url, config.redis_cluster), dispatchers))
     if routers:
-        roles.append(Role("router", serve_router, (url,), routers))
+        roles.append(Role("router", run_router, (url, config.redis_cluster), routers))
     return roles
 
 
-def run_dispatcher(url: str) -> None:
-    serve_dispatcher(url, TrackingConfig.from_env())
+def run_router(url: str, cluster: bool) -> None:
+    serve_router(url, cluster=cluster)
+
+
+def run_dispatcher(url: str, cluster: bool) -> None:
+    serve_dispatcher(url, TrackingConfig.from_env(), cluster=cluster)
 
 
 def cmd_up(args: argparse.Namespace, config: Config) -> None:

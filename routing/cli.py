@@ -50,8 +50,9 @@ def _worker(args) -> int:
     from .jobs import serve
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    with open_store(Config.from_env()) as url:
-        done = serve(url, burst=args.burst)
+    config = Config.from_env()
+    with open_store(config) as url:
+        done = serve(url, burst=args.burst, cluster=config.redis_cluster)
     print(f"{done} plan(s) finished", file=sys.stderr)
     return 0
 

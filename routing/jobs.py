@@ -178,14 +178,14 @@ class PlanWorker:
         await self.redis.xack(keys.PLAN_JOBS, keys.PLAN_GROUP, entry_id)
 
 
-def serve(redis_url: str, *, burst: bool = False) -> int:
+def serve(redis_url: str, *, burst: bool = False, cluster: bool = False) -> int:
     """Entry point of a router process (a supervisor role, or ``python -m routing worker``)."""
     import uvloop
 
     from gateway.store import async_client
 
     async def main() -> int:
-        redis = async_client(redis_url)
+        redis = async_client(redis_url, cluster=cluster)
         try:
             return await PlanWorker(redis).run(burst=burst)
         finally:

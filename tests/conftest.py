@@ -55,6 +55,24 @@ def store_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         store.stop()
 
 
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory: pytest.TempPathFactory):
+    """A real three-node Redis Cluster (started only for the tests that ask for it)."""
+    from tests.cluster import LocalCluster
+
+    for attempt in range(3):  # a random port can be taken between the probe and the bind
+        c = LocalCluster(tmp_path_factory.mktemp("cluster"))
+        try:
+            c.start()
+            break
+        except RuntimeError:
+            c.stop()
+            if attempt == 2:
+                raise
+    yield c
+    c.stop()
+
+
 @pytest.fixture
 async def redis(store_url: str) -> AsyncIterator[aioredis.Redis]:
     client = aioredis.Redis.from_url(store_url)

@@ -31,8 +31,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     tracking_config = TrackingConfig.from_env()
     signal.signal(signal.SIGTERM, _interrupt)  # stop like Ctrl-C: leases of unfinished deliveries just expire
-    with open_store(Config.from_env()) as url:
-        delivered = serve(url, tracking_config, burst=args.burst)
+    config = Config.from_env()
+    with open_store(config) as url:
+        delivered = serve(url, tracking_config, burst=args.burst, cluster=config.redis_cluster)
     logging.getLogger("barid.dispatcher").info("delivered %d webhooks", delivered)
     return 0
 

@@ -49,12 +49,12 @@ from typing import Any
 
 import aiohttp
 import orjson
-import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
 from gateway import keys
 from gateway.batcher import Batcher, Script
 from gateway.errors import GatewayError, ValidationFailed
+from gateway.store import async_client
 from gateway.timeutil import parse_iso
 
 from .config import TrackingConfig
@@ -240,13 +240,13 @@ def retry_after_s(value: str | None) -> float | None:
 
 
 class Dispatcher:
-    def __init__(self, redis_url: str, config: TrackingConfig, *, name: str | None = None) -> None:
+    def __init__(self, redis_url: str, config: TrackingConfig, *, name: str | None = None,
+                 cluster: bool = False) -> None:
         self.config = config
         self.name = name or f"{socket.gethostname()}-{os.getpid()}"
-        self.redis = aioredis.Redis.from_url(redis_url)
+        self.redis = async_client(redis_url, cluster=cluster)
         # Blocking XREADs hold a connection each: one per partition, apart from the command pool.
-        self._blocking = aioredis.Redis.from_url(redis_url, max_connections=keys.PARTITIONS + 4,
-                                                 socket_timeout=None)
+        self._blocking = async_client(redis_url, cluster=cluster, max_connections=keys.PARTITIONS + 4)
         self.batcher = Batcher(self.redis, redis_url, max_batch=512)
         self.registry = WebhookRegistry(self.redis, config)
         self._fanout_s, self._claim_s, self._settle_s = Script(FANOUT), Script(CLAIM), Script(SETTLE)
@@ -560,11 +560,11 @@ class Dispatcher:
                                               now_ms - int(self.config.dead_retention_s * 1000))
 
 
-def serve(redis_url: str, config: TrackingConfig, *, burst: bool = False) -> int:
+def serve(redis_url: str, config: TrackingConfig, *, burst: bool = False, cluster: bool = False) -> int:
     """Run one dispatcher process (uvloop) until SIGINT/SIGTERM; returns how many webhooks it delivered."""
     import uvloop
 
-    dispatcher = Dispatcher(redis_url, config)
+    dispatcher = Dispatcher(redis_url, config, cluster=cluster)
     try:
         uvloop.run(dispatcher.run(burst=burst))
     except KeyboardInterrupt:
