@@ -14,6 +14,7 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from . import keys
+from .app_keys import BOOKING, SHOPS
 from .booking import Caller
 from .errors import Unauthorized
 from .shops import InvalidApiKey, Shop, hash_key, parse_api_key
@@ -85,15 +86,11 @@ class ShopDirectory:
 
 async def require_caller(request: web.Request) -> Caller:
     """The caller's claimed shop and key hash; the store check happens in the script the handler runs."""
-    from .app_keys import SHOPS
-
     return await request.app[SHOPS].caller(request)
 
 
 async def require_shop(request: web.Request) -> Shop:
     """Authenticate and rate-limit in one store round trip, for handlers that run no shop script of their own."""
-    from .app_keys import BOOKING
-
     caller = await require_caller(request)
     await request.app[BOOKING].authorize(caller)
     return caller.shop
