@@ -80,10 +80,10 @@ async def create_quote(request: web.Request) -> web.Response:
         if errs:
             await _reject(request, caller, errs.items)
         booking = request.app[BOOKING]
-        try:
-            zone, price = booking.price(req)
-        except TariffError as exc:
-            await _reject(request, caller, [tariff_field_error(exc)])
+        tariff_errors = _booking_errors(booking, req)
+        if tariff_errors:
+            await _reject(request, caller, tariff_errors)
+        zone, price = booking.price(req)  # remembered on req by the check above
         await booking.authorize(caller)
         return 200, orjson.dumps({"service": req.service, "zone": zone, "price": price})
 
@@ -174,18 +174,20 @@ def _with_status(doc: dict[str, Any]) -> dict[str, Any]:
     return {**doc, "status": "pre_transit", "status_at": doc["created_at"], "updated_at": doc["created_at"]}
 
 
-def _tracking_number(request: web.Request) -> str:
-    return request.match_info["tracking_number"].strip().upper()
+async def _tracking_number(request: web.Request, caller: Caller) -> str:
+    """The path's tracking number; one that no S10 number looks like is not looked up: 404 (after the caller
+    is checked, so it says nothing to a stranger)."""
+    tn = request.match_info["tracking_number"].strip().upper()
+    if not is_valid(tn):
+        await request.app[BOOKING].authorize(caller)
+        raise ShipmentNotFound(f"no shipment {tn[:20]} in this shop", "مرسوله در این فروشگاه یافت نشد")
+    return tn
 
 
 async def get_shipment(request: web.Request) -> web.Response:
     caller = await require_caller(request)
-    tn = _tracking_number(request)
-    booking = request.app[BOOKING]
-    if not is_valid(tn):
-        await booking.authorize(caller)
-        raise ShipmentNotFound(f"no shipment {tn[:20]} in this shop", "مرسوله در این فروشگاه یافت نشد")
-    return json_response(await booking.get(caller, tn))
+    tn = await _tracking_number(request, caller)
+    return json_response(await request.app[BOOKING].get(caller, tn))
 
 
 async def list_shipments(request: web.Request) -> web.Response:
@@ -229,14 +231,10 @@ async def list_shipments(request: web.Request) -> web.Response:
 
 async def cancel_shipment(request: web.Request) -> web.Response:
     caller = await require_caller(request)
-    tn = _tracking_number(request)
-    booking = request.app[BOOKING]
 
     async def produce() -> tuple[int, bytes]:
-        if not is_valid(tn):
-            await booking.authorize(caller)
-            raise ShipmentNotFound(f"no shipment {tn[:20]} in this shop", "مرسوله در این فروشگاه یافت نشد")
-        return 200, orjson.dumps(await booking.cancel(caller, tn))
+        tn = await _tracking_number(request, caller)
+        return 200, orjson.dumps(await request.app[BOOKING].cancel(caller, tn))
 
     return await _idempotent(request, caller, await request.read(), produce)
 
