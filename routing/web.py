@@ -47,20 +47,20 @@ def _operator(request: web.Request) -> bool:
     return any(hmac.compare_digest(digest, h) for h in allowed)
 
 
-async def _authorize(request: web.Request, office_code: str) -> None:
+async def _authorize(request: web.Request) -> str:
+    """The path's office code, once the caller may plan for it (an unknown office is 404 before anything)."""
+    office = load_registry().get(request.match_info["code"])
     if _operator(request):
-        return
+        return office.code
     staff = await require_staff(request)
-    office = load_registry().get(office_code)
     if staff.office not in (office.code, office.hub):  # a hub's staff plan for the offices of their hub
         raise NotThisOffice(f"staff of {staff.office} cannot plan for {office.code}",
                             f"کارمند {staff.office} نمی‌تواند برای {office.code} برنامه بریزد")
+    return office.code
 
 
 async def create_plan(request: web.Request) -> web.Response:
-    code = request.match_info["code"]
-    load_registry().get(code)  # unknown office: 404 before anything else
-    await _authorize(request, code)
+    code = await _authorize(request)
     body, _ = await read_json(request)
     record = await jobs.submit_plan(request.app[REDIS], code, body)
     location = f"/v1/offices/{code}/plans/{record['plan_id']}"
@@ -68,9 +68,7 @@ async def create_plan(request: web.Request) -> web.Response:
 
 
 async def _record(request: web.Request) -> dict:
-    code = request.match_info["code"]
-    load_registry().get(code)
-    await _authorize(request, code)
+    code = await _authorize(request)
     record = await jobs.get_plan(request.app[REDIS], code, request.match_info["plan_id"])
     if record is None:
         raise PlanNotFound(f"no plan {request.match_info['plan_id'][:64]!r} for {code}")
