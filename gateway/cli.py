@@ -46,9 +46,14 @@ def _sender(args: argparse.Namespace) -> dict[str, str]:
     return {f: getattr(args, f"sender_{f}") for f in fields if getattr(args, f"sender_{f}")}
 
 
+def _with_flags(config: Config, args: argparse.Namespace) -> Config:
+    """Command-line flags of serve/up override the environment."""
+    return replace(config, host=args.host or config.host, port=args.port or config.port,
+                   workers=args.workers or config.workers)
+
+
 def cmd_serve(args: argparse.Namespace, config: Config) -> None:
-    config = replace(config, host=args.host or config.host, port=args.port or config.port,
-                     workers=args.workers or config.workers)
+    config = _with_flags(config, args)
     with open_store(config, own=True) as url:
         durability_report(url)
         Supervisor(_roles(config, url, args.dispatchers or 0, args.routers or 0)).run()
@@ -74,8 +79,7 @@ def run_dispatcher(url: str, cluster: bool) -> None:
 def cmd_up(args: argparse.Namespace, config: Config) -> None:
     """The whole system on this machine: store, demo data where the store is empty, gateway workers and
     webhook dispatchers."""
-    config = replace(config, host=args.host or config.host, port=args.port or config.port,
-                     workers=args.workers or config.workers)
+    config = _with_flags(config, args)
     # The demo's storefronts live on this machine; a production operator sets this explicitly (or not at all).
     os.environ.setdefault("BARID_WEBHOOK_ALLOW_HOSTS", "127.0.0.1,localhost")
     with open_store(config, own=True) as url:
