@@ -108,13 +108,13 @@ class BookingService:
         self._serials = {
             name: SerialAllocator(redis, svc.s10_indicator, serial_block) for name, svc in limits.services.items()
         }
+        self._indicators = {name: svc.s10_indicator for name, svc in limits.services.items()}
 
     # -- pricing ---------------------------------------------------------------------------------------------
     def price(self, req: ShipmentRequest) -> tuple[str, dict[str, Any]]:
         """Zone and price breakdown (TariffError where only the tariff can refuse); remembered on ``req``."""
         if req.price is None:
-            zone = zone_of(req.sender["province"], req.sender["city"], req.receiver["province"],
-                           req.receiver["city"])
+            zone = zone_of(req.sender, req.receiver)
             breakdown = self.tariff.quote(req.service, req.parcel["weight_g"], zone, req.cod_goods_value,
                                           req.parcel.get("declared_value"))
             req.zone, req.price = zone, breakdown.to_dict()
@@ -137,42 +137,43 @@ class BookingService:
         docs: list[dict[str, Any] | None] = []
         item_keys: list[str] = []
         item_args: list[Any] = []
-        wanted: dict[str, int] = {}
-        for req in reqs:
-            if req is not None:
-                wanted[req.service] = wanted.get(req.service, 0) + 1
-        serials = {svc: iter(await self._serials[svc].take(n)) for svc, n in wanted.items()}
+        side: list[tuple] = []
+        # The tracking-number index and the delivering office's to-do list live outside the partition, so the
+        # script cannot write them. They go out in the same round trip right behind it (a booking costs one
+        # trip), are taken back when the script refused the request (bad key, rate limit, replay), and are
+        # written again on a replay, in case the first attempt died between the script and them.
+        due: list[tuple] = []
+        serials = await self._take_serials(reqs)
+        assign = self.network.assign
         for req in reqs:
             if req is None:
                 docs.append(None)
                 continue
-            tn = format_tracking_number(self.limits.services[req.service].s10_indicator, next(serials[req.service]))
+            service = req.service
+            tn = format_tracking_number(self._indicators[service], next(serials[service]))
             zone, price = self.price(req)
             doc = {
                 "tracking_number": tn, "shop_id": shop_id, "client_order_id": req.client_order_id,
-                "service": req.service, "payment": req.payment, "sender": req.sender, "receiver": req.receiver,
+                "service": service, "payment": req.payment, "sender": req.sender, "receiver": req.receiver,
                 "parcel": req.parcel, "zone": zone, "price": price, "created_at": created_at,
-                **self.network.assign(req.service, req.sender, req.receiver, now),
+                **assign(service, req.sender, req.receiver, now),
             }
+            office, expected = doc["delivering_office"], doc["expected_delivery"]
             event = {
                 "id": f"evt_{tn}_1", "type": "booked", "tracking_number": tn, "shop_id": shop_id,
                 "status": "pre_transit", "occurred_at": created_at, "recorded_at": created_at, "office": None,
-                "data": {"client_order_id": req.client_order_id, "service": req.service,
-                         "delivering_office": doc["delivering_office"], "expected_delivery": doc["expected_delivery"]},
+                "data": {"client_order_id": req.client_order_id, "service": service,
+                         "delivering_office": office, "expected_delivery": expected},
             }
             docs.append(doc)
             item_keys += [keys.parcel(shop_id, tn), keys.parcel_history(shop_id, tn),
                           keys.shop_order_index(shop_id, req.client_order_id)]
             item_args += [tn, created_ms, keys.index_member(created_ms, tn), orjson.dumps(doc),
                           orjson.dumps(event), created_at]
-        booked = [d for d in docs if d is not None]
-        # The tracking-number index and the delivering office's to-do list live outside the partition, so the
-        # script cannot write them. They go out in the same round trip right behind it (a booking costs one
-        # trip), are taken back when the script refused the request (bad key, rate limit, replay), and are
-        # written again on a replay, in case the first attempt died between the script and them.
-        side = [("SET", keys.tracking_index(d["tracking_number"]), shop_id) for d in booked]
-        side += [("ZADD", keys.office_due(d["delivering_office"]), int(d["expected_delivery"].replace("-", "")),
-                  d["tracking_number"]) for d in booked]
+            side.append(("SET", keys.tracking_index(tn), shop_id))
+            due.append(("ZADD", keys.office_due(office), int(expected.replace("-", "")), tn))
+        side += due
+        booked = len(due)
         idem_record = b""
         if idempotency_key is not None:
             status, body = render(docs)
@@ -180,8 +181,8 @@ class BookingService:
         shop_key, rl_key, *booking_keys = _booking_keys(shop_id)
         idem_key = keys.idempotency(shop_id, idempotency_key) if idempotency_key is not None else shop_key
         script_keys = [shop_key, rl_key, idem_key, *booking_keys, *item_keys]
-        args = [*caller.guard_args(self.default_rate, self.default_burst, max(1, len(booked))),
-                "1" if idempotency_key is not None else "", self.idempotency_ttl_s, idem_record, len(booked),
+        args = [*caller.guard_args(self.default_rate, self.default_burst, max(1, booked)),
+                "1" if idempotency_key is not None else "", self.idempotency_ttl_s, idem_record, booked,
                 shop_id, FEED_MAXLEN, *item_args]
         res, *side_replies = await self.batcher.group(self._book, script_keys, args, side)
         if isinstance(res, BaseException) or res[0] != b"OK":
@@ -201,6 +202,14 @@ class BookingService:
             if isinstance(reply, BaseException):
                 raise reply
         return docs, None
+
+    async def _take_serials(self, reqs: list[ShipmentRequest | None]) -> dict[str, Any]:
+        """An iterator of fresh serials per service, as many as the requests need."""
+        wanted: dict[str, int] = {}
+        for req in reqs:
+            if req is not None:
+                wanted[req.service] = wanted.get(req.service, 0) + 1
+        return {svc: iter(await self._serials[svc].take(n)) for svc, n in wanted.items()}
 
     async def _undo(self, side: list[tuple]) -> None:
         undo = [("DEL", cmd[1]) if cmd[0] == "SET" else ("ZREM", cmd[1], cmd[3]) for cmd in side]

@@ -25,6 +25,8 @@ class ParcelNetwork:
         self._offices = self.registry.delivery_offices()
         self._route = functools.lru_cache(maxsize=4096)(self._route_uncached)
         self._eta = functools.lru_cache(maxsize=16384)(self._eta_uncached)
+        self._minute = -1
+        self._day_hour = ("", 0)
 
     def office_for(self, party: dict[str, Any]) -> Office:
         """The office serving an address: postal-code prefix, else its coordinates, else its province's capital."""
@@ -41,7 +43,7 @@ class ParcelNetwork:
 
         return min(self._offices, key=lambda o: (haversine_m(lat, lon, o.lat, o.lon), o.code))
 
-    def _route_uncached(self, origin: str, dest: str) -> tuple[str, ...]:
+    def _route_uncached(self, origin: str, dest: str) -> tuple[str, ...]:  # a tuple: shared, never mutated
         return tuple(self.registry.route(origin, dest))
 
     def _eta_uncached(self, service: str, origin: str, dest: str, day: str, hour: int) -> str:
@@ -50,10 +52,14 @@ class ParcelNetwork:
 
     def assign(self, service: str, sender: dict[str, Any], receiver: dict[str, Any], booked_at: float) -> dict:
         origin, dest = self.office_for(sender), self.office_for(receiver)
-        local = datetime.fromtimestamp(booked_at, IRAN_TIME)
+        minute = int(booked_at // 60)
+        if minute != self._minute:  # the local day and hour change at most once a minute
+            local = datetime.fromtimestamp(minute * 60, IRAN_TIME)
+            self._minute, self._day_hour = minute, (local.date().isoformat(), local.hour)
+        day, hour = self._day_hour
         return {
             "origin_office": origin.code,
             "delivering_office": dest.code,
-            "route": list(self._route(origin.code, dest.code)),
-            "expected_delivery": self._eta(service, origin.code, dest.code, local.date().isoformat(), local.hour),
+            "route": self._route(origin.code, dest.code),
+            "expected_delivery": self._eta(service, origin.code, dest.code, day, hour),
         }

@@ -27,6 +27,7 @@ class S10Error(GatewayError):
 
 
 _WEIGHTS = (8, 6, 4, 2, 3, 5, 9, 7)
+_WEIGHTS_FROM_LAST = _WEIGHTS[::-1]
 SERIAL_MAX = 99_999_999
 _TWO_LETTERS = re.compile(r"[A-Z]{2}", re.ASCII)
 _S10 = re.compile(r"([A-Z]{2})([0-9]{8})([0-9])([A-Z]{2})", re.ASCII)
@@ -35,16 +36,25 @@ _S10 = re.compile(r"([A-Z]{2})([0-9]{8})([0-9])([A-Z]{2})", re.ASCII)
 def check_digit(serial: int) -> int:
     if not 0 <= serial <= SERIAL_MAX:
         raise ValueError(f"S10 serial must be 0..{SERIAL_MAX}, got {serial}")
-    total = sum(int(d) * w for d, w in zip(f"{serial:08d}", _WEIGHTS))
+    total = 0
+    for weight in _WEIGHTS_FROM_LAST:  # integer arithmetic: every booking and every scan computes this
+        serial, digit = divmod(serial, 10)
+        total += digit * weight
     c = 11 - total % 11
     return 0 if c == 10 else 5 if c == 11 else c
 
 
 def format_tracking_number(indicator: str, serial: int, country: str = "IR") -> str:
     """Programming errors (bad indicator, country or serial range) raise ValueError, never S10Error."""
-    if not _TWO_LETTERS.fullmatch(indicator) or not _TWO_LETTERS.fullmatch(country):
-        raise ValueError(f"S10 indicator and country must be two upper-case letters: {indicator!r}, {country!r}")
+    if (indicator, country) not in _CHECKED_LETTERS:
+        if not _TWO_LETTERS.fullmatch(indicator) or not _TWO_LETTERS.fullmatch(country):
+            raise ValueError(f"S10 indicator and country must be two upper-case letters: {indicator!r}, {country!r}")
+        if len(_CHECKED_LETTERS) < 4096:  # a handful of services; bounded against odd callers anyway
+            _CHECKED_LETTERS.add((indicator, country))
     return f"{indicator}{serial:08d}{check_digit(serial)}{country}"
+
+
+_CHECKED_LETTERS: set[tuple[str, str]] = set()
 
 
 def parse_tracking_number(s: str, country: str | None = "IR") -> tuple[str, int]:

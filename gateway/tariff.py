@@ -17,7 +17,7 @@ from types import MappingProxyType
 from typing import Any
 
 from gateway.errors import RuleViolation
-from gateway.postal import normalize_city, normalize_province, place_match_key
+from gateway.postal import place_match_key
 
 _DATA_DIR = Path(__file__).with_name("data")
 LIMITS_PATH = _DATA_DIR / "limits.toml"
@@ -144,12 +144,12 @@ def _unknown_service(known: Mapping[str, object]) -> TariffError:
 # --- zones ----------------------------------------------------------------------------------------------------
 
 
-def zone_of(sender_province: str, sender_city: str, receiver_province: str, receiver_city: str) -> str:
-    """same_city, same_province or other_province. Provinces and cities are normalised first (so raw input may
-    raise PostalError); cities compare spelling-insensitively ("بندر عباس" is "بندرعباس")."""
-    if normalize_province(sender_province) != normalize_province(receiver_province):
+def zone_of(sender: dict, receiver: dict) -> str:
+    """same_city, same_province or other_province for two parties the validator normalised (canonical province
+    names, clean city text); cities compare spelling-insensitively ("بندر عباس" is "بندرعباس")."""
+    if sender["province"] != receiver["province"]:
         return OTHER_PROVINCE
-    if place_match_key(normalize_city(sender_city)) == place_match_key(normalize_city(receiver_city)):
+    if place_match_key(sender["city"]) == place_match_key(receiver["city"]):
         return SAME_CITY
     return SAME_PROVINCE
 

@@ -8,7 +8,16 @@ from datetime import datetime, timezone
 
 def iso_ms(ts: float) -> str:
     ms = int(ts * 1000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + ".%03dZ" % (ms % 1000)
+    sec, frac = divmod(ms, 1000)
+    global _last_sec, _last_prefix
+    if sec != _last_sec:  # every booking and scan stamps the time; most share their second with the previous
+        _last_prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
+        _last_sec = sec
+    return "%s.%03dZ" % (_last_prefix, frac)
+
+
+_last_sec: int | None = None
+_last_prefix = ""
 
 
 def parse_iso(value: str) -> float:

@@ -155,28 +155,42 @@ def _address(v: Any, f: str, errs: Errors) -> str | None:
     return _text(v, f, errs, ADDRESS_MAX)
 
 
-def _normaliser(fn):
-    return lambda v, f, errs: _normalised(fn, v, f, errs)
+def _phone(v: Any, f: str, errs: Errors) -> str | None:
+    return _normalised(normalize_mobile, v, f, errs)
+
+
+def _postal_code(v: Any, f: str, errs: Errors) -> str | None:
+    return _normalised(normalize_postal_code, v, f, errs)
+
+
+def _province(v: Any, f: str, errs: Errors) -> str | None:
+    return _normalised(normalize_province, v, f, errs)
+
+
+def _city(v: Any, f: str, errs: Errors) -> str | None:
+    return _normalised(normalize_city, v, f, errs)
 
 
 # Field -> checker(value, field path, errors), built once: validation runs on every booking.
 PARTY_CHECKS = {
     "name": _name,
-    "phone": _normaliser(normalize_mobile),
-    "postal_code": _normaliser(normalize_postal_code),
-    "province": _normaliser(normalize_province),
-    "city": _normaliser(normalize_city),
+    "phone": _phone,
+    "postal_code": _postal_code,
+    "province": _province,
+    "city": _city,
     "address": _address,
 }
+# Field paths ("receiver.phone") formatted once, not per booking.
+_PATHS = {prefix: {name: f"{prefix}.{name}" for name in (*PARTY_FIELDS, "location")}
+          for prefix in ("sender", "receiver")}
 
 
 def party(value: dict, prefix: str, errs: Errors, fields: tuple[str, ...] = PARTY_FIELDS) -> dict[str, Any]:
     """Sender or receiver: each named field required and normalised."""
-    out: dict[str, Any] = {}
-    for name in fields:
-        out[name] = PARTY_CHECKS[name](value.get(name), f"{prefix}.{name}", errs)
+    paths = _PATHS[prefix]
+    out: dict[str, Any] = {name: PARTY_CHECKS[name](value.get(name), paths[name], errs) for name in fields}
     if "location" in value:
-        loc = _location(value.get("location"), f"{prefix}.location", errs)
+        loc = _location(value.get("location"), paths["location"], errs)
         if loc:
             out["location"] = loc
     return out
