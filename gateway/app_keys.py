@@ -13,7 +13,7 @@ if TYPE_CHECKING:  # the AppKeys below name these types as strings, for type che
     from .auth import ShopDirectory  # noqa: F401
     from .batcher import Batcher  # noqa: F401
     from .booking import BookingService  # noqa: F401
-    from .metrics import Metrics  # noqa: F401
+    from .metrics import Metrics, MetricsShare  # noqa: F401
     from .tariff import Limits, Tariff  # noqa: F401
     from .validation import RequestValidator  # noqa: F401
 
@@ -27,3 +27,4 @@ VALIDATOR = web.AppKey("validator", "RequestValidator")
 LIMITS = web.AppKey("limits", "Limits")
 TARIFF = web.AppKey("tariff", "Tariff")
 METRICS = web.AppKey("metrics", "Metrics")
+METRICS_SHARE = web.AppKey("metrics_share", "MetricsShare")

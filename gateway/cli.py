@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import sys
+import tempfile
+from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -54,9 +58,16 @@ def _with_flags(config: Config, args: argparse.Namespace) -> Config:
 
 def cmd_serve(args: argparse.Namespace, config: Config) -> None:
     config = _with_flags(config, args)
-    with open_store(config, own=True) as url:
+    with open_store(config, own=True) as url, _shared_metrics(config) as config:
         durability_report(url)
         Supervisor(_roles(config, url, args.dispatchers or 0, args.routers or 0)).run()
+
+
+@contextlib.contextmanager
+def _shared_metrics(config: Config) -> Iterator[Config]:
+    """One directory for this supervisor's workers to pool their metrics in (gone when they stop)."""
+    with tempfile.TemporaryDirectory(prefix="barid-metrics-") as directory:
+        yield replace(config, metrics_dir=Path(directory))
 
 
 def _roles(config: Config, url: str, dispatchers: int, routers: int) -> list[Role]:
@@ -100,8 +111,9 @@ def cmd_up(args: argparse.Namespace, config: Config) -> None:
             banner += [f"demo staff of {demo['staff']['office']}: token {demo['staff']['token']}",
                        f"buyers: {base}/track/{demo['tracking_numbers'][0]}"]
         print("\n".join(banner), flush=True)
-        Supervisor(_roles(config, url, 1 if args.dispatchers is None else args.dispatchers,
-                          1 if args.routers is None else args.routers)).run()
+        with _shared_metrics(config) as config:
+            Supervisor(_roles(config, url, 1 if args.dispatchers is None else args.dispatchers,
+                              1 if args.routers is None else args.routers)).run()
 
 
 async def _on(url: str, fn, cluster: bool = False) -> Any:

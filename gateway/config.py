@@ -31,6 +31,8 @@ class Config:
     access_log: bool = True
     limits_path: Path | None = None
     tariff_path: Path | None = None
+    # Where the workers of one supervisor share metric snapshots (set by the supervisor; None: this process only).
+    metrics_dir: Path | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Config:

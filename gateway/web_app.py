@@ -18,13 +18,25 @@ from tracking import web as tracking_web
 
 from . import web_shipments, web_system
 from .access_log import AccessLog
-from .app_keys import BATCHER, BOOKING, CONFIG, LIMITS, METRICS, REDIS, SHOPS, STORE_URL, TARIFF, VALIDATOR
+from .app_keys import (
+    BATCHER,
+    BOOKING,
+    CONFIG,
+    LIMITS,
+    METRICS,
+    METRICS_SHARE,
+    REDIS,
+    SHOPS,
+    STORE_URL,
+    TARIFF,
+    VALIDATOR,
+)
 from .auth import ShopDirectory
 from .batcher import Batcher
 from .booking import BookingService
 from .config import Config
 from .errors import PROBLEM_CONTENT_TYPE, GatewayError, PayloadTooLarge, StoreUnavailable
-from .metrics import Metrics
+from .metrics import Metrics, MetricsShare
 from .network import ParcelNetwork
 from .store import async_client
 from .tariff import Limits, Tariff
@@ -123,6 +135,9 @@ def create_app(config: Config, redis_url: str) -> web.Application:
     app[STORE_URL] = redis_url
     app[LIMITS] = limits
     app[METRICS] = Metrics()
+    if config.metrics_dir is not None:
+        share = app[METRICS_SHARE] = MetricsShare(config.metrics_dir, app[METRICS])
+        app.cleanup_ctx.append(lambda _app: share.run())
     app.cleanup_ctx.append(_store_ctx(config, redis_url))
     if config.access_log:
         app[ACCESS_LOG] = AccessLog()

@@ -7,7 +7,7 @@ import asyncio
 import orjson
 from aiohttp import web
 
-from .app_keys import LIMITS, METRICS, REDIS
+from .app_keys import LIMITS, METRICS, METRICS_SHARE, REDIS
 from .errors import StoreUnavailable
 from .openapi import openapi_document
 
@@ -28,8 +28,9 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    return web.Response(text=request.app[METRICS].render(), content_type="text/plain",
-                        headers={"X-Content-Type-Options": "nosniff"})
+    share = request.app.get(METRICS_SHARE)
+    text = share.render() if share is not None else request.app[METRICS].render()
+    return web.Response(text=text, content_type="text/plain", headers={"X-Content-Type-Options": "nosniff"})
 
 
 async def openapi(request: web.Request) -> web.Response:

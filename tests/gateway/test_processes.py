@@ -15,6 +15,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from gateway.metrics import PUBLISH_INTERVAL_S
 from gateway.s10 import is_valid
 from tests.conftest import shipment_body
 
@@ -153,6 +154,16 @@ def test_thousand_concurrent_bookings_over_two_workers_get_distinct_numbers(gate
     assert len(acked) == 1000
     assert len(set(acked)) == 1000
     assert all(is_valid(tn) for tn in acked)
+    # A scrape lands on either worker; each must report both workers' counts.
+    time.sleep(PUBLISH_INTERVAL_S + 0.5)
+
+    async def scrapes(n: int) -> list[str]:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as s:
+            return [await (await s.get(gateway.url + "/metrics")).text() for _ in range(n)]
+
+    for text in asyncio.run(scrapes(8)):
+        assert "barid_gateway_workers 2\n" in text
+        assert 'barid_bookings_total{service="pishtaz",payment="cod"} 1000\n' in text
 
 
 def test_acknowledged_bookings_survive_kill_9_of_gateway_and_store(gateway):

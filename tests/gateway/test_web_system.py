@@ -6,6 +6,7 @@ import asyncio
 import json
 from dataclasses import replace
 
+from gateway.metrics import Metrics, MetricsShare
 from gateway.web_app import create_app
 from tests.conftest import shipment_body
 
@@ -25,6 +26,25 @@ async def test_metrics_count_requests_bookings_and_errors(app_client, shop):
     assert 'barid_bookings_total{' in text and 'service="pishtaz",payment="cod"} 1' in text
     assert 'code="validation_failed"} 1' in text
     assert 'barid_http_request_duration_seconds_bucket{' in text and 'le="+Inf"} 2' in text
+
+
+def test_metrics_of_several_workers_add_up(tmp_path):
+    """What a worker publishes and what a scrape of any worker sums (the process test runs it for real)."""
+    first, second = Metrics(), Metrics()
+    first.observe_request("/v1/shipments", "POST", 201, 0.004)
+    first.count_booking("pishtaz", "cod")
+    second.observe_request("/v1/shipments", "POST", 201, 0.2)
+    second.observe_request("/v1/scans", "POST", 422, 0.001)
+    second.count_error("validation_failed")
+    MetricsShare(tmp_path, first).publish()
+    text = MetricsShare(tmp_path, second).render()
+    assert "barid_gateway_workers 2\n" in text
+    assert 'barid_http_requests_total{route="/v1/shipments",method="POST",status="201"} 2\n' in text
+    assert 'barid_http_requests_total{route="/v1/scans",method="POST",status="422"} 1\n' in text
+    assert 'route="/v1/shipments",method="POST",le="0.005"} 1\n' in text
+    assert 'route="/v1/shipments",method="POST",le="0.25"} 2\n' in text
+    assert 'barid_bookings_total{service="pishtaz",payment="cod"} 1\n' in text
+    assert 'barid_errors_total{code="validation_failed"} 1\n' in text
 
 
 async def test_one_structured_access_log_line_per_request(aiohttp_client, config, store_url, shop, capsys):
