@@ -73,14 +73,28 @@ _RRN = re.compile(r"[0-9]{12}", re.ASCII)
 # ARGV: 1 shop id, 2 recorded_at ISO, 3 feed max length, 4 failed attempts that send a parcel back, then per
 #       scan: tracking number, scan_id, event, occurred ms, occurred_at ISO, office, data JSON, COD amount,
 #       '1' if the failure reason sends the parcel back.
-# Returns three values per scan: verdict, and two details (event id and status when recorded).
+# Returns three values per scan: verdict, and two details (the new seq and status when recorded).
+# Every write is a command the AOF gets too, so what can be written once per call is: the status indexes move
+# each parcel from its status before the call to its status after it, the feed is trimmed once, and the outbox
+# gets one entry per OUTBOX_RUN events ('s' shop, then a 't' tracking number, 'e' event pair per event).
+OUTBOX_RUN = 10  # events per outbox entry: the dispatcher reads entries in batches, so this bounds a batch
 SCAN = (
-    "local SLOT = {" + ", ".join(f"{s} = {i}" for i, s in enumerate(STATUSES)) + "}\n"
+    f"local OUTBOX_RUN = {OUTBOX_RUN}\n"
+    + "local SLOT = {" + ", ".join(f"{s} = {i}" for i, s in enumerate(STATUSES)) + "}\n"
     + "local RULE = {" + ", ".join(f"{r.name} = {{'{r.status}', {'true' if r.terminal else 'false'}, '{r.requires}'}}"
                                    for r in RULES.values()) + "}\n"
     + r"""
 local TERMINAL = {delivered = true, returned = true, cancelled = true}
 local shop, recorded, feed_max, max_attempts = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+local was, now = {}, {}  -- index member -> status before this call, and after the latest scan
+local run = {'s', shop}  -- the outbox entry being filled
+
+local function flush_run()
+  if #run > 2 then
+    redis.call('XADD', KEYS[1], '*', unpack(run))
+    run = {'s', shop}
+  end
+end
 
 local function one(kp, kh, tn, sid, ev, occ_s, occ_iso, office, data, amount, back)
   local field = 'scan:' .. sid
@@ -101,7 +115,9 @@ local function one(kp, kh, tn, sid, ev, occ_s, occ_iso, office, data, amount, ba
     if not p[5] then return 'NOT_DELIVERED', '', '' end
     if occ < tonumber(p[5]) then return 'BEFORE_DELIVERED', p[5], '' end
   end
-  local h = {}
+  local seq = tonumber(p[2]) + 1
+  local eid = 'evt_' .. tn .. '_' .. seq
+  local h = {'seq', seq, 'updated_at', recorded, field, eid .. '|' .. ev .. '|' .. occ_s}
   if ev == 'cod_collected' then
     if p[9] then return 'COD_COLLECTED', '', '' end
     local pay = cjson.decode(redis.call('HGET', kp, 'doc'))['payment'] or {}
@@ -137,34 +153,46 @@ local function one(kp, kh, tn, sid, ev, occ_s, occ_iso, office, data, amount, ba
       new_status = 'returning'  -- a late failed attempt that turned the parcel back
     end
   end
-  local seq = tonumber(p[2]) + 1
-  local eid = 'evt_' .. tn .. '_' .. seq
   local e = '{"id":"' .. eid .. '","type":"' .. ev .. '","tracking_number":"' .. tn .. '","shop_id":' .. shop
     .. ',"status":"' .. new_status .. '","occurred_at":"' .. occ_iso .. '","recorded_at":"' .. recorded
     .. '","office":"' .. office .. '","data":' .. data .. '}'
-  h[#h + 1] = 'seq'; h[#h + 1] = seq
-  h[#h + 1] = 'updated_at'; h[#h + 1] = recorded
-  h[#h + 1] = field; h[#h + 1] = eid .. '|' .. ev .. '|' .. occ_s
   if new_status ~= status then
     h[#h + 1] = 'status'; h[#h + 1] = new_status
     local member = string.format('%013d', tonumber(p[8] or '0')) .. ':' .. tn
-    redis.call('ZREM', KEYS[3 + SLOT[status]], member)
-    redis.call('ZADD', KEYS[3 + SLOT[new_status]], 0, member)
+    if not was[member] then was[member] = status end
+    now[member] = new_status
   end
   redis.call('HSET', kp, unpack(h))
   redis.call('ZADD', kh, occ, e)
-  redis.call('XADD', KEYS[1], '*', 's', shop, 't', tn, 'e', e)
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', feed_max, '*', 'e', e)
-  return 'OK', eid, new_status
+  redis.call('XADD', KEYS[2], '*', 'e', e)
+  run[#run + 1] = 't'; run[#run + 1] = tn; run[#run + 1] = 'e'; run[#run + 1] = e
+  if #run >= 2 + 4 * OUTBOX_RUN then flush_run() end
+  return 'OK', seq, new_status
 end
 
-local out = {}
+local out, fed = {}, false
 for i = 0, (#ARGV - 4) / 9 - 1 do
   local a = 5 + i * 9
   local v, x, y = one(KEYS[11 + 2 * i], KEYS[12 + 2 * i], ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3],
                       ARGV[a + 4], ARGV[a + 5], ARGV[a + 6], ARGV[a + 7], ARGV[a + 8])
   out[#out + 1] = v; out[#out + 1] = x; out[#out + 1] = y
+  fed = fed or v == 'OK'
 end
+flush_run()
+local gone, came = {}, {}
+for member, from in pairs(was) do
+  local to = now[member]
+  if to ~= from then
+    local g, c = gone[from], came[to]
+    if not g then g = {}; gone[from] = g end
+    if not c then c = {}; came[to] = c end
+    g[#g + 1] = member
+    c[#c + 1] = 0; c[#c + 1] = member
+  end
+end
+for st, members in pairs(gone) do redis.call('ZREM', KEYS[3 + SLOT[st]], unpack(members)) end
+for st, members in pairs(came) do redis.call('ZADD', KEYS[3 + SLOT[st]], unpack(members)) end
+if fed then redis.call('XTRIM', KEYS[2], 'MAXLEN', '~', feed_max) end
 return out
 """)
 CHUNK = 200  # scans per script call: a call holds the store for about 5 ms at most
@@ -342,7 +370,7 @@ def _not_found(tn: str) -> ParcelNotFound:
 def _result(res: list[bytes], s: Scan) -> dict[str, Any] | GatewayError:
     verdict = res[0]
     if verdict == b"OK":
-        return {"event_id": res[1].decode(), "status": res[2].decode(), "duplicate": False}
+        return {"event_id": f"evt_{s.tracking_number}_{res[1]}", "status": res[2].decode(), "duplicate": False}
     if verdict == b"DUPLICATE":
         return {"event_id": res[1].decode(), "status": res[2].decode(), "duplicate": True}
     if verdict == b"NOT_FOUND":
