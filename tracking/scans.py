@@ -71,8 +71,10 @@ _RRN = re.compile(r"[0-9]{12}", re.ASCII)
 # KEYS: 1 partition outbox, 2 shop feed, 3-10 the shop's status indexes (STATUSES order), then per scan its
 #       parcel hash and history.
 # ARGV: 1 shop id, 2 recorded_at ISO, 3 feed max length, 4 failed attempts that send a parcel back, then per
-#       scan: tracking number, scan_id, event, occurred ms, occurred_at ISO, office, data JSON, COD amount,
-#       '1' if the failure reason sends the parcel back.
+#       scan one row (``_row``; every argument costs the store an allocation or two):
+#       "<tracking number>|<scan_id>|<event>|<occurred ms>|<occurred_at ISO>|<extra>|<event JSON tail>", extra
+#       being the COD amount, or '1' when the failure reason sends the parcel back, and the tail the event's
+#       JSON from the office on.
 # Returns three values per scan: verdict, and two details (the new seq and status when recorded).
 # Every write is a command the AOF gets too, so what can be written once per call is: the status indexes move
 # each parcel from its status before the call to its status after it, the feed is trimmed once, and the outbox
@@ -96,7 +98,8 @@ local function flush_run()
   end
 end
 
-local function one(kp, kh, tn, sid, ev, occ_s, occ_iso, office, data, amount, back)
+local function one(kp, kh, row)
+  local tn, sid, ev, occ_s, occ_iso, extra, tail = string.match(row, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$')
   local field = 'scan:' .. sid
   local p = redis.call('HMGET', kp, 'status', 'seq', 'status_ms', 'accepted_ms', 'delivered_ms', 'attempts',
                        'returning', 'created_ms', 'cod_ms', field)
@@ -122,7 +125,7 @@ local function one(kp, kh, tn, sid, ev, occ_s, occ_iso, office, data, amount, ba
     if p[9] then return 'COD_COLLECTED', '', '' end
     local pay = cjson.decode(redis.call('HGET', kp, 'doc'))['payment'] or {}
     if pay['type'] ~= 'cod' then return 'NOT_COD', '', '' end
-    if tonumber(pay['goods_value']) ~= tonumber(amount) then return 'COD_MISMATCH', tostring(pay['goods_value']), '' end
+    if tonumber(pay['goods_value']) ~= tonumber(extra) then return 'COD_MISMATCH', tostring(pay['goods_value']), '' end
     h[#h + 1] = 'cod_ms'; h[#h + 1] = occ_s
   elseif ev == 'accepted' then
     if not p[4] or occ < tonumber(p[4]) then h[#h + 1] = 'accepted_ms'; h[#h + 1] = occ_s end
@@ -133,7 +136,7 @@ local function one(kp, kh, tn, sid, ev, occ_s, occ_iso, office, data, amount, ba
   if ev == 'delivery_failed' then
     local attempts = tonumber(p[6] or '0') + 1
     h[#h + 1] = 'attempts'; h[#h + 1] = attempts
-    if not returning and (back == '1' or attempts >= max_attempts) then
+    if not returning and (extra == '1' or attempts >= max_attempts) then
       returning = true
       h[#h + 1] = 'returning'; h[#h + 1] = '1'
     end
@@ -154,8 +157,7 @@ local function one(kp, kh, tn, sid, ev, occ_s, occ_iso, office, data, amount, ba
     end
   end
   local e = '{"id":"' .. eid .. '","type":"' .. ev .. '","tracking_number":"' .. tn .. '","shop_id":' .. shop
-    .. ',"status":"' .. new_status .. '","occurred_at":"' .. occ_iso .. '","recorded_at":"' .. recorded
-    .. '","office":"' .. office .. '","data":' .. data .. '}'
+    .. ',"status":"' .. new_status .. '","occurred_at":"' .. occ_iso .. '","recorded_at":"' .. recorded .. tail
   if new_status ~= status then
     h[#h + 1] = 'status'; h[#h + 1] = new_status
     local member = string.format('%013d', tonumber(p[8] or '0')) .. ':' .. tn
@@ -171,10 +173,8 @@ local function one(kp, kh, tn, sid, ev, occ_s, occ_iso, office, data, amount, ba
 end
 
 local out, fed = {}, false
-for i = 0, (#ARGV - 4) / 9 - 1 do
-  local a = 5 + i * 9
-  local v, x, y = one(KEYS[11 + 2 * i], KEYS[12 + 2 * i], ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3],
-                      ARGV[a + 4], ARGV[a + 5], ARGV[a + 6], ARGV[a + 7], ARGV[a + 8])
+for i = 5, #ARGV do
+  local v, x, y = one(KEYS[2 * i + 1], KEYS[2 * i + 2], ARGV[i])
   out[#out + 1] = v; out[#out + 1] = x; out[#out + 1] = y
   fed = fed or v == 'OK'
 end
@@ -350,17 +350,27 @@ class ScanService:
                 script_keys, args = list(head_keys), list(head_args)
                 for i in chunk:
                     s = scans[i]
-                    script_keys += [keys.parcel(shop_id, s.tracking_number),
-                                    keys.parcel_history(shop_id, s.tracking_number)]
-                    back = s.event == "delivery_failed" and FAILURE_REASONS[s.data["reason"]][0]
-                    args += [s.tracking_number, s.scan_id, s.event, s.occurred_ms, s.occurred_at, s.office,
-                             orjson.dumps(s.data), s.data.get("amount", ""), "1" if back else "0"]
+                    script_keys += (keys.parcel(shop_id, s.tracking_number),
+                                    keys.parcel_history(shop_id, s.tracking_number))
+                    args.append(_row(s))
                 calls.append((chunk, self.batcher.evalsha(self._script, script_keys, args)))
         for chunk, reply in calls:
             res = await reply
             for n, i in enumerate(chunk):
                 results[i] = _result(res[3 * n:3 * n + 3], scans[i])
         return results
+
+
+def _row(s: Scan) -> str:
+    """The scan as one SCAN argument."""
+    if s.event == "cod_collected":
+        extra = s.data["amount"]
+    elif s.event == "delivery_failed":
+        extra = "1" if FAILURE_REASONS[s.data["reason"]][0] else "0"
+    else:
+        extra = ""
+    return (f'{s.tracking_number}|{s.scan_id}|{s.event}|{s.occurred_ms}|{s.occurred_at}|{extra}|'
+            f'","office":"{s.office}","data":{orjson.dumps(s.data).decode()}}}')
 
 
 def _not_found(tn: str) -> ParcelNotFound:
