@@ -30,7 +30,7 @@ from . import (
     page,
 )
 from .config import TrackingConfig
-from .scans import ParcelNotFound, ScanService, parse_scan, problem_of, validate_batch
+from .scans import ParcelNotFound, Scan, ScanService, parse_scan, problem_of, validate_batch
 from .staff import Staff, bearer
 from .webhooks import WebhookRegistry
 
@@ -81,21 +81,24 @@ async def post_scan_batch(request: web.Request) -> web.Response:
     staff = await require_staff(request)
     body, _ = await read_json(request)
     parsed = validate_batch(body, t.offices, t.config)
-    valid = [(i, s) for i, s in enumerate(parsed) if not isinstance(s, list)]
-    recorded = await t.scans.record(staff, [s for _, s in valid])
-    results: list[dict[str, Any]] = [{} for _ in parsed]
+    recorded = iter(await t.scans.record(staff, [s for s in parsed if type(s) is Scan]))
+    results: list[dict[str, Any]] = []
+    added = duplicates = 0
     for i, s in enumerate(parsed):
-        if isinstance(s, list):
-            results[i] = {"index": i, "ok": False, "error": problem_of(ValidationFailed(errors=s))}
-    counts = {"recorded": 0, "duplicates": 0, "rejected": len(parsed) - len(valid)}
-    for (i, s), r in zip(valid, recorded):
+        if type(s) is not Scan:
+            results.append({"index": i, "ok": False, "error": problem_of(ValidationFailed(errors=s))})
+            continue
+        r = next(recorded)
         if isinstance(r, GatewayError):
-            results[i] = {"index": i, "scan_id": s.scan_id, "ok": False, "error": problem_of(r)}
-            counts["rejected"] += 1
+            results.append({"index": i, "scan_id": s.scan_id, "ok": False, "error": problem_of(r)})
         else:
-            results[i] = {"index": i, "scan_id": s.scan_id, "ok": True, **r}
-            counts["duplicates" if r["duplicate"] else "recorded"] += 1
-    return _json({**counts, "results": results})
+            results.append({"index": i, "scan_id": s.scan_id, "ok": True, **r})
+            if r["duplicate"]:
+                duplicates += 1
+            else:
+                added += 1
+    return _json({"recorded": added, "duplicates": duplicates, "rejected": len(parsed) - added - duplicates,
+                  "results": results})
 
 
 # -- webhook endpoints ---------------------------------------------------------------------------------
