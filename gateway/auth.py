@@ -31,10 +31,21 @@ class ShopDirectory:
         self.max_entries = max_entries
         self._cache: dict[int, tuple[float, Shop]] = {}
         self._hashes: dict[str, str] = {}  # api key -> sha256, so a busy shop is hashed once
+        self._callers: dict[str, tuple[float, Caller]] = {}  # Authorization header -> (expiry, caller)
         self._loading: dict[int, asyncio.Future] = {}  # one store read per shop however many requests wait
+
+    def known_caller(self, header: str) -> Caller | None:
+        """The caller a recently seen Authorization header named, without parsing or hashing it again."""
+        hit = self._callers.get(header)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
+        return None
 
     async def caller(self, request: web.Request) -> Caller:
         header = request.headers.get("Authorization", "")
+        known = self.known_caller(header)
+        if known is not None:
+            return known
         scheme, _, api_key = header.partition(" ")
         if scheme.lower() != "bearer" or not api_key:
             raise Unauthorized("send 'Authorization: Bearer <api_key>'", "کلید API ارسال نشده است",
@@ -47,7 +58,12 @@ class ShopDirectory:
                 self._hashes.clear()
             key_hash = self._hashes[api_key] = hash_key(api_key)
         shop = await self._profile(shop_id, key_hash)
-        return Caller(shop, key_hash)
+        caller = Caller(shop, key_hash)
+        if len(self._callers) >= self.max_entries:
+            self._callers.clear()
+        # Only as long as the profile itself is trusted; a revoked key is refused by the store either way.
+        self._callers[header] = (time.monotonic() + self.ttl_s, caller)
+        return caller
 
     async def _profile(self, shop_id: int, key_hash: str) -> Shop:
         hit = self._cache.get(shop_id)
@@ -86,7 +102,8 @@ class ShopDirectory:
 
 async def require_caller(request: web.Request) -> Caller:
     """The caller's claimed shop and key hash; the store check happens in the script the handler runs."""
-    return await request.app[SHOPS].caller(request)
+    shops = request.app[SHOPS]
+    return shops.known_caller(request.headers.get("Authorization", "")) or await shops.caller(request)
 
 
 async def require_shop(request: web.Request) -> Shop:

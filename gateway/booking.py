@@ -123,18 +123,19 @@ class BookingService:
     # -- booking ---------------------------------------------------------------------------------------------
     async def book(self, caller: Caller, reqs: list[ShipmentRequest | None], *,
                    idempotency_key: str | None, request_fp: str,
-                   render: Any) -> tuple[list[dict[str, Any] | None], Replay | None]:
+                   render: Any) -> tuple[list[bytes | None], Replay | None]:
         """Book every non-None request in one atomic script.
 
-        ``render(docs)`` builds the (status, body) the client gets from the booked docs (None where a request
-        was rejected); it is stored with the idempotency key so a replay answers byte for byte the same.
-        Returns the docs, or the earlier answer when the idempotency key was seen before.
+        Returns each booked shipment as the JSON the API shows for it (None where a request was rejected), or
+        the earlier answer when the idempotency key was seen before. ``render(views)`` builds the (status, body)
+        the client gets from those; it is stored with the idempotency key so a replay answers byte for byte the
+        same (the fingerprint ``request_fp`` is only needed with a key).
         """
         shop_id = caller.shop.id
         now = time.time()
         created_ms = int(now * 1000)
         created_at = iso_ms(now)
-        docs: list[dict[str, Any] | None] = []
+        views: list[bytes | None] = []
         item_keys: list[str] = []
         item_args: list[Any] = []
         side: list[tuple] = []
@@ -145,38 +146,40 @@ class BookingService:
         due: list[tuple] = []
         serials = await self._take_serials(reqs)
         assign = self.network.assign
+        # What a freshly booked shipment shows beyond its document (see shipment_view), as JSON to append.
+        status_json = b',"status":"pre_transit","status_at":"%s","updated_at":"%s"}' % (
+            created_at.encode(), created_at.encode())
         for req in reqs:
             if req is None:
-                docs.append(None)
+                views.append(None)
                 continue
             service = req.service
             tn = format_tracking_number(self._indicators[service], next(serials[service]))
             zone, price = self.price(req)
-            doc = {
+            origin, office, route, expected = assign(service, req.sender, req.receiver, now)
+            doc_json = orjson.dumps({
                 "tracking_number": tn, "shop_id": shop_id, "client_order_id": req.client_order_id,
                 "service": service, "payment": req.payment, "sender": req.sender, "receiver": req.receiver,
                 "parcel": req.parcel, "zone": zone, "price": price, "created_at": created_at,
-                **assign(service, req.sender, req.receiver, now),
-            }
-            office, expected = doc["delivering_office"], doc["expected_delivery"]
-            event = {
+                "origin_office": origin, "delivering_office": office, "route": route, "expected_delivery": expected,
+            })
+            event_json = orjson.dumps({
                 "id": f"evt_{tn}_1", "type": "booked", "tracking_number": tn, "shop_id": shop_id,
                 "status": "pre_transit", "occurred_at": created_at, "recorded_at": created_at, "office": None,
                 "data": {"client_order_id": req.client_order_id, "service": service,
                          "delivering_office": office, "expected_delivery": expected},
-            }
-            docs.append(doc)
+            })
+            views.append(doc_json[:-1] + status_json)
             item_keys += [keys.parcel(shop_id, tn), keys.parcel_history(shop_id, tn),
                           keys.shop_order_index(shop_id, req.client_order_id)]
-            item_args += [tn, created_ms, keys.index_member(created_ms, tn), orjson.dumps(doc),
-                          orjson.dumps(event), created_at]
+            item_args += [tn, created_ms, keys.index_member(created_ms, tn), doc_json, event_json, created_at]
             side.append(("SET", keys.tracking_index(tn), shop_id))
             due.append(("ZADD", keys.office_due(office), int(expected.replace("-", "")), tn))
         side += due
         booked = len(due)
         idem_record = b""
         if idempotency_key is not None:
-            status, body = render(docs)
+            status, body = render(views)
             idem_record = orjson.dumps({"fp": request_fp, "status": status, "body": body.decode(), "side": side})
         shop_key, rl_key, *booking_keys = _booking_keys(shop_id)
         idem_key = keys.idempotency(shop_id, idempotency_key) if idempotency_key is not None else shop_key
@@ -197,14 +200,17 @@ class BookingService:
                     "this Idempotency-Key was already used with a different request body",
                     "این کلید یکتایی پیش‌تر با درخواست دیگری به کار رفته است")
             await asyncio.gather(*[self.batcher.command(*cmd) for cmd in prev.get("side", ())])
-            return docs, Replay(prev["status"], prev["body"].encode())
+            return views, Replay(prev["status"], prev["body"].encode())
         for reply in side_replies:  # booked but not findable: not acknowledged, so the client retries
             if isinstance(reply, BaseException):
                 raise reply
-        return docs, None
+        return views, None
 
     async def _take_serials(self, reqs: list[ShipmentRequest | None]) -> dict[str, Any]:
         """An iterator of fresh serials per service, as many as the requests need."""
+        if len(reqs) == 1 and reqs[0] is not None:  # a single booking: most requests
+            service = reqs[0].service
+            return {service: iter(await self._serials[service].take(1))}
         wanted: dict[str, int] = {}
         for req in reqs:
             if req is not None:

@@ -74,10 +74,10 @@ async def seed_demo(redis: aioredis.Redis, config: Config, parcels: int = 12) ->
         req, errs = validator.shipment(body, shop.sender)
         assert not errs, errs.items  # the demo data is ours: a failure here is a bug
         reqs.append(req)
-    docs, _ = await booking.book(Caller(shop, hash_key(api_key)), reqs, idempotency_key=None, request_fp="",
-                                 render=None)
+    views, _ = await booking.book(Caller(shop, hash_key(api_key)), reqs, idempotency_key=None, request_fp="",
+                                  render=None)
     staff = await create_staff(redis, load_registry(), "THR-06", "کارمند نمونه")
-    info = {"shop_id": shop.id, "api_key": api_key, "tracking_numbers": [d["tracking_number"] for d in docs],
+    info = {"shop_id": shop.id, "api_key": api_key, "tracking_numbers": [orjson.loads(v)["tracking_number"] for v in views],
             "staff": {"office": "THR-06", "token": staff["token"]}}
     path = Path(config.data_dir) / "demo.json"
     path.write_bytes(orjson.dumps(info, option=orjson.OPT_INDENT_2))

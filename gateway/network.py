@@ -25,12 +25,24 @@ class ParcelNetwork:
         self._offices = self.registry.delivery_offices()
         self._route = functools.lru_cache(maxsize=4096)(self._route_uncached)
         self._eta = functools.lru_cache(maxsize=16384)(self._eta_uncached)
+        self._by_address: dict[tuple[str, str], Office] = {}
         self._minute = -1
         self._day_hour = ("", 0)
 
     def office_for(self, party: dict[str, Any]) -> Office:
         """The office serving an address: postal-code prefix, else its coordinates, else its province's capital."""
         loc = party.get("location")
+        if loc is None:  # the postal code alone decides: a shop's sender address repeats on every booking
+            key = (party["postal_code"], party["province"])  # the province matters where no prefix is known
+            office = self._by_address.get(key)
+            if office is None:
+                if len(self._by_address) >= 65_536:
+                    self._by_address.clear()
+                office = self._by_address[key] = self._office_for(party, None)
+            return office
+        return self._office_for(party, loc)
+
+    def _office_for(self, party: dict[str, Any], loc: dict[str, float] | None) -> Office:
         try:
             return self.registry.delivering_office(party["postal_code"], loc and loc["lat"], loc and loc["lon"])
         except RoutingError:
@@ -50,16 +62,13 @@ class ParcelNetwork:
         booked = datetime.fromisoformat(day).replace(hour=hour)
         return self.registry.expected_delivery(service, origin, dest, booked).isoformat()
 
-    def assign(self, service: str, sender: dict[str, Any], receiver: dict[str, Any], booked_at: float) -> dict:
-        origin, dest = self.office_for(sender), self.office_for(receiver)
+    def assign(self, service: str, sender: dict[str, Any], receiver: dict[str, Any],
+               booked_at: float) -> tuple[str, str, tuple[str, ...], str]:
+        """(origin office, delivering office, route through the hubs, expected delivery date) of a booking."""
+        origin, dest = self.office_for(sender).code, self.office_for(receiver).code
         minute = int(booked_at // 60)
         if minute != self._minute:  # the local day and hour change at most once a minute
             local = datetime.fromtimestamp(minute * 60, IRAN_TIME)
             self._minute, self._day_hour = minute, (local.date().isoformat(), local.hour)
         day, hour = self._day_hour
-        return {
-            "origin_office": origin.code,
-            "delivering_office": dest.code,
-            "route": self._route(origin.code, dest.code),
-            "expected_delivery": self._eta(service, origin.code, dest.code, day, hour),
-        }
+        return origin, dest, self._route(origin, dest), self._eta(service, origin, dest, day, hour)

@@ -151,11 +151,20 @@ def _collapse_whitespace(s: str) -> str:
     return _ZWNJ_RUN.sub(_ZWNJ, " ".join(word for word in words if word))
 
 
+# What normalize_text would change in printable text: Arabic letters, tatweel, doubled spaces.
+_NEEDS_NORMALISING = re.compile("[\u0640\u0643\u0649\u064a]|  ")
+
+
 def normalize_text(raw: object, max_len: int, *, error_code: str = "text_invalid") -> str:
     """Names and addresses: Persian letters, control and bidi-override characters removed, whitespace collapsed.
 
     Raises PostalError(error_code) when the result is empty or longer than max_len characters.
     """
+    # Most text is already clean: printable (so its only whitespace is plain spaces, and no ZWNJ or controls),
+    # no edge spaces, nothing to translate. Then the answer is the input itself.
+    if (type(raw) is str and 0 < len(raw) <= max_len and raw.isprintable() and raw[0] != " " and raw[-1] != " "
+            and _NEEDS_NORMALISING.search(raw) is None):
+        return raw
     text = ""
     if isinstance(raw, str):
         text = _collapse_whitespace(_strip_controls(raw.translate(_LETTERS_TO_PERSIAN)))
@@ -234,6 +243,7 @@ def _load_provinces(path: Path) -> tuple[tuple[Province, ...], dict[str, Provinc
 
 
 _PROVINCES, _PROVINCE_BY_KEY = _load_provinces(_PROVINCES_PATH)
+_CANONICAL_PROVINCE_NAMES = frozenset(p.name_fa for p in _PROVINCES)
 
 
 def provinces() -> list[Province]:
@@ -247,6 +257,8 @@ def province_by_name(name: str) -> Province | None:
 
 def normalize_province(raw: object) -> str:
     """The canonical Persian name of the province raw designates."""
+    if type(raw) is str and raw in _CANONICAL_PROVINCE_NAMES:  # most input already is one
+        return raw
     province = province_by_name(raw) if isinstance(raw, str) else None
     if province is None:
         raise PostalError(

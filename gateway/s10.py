@@ -27,7 +27,6 @@ class S10Error(GatewayError):
 
 
 _WEIGHTS = (8, 6, 4, 2, 3, 5, 9, 7)
-_WEIGHTS_FROM_LAST = _WEIGHTS[::-1]
 SERIAL_MAX = 99_999_999
 _TWO_LETTERS = re.compile(r"[A-Z]{2}", re.ASCII)
 _S10 = re.compile(r"([A-Z]{2})([0-9]{8})([0-9])([A-Z]{2})", re.ASCII)
@@ -36,12 +35,17 @@ _S10 = re.compile(r"([A-Z]{2})([0-9]{8})([0-9])([A-Z]{2})", re.ASCII)
 def check_digit(serial: int) -> int:
     if not 0 <= serial <= SERIAL_MAX:
         raise ValueError(f"S10 serial must be 0..{SERIAL_MAX}, got {serial}")
-    total = 0
-    for weight in _WEIGHTS_FROM_LAST:  # integer arithmetic: every booking and every scan computes this
-        serial, digit = divmod(serial, 10)
-        total += digit * weight
-    c = 11 - total % 11
+    # Every booking and every scan computes this: the weighted sums of the serial's two halves come from tables.
+    c = 11 - (_HIGH_SUMS[serial // 10_000] + _LOW_SUMS[serial % 10_000]) % 11
     return 0 if c == 10 else 5 if c == 11 else c
+
+
+def _half_sums(weights: tuple[int, ...]) -> list[int]:
+    a, b, c, d = weights
+    return [a * (n // 1000) + b * (n // 100 % 10) + c * (n // 10 % 10) + d * (n % 10) for n in range(10_000)]
+
+
+_HIGH_SUMS, _LOW_SUMS = _half_sums(_WEIGHTS[:4]), _half_sums(_WEIGHTS[4:])
 
 
 def format_tracking_number(indicator: str, serial: int, country: str = "IR") -> str:

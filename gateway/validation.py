@@ -29,6 +29,7 @@ CONTENTS_MAX = 200
 LAT_RANGE = (24.0, 40.5)
 LON_RANGE = (43.5, 63.5)
 PARTY_FIELDS = ("name", "phone", "postal_code", "province", "city", "address")
+_DIMENSIONS = tuple((dim, f"parcel.{dim}") for dim in ("length_mm", "width_mm", "height_mm"))
 
 _MSG = {
     "required": ("This field is required.", "این فیلد الزامی است."),
@@ -289,8 +290,8 @@ class RequestValidator:
             parcel["weight_g"] = _int(parcel_in.get("weight_g"), "parcel.weight_g", errs, 1, max_w)
             max_side = svc.max_side_mm if svc else max(s.max_side_mm for s in lim.services.values())
             sides = []
-            for dim in ("length_mm", "width_mm", "height_mm"):
-                v = _int(parcel_in.get(dim), f"parcel.{dim}", errs, 1, max_side, required=False)
+            for dim, path in _DIMENSIONS:
+                v = _int(parcel_in.get(dim), path, errs, 1, max_side, required=False)
                 if v is not None:
                     parcel[dim] = v
                     sides.append(v)

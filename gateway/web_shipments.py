@@ -117,15 +117,19 @@ async def create_shipment(request: web.Request) -> web.Response:
         await _reject(request, caller, items)
     key = idempotency_key(request)
 
-    def render(docs):
-        return 201, orjson.dumps(_with_status(docs[0]))
+    def render(views):
+        return 201, views[0]
 
-    docs, replay = await booking.book(caller, [req], idempotency_key=key,
-                                      request_fp=fingerprint(b"POST /v1/shipments\n" + raw), render=render)
+    views, replay = await booking.book(caller, [req], idempotency_key=key, request_fp=_fingerprint(key, raw),
+                                       render=render)
     if replay is not None:
         return replay_response(replay)
     request.app[METRICS].count_booking(req.service, req.payment["type"])
-    return web.Response(body=render(docs)[1], status=201, content_type=JSON)
+    return web.Response(body=views[0], status=201, content_type=JSON)
+
+
+def _fingerprint(idempotency_key: str | None, raw: bytes, path: bytes = b"POST /v1/shipments\n") -> str:
+    return fingerprint(path + raw) if idempotency_key is not None else ""
 
 
 async def create_batch(request: web.Request) -> web.Response:
@@ -148,30 +152,28 @@ async def create_batch(request: web.Request) -> web.Response:
         reqs.append(None if items else req)
         item_errors.append(items)
 
-    def render(docs):
+    def render(views):
         results = []
-        for i, (doc, errors) in enumerate(zip(docs, item_errors)):
-            if doc is not None:
-                results.append({"index": i, "result": "booked", "shipment": _with_status(doc)})
+        for i, (view, errors) in enumerate(zip(views, item_errors)):
+            if view is not None:
+                results.append({"index": i, "result": "booked", "shipment": orjson.Fragment(view)})
             else:
                 results.append({"index": i, "result": "rejected", "errors": [e.to_dict() for e in errors]})
-        booked = sum(d is not None for d in docs)
-        return 200, orjson.dumps({"booked": booked, "rejected": len(docs) - booked, "results": results})
+        booked = sum(v is not None for v in views)
+        return 200, orjson.dumps({"booked": booked, "rejected": len(views) - booked, "results": results})
 
-    docs, replay = await booking.book(caller, reqs, idempotency_key=idempotency_key(request),
-                                      request_fp=fingerprint(b"POST /v1/shipments/batch\n" + raw), render=render)
+    key = idempotency_key(request)
+    views, replay = await booking.book(caller, reqs, idempotency_key=key,
+                                       request_fp=_fingerprint(key, raw, b"POST /v1/shipments/batch\n"),
+                                       render=render)
     if replay is not None:
         return replay_response(replay)
     metrics = request.app[METRICS]
     for req in reqs:
         if req is not None:
             metrics.count_booking(req.service, req.payment["type"])
-    status, out = render(docs)
+    status, out = render(views)
     return web.Response(body=out, status=status, content_type=JSON)
-
-
-def _with_status(doc: dict[str, Any]) -> dict[str, Any]:
-    return {**doc, "status": "pre_transit", "status_at": doc["created_at"], "updated_at": doc["created_at"]}
 
 
 async def _tracking_number(request: web.Request, caller: Caller) -> str:
