@@ -43,7 +43,6 @@ from .tariff import Limits, Tariff
 from .validation import RequestValidator
 
 log = logging.getLogger("barid.gateway")
-ACCESS_LOG = web.AppKey("access_log", AccessLog)
 
 
 def problem_response(exc: GatewayError, instance: str | None = None) -> web.Response:
@@ -51,55 +50,57 @@ def problem_response(exc: GatewayError, instance: str | None = None) -> web.Resp
                         content_type=PROBLEM_CONTENT_TYPE, headers=exc.headers)
 
 
-@web.middleware
-async def observe(request: web.Request, handler) -> web.StreamResponse:
-    """Map every error to problem+json, count it, and write one access-log line per request."""
-    start = time.perf_counter()
-    metrics = request.app[METRICS]
-    try:
-        response = await handler(request)
-    except GatewayError as exc:
-        metrics.count_error(exc.code)
-        response = problem_response(exc, request.path)
-    except web.HTTPRequestEntityTooLarge:
-        exc = PayloadTooLarge(f"request body exceeds {request.app[LIMITS].request_max_body_bytes} bytes",
-                              "حجم درخواست بیش از حد مجاز است")
-        metrics.count_error(exc.code)
-        response = problem_response(exc, request.path)
-    except web.HTTPException as exc:
-        code = {404: "route_not_found", 405: "method_not_allowed"}.get(exc.status, "http_error")
-        err = GatewayError(exc.reason, status=exc.status, code=code, title=exc.reason)
-        metrics.count_error(code)
-        response = problem_response(err, request.path)
-        if exc.status == 405 and "Allow" in exc.headers:
-            response.headers["Allow"] = exc.headers["Allow"]
-    except RoutingError as exc:  # the router's own error root, mapped here like everything else
-        err = GatewayError(exc.message, "درخواست برنامه‌ریزی مسیر پذیرفته نشد", status=exc.status, code=exc.code,
-                           title=exc.code.replace("_", " ").capitalize())
-        metrics.count_error(err.code)
-        response = problem_response(err, request.path)
-    except (RedisConnectionError, RedisTimeoutError, BusyLoadingError, TimeoutError) as exc:
-        err = StoreUnavailable(f"the store did not answer ({type(exc).__name__}); nothing was applied",
-                               "پایگاه داده پاسخ نداد؛ درخواست اعمال نشد", headers={"Retry-After": "1"})
-        metrics.count_error(err.code)
-        response = problem_response(err, request.path)
-    except Exception:
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        err = GatewayError("the gateway failed to handle this request; it was not applied",
-                           "خطای داخلی؛ درخواست اعمال نشد")
-        metrics.count_error(err.code)
-        response = problem_response(err, request.path)
-    elapsed = time.perf_counter() - start
-    route = request.match_info.route.resource
-    route_name = route.canonical if route is not None else "unmatched"
-    metrics.observe_request(route_name, request.method, response.status, elapsed)
-    log_sink = request.app.get(ACCESS_LOG)
-    if log_sink is not None:
-        log_sink.write(orjson.dumps({
-            "ts": round(time.time(), 3), "method": request.method, "path": request.path, "route": route_name,
-            "status": response.status, "ms": round(elapsed * 1000, 2), "remote": request.remote,
-        }))
-    return response
+def observe(metrics: Metrics, access_log: AccessLog | None, max_body_bytes: int):
+    """The middleware that maps every error to problem+json, counts it, and writes one access-log line per
+    request (its collaborators bound once, not looked up per request)."""
+
+    @web.middleware
+    async def observe_request(request: web.Request, handler) -> web.StreamResponse:
+        start = time.perf_counter()
+        try:
+            response = await handler(request)
+        except GatewayError as exc:
+            metrics.count_error(exc.code)
+            response = problem_response(exc, request.path)
+        except web.HTTPRequestEntityTooLarge:
+            exc = PayloadTooLarge(f"request body exceeds {max_body_bytes} bytes", "حجم درخواست بیش از حد مجاز است")
+            metrics.count_error(exc.code)
+            response = problem_response(exc, request.path)
+        except web.HTTPException as exc:
+            code = {404: "route_not_found", 405: "method_not_allowed"}.get(exc.status, "http_error")
+            err = GatewayError(exc.reason, status=exc.status, code=code, title=exc.reason)
+            metrics.count_error(code)
+            response = problem_response(err, request.path)
+            if exc.status == 405 and "Allow" in exc.headers:
+                response.headers["Allow"] = exc.headers["Allow"]
+        except RoutingError as exc:  # the router's own error root, mapped here like everything else
+            err = GatewayError(exc.message, "درخواست برنامه‌ریزی مسیر پذیرفته نشد", status=exc.status,
+                               code=exc.code, title=exc.code.replace("_", " ").capitalize())
+            metrics.count_error(err.code)
+            response = problem_response(err, request.path)
+        except (RedisConnectionError, RedisTimeoutError, BusyLoadingError, TimeoutError) as exc:
+            err = StoreUnavailable(f"the store did not answer ({type(exc).__name__}); nothing was applied",
+                                   "پایگاه داده پاسخ نداد؛ درخواست اعمال نشد", headers={"Retry-After": "1"})
+            metrics.count_error(err.code)
+            response = problem_response(err, request.path)
+        except Exception:
+            log.exception("unhandled error on %s %s", request.method, request.path)
+            err = GatewayError("the gateway failed to handle this request; it was not applied",
+                               "خطای داخلی؛ درخواست اعمال نشد")
+            metrics.count_error(err.code)
+            response = problem_response(err, request.path)
+        elapsed = time.perf_counter() - start
+        route = request.match_info.route.resource
+        route_name = route.canonical if route is not None else "unmatched"
+        metrics.observe_request(route_name, request.method, response.status, elapsed)
+        if access_log is not None:
+            access_log.write(orjson.dumps({
+                "ts": round(time.time(), 3), "method": request.method, "path": request.path, "route": route_name,
+                "status": response.status, "ms": round(elapsed * 1000, 2), "remote": request.remote,
+            }))
+        return response
+
+    return observe_request
 
 
 def _store_ctx(config: Config, redis_url: str):
@@ -123,25 +124,27 @@ def _store_ctx(config: Config, redis_url: str):
     return ctx
 
 
-async def _flush_access_log(app: web.Application) -> None:
-    app[ACCESS_LOG].flush()
+async def _flush(access_log: AccessLog) -> None:
+    access_log.flush()
 
 
 def create_app(config: Config, redis_url: str) -> web.Application:
     """The whole HTTP API on the store at ``redis_url``; nothing runs until the app is started."""
     limits = Limits.load(config.limits_path)
-    app = web.Application(middlewares=[observe], client_max_size=limits.request_max_body_bytes)
+    metrics = Metrics()
+    access_log = AccessLog() if config.access_log else None
+    app = web.Application(middlewares=[observe(metrics, access_log, limits.request_max_body_bytes)],
+                          client_max_size=limits.request_max_body_bytes)
     app[CONFIG] = config
     app[STORE_URL] = redis_url
     app[LIMITS] = limits
-    app[METRICS] = Metrics()
+    app[METRICS] = metrics
     if config.metrics_dir is not None:
         share = app[METRICS_SHARE] = MetricsShare(config.metrics_dir, app[METRICS])
         app.cleanup_ctx.append(lambda _app: share.run())
     app.cleanup_ctx.append(_store_ctx(config, redis_url))
-    if config.access_log:
-        app[ACCESS_LOG] = AccessLog()
-        app.on_cleanup.append(_flush_access_log)
+    if access_log is not None:
+        app.on_cleanup.append(lambda _app: _flush(access_log))
     web_system.setup(app)
     web_shipments.setup(app)
     tracking_web.setup(app)
