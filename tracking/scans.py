@@ -173,11 +173,15 @@ local function one(kp, kh, row)
 end
 
 local out, fed = {}, false
-for i = 5, #ARGV do
-  local v, x, y = one(KEYS[2 * i + 1], KEYS[2 * i + 2], ARGV[i])
-  out[#out + 1] = v; out[#out + 1] = x; out[#out + 1] = y
-  fed = fed or v == 'OK'
-end
+-- A script's writes are never rolled back, so the once-per-call writes below must follow the scans applied
+-- before one that fails (corrupt data): the loop runs protected and its error is raised after them.
+local ok, err = pcall(function()
+  for i = 5, #ARGV do
+    local v, x, y = one(KEYS[2 * i + 1], KEYS[2 * i + 2], ARGV[i])
+    out[#out + 1] = v; out[#out + 1] = x; out[#out + 1] = y
+    fed = fed or v == 'OK'
+  end
+end)
 flush_run()
 local gone, came = {}, {}
 for member, from in pairs(was) do
@@ -193,6 +197,7 @@ end
 for st, members in pairs(gone) do redis.call('ZREM', KEYS[3 + SLOT[st]], unpack(members)) end
 for st, members in pairs(came) do redis.call('ZADD', KEYS[3 + SLOT[st]], unpack(members)) end
 if fed then redis.call('XTRIM', KEYS[2], 'MAXLEN', '~', feed_max) end
+if not ok then error(err, 0) end
 return out
 """)
 CHUNK = 200  # scans per script call: a call holds the store for about 5 ms at most
