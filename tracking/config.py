@@ -29,9 +29,8 @@ class TrackingConfig:
     claim_idle_s: float = 30.0
     # How often each dispatcher looks for due retries and expired leases.
     poll_interval_s: float = 0.25
-    # Outbox entries one fan-out call moves into delivery queues (an entry of scans holds up to
-    # scans.OUTBOX_RUN events, so a call moves at most about a thousand events and holds the store briefly).
-    fanout_batch: int = 100
+    # Outbox entries one fan-out call moves into delivery queues.
+    fanout_batch: int = 500
     # Due deliveries one claim call takes from a partition.
     claim_batch: int = 200
     max_in_flight: int = 512  # concurrent HTTP deliveries per dispatcher

@@ -3,9 +3,8 @@
 Pipeline
 --------
 1. **Fan-out.** Every event (scans, bookings, cancellations) is appended to its partition's outbox stream
-   ``{pN}:events`` (a booking writes an entry per event, a scan call one per run of ``scans.OUTBOX_RUN``
-   events). ``FANOUT`` reads new entries with the consumer group ``webhooks`` (XREADGROUP), appends each event
-   to the queue of every subscribed endpoint for that parcel and XACKs them, all in one script, so an
+   ``{pN}:events``. ``FANOUT`` reads new entries with the consumer group ``webhooks`` (XREADGROUP), appends
+   each to the queue of every subscribed endpoint for that parcel and XACKs them, all in one script, so an
    entry is fanned out exactly once, in stream order, whichever dispatcher runs it. Dispatchers notice new
    entries at once through a blocking XREAD per partition, and poll as a backstop.
 2. **Queues.** ``keys.webhook_queues`` holds one queue per (shop, endpoint, parcel); only its head is ever in
@@ -70,8 +69,12 @@ FANOUT = ENQUEUE + r"""
 local r = redis.call('XREADGROUP', 'GROUP', ARGV[1], 'fanout', 'COUNT', ARGV[2], 'STREAMS', KEYS[1], '>')
 if not r then return {0, '', {}, {}} end
 local routes, docs, leased, ids = {}, {}, {}, {}
--- An entry is 's' shop then one or more 't' tracking number, 'e' event pairs (scans write runs of events).
-local function route_of(s)
+for _, entry in ipairs(r[1][2]) do
+  ids[#ids + 1] = entry[1]
+  local f, s, t, e = entry[2]
+  for i = 1, #f, 2 do
+    if f[i] == 's' then s = f[i + 1] elseif f[i] == 't' then t = f[i + 1] elseif f[i] == 'e' then e = f[i + 1] end
+  end
   local route = routes[s]
   if route == nil then
     route = {}
@@ -89,27 +92,14 @@ local function route_of(s)
     end
     routes[s] = route
   end
-  return route
-end
-for _, entry in ipairs(r[1][2]) do
-  ids[#ids + 1] = entry[1]
-  local f, s, t, route = entry[2]
-  for i = 1, #f, 2 do
-    local k, v = f[i], f[i + 1]
-    if k == 's' then
-      s = v
-      route = route_of(s)
-    elseif k == 't' then
-      t = v
-    elseif k == 'e' and #route > 0 then
-      local typ = string.match(v, '"type":"([^"]+)"')
-      for _, ep in ipairs(route) do
-        if ep[2]['*'] or ep[2][typ] then
-          local m = s .. '|' .. ep[1] .. '|' .. t
-          if enqueue(KEYS[3], KEYS[4], m, v, ARGV[3]) then
-            leased[#leased + 1] = m
-            leased[#leased + 1] = v
-          end
+  if #route > 0 then
+    local typ = string.match(e, '"type":"([^"]+)"')
+    for _, ep in ipairs(route) do
+      if ep[2]['*'] or ep[2][typ] then
+        local m = s .. '|' .. ep[1] .. '|' .. t
+        if enqueue(KEYS[3], KEYS[4], m, e, ARGV[3]) then
+          leased[#leased + 1] = m
+          leased[#leased + 1] = e
         end
       end
     end

@@ -77,26 +77,15 @@ _RRN = re.compile(r"[0-9]{12}", re.ASCII)
 #       JSON from the office on.
 # Returns three values per scan: verdict, and two details (the new seq and status when recorded).
 # Every write is a command the AOF gets too, so what can be written once per call is: the status indexes move
-# each parcel from its status before the call to its status after it, the feed is trimmed once, and the outbox
-# gets one entry per OUTBOX_RUN events ('s' shop, then a 't' tracking number, 'e' event pair per event).
-OUTBOX_RUN = 10  # events per outbox entry: the dispatcher reads entries in batches, so this bounds a batch
+# each parcel from its status before the call to its status after it, and the feed is trimmed once.
 SCAN = (
-    f"local OUTBOX_RUN = {OUTBOX_RUN}\n"
-    + "local SLOT = {" + ", ".join(f"{s} = {i}" for i, s in enumerate(STATUSES)) + "}\n"
+    "local SLOT = {" + ", ".join(f"{s} = {i}" for i, s in enumerate(STATUSES)) + "}\n"
     + "local RULE = {" + ", ".join(f"{r.name} = {{'{r.status}', {'true' if r.terminal else 'false'}, '{r.requires}'}}"
                                    for r in RULES.values()) + "}\n"
     + r"""
 local TERMINAL = {delivered = true, returned = true, cancelled = true}
 local shop, recorded, feed_max, max_attempts = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local was, now = {}, {}  -- index member -> status before this call, and after the latest scan
-local run = {'s', shop}  -- the outbox entry being filled
-
-local function flush_run()
-  if #run > 2 then
-    redis.call('XADD', KEYS[1], '*', unpack(run))
-    run = {'s', shop}
-  end
-end
 
 local function one(kp, kh, row)
   local tn, sid, ev, occ_s, occ_iso, extra, tail = string.match(row, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$')
@@ -166,9 +155,8 @@ local function one(kp, kh, row)
   end
   redis.call('HSET', kp, unpack(h))
   redis.call('ZADD', kh, occ, e)
+  redis.call('XADD', KEYS[1], '*', 's', shop, 't', tn, 'e', e)
   redis.call('XADD', KEYS[2], '*', 'e', e)
-  run[#run + 1] = 't'; run[#run + 1] = tn; run[#run + 1] = 'e'; run[#run + 1] = e
-  if #run >= 2 + 4 * OUTBOX_RUN then flush_run() end
   return 'OK', seq, new_status
 end
 
@@ -182,7 +170,6 @@ local ok, err = pcall(function()
     fed = fed or v == 'OK'
   end
 end)
-flush_run()
 local gone, came = {}, {}
 for member, from in pairs(was) do
   local to = now[member]
