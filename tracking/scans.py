@@ -1,6 +1,6 @@
-"""Staff scans: validation, and the one atomic script per scan that records it.
+"""Staff scans: validation, and the atomic script that records a run of them.
 
-``SCAN`` runs on the parcel's partition and does everything a scan changes, or nothing: dedupe by
+``SCAN`` runs on the shop's partition and does, per scan, everything the scan changes, or nothing: dedupe by
 ``scan_id``, the rules of ``tracking.events``, the history entry, the status and its index, the per-parcel
 ``seq`` (the event id is ``evt_<TN>_<seq>``) and the event in the partition outbox and the shop's feed.
 A batch validates every item first, applies them oldest ``occurred_at`` first (an offline device's upload is
