@@ -3,8 +3,8 @@
 Pipeline
 --------
 1. **Fan-out.** Every event (scans, bookings, cancellations) is appended to its partition's outbox stream
-   ``{pN}:events``. ``FANOUT`` reads new entries with the consumer group ``webhooks`` (XREADGROUP), appends
-   each to the queue of every subscribed endpoint for that parcel and XACKs them, all in one script, so an
+   ``{pN}:events``. ``FANOUT`` reads new entries with the consumer group ``webhooks`` (XREADGROUP NOACK) and
+   appends each to the queue of every subscribed endpoint for that parcel, all in one script, so an
    entry is fanned out exactly once, in stream order, whichever dispatcher runs it. Dispatchers notice new
    entries at once through a blocking XREAD per partition, and poll as a backstop.
 2. **Queues.** ``keys.webhook_queues`` holds one queue per (shop, endpoint, parcel); only its head is ever in
@@ -66,11 +66,12 @@ log = logging.getLogger("barid.dispatcher")
 # KEYS 1 outbox, 2 endpoints, 3 queues, 4 ready; ARGV 1 group, 2 count, 3 lease end (ms)
 # -> {entries read, last id read or '', {member, head, ...} newly leased to the caller, {shop, endpoints JSON, ...}}
 FANOUT = ENQUEUE + r"""
-local r = redis.call('XREADGROUP', 'GROUP', ARGV[1], 'fanout', 'COUNT', ARGV[2], 'STREAMS', KEYS[1], '>')
-if not r then return {0, '', {}, {}} end
-local routes, docs, leased, ids = {}, {}, {}, {}
-for _, entry in ipairs(r[1][2]) do
-  ids[#ids + 1] = entry[1]
+-- NOACK: reading and fanning out are one atomic step, so a pending-entries list would only cost the store an
+-- entry, an XCLAIM in the AOF and an XACK per event.
+local r = redis.call('XREADGROUP', 'GROUP', ARGV[1], 'fanout', 'NOACK', 'COUNT', ARGV[2], 'STREAMS', KEYS[1], '>')
+if not r or #r[1][2] == 0 then return {0, '', {}, {}} end
+local entries, routes, docs, leased = r[1][2], {}, {}, {}
+for _, entry in ipairs(entries) do
   local f, s, t, e = entry[2]
   for i = 1, #f, 2 do
     if f[i] == 's' then s = f[i + 1] elseif f[i] == 't' then t = f[i + 1] elseif f[i] == 'e' then e = f[i + 1] end
@@ -105,8 +106,7 @@ for _, entry in ipairs(r[1][2]) do
     end
   end
 end
-redis.call('XACK', KEYS[1], ARGV[1], unpack(ids))
-return {#ids, ids[#ids], leased, docs}
+return {#entries, entries[#entries][1], leased, docs}
 """
 
 # KEYS 1 ready, 2 queues, 3 tries, 4 endpoints; ARGV 1 now, 2 lease end, 3 limit
