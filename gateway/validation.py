@@ -7,6 +7,7 @@ objects than we read; everything we do read is checked and normalised.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from .errors import FieldError
@@ -148,38 +149,14 @@ def _location(value: Any, field: str, errs: Errors) -> dict[str, float] | None:
     return out if len(out) == 2 else None
 
 
-def _name(v: Any, f: str, errs: Errors) -> str | None:
-    return _text(v, f, errs, NAME_MAX)
-
-
-def _address(v: Any, f: str, errs: Errors) -> str | None:
-    return _text(v, f, errs, ADDRESS_MAX)
-
-
-def _phone(v: Any, f: str, errs: Errors) -> str | None:
-    return _normalised(normalize_mobile, v, f, errs)
-
-
-def _postal_code(v: Any, f: str, errs: Errors) -> str | None:
-    return _normalised(normalize_postal_code, v, f, errs)
-
-
-def _province(v: Any, f: str, errs: Errors) -> str | None:
-    return _normalised(normalize_province, v, f, errs)
-
-
-def _city(v: Any, f: str, errs: Errors) -> str | None:
-    return _normalised(normalize_city, v, f, errs)
-
-
 # Field -> checker(value, field path, errors), built once: validation runs on every booking.
 PARTY_CHECKS = {
-    "name": _name,
-    "phone": _phone,
-    "postal_code": _postal_code,
-    "province": _province,
-    "city": _city,
-    "address": _address,
+    "name": partial(_text, max_len=NAME_MAX),
+    "phone": partial(_normalised, normalize_mobile),
+    "postal_code": partial(_normalised, normalize_postal_code),
+    "province": partial(_normalised, normalize_province),
+    "city": partial(_normalised, normalize_city),
+    "address": partial(_text, max_len=ADDRESS_MAX),
 }
 # Field paths ("receiver.phone") formatted once, not per booking.
 _PATHS = {prefix: {name: f"{prefix}.{name}" for name in (*PARTY_FIELDS, "location")}
