@@ -2,10 +2,10 @@
 
 For each worker count it measures (a) a bare aiohttp hello-world served exactly like the gateway (same
 supervisor, uvloop, SO_REUSEPORT workers) and (b) sustained ``POST /v1/shipments`` on a fresh embedded store
-with AOF ``appendfsync always``, both driven by ``wrk`` (C, ~0.1 core at 20k requests/s, so the generator is
+with AOF ``appendfsync always`` (``--appendfsync`` to compare), both driven by ``wrk`` (C, ~0.1 core at 20k requests/s, so the generator is
 not the bottleneck). Then it paces bookings at 80 % of the measured maximum and reports p50/p99 there.
 
-    .venv/bin/python bench/booking_bench.py [--workers 1 2] [--duration 10] [--connections 64]
+    .venv/bin/python bench/booking_bench.py [--workers 1 2] [--duration 10] [--connections 64] [--appendfsync always]
 
 Needs ``wrk`` (Debian package ``wrk``).
 """
@@ -123,6 +123,8 @@ def main() -> None:
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--duration", type=int, default=10)
     ap.add_argument("--connections", type=int, default=64)
+    ap.add_argument("--appendfsync", choices=("always", "everysec", "no"), default="always",
+                    help="the store's AOF fsync policy (the gateway's default is always)")
     ap.add_argument("--json", help="write the rows here too")
     args = ap.parse_args()
     if not shutil.which("wrk"):
@@ -130,7 +132,7 @@ def main() -> None:
     py = sys.executable
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        store = EmbeddedStore(Path(tmp) / "store", appendfsync="always")
+        store = EmbeddedStore(Path(tmp) / "store", appendfsync=args.appendfsync)
         url = store.start()
         try:
             key = asyncio.run(make_shop(url))
@@ -165,7 +167,7 @@ def main() -> None:
                              "errors": peak["errors"] + paced["errors"]})
         finally:
             store.stop()
-    print(f"\nbookings vs. aiohttp hello-world, AOF appendfsync always, wrk -c{args.connections}, "
+    print(f"\nbookings vs. aiohttp hello-world, AOF appendfsync {args.appendfsync}, wrk -c{args.connections}, "
           f"{args.duration}s each, {os.cpu_count()} cores")
     print(f"{'workers':>7} {'hello/s':>9} {'book/s':>8} {'ratio':>6} {'p50':>7} {'p99':>7} | "
           f"{'@80%/s':>7} {'p50':>6} {'p99':>6} {'errors':>6}")
