@@ -2,8 +2,8 @@
 
 For each worker count it measures (a) a bare aiohttp hello-world served exactly like the gateway (same
 supervisor, uvloop, SO_REUSEPORT workers) and (b) sustained ``POST /v1/shipments`` on a fresh embedded store
-with AOF ``appendfsync always`` (``--appendfsync`` to compare), both driven by ``wrk`` (C, ~0.1 core at 20k requests/s, so the generator is
-not the bottleneck). Then it paces bookings at 80 % of the measured maximum and reports p50/p99 there.
+with AOF ``appendfsync always`` (``--appendfsync`` to compare), both driven by ``wrk`` (C, ~0.1 core at 20k
+requests/s, so the generator is not the bottleneck). Then it paces bookings at 80 % of the measured maximum and reports p50/p99 there.
 
     .venv/bin/python bench/booking_bench.py [--workers 1 2] [--duration 10] [--connections 64] [--appendfsync always]
 
