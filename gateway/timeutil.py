@@ -9,15 +9,15 @@ from datetime import datetime, timezone
 def iso_ms(ts: float) -> str:
     ms = int(ts * 1000)
     sec, frac = divmod(ms, 1000)
-    global _last_sec, _last_prefix
-    if sec != _last_sec:  # every booking and scan stamps the time; most share their second with the previous
-        _last_prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
-        _last_sec = sec
-    return "%s.%03dZ" % (_last_prefix, frac)
+    global _last
+    last_sec, prefix = _last  # one tuple, replaced whole: safe to share between threads
+    if sec != last_sec:  # every booking and scan stamps the time; most share their second with the previous
+        prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
+        _last = (sec, prefix)
+    return "%s.%03dZ" % (prefix, frac)
 
 
-_last_sec: int | None = None
-_last_prefix = ""
+_last: tuple[int | None, str] = (None, "")
 
 
 def parse_iso(value: str) -> float:
