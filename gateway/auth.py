@@ -42,10 +42,8 @@ class ShopDirectory:
         return None
 
     async def caller(self, request: web.Request) -> Caller:
+        """Parse, hash and look up the caller the Authorization header names (``known_caller`` first)."""
         header = request.headers.get("Authorization", "")
-        known = self.known_caller(header)
-        if known is not None:
-            return known
         scheme, _, api_key = header.partition(" ")
         if scheme.lower() != "bearer" or not api_key:
             raise Unauthorized("send 'Authorization: Bearer <api_key>'", "کلید API ارسال نشده است",

@@ -58,12 +58,6 @@ def normalize_postal_code(postal_code: str) -> str:
     return code
 
 
-def _is_normalized(postal_code: object) -> bool:
-    """The gateway hands over codes it already normalised and checked: skip the second pass for those."""
-    return (type(postal_code) is str and len(postal_code) == 10 and postal_code.isascii()
-            and postal_code.isdigit() and POSTAL_CODE_RULE.match(postal_code) is not None)
-
-
 def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     p1, p2 = math.radians(lat1), math.radians(lat2)
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
@@ -101,7 +95,7 @@ class Registry:
 
     def delivering_office(self, postal_code: str, lat: float | None = None, lon: float | None = None) -> Office:
         """Longest prefix match; else the nearest office to (lat, lon); else the province's default office."""
-        code = postal_code if _is_normalized(postal_code) else normalize_postal_code(postal_code)
+        code = normalize_postal_code(postal_code)
         for length in self._prefix_lengths:
             office = self._by_prefix.get(code[:length])
             if office is not None:
