@@ -70,8 +70,9 @@ _RRN = re.compile(r"[0-9]{12}", re.ASCII)
 # One call records a run of scans of one shop, in order (each scan sees the effects of those before it).
 # KEYS: 1 partition outbox, 2 shop feed, 3-10 the shop's status indexes (STATUSES order), then per scan its
 #       parcel hash and history.
-# ARGV: 1 shop id, 2 recorded_at ISO, 3 feed max length, 4 failed attempts that send a parcel back, then per
-#       scan one row (``_row``; every argument costs the store an allocation or two):
+# ARGV: 1 shop id, 2 recorded_at ISO, 3 feed max length, 4 failed attempts that send a parcel back, 5 how far (ms)
+#       a device clock may put a scan before the booking, then per scan one row (``_row``; every argument costs
+#       the store an allocation or two):
 #       "<tracking number>|<scan_id>|<event>|<occurred ms>|<occurred_at ISO>|<extra>|<event JSON tail>", extra
 #       being the COD amount, or '1' when the failure reason sends the parcel back, and the tail the event's
 #       JSON from the office on.
@@ -84,7 +85,7 @@ SCAN = (
                                    for r in RULES.values()) + "}\n"
     + r"""
 local TERMINAL = {delivered = true, returned = true, cancelled = true}
-local shop, recorded, feed_max, max_attempts = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+local shop, recorded, feed_max, max_attempts, skew = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
 local was, now = {}, {}  -- index member -> status before this call, and after the latest scan
 
 local function one(kp, kh, row)
@@ -100,6 +101,8 @@ local function one(kp, kh, row)
   end
   local status, occ, rule = p[1], tonumber(occ_s), RULE[ev]
   if status == 'cancelled' then return 'CANCELLED', '', '' end
+  -- Nothing happens to a parcel before its tracking number exists, beyond a device clock's skew.
+  if occ < tonumber(p[8] or '0') - skew then return 'BEFORE_BOOKED', p[8], '' end
   if rule[3] == 'accepted' then
     if not p[4] then return 'NOT_ACCEPTED', '', '' end
     if occ < tonumber(p[4]) then return 'BEFORE_ACCEPTED', p[4], '' end
@@ -164,8 +167,8 @@ local out, fed = {}, false
 -- A script's writes are never rolled back, so the once-per-call writes below must follow the scans applied
 -- before one that fails (corrupt data): the loop runs protected and its error is raised after them.
 local ok, err = pcall(function()
-  for i = 5, #ARGV do
-    local v, x, y = one(KEYS[2 * i + 1], KEYS[2 * i + 2], ARGV[i])
+  for i = 6, #ARGV do
+    local v, x, y = one(KEYS[2 * i - 1], KEYS[2 * i], ARGV[i])
     out[#out + 1] = v; out[#out + 1] = x; out[#out + 1] = y
     fed = fed or v == 'OK'
   end
@@ -336,7 +339,8 @@ class ScanService:
         for shop_id, idx in by_shop.items():
             head_keys = [keys.partition_events(keys.partition_of(shop_id)), keys.shop_feed(shop_id),
                          *(keys.shop_status_index(shop_id, st) for st in STATUSES)]
-            head_args = [shop_id, recorded_at, FEED_MAXLEN, self.config.max_delivery_attempts]
+            head_args = [shop_id, recorded_at, FEED_MAXLEN, self.config.max_delivery_attempts,
+                         int(self.config.max_clock_skew_s * 1000)]
             for start in range(0, len(idx), CHUNK):
                 chunk = idx[start:start + CHUNK]
                 script_keys, args = list(head_keys), list(head_args)
@@ -385,11 +389,11 @@ def _result(res: list[bytes], s: Scan) -> dict[str, Any] | GatewayError:
     if verdict == b"NOT_ACCEPTED":
         return ScanOutOfSequence(f"'{s.event}' before the parcel was ever accepted at a post office",
                                  "این مرسوله هنوز در اداره پست پذیرش نشده است")
-    if verdict in (b"BEFORE_ACCEPTED", b"BEFORE_DELIVERED"):
-        what = "accepted" if verdict == b"BEFORE_ACCEPTED" else "delivered"
+    if verdict in (b"BEFORE_BOOKED", b"BEFORE_ACCEPTED", b"BEFORE_DELIVERED"):
+        what = {b"BEFORE_BOOKED": "booked", b"BEFORE_ACCEPTED": "accepted"}.get(verdict, "delivered")
         return ScanOutOfSequence(
             f"'{s.event}' at {s.occurred_at} is earlier than the parcel was {what} "
-            f"({iso_ms(int(res[1]) / 1000)})", "زمان این رویداد پیش از زمان پذیرش یا تحویل مرسوله است")
+            f"({iso_ms(int(res[1]) / 1000)})", "زمان این رویداد پیش از زمان ثبت، پذیرش یا تحویل مرسوله است")
     if verdict == b"NOT_DELIVERED":
         return ScanOutOfSequence("COD is collected on delivery; this parcel is not delivered",
                                  "وجه در محل پس از تحویل مرسوله دریافت می‌شود")

@@ -100,6 +100,16 @@ async def test_nonsense_scans_get_clear_errors_and_change_nothing(client, shop, 
     assert await parcel_state(redis, shop, tn) == ("in_transit", 2, 2)
 
 
+async def test_a_scan_before_the_booking_is_refused_beyond_clock_skew(client, shop, book, staff, redis):
+    tn = await book(shop)
+    before = await parcel_state(redis, shop, tn)
+    status, body = await post(client, staff, scan(tn, "accepted", ORIGIN, -3600))  # an hour before it existed
+    assert status == 409 and body["code"] == "scan_out_of_sequence" and "booked" in body["detail"]
+    assert await parcel_state(redis, shop, tn) == before
+    status, body = await post(client, staff, scan(tn, "accepted", ORIGIN, -60))  # a phone a minute slow
+    assert status in (200, 201) and body["status"] == "in_transit"
+
+
 async def test_cod_must_match_the_booked_amount_and_is_collected_once(client, shop, book, staff, redis):
     tn = await book(shop)
     for s in (scan(tn, "accepted", ORIGIN, 1), scan(tn, "delivered", DEST, 5, receiver_name="علی")):
