@@ -125,6 +125,8 @@ def main() -> None:
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--appendfsync", choices=("always", "everysec", "no"), default="always",
                     help="the store's AOF fsync policy (the gateway's default is always)")
+    ap.add_argument("--store-allocator", choices=("auto", "libc"), default="auto",
+                    help="auto: jemalloc preloaded where the system has it (as the gateway runs it); libc: built-in")
     ap.add_argument("--json", help="write the rows here too")
     args = ap.parse_args()
     if not shutil.which("wrk"):
@@ -132,8 +134,9 @@ def main() -> None:
     py = sys.executable
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        store = EmbeddedStore(Path(tmp) / "store", appendfsync=args.appendfsync)
+        store = EmbeddedStore(Path(tmp) / "store", appendfsync=args.appendfsync, allocator=args.store_allocator)
         url = store.start()
+        malloc = store.read_state()["malloc"]
         try:
             key = asyncio.run(make_shop(url))
             for workers in args.workers:
@@ -167,7 +170,8 @@ def main() -> None:
                              "errors": peak["errors"] + paced["errors"]})
         finally:
             store.stop()
-    print(f"\nbookings vs. aiohttp hello-world, AOF appendfsync {args.appendfsync}, wrk -c{args.connections}, "
+    print(f"\nbookings vs. aiohttp hello-world, AOF appendfsync {args.appendfsync}, store malloc {malloc}, "
+          f"wrk -c{args.connections}, "
           f"{args.duration}s each, {os.cpu_count()} cores")
     print(f"{'workers':>7} {'hello/s':>9} {'book/s':>8} {'ratio':>6} {'p50':>7} {'p99':>7} | "
           f"{'@80%/s':>7} {'p50':>6} {'p99':>6} {'errors':>6}")

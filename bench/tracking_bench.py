@@ -302,6 +302,8 @@ def main() -> None:
     parser.add_argument("--dispatchers", type=int, default=1, help="webhook dispatcher processes")
     parser.add_argument("--profile", metavar="DIR", help="py-spy profiles (collapsed stacks) per phase and process")
     parser.add_argument("--store-stats", action="store_true", help="the store's commandstats per scan")
+    parser.add_argument("--store-allocator", choices=("auto", "libc"), default="auto",
+                        help="auto: jemalloc preloaded where the system has it (as the gateway runs it); libc: built-in")
     parser.add_argument("--serve", nargs=2, metavar=("REDIS_URL", "PORT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -310,8 +312,9 @@ def main() -> None:
     from gateway.store import EmbeddedStore
 
     with tempfile.TemporaryDirectory(prefix="barid-bench-") as tmp:
-        store = EmbeddedStore(Path(tmp))
+        store = EmbeddedStore(Path(tmp), allocator=args.store_allocator)
         redis_url = store.start()
+        malloc = store.read_state()["malloc"]
         port = _free_port()
         env = {**os.environ, "REDIS_URL": redis_url, "BARID_WEBHOOK_ALLOW_HOSTS": "127.0.0.1",
                "PYTHONPATH": str(ROOT)}
@@ -345,9 +348,9 @@ def main() -> None:
                 p.wait(10)
             store.stop()
     print()
-    print(f"| workers | dispatchers | ingest scans/s | rate/s | p50 ms | p99 ms | delivered |")
-    print(f"|---|---|---|---|---|---|---|")
-    print(f"| {args.workers} | {args.dispatchers} | {res['ingest']:,.0f} | {args.rate:,.0f} | {res['p50']:.1f} | "
+    print(f"| workers | dispatchers | store malloc | ingest scans/s | rate/s | p50 ms | p99 ms | delivered |")
+    print(f"|---|---|---|---|---|---|---|---|")
+    print(f"| {args.workers} | {args.dispatchers} | {malloc} | {res['ingest']:,.0f} | {args.rate:,.0f} | {res['p50']:.1f} | "
           f"{res['p99']:.1f} | {res['delivered']:,}/{res['need']:,} |")
 
 

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+STORE_ALLOCATORS = ("auto", "libc")  # see store.server_environment
 APPENDFSYNC_POLICIES = ("always", "everysec", "no")
 
 
@@ -17,6 +18,7 @@ class Config:
     redis_cluster: bool = False  # REDIS_URL names one node of a Redis Cluster
     data_dir: Path = Path("var")
     appendfsync: str = "always"
+    store_allocator: str = "auto"  # the embedded server's malloc: jemalloc where the system has it, or "libc"
     # HTTP
     host: str = "127.0.0.1"
     port: int = 8080
@@ -42,6 +44,7 @@ class Config:
             redis_cluster=env.get("BARID_REDIS_CLUSTER", "0") in ("1", "true", "yes"),
             data_dir=Path(env.get("BARID_DATA", "var")),
             appendfsync=env.get("BARID_APPENDFSYNC", "always"),
+            store_allocator=env.get("BARID_STORE_ALLOCATOR", cls.store_allocator),
             host=env.get("BARID_HOST", cls.host),
             port=int(env.get("BARID_PORT", cls.port)),
             workers=int(env.get("BARID_WORKERS", cls.workers)),
@@ -54,4 +57,6 @@ class Config:
         cfg = replace(cfg, **overrides) if overrides else cfg
         if cfg.appendfsync not in APPENDFSYNC_POLICIES:
             raise ValueError(f"BARID_APPENDFSYNC must be one of {APPENDFSYNC_POLICIES}")
+        if cfg.store_allocator not in STORE_ALLOCATORS:
+            raise ValueError(f"BARID_STORE_ALLOCATOR must be one of {STORE_ALLOCATORS}")
         return cfg

@@ -1,0 +1,72 @@
+"""The embedded store's process: which allocator it runs on, and the switch that keeps the built-in one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import redis
+
+from gateway import store as store_mod
+from gateway.config import Config
+from gateway.store import EmbeddedStore, find_jemalloc, find_server_binary, server_environment, server_malloc
+
+
+def _maps(pid: int) -> str:
+    return Path(f"/proc/{pid}/maps").read_text()
+
+
+def _started(tmp_path: Path, allocator: str) -> EmbeddedStore:
+    store = EmbeddedStore(tmp_path / "store", allocator=allocator)
+    url = store.start()
+    client = redis.Redis.from_url(url)
+    try:  # the server works on whichever allocator: a write and a read back
+        client.set("k", "v" * 5000)
+        assert client.get("k") == b"v" * 5000
+    finally:
+        client.close()
+    return store
+
+
+def test_server_reports_its_built_in_allocator():
+    assert server_malloc(find_server_binary()) in ("libc", "jemalloc", "tcmalloc")
+
+
+@pytest.mark.skipif(find_jemalloc() is None or server_malloc(find_server_binary()) != "libc",
+                    reason="needs a libc-malloc server and the system's jemalloc (Debian: libjemalloc2)")
+def test_embedded_store_runs_on_jemalloc_where_the_system_has_it(tmp_path):
+    store = _started(tmp_path, "auto")
+    try:
+        assert store.read_state()["malloc"] == "jemalloc"
+        assert "libjemalloc" in _maps(store.pid)
+    finally:
+        store.stop()
+
+
+def test_libc_switch_keeps_the_built_in_allocator(tmp_path):
+    store = _started(tmp_path, "libc")
+    try:
+        assert store.read_state()["malloc"] == server_malloc(find_server_binary())
+        assert "libjemalloc" not in _maps(store.pid)
+    finally:
+        store.stop()
+
+
+def test_preload_keeps_what_the_operator_preloaded(monkeypatch):
+    monkeypatch.setattr(store_mod, "find_jemalloc", lambda: "libjemalloc.so.2")
+    monkeypatch.setattr(store_mod, "server_malloc", lambda binary: "libc")
+    monkeypatch.setenv("LD_PRELOAD", "libfoo.so")
+    env, malloc = server_environment("valkey-server", "auto")
+    assert (env["LD_PRELOAD"], malloc) == ("libjemalloc.so.2 libfoo.so", "jemalloc")
+    env, malloc = server_environment("valkey-server", "libc")
+    assert (env["LD_PRELOAD"], malloc) == ("libfoo.so", "libc")
+    monkeypatch.setattr(store_mod, "server_malloc", lambda binary: "jemalloc")  # e.g. Debian's redis-server
+    env, malloc = server_environment("redis-server", "auto")
+    assert (env["LD_PRELOAD"], malloc) == ("libfoo.so", "jemalloc")
+
+
+def test_allocator_setting_from_the_environment():
+    assert Config.from_env({}).store_allocator == "auto"
+    assert Config.from_env({"BARID_STORE_ALLOCATOR": "libc"}).store_allocator == "libc"
+    with pytest.raises(ValueError, match="BARID_STORE_ALLOCATOR"):
+        Config.from_env({"BARID_STORE_ALLOCATOR": "tcmalloc"})
