@@ -3,9 +3,15 @@
 For each worker count it measures (a) a bare aiohttp hello-world served exactly like the gateway (same
 supervisor, uvloop, SO_REUSEPORT workers) and (b) sustained ``POST /v1/shipments`` on a fresh embedded store
 with AOF ``appendfsync always`` (``--appendfsync`` to compare), both driven by ``wrk`` (C, ~0.1 core at 20k
-requests/s, so the generator is not the bottleneck). Then it paces bookings at 80 % of the measured maximum and reports p50/p99 there.
+requests/s, so the generator is not the bottleneck). Then it paces bookings at 80 % of the measured maximum
+and reports p50/p99 there.
 
-    .venv/bin/python bench/booking_bench.py [--workers 1 2] [--duration 10] [--connections 64] [--appendfsync always]
+This machine's speed drifts by a third between minutes, so (a) and (b) alternate ``--rounds`` times and the
+table gives medians (with the range of the ratio), plus the CPU time per request that the gateway workers and
+the store spent, read from /proc: the steadier measure of what a request costs.
+
+    .venv/bin/python bench/booking_bench.py [--workers 1 2] [--duration 10] [--rounds 3] [--connections 64]
+        [--appendfsync always] [--store-allocator auto]
 
 Needs ``wrk`` (Debian package ``wrk``).
 """
@@ -19,10 +25,12 @@ import os
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import orjson
@@ -118,10 +126,40 @@ async def make_shop(url: str) -> str:
     return key
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU the processes have used so far (from /proc: a busy machine does not skew it)."""
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def worker_pids(supervisor: subprocess.Popen) -> list[int]:
+    with open(f"/proc/{supervisor.pid}/task/{supervisor.pid}/children") as f:
+        return [int(pid) for pid in f.read().split()]
+
+
+def measured(proc: subprocess.Popen, store_pid: int, run) -> tuple[dict, float, float]:
+    """run()'s wrk result, and the CPU µs per request its workers and the store spent meanwhile."""
+    pids = worker_pids(proc)
+    w0, s0 = cpu_seconds(pids), cpu_seconds([store_pid])
+    res = run()
+    n = max(1, res["requests"])
+    return res, (cpu_seconds(pids) - w0) / n * 1e6, (cpu_seconds([store_pid]) - s0) / n * 1e6
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--duration", type=int, default=10)
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="hello-world and bookings measured alternately this many times; medians reported")
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--appendfsync", choices=("always", "everysec", "no"), default="always",
                     help="the store's AOF fsync policy (the gateway's default is always)")
@@ -143,42 +181,67 @@ def main() -> None:
                 port = free_port()
                 env = {**os.environ, "BARID_WORKERS": str(workers), "BARID_PORT": str(port), "REDIS_URL": url,
                        "BARID_ACCESS_LOG": "0", "BARID_LOG_LEVEL": "WARNING"}
-                hello = start([py, "-m", "bench.hello", str(port), str(workers)], env, port)
-                try:
-                    ceiling = wrk(f"http://127.0.0.1:{port}/", method="GET", duration=args.duration,
-                                  connections=args.connections)
-                finally:
-                    stop(hello)
+                target = f"http://127.0.0.1:{port}/v1/shipments"
+                rounds = []
+                # Alternating rounds: this machine's speed drifts, and each ratio compares neighbours in time.
+                for _ in range(args.rounds):
+                    hello = start([py, "-m", "bench.hello", str(port), str(workers)], env, port)
+                    try:
+                        ceiling, hello_us, _ = measured(hello, store.pid, partial(
+                            wrk, f"http://127.0.0.1:{port}/", method="GET", duration=args.duration,
+                            connections=args.connections))
+                    finally:
+                        stop(hello)
+                    gw = start([py, "-m", "gateway", "serve"], env, port)
+                    try:
+                        wrk(target, method="POST", key=key, bodies=BODIES, duration=2, connections=args.connections)
+                        peak, book_us, store_us = measured(gw, store.pid, partial(
+                            wrk, target, method="POST", key=key, bodies=BODIES, duration=args.duration,
+                            connections=args.connections))
+                    finally:
+                        stop(gw)
+                    rounds.append({"hello": ceiling["rate"], "book": peak["rate"],
+                                   "ratio": peak["rate"] / ceiling["rate"], "p50": peak["p50_ms"],
+                                   "p99": peak["p99_ms"], "hello_us": hello_us, "book_us": book_us,
+                                   "store_us": store_us, "errors": peak["errors"]})
+                rate = median([r["book"] for r in rounds])
                 gw = start([py, "-m", "gateway", "serve"], env, port)
                 try:
-                    target = f"http://127.0.0.1:{port}/v1/shipments"
                     wrk(target, method="POST", key=key, bodies=BODIES, duration=2, connections=args.connections)
-                    peak = wrk(target, method="POST", key=key, bodies=BODIES, duration=args.duration,
-                               connections=args.connections)
                     # Pace each connection so the total is ~80 % of the peak (closed loop: delay + latency).
                     conns = 32
-                    pace = max(0.0, conns / (0.8 * peak["rate"]) * 1000 - peak["p50_ms"] * conns / args.connections)
+                    p50 = median([r["p50"] for r in rounds])
+                    pace = max(0.0, conns / (0.8 * rate) * 1000 - p50 * conns / args.connections)
                     paced = wrk(target, method="POST", key=key, bodies=BODIES, duration=args.duration,
                                 connections=conns, pace_ms=round(pace, 2))
                 finally:
                     stop(gw)
-                rows.append({"workers": workers, "hello_per_s": round(ceiling["rate"]),
-                             "bookings_per_s": round(peak["rate"]), "ratio": round(peak["rate"] / ceiling["rate"], 3),
-                             "peak_p50_ms": round(peak["p50_ms"], 2), "peak_p99_ms": round(peak["p99_ms"], 2),
-                             "paced_per_s": round(paced["rate"]), "paced_p50_ms": round(paced["p50_ms"], 2),
-                             "paced_p99_ms": round(paced["p99_ms"], 2),
-                             "errors": peak["errors"] + paced["errors"]})
+                ratios = [r["ratio"] for r in rounds]
+                rows.append({
+                    "workers": workers, "rounds": rounds,
+                    "hello_per_s": round(median([r["hello"] for r in rounds])), "bookings_per_s": round(rate),
+                    "ratio": round(median(ratios), 3), "ratio_min": round(min(ratios), 3),
+                    "ratio_max": round(max(ratios), 3),
+                    "peak_p50_ms": round(p50, 2), "peak_p99_ms": round(median([r["p99"] for r in rounds]), 2),
+                    "hello_cpu_us": round(median([r["hello_us"] for r in rounds])),
+                    "booking_cpu_us": round(median([r["book_us"] for r in rounds])),
+                    "store_cpu_us": round(median([r["store_us"] for r in rounds])),
+                    "paced_per_s": round(paced["rate"]), "paced_p50_ms": round(paced["p50_ms"], 2),
+                    "paced_p99_ms": round(paced["p99_ms"], 2),
+                    "errors": sum(r["errors"] for r in rounds) + paced["errors"]})
         finally:
             store.stop()
     print(f"\nbookings vs. aiohttp hello-world, AOF appendfsync {args.appendfsync}, store malloc {malloc}, "
-          f"wrk -c{args.connections}, "
-          f"{args.duration}s each, {os.cpu_count()} cores")
-    print(f"{'workers':>7} {'hello/s':>9} {'book/s':>8} {'ratio':>6} {'p50':>7} {'p99':>7} | "
-          f"{'@80%/s':>7} {'p50':>6} {'p99':>6} {'errors':>6}")
+          f"wrk -c{args.connections}, {args.duration}s each, medians of {args.rounds} alternating rounds, "
+          f"{os.cpu_count()} cores")
+    print(f"{'workers':>7} {'hello/s':>8} {'book/s':>7} {'ratio':>6} {'(range)':>9} {'p50':>7} {'p99':>7} | "
+          f"{'@80%/s':>6} {'p50':>6} {'p99':>6} | {'CPU µs/req: hello':>17} {'gateway':>7} {'store':>5} {'errors':>6}")
     for r in rows:
-        print(f"{r['workers']:>7} {r['hello_per_s']:>9} {r['bookings_per_s']:>8} {r['ratio']:>6.0%} "
-              f"{r['peak_p50_ms']:>6.1f}ms {r['peak_p99_ms']:>5.1f}ms | {r['paced_per_s']:>7} "
-              f"{r['paced_p50_ms']:>4.1f}ms {r['paced_p99_ms']:>4.1f}ms {r['errors']:>6}")
+        spread = f"{r['ratio_min']:.0%}-{r['ratio_max']:.0%}"
+        print(f"{r['workers']:>7} {r['hello_per_s']:>8} {r['bookings_per_s']:>7} {r['ratio']:>6.0%} {spread:>9} "
+              f"{r['peak_p50_ms']:>5.1f}ms {r['peak_p99_ms']:>5.1f}ms | {r['paced_per_s']:>6} "
+              f"{r['paced_p50_ms']:>4.1f}ms {r['paced_p99_ms']:>4.1f}ms | {r['hello_cpu_us']:>17} "
+              f"{r['booking_cpu_us']:>7} {r['store_cpu_us']:>5} {r['errors']:>6}")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2))
 
