@@ -303,7 +303,8 @@ def main() -> None:
     parser.add_argument("--profile", metavar="DIR", help="py-spy profiles (collapsed stacks) per phase and process")
     parser.add_argument("--store-stats", action="store_true", help="the store's commandstats per scan")
     parser.add_argument("--store-allocator", choices=("auto", "libc"), default="auto",
-                        help="auto: jemalloc preloaded where the system has it (as the gateway runs it); libc: built-in")
+                        help="auto: jemalloc preloaded where the system has it (as the gateway runs it); "
+                        "libc: the built-in one")
     parser.add_argument("--serve", nargs=2, metavar=("REDIS_URL", "PORT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -350,8 +351,8 @@ def main() -> None:
     print()
     print(f"| workers | dispatchers | store malloc | ingest scans/s | rate/s | p50 ms | p99 ms | delivered |")
     print(f"|---|---|---|---|---|---|---|---|")
-    print(f"| {args.workers} | {args.dispatchers} | {malloc} | {res['ingest']:,.0f} | {args.rate:,.0f} | {res['p50']:.1f} | "
-          f"{res['p99']:.1f} | {res['delivered']:,}/{res['need']:,} |")
+    print(f"| {args.workers} | {args.dispatchers} | {malloc} | {res['ingest']:,.0f} | {args.rate:,.0f} | "
+          f"{res['p50']:.1f} | {res['p99']:.1f} | {res['delivered']:,}/{res['need']:,} |")
 
 
 if __name__ == "__main__":
