@@ -172,7 +172,8 @@ text-align:right}}th{{background:#f3f4f6}}code{{background:#f3f4f6;padding:2px 4
 <div class="cards">{card_html}</div><p>Command: <code>{html.escape(summary['command'])}</code>;
 {summary['duration_s']} s, {summary['config']['workers']} gateway workers, {summary['config']['dispatchers']}
 dispatcher(s), {summary['config']['processes']} Locust processes, {summary['config']['users']} users,
-{os.cpu_count()} cores.{faults}</p>{''.join(chart_svgs)}
+{os.cpu_count()} cores, store allocator {html.escape(str(summary['config'].get('store_malloc') or 'not ours'))}.
+{faults}</p>{''.join(chart_svgs)}
 <h2>Endpoints</h2>{_table(summary['endpoints'], ['method', 'name', 'requests', 'failures', 'requests_per_s',
                                                  'p50_ms', 'p95_ms', 'p99_ms', 'max_ms'])}
 <h2>Errors by kind</h2>{_table(errs, ['error', 'count']) if errs else '<p>none</p>'}

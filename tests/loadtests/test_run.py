@@ -27,6 +27,7 @@ def test_short_run_is_consistent_and_reported(tmp_path: Path) -> None:
     assert summary["consistency"]["scans_acked"] > 0 and summary["mixed"]["parcels_booked_per_s"] > 0
     assert {e["name"].split(" ")[0] for e in summary["endpoints"]} >= {"/v1/scans", "/v1/shipments", "/v1/track/[tn]"}
     assert summary["memory"]["start"]["store_rss_mb"] > 0 and summary["cpu"]["locust"]["cpu_mean"] > 0
+    assert summary["config"]["store_malloc"] in ("jemalloc", "libc")
     assert proc.stdout.splitlines()[-1].startswith("report:")
     for name in ("report.html", "locust.html", "locust_stats.csv", "locust_stats_history.csv"):
         assert (tmp_path / name).stat().st_size > 0
