@@ -78,7 +78,8 @@ def find_jemalloc() -> str | None:
 
 
 def server_environment(binary: str, allocator: str) -> tuple[dict[str, str], str]:
-    """The environment to start the server with, and the allocator it will run on."""
+    """The environment to start the server with, and the allocator it should run on (``running_malloc`` says
+    whether it does)."""
     env = dict(os.environ)
     built_in = server_malloc(binary)
     jemalloc = find_jemalloc() if allocator == "auto" and built_in == "libc" else None
@@ -86,6 +87,18 @@ def server_environment(binary: str, allocator: str) -> tuple[dict[str, str], str
         return env, built_in
     env["LD_PRELOAD"] = " ".join(filter(None, (jemalloc, env.get("LD_PRELOAD"))))
     return env, "jemalloc"
+
+
+def running_malloc(pid: int, intended: str, built_in: str) -> str:
+    """The allocator a started server really runs on: a preload the loader could not apply is ignored with only
+    a line on stderr, so the server's memory map decides."""
+    if intended != "jemalloc" or built_in == "jemalloc":
+        return intended
+    try:
+        mapped = "libjemalloc" in Path(f"/proc/{pid}/maps").read_text()
+    except OSError:  # no /proc (not Linux): LD_PRELOAD is not how libraries are preloaded there either
+        mapped = False
+    return "jemalloc" if mapped else built_in
 
 
 @dataclass
@@ -187,6 +200,7 @@ class EmbeddedStore:
                 raise StoreStartError("store did not become ready in time")
             time.sleep(0.02)
         self.pid, self.url = proc.pid, url
+        malloc = running_malloc(proc.pid, malloc, server_malloc(binary))
         tmp = self._state_path().with_suffix(".tmp")
         tmp.write_text(json.dumps({"pid": proc.pid, "url": url, "appendfsync": self.appendfsync, "malloc": malloc}))
         tmp.replace(self._state_path())

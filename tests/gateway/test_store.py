@@ -65,6 +65,17 @@ def test_preload_keeps_what_the_operator_preloaded(monkeypatch):
     assert (env["LD_PRELOAD"], malloc) == ("libfoo.so", "jemalloc")
 
 
+def test_a_preload_the_loader_ignored_is_not_reported(tmp_path, monkeypatch):
+    monkeypatch.setattr(store_mod, "find_jemalloc", lambda: "libno-such-allocator.so.9")
+    if server_malloc(find_server_binary()) != "libc":
+        pytest.skip("the server has its own allocator; nothing is preloaded")
+    store = _started(tmp_path, "auto")  # the loader prints an error and starts the server without it
+    try:
+        assert store.read_state()["malloc"] == "libc"
+    finally:
+        store.stop()
+
+
 def test_allocator_setting_from_the_environment():
     assert Config.from_env({}).store_allocator == "auto"
     assert Config.from_env({"BARID_STORE_ALLOCATOR": "libc"}).store_allocator == "libc"
