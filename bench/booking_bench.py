@@ -25,13 +25,13 @@ import os
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from functools import partial
 from pathlib import Path
+from statistics import median
 
 import orjson
 import redis.asyncio as aioredis
@@ -39,6 +39,7 @@ import redis.asyncio as aioredis
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.proc import children, cpu_seconds  # noqa: E402
 from gateway.shops import ShopRegistry  # noqa: E402
 from gateway.store import EmbeddedStore  # noqa: E402
 
@@ -126,24 +127,9 @@ async def make_shop(url: str) -> str:
     return key
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU the processes have used so far (from /proc: a busy machine does not skew it)."""
-    total = 0
-    for pid in pids:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
-
-
-def worker_pids(supervisor: subprocess.Popen) -> list[int]:
-    with open(f"/proc/{supervisor.pid}/task/{supervisor.pid}/children") as f:
-        return [int(pid) for pid in f.read().split()]
-
-
 def measured(proc: subprocess.Popen, store_pid: int, run) -> tuple[dict, float, float]:
     """run()'s wrk result, and the CPU µs per request its workers and the store spent meanwhile."""
-    pids = worker_pids(proc)
+    pids = children(proc.pid)
     w0, s0 = cpu_seconds(pids), cpu_seconds([store_pid])
     res = run()
     n = max(1, res["requests"])
@@ -162,10 +148,6 @@ def paced_run(target: str, key: str, goal_per_s: float, duration: int, conns: in
         pace = max(0.0, cycle_ms - latency_ms)
     return wrk(target, method="POST", key=key, bodies=BODIES, duration=duration, connections=conns,
                pace_ms=round(pace, 2))
-
-
-def median(values: list[float]) -> float:
-    return statistics.median(values)
 
 
 def main() -> None:

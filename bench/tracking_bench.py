@@ -39,6 +39,8 @@ from aiohttp import web
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.proc import cpu_seconds  # noqa: E402
+
 ORIGIN, HUB, DEST = "THR-01", "THR-HUB", "IFN-01"
 
 
@@ -203,20 +205,10 @@ class Probe:
         self.redis_url = redis_url
         self.profile = Path(profile) if profile else None
         self.store_stats = store_stats
-        self._tick = os.sysconf("SC_CLK_TCK")
         self._spies: list[subprocess.Popen] = []
 
     def _cpu(self) -> dict[str, float]:
-        out: dict[str, float] = {}
-        for name, pids in self.procs.items():
-            total = 0.0
-            for pid in pids:
-                try:
-                    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                    total += (int(fields[11]) + int(fields[12])) / self._tick
-                except (OSError, IndexError, ValueError):
-                    pass
-            out[name] = total
+        out = {name: cpu_seconds(pids) for name, pids in self.procs.items()}
         out["bench"] = time.process_time()
         return out
 
