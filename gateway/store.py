@@ -63,7 +63,7 @@ def find_server_binary() -> str:
 def server_malloc(binary: str) -> str:
     """The allocator the server binary was built with, as its --version reports it ('libc', 'jemalloc'...)."""
     try:
-        out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=10).stdout
+        out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=10, check=False).stdout
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     for word in out.split():
@@ -303,10 +303,20 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def async_client(url: str, *, cluster: bool = False, max_connections: int = 64) -> aioredis.Redis:
+BLOCKING_READ_MARGIN_S = 5.0
+
+
+def async_client(url: str, *, cluster: bool = False, max_connections: int = 64,
+                 block_s: float | None = None) -> aioredis.Redis:
     """The asyncio client every Barid process uses: a blocking pool (a burst waits briefly for a connection
-    instead of failing), or a cluster client that routes each command by its hash tag."""
+    instead of failing), or a cluster client that routes each command by its hash tag.
+
+    ``block_s``: the longest a command on this client waits inside the store (XREAD BLOCK). redis-py gives up on
+    any reply after 5 s by default, which would cut such a wait short with a TimeoutError; this client's reads
+    may take ``block_s`` plus a margin instead."""
+    timeouts = {} if block_s is None else {"socket_timeout": block_s + BLOCKING_READ_MARGIN_S}
     if cluster:
-        return aioredis.RedisCluster.from_url(url, max_connections=max_connections)  # type: ignore[return-value]
-    pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=10)
+        return aioredis.RedisCluster.from_url(url, max_connections=max_connections,  # type: ignore[return-value]
+                                              **timeouts)
+    pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=10, **timeouts)
     return aioredis.Redis(connection_pool=pool)

@@ -63,6 +63,9 @@ from .webhooks import ENQUEUE, WebhookRegistry, live_keys, sign
 
 log = logging.getLogger("barid.dispatcher")
 
+# How long a quiet partition's wake-up read waits in the store before it is sent again.
+WAKE_BLOCK_S = 5.0
+
 # KEYS 1 outbox, 2 endpoints, 3 queues, 4 ready; ARGV 1 group, 2 count, 3 lease end (ms)
 # -> {entries read, last id read or '', {member, head, ...} newly leased to the caller, {shop, endpoints JSON, ...}}
 FANOUT = ENQUEUE + r"""
@@ -246,7 +249,8 @@ class Dispatcher:
         self.name = name or f"{socket.gethostname()}-{os.getpid()}"
         self.redis = async_client(redis_url, cluster=cluster)
         # Blocking XREADs hold a connection each: one per partition, apart from the command pool.
-        self._blocking = async_client(redis_url, cluster=cluster, max_connections=keys.PARTITIONS + 4)
+        self._blocking = async_client(redis_url, cluster=cluster, max_connections=keys.PARTITIONS + 4,
+                                      block_s=WAKE_BLOCK_S)
         self.batcher = Batcher(self.redis, redis_url, max_batch=512)
         self.registry = WebhookRegistry(self.redis, config)
         self._fanout_s, self._claim_s, self._settle_s = Script(FANOUT), Script(CLAIM), Script(SETTLE)
@@ -336,7 +340,8 @@ class Dispatcher:
                     await asyncio.sleep(0.05)
                 await self._fanout(p)
                 # Only a wake-up: the fan-out reads the entries, so one is enough (not a hundred parsed in vain).
-                got = await self._blocking.xread({stream: self._cursors.get(p, b"0-0")}, count=1, block=5000)
+                got = await self._blocking.xread({stream: self._cursors.get(p, b"0-0")}, count=1,
+                                                 block=int(WAKE_BLOCK_S * 1000))
                 if got:
                     self._advance(p, got[0][1][-1][0])
             except asyncio.CancelledError:

@@ -205,7 +205,8 @@ async def track_page(request: web.Request) -> web.Response:
 async def _ctx(app: web.Application) -> AsyncIterator[None]:
     config, redis = app[TRACKING_CONFIG], app[REDIS]
     # Live streams block on XREAD: their own connections, so they never starve the request path.
-    blocking = async_client(app[STORE_URL], cluster=app[CONFIG].redis_cluster, max_connections=MAX_SSE_STREAMS)
+    blocking = async_client(app[STORE_URL], cluster=app[CONFIG].redis_cluster, max_connections=MAX_SSE_STREAMS,
+                            block_s=config.sse_heartbeat_s)
     offices = app.get(_OFFICES) or load_registry()
     app[TRACKING] = Tracking(config, offices, redis, blocking, ScanService(redis, offices, config, app[BATCHER]),
                              WebhookRegistry(redis, config))

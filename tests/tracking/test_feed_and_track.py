@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gzip
 import re
 import shutil
 
 import pytest
 
+from gateway.config import Config
+from gateway.web_app import create_app
+from tests.conftest import shipment_body
 from tests.tracking.conftest import DEST, ORIGIN, life, scan
+from tracking import web as tracking_web
 
 
 async def test_polling_pages_through_the_feed(client, shop, book, post_scans):
@@ -53,6 +58,25 @@ async def test_sse_streams_live_and_resumes_from_last_event_id(client, shop, boo
     resp = await client.get("/v1/events/stream", headers={**shop.headers, "Last-Event-ID": got[0][0]})
     again = await asyncio.wait_for(_read_events(resp, 2), 5)
     assert [kind for _, kind, _ in again] == ["accepted", "sorting_in"]
+    resp.close()
+
+
+async def test_a_quiet_stream_stays_open_on_heartbeats(aiohttp_client, store_url, tmp_path, tcfg, shop):
+    # Silent longer than the store client's default read timeout (5 s): the wait must not end the stream.
+    app = create_app(Config(data_dir=tmp_path, access_log=False), store_url)
+    app[tracking_web.TRACKING_CONFIG] = dataclasses.replace(tcfg, sse_heartbeat_s=6.0)
+    client = await aiohttp_client(app)
+    resp = await client.get("/v1/events/stream", headers=shop.headers)
+    seen = b""
+    async with asyncio.timeout(15):
+        while b": keep-alive" not in seen:
+            chunk = await resp.content.readany()
+            assert chunk, f"the stream ended after {seen!r}"
+            seen += chunk
+    booked = await client.post("/v1/shipments", json=shipment_body(), headers=shop.headers)
+    tn = (await booked.json())["tracking_number"]
+    got = await asyncio.wait_for(_read_events(resp, 1), 5)  # the same stream, still live
+    assert got[0][1] == "booked" and f'"evt_{tn}_1"'.encode() in got[0][2]
     resp.close()
 
 

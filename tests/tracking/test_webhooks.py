@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import logging
 import time
 
 import pytest
@@ -11,7 +13,7 @@ from standardwebhooks import Webhook
 
 from gateway import keys
 from tests.tracking.conftest import ORIGIN, life, scan
-from tracking.dispatcher import Dispatcher
+from tracking.dispatcher import WAKE_BLOCK_S, Dispatcher
 from tracking.ssrf import BlockedAddress, GuardedResolver
 
 
@@ -175,3 +177,15 @@ def test_standard_webhooks_sign_matches_the_reference():
     header = sign([secret_key(secret)], "evt_X_1", 1_700_000_000, body)
     assert header == Webhook(secret).sign("evt_X_1", __import__("datetime").datetime.fromtimestamp(1_700_000_000),
                                           body.decode())
+
+
+async def test_an_idle_dispatcher_waits_without_errors(store_url, tcfg, caplog):
+    # Quiet partitions' wake-up reads wait WAKE_BLOCK_S in the store each time; none may fail as a timeout.
+    task = asyncio.create_task(Dispatcher(store_url, tcfg).run())
+    with caplog.at_level(logging.WARNING, logger="barid.dispatcher"):
+        await asyncio.sleep(WAKE_BLOCK_S + 1.5)
+        assert not task.done()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    assert [r.getMessage() for r in caplog.records if r.name == "barid.dispatcher"] == []
