@@ -77,23 +77,21 @@ def find_jemalloc() -> str | None:
     return ctypes.util.find_library("jemalloc")
 
 
-def server_environment(binary: str, allocator: str) -> tuple[dict[str, str], str]:
-    """The environment to start the server with, and the allocator it should run on (``running_malloc`` says
-    whether it does)."""
+def server_environment(built_in: str, allocator: str) -> tuple[dict[str, str], bool]:
+    """The environment to start a server built with ``built_in`` malloc, and whether it preloads jemalloc."""
     env = dict(os.environ)
-    built_in = server_malloc(binary)
     jemalloc = find_jemalloc() if allocator == "auto" and built_in == "libc" else None
     if jemalloc is None:
-        return env, built_in
+        return env, False
     env["LD_PRELOAD"] = " ".join(filter(None, (jemalloc, env.get("LD_PRELOAD"))))
-    return env, "jemalloc"
+    return env, True
 
 
-def running_malloc(pid: int, intended: str, built_in: str) -> str:
+def running_malloc(pid: int, built_in: str, preloaded: bool) -> str:
     """The allocator a started server really runs on: a preload the loader could not apply is ignored with only
     a line on stderr, so the server's memory map decides."""
-    if intended != "jemalloc" or built_in == "jemalloc":
-        return intended
+    if not preloaded:
+        return built_in
     try:
         mapped = "libjemalloc" in Path(f"/proc/{pid}/maps").read_text()
     except OSError:  # no /proc (not Linux): LD_PRELOAD is not how libraries are preloaded there either
@@ -171,7 +169,8 @@ class EmbeddedStore:
     def _spawn(self, deadline: float) -> str:
         sock = self.data_dir / _SOCKET_FILE
         binary = find_server_binary()
-        env, malloc = server_environment(binary, self.allocator)
+        built_in = server_malloc(binary)
+        env, preloaded = server_environment(built_in, self.allocator)
         args = [
             binary,
             "--dir", str(self.data_dir),
@@ -200,7 +199,7 @@ class EmbeddedStore:
                 raise StoreStartError("store did not become ready in time")
             time.sleep(0.02)
         self.pid, self.url = proc.pid, url
-        malloc = running_malloc(proc.pid, malloc, server_malloc(binary))
+        malloc = running_malloc(proc.pid, built_in, preloaded)
         tmp = self._state_path().with_suffix(".tmp")
         tmp.write_text(json.dumps({"pid": proc.pid, "url": url, "appendfsync": self.appendfsync, "malloc": malloc}))
         tmp.replace(self._state_path())

@@ -54,15 +54,13 @@ def test_libc_switch_keeps_the_built_in_allocator(tmp_path):
 
 def test_preload_keeps_what_the_operator_preloaded(monkeypatch):
     monkeypatch.setattr(store_mod, "find_jemalloc", lambda: "libjemalloc.so.2")
-    monkeypatch.setattr(store_mod, "server_malloc", lambda binary: "libc")
     monkeypatch.setenv("LD_PRELOAD", "libfoo.so")
-    env, malloc = server_environment("valkey-server", "auto")
-    assert (env["LD_PRELOAD"], malloc) == ("libjemalloc.so.2 libfoo.so", "jemalloc")
-    env, malloc = server_environment("valkey-server", "libc")
-    assert (env["LD_PRELOAD"], malloc) == ("libfoo.so", "libc")
-    monkeypatch.setattr(store_mod, "server_malloc", lambda binary: "jemalloc")  # e.g. Debian's redis-server
-    env, malloc = server_environment("redis-server", "auto")
-    assert (env["LD_PRELOAD"], malloc) == ("libfoo.so", "jemalloc")
+    env, preloaded = server_environment("libc", "auto")
+    assert (env["LD_PRELOAD"], preloaded) == ("libjemalloc.so.2 libfoo.so", True)
+    env, preloaded = server_environment("libc", "libc")
+    assert (env["LD_PRELOAD"], preloaded) == ("libfoo.so", False)
+    env, preloaded = server_environment("jemalloc", "auto")  # e.g. Debian's redis-server
+    assert (env["LD_PRELOAD"], preloaded) == ("libfoo.so", False)
 
 
 def test_a_preload_the_loader_ignored_is_not_reported(tmp_path, monkeypatch):
