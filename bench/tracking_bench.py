@@ -1,7 +1,7 @@
 """Tracking benchmark: scan ingest through POST /v1/scans/batch, and scan-to-webhook latency at a steady rate.
 
     .venv/bin/python bench/tracking_bench.py [--parcels 20000] [--rate 1000] [--seconds 15] [--per-request 10]
-        [--workers 1] [--dispatchers 1] [--profile DIR] [--store-stats]
+        [--workers 2] [--in-flight 16] [--dispatchers 1] [--profile DIR] [--store-stats]
 
 Everything is real and on this machine: an embedded store (appendfsync always, as the gateway runs it), the
 gateway (``--workers`` uvloop processes sharing the port, with the tracking routes), ``--dispatchers`` webhook
@@ -9,10 +9,12 @@ dispatcher processes, and in this process the load generator and a storefront (a
 delivery checked with ``standardwebhooks``).
 
 Per phase it also prints the CPU time each process spent per scan (from /proc, so a busy machine does not skew
-it); ``--store-stats`` adds the store's INFO commandstats per scan, ``--profile DIR`` records py-spy profiles
+it) and how much of the phase the store was busy (the single-threaded store is the limit); ``--store-stats`` adds the store's INFO commandstats per scan, ``--profile DIR`` records py-spy profiles
 (collapsed stacks) of the gateway and dispatcher processes per phase.
 
-1. Ingest: 3 scans per parcel (accepted, sorting_in, sorting_out) in batches of 1,000, 4 requests in flight.
+1. Ingest: 3 scans per parcel (accepted, sorting_in, sorting_out) in batches of 1,000, ``--in-flight`` requests
+   at once (offices' devices upload concurrently; with 4 the store sat idle a third of the time between
+   batches), into ``--workers`` gateway processes (default 2, one per core here).
 2. Latency: ``arrived_delivery_office`` scans at ``--rate`` scans/s, in requests of ``--per-request`` scans
    (``--per-request 1`` uses POST /v1/scans), each parcel's webhook timed from just before its request is
    sent until the storefront has verified it. Targets: ingest >= 20,000 scans/s; p99 < 100 ms at 1,000/s.
@@ -102,7 +104,7 @@ async def setup_data(redis_url: str, base: str, parcels: int) -> tuple[dict, dic
     return headers, staff, tns
 
 
-async def ingest(base: str, staff: dict[str, dict], tns: list[str]) -> float:
+async def ingest(base: str, staff: dict[str, dict], tns: list[str], in_flight: int) -> float:
     plan = [(ORIGIN, "accepted", 0), (HUB, "sorting_in", 1), (HUB, "sorting_out", 2)]
     batches = []
     for office, event, offset in plan:
@@ -121,7 +123,7 @@ async def ingest(base: str, staff: dict[str, dict], tns: list[str]) -> float:
         for office, _, _ in plan:  # one event kind at a time: sorting needs the acceptance recorded
             todo = [b for o, b in batches if o == office]
             batches = [(o, b) for o, b in batches if o != office]
-            sem = asyncio.Semaphore(4)
+            sem = asyncio.Semaphore(in_flight)
 
             async def limited(body: bytes, office: str = office) -> None:
                 async with sem:
@@ -245,7 +247,8 @@ class Probe:
             spy.wait(30)
         self._spies = []
         per = {name: (cpu1[name] - self._cpu0[name]) * 1e6 / scans for name in cpu1}
-        print(f"  [{self._phase}] wall {wall:.1f} s; CPU us per scan: "
+        self.store_busy = (cpu1["store"] - self._cpu0["store"]) / wall
+        print(f"  [{self._phase}] wall {wall:.1f} s, store busy {self.store_busy:.0%} of it; CPU us per scan: "
               + ", ".join(f"{name} {us:.0f}" for name, us in per.items()))
         if self.store_stats:
             cs1 = self._commandstats()
@@ -263,9 +266,10 @@ class Probe:
 async def main_async(args: argparse.Namespace, redis_url: str, base: str, probe: Probe) -> dict:
     shop_headers, staff, tns = await setup_data(redis_url, base, args.parcels)
     probe.start("ingest", 3 * len(tns) / 2000)
-    rate = await ingest(base, staff, tns)
-    probe.stop(3 * len(tns))
-    print(f"scan ingest (POST /v1/scans/batch, 1,000 per request, 4 in flight): {rate:,.0f} scans/s "
+    rate = await ingest(base, staff, tns, args.in_flight)
+    store_us = probe.stop(3 * len(tns))["store"]
+    store_busy = probe.store_busy
+    print(f"scan ingest (POST /v1/scans/batch, 1,000 per request, {args.in_flight} in flight): {rate:,.0f} scans/s "
           f"({3 * len(tns):,} scans)")
     need = int(args.rate * args.seconds)
     if need > len(tns):
@@ -281,7 +285,8 @@ async def main_async(args: argparse.Namespace, redis_url: str, base: str, probe:
           f"({'single scans' if args.per_request == 1 else f'{args.per_request} scans per request'}): "
           f"p50 {pct(lat_ms, 50):.1f} ms, p99 {pct(lat_ms, 99):.1f} ms, max {max(lat_ms):.1f} ms, "
           f"{len(lat):,}/{need:,} delivered")
-    return {"ingest": rate, "p50": pct(lat_ms, 50), "p99": pct(lat_ms, 99), "delivered": len(lat), "need": need}
+    return {"ingest": rate, "store_us": store_us, "store_busy": store_busy, "p50": pct(lat_ms, 50),
+            "p99": pct(lat_ms, 99), "delivered": len(lat), "need": need}
 
 
 def main() -> None:
@@ -290,7 +295,8 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=1000.0)
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--per-request", type=int, default=10)
-    parser.add_argument("--workers", type=int, default=1, help="gateway processes sharing the port")
+    parser.add_argument("--workers", type=int, default=2, help="gateway processes sharing the port")
+    parser.add_argument("--in-flight", type=int, default=16, help="ingest requests (1,000 scans each) at once")
     parser.add_argument("--dispatchers", type=int, default=1, help="webhook dispatcher processes")
     parser.add_argument("--profile", metavar="DIR", help="py-spy profiles (collapsed stacks) per phase and process")
     parser.add_argument("--store-stats", action="store_true", help="the store's commandstats per scan")
@@ -341,9 +347,11 @@ def main() -> None:
                 p.wait(10)
             store.stop()
     print()
-    print(f"| workers | dispatchers | store malloc | ingest scans/s | rate/s | p50 ms | p99 ms | delivered |")
-    print(f"|---|---|---|---|---|---|---|---|")
-    print(f"| {args.workers} | {args.dispatchers} | {malloc} | {res['ingest']:,.0f} | {args.rate:,.0f} | "
+    print("| workers | in flight | dispatchers | store malloc | ingest scans/s | store µs/scan | store busy "
+          "| rate/s | p50 ms | p99 ms | delivered |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print(f"| {args.workers} | {args.in_flight} | {args.dispatchers} | {malloc} | {res['ingest']:,.0f} | "
+          f"{res['store_us']:.0f} | {res['store_busy']:.0%} | {args.rate:,.0f} | "
           f"{res['p50']:.1f} | {res['p99']:.1f} | {res['delivered']:,}/{res['need']:,} |")
 
 
