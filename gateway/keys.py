@@ -86,8 +86,15 @@ def shop_feed(shop_id: int) -> str:
 
 
 def partition_events(partition: int) -> str:
-    """Outbox stream of one partition, consumed by the webhook dispatchers' group."""
+    """Outbox stream of one partition, consumed by the webhook dispatchers' group. An entry is ``s`` (shop id),
+    then one to OUTBOX_RUN groups of ``t`` (tracking number), ``e`` (event JSON), in the order they happened."""
     return "{p%d}:events" % partition
+
+
+# Events one outbox entry carries at most: the scan script writes a run of events with one XADD (a command and an
+# AOF record instead of one per event; bookings and cancellations write one event per entry), and a fan-out call
+# reads at most fanout_batch entries of this many.
+OUTBOX_RUN = 20
 
 
 def parcel_history(shop_id: int, tracking_number: str) -> str:

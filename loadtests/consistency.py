@@ -25,6 +25,7 @@ import orjson
 import redis
 
 from gateway import keys
+from tracking.events import OUTBOX_RANGE, outbox_entry
 
 _ID = re.compile(rb'"id":"([^"]+)"')
 CHUNK = 2000
@@ -61,11 +62,13 @@ def outbox_events(r: redis.Redis, shops: set[int]) -> Iterator[tuple[str, bool]]
             continue
         read_up_to = _sid(groups.get(keys.WEBHOOK_GROUP.encode(), b"0-0"))
         while True:
-            entries = r.xrange(stream, start, "+", count=10_000)
-            for entry_id, f in entries:
-                if f[b"s"] in wanted:
-                    yield _ID.search(f[b"e"]).group(1).decode(), _sid(entry_id) > read_up_to
-            if len(entries) < 10_000:
+            entries = r.eval(OUTBOX_RANGE, 1, stream, start, "+", 1_000)
+            for entry_id, fields in entries:
+                shop, events = outbox_entry(fields)
+                if shop in wanted:
+                    for _, e in events:
+                        yield _ID.search(e).group(1).decode(), _sid(entry_id) > read_up_to
+            if len(entries) < 1_000:
                 break
             start = "(" + entries[-1][0].decode()
 

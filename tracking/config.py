@@ -29,8 +29,9 @@ class TrackingConfig:
     claim_idle_s: float = 30.0
     # How often each dispatcher looks for due retries and expired leases.
     poll_interval_s: float = 0.25
-    # Outbox entries one fan-out call moves into delivery queues.
-    fanout_batch: int = 500
+    # Outbox entries one fan-out call moves into delivery queues (each carries up to keys.OUTBOX_RUN events, so
+    # a call handles at most 1,000 events and holds the store a few milliseconds at most).
+    fanout_batch: int = 50
     # Due deliveries one claim call takes from a partition.
     claim_batch: int = 200
     max_in_flight: int = 512  # concurrent HTTP deliveries per dispatcher

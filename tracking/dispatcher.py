@@ -75,10 +75,8 @@ local r = redis.call('XREADGROUP', 'GROUP', ARGV[1], 'fanout', 'NOACK', 'COUNT',
 if not r or #r[1][2] == 0 then return {0, '', {}, {}} end
 local entries, routes, docs, leased = r[1][2], {}, {}, {}
 for _, entry in ipairs(entries) do
-  local f, s, t, e = entry[2]
-  for i = 1, #f, 2 do
-    if f[i] == 's' then s = f[i + 1] elseif f[i] == 't' then t = f[i + 1] elseif f[i] == 'e' then e = f[i + 1] end
-  end
+  local f = entry[2]
+  local s = f[2]  -- 's', shop, then ('t', tracking number, 'e', event) per event: keys.partition_events
   local route = routes[s]
   if route == nil then
     route = {}
@@ -97,13 +95,16 @@ for _, entry in ipairs(entries) do
     routes[s] = route
   end
   if #route > 0 then
-    local typ = string.match(e, '"type":"([^"]+)"')
-    for _, ep in ipairs(route) do
-      if ep[2]['*'] or ep[2][typ] then
-        local m = s .. '|' .. ep[1] .. '|' .. t
-        if enqueue(KEYS[3], KEYS[4], m, e, ARGV[3]) then
-          leased[#leased + 1] = m
-          leased[#leased + 1] = e
+    for i = 3, #f, 4 do
+      local t, e = f[i + 1], f[i + 3]
+      local typ = string.match(e, '"type":"([^"]+)"')
+      for _, ep in ipairs(route) do
+        if ep[2]['*'] or ep[2][typ] then
+          local m = s .. '|' .. ep[1] .. '|' .. t
+          if enqueue(KEYS[3], KEYS[4], m, e, ARGV[3]) then
+            leased[#leased + 1] = m
+            leased[#leased + 1] = e
+          end
         end
       end
     end

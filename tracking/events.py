@@ -18,6 +18,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# XRANGE of a partition outbox as the server sends it (KEYS[1] stream; ARGV start, end, count). redis-py folds an
+# entry's fields into a dict, which would keep only the last event of a run (keys.partition_events).
+OUTBOX_RANGE = "return redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[2], 'COUNT', ARGV[3])"
+
+
+def outbox_entry(fields: list[bytes]) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+    """(shop id, [(tracking number, event JSON), ...] in order) of one raw outbox entry."""
+    return fields[1], [(fields[i + 1], fields[i + 3]) for i in range(2, len(fields), 4)]
+
 STATUSES = ("pre_transit", "in_transit", "out_for_delivery", "failed_attempt", "delivered", "returning",
             "returned", "cancelled")
 TERMINAL_STATUSES = frozenset({"delivered", "returned", "cancelled"})

@@ -6,6 +6,7 @@ import orjson
 
 from gateway import keys
 from tests.tracking.conftest import DEST, DEST_HUB, HUB, ORIGIN, life, scan
+from tracking.events import OUTBOX_RANGE, outbox_entry
 
 
 async def history(redis, shop, tn):
@@ -242,7 +243,7 @@ async def test_status_index_feeds_the_shipment_list(client, shop, book, post_sca
 
 async def test_batch_moves_every_parcel_across_status_indexes_and_into_the_outbox(client, shop, book, staff, redis):
     """A script call moves the status indexes once for all its scans; each parcel still ends up listed under its
-    final status only, and every recorded event reaches the outbox once, in order."""
+    final status only, and every recorded event reaches the outbox once, in order, in runs of keys.OUTBOX_RUN."""
     tns = [await book(shop) for _ in range(25)]
     outbox = keys.partition_events(keys.partition_of(shop.id))
     last = (await redis.xrevrange(outbox, count=1))[0][0]
@@ -256,10 +257,15 @@ async def test_batch_moves_every_parcel_across_status_indexes_and_into_the_outbo
     members = {keys.index_member(created[tn], tn).encode() for tn in tns}
     assert set(await redis.zrange(keys.shop_status_index(shop.id, "in_transit"), 0, -1)) >= members
     assert not members & set(await redis.zrange(keys.shop_status_index(shop.id, "pre_transit"), 0, -1))
-    events = []
-    for _, fields in await redis.xrange(outbox, b"(" + last, "+"):
-        events.append(orjson.loads(fields[b"e"]))
-        assert fields[b"s"] == str(shop.id).encode() and fields[b"t"].decode() == events[-1]["tracking_number"]
+    events, runs = [], []
+    for _, fields in await redis.eval(OUTBOX_RANGE, 1, outbox, b"(" + last, "+", 100):
+        shop_id, run = outbox_entry(fields)
+        assert shop_id == str(shop.id).encode()
+        runs.append(len(run))
+        for tn, e in run:
+            events.append(orjson.loads(e))
+            assert tn.decode() == events[-1]["tracking_number"]
+    assert runs == [keys.OUTBOX_RUN, 25 - keys.OUTBOX_RUN, 10]  # one entry per run, not one per scan
     assert [e["type"] for e in events] == ["accepted"] * 25 + ["sorting_in"] * 5 + ["sorting_out"] * 5
     assert len({e["id"] for e in events}) == 35
 
