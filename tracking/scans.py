@@ -67,19 +67,6 @@ _TN = re.compile(r"[A-Z]{2}[0-9]{9}[A-Z]{2}", re.ASCII)
 _SCAN_ID = re.compile(r"[A-Za-z0-9_.:\-]{1,64}", re.ASCII)
 _RRN = re.compile(r"[0-9]{12}", re.ASCII)
 
-# One call records a run of scans of one shop, in order (each scan sees the effects of those before it).
-# KEYS: 1 partition outbox, 2 shop feed, 3-10 the shop's status indexes (STATUSES order), then per scan its
-#       parcel hash and history.
-# ARGV: 1 shop id, 2 recorded_at ISO, 3 feed max length, 4 failed attempts that send a parcel back, 5 how far (ms)
-#       a device clock may put a scan before the booking, then per scan one row (``_row``; every argument costs
-#       the store an allocation or two):
-#       "<tracking number>|<scan_id>|<event>|<occurred ms>|<occurred_at ISO>|<extra>|<event JSON tail>", extra
-#       being the COD amount, or '1' when the failure reason sends the parcel back, and the tail the event's
-#       JSON from the office on.
-# Returns three values per scan: verdict, and two details (the new seq and status when recorded).
-# Every write is a command the AOF gets too, so what can be written once per call is: the status indexes move
-# each parcel from its status before the call to its status after it, the feed is trimmed once, and the
-# outbox gets the events in runs (keys.OUTBOX_RUN).
 # Appends the call's events to the partition outbox in runs (entry format: keys.partition_events): one XADD, with
 # its AOF record, per keys.OUTBOX_RUN events instead of one per scan (8 % of a scan's cost in the store, counted
 # with bench/store_cost.py). outbox_add after each event, outbox_flush once they are all added.
@@ -99,6 +86,19 @@ local function outbox_add(stream, shop, tn, e)
 end
 """
 
+# One call records a run of scans of one shop, in order (each scan sees the effects of those before it).
+# KEYS: 1 partition outbox, 2 shop feed, 3-10 the shop's status indexes (STATUSES order), then per scan its
+#       parcel hash and history.
+# ARGV: 1 shop id, 2 recorded_at ISO, 3 feed max length, 4 failed attempts that send a parcel back, 5 how far (ms)
+#       a device clock may put a scan before the booking, then per scan one row (``_row``; every argument costs
+#       the store an allocation or two):
+#       "<tracking number>|<scan_id>|<event>|<occurred ms>|<occurred_at ISO>|<extra>|<event JSON tail>", extra
+#       being the COD amount, or '1' when the failure reason sends the parcel back, and the tail the event's
+#       JSON from the office on.
+# Returns three values per scan: verdict, and two details (the new seq and status when recorded).
+# Every write is a command the AOF gets too, so what can be written once per call is: the status indexes move
+# each parcel from its status before the call to its status after it, the feed is trimmed once, and the
+# outbox gets the events in runs (keys.OUTBOX_RUN).
 SCAN = (
     OUTBOX
     + "local SLOT = {" + ", ".join(f"{s} = {i}" for i, s in enumerate(STATUSES)) + "}\n"
