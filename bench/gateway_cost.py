@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -32,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.booking_bench import BODIES, free_port, make_shop, wait_port
+from bench.callgrind import require_valgrind, total_instructions
 from gateway.store import EmbeddedStore
 
 WARM_UP = 20  # requests before counting starts, in both runs, so imports done on first use cancel out
@@ -54,13 +54,6 @@ async def drive(port: int, key: str, n: int, booking: bool) -> None:
                     assert resp.status == (201 if booking else 200), resp.status
 
         await asyncio.gather(*(one(i) for i in range(n)))
-
-
-def _total(callgrind_out: Path) -> int:
-    for line in callgrind_out.read_text(errors="replace").splitlines():
-        if line.startswith(("summary:", "totals:")):
-            return int(line.split()[1])
-    raise SystemExit(f"callgrind wrote no totals to {callgrind_out}")
 
 
 def worker_instructions(store_url: str, key: str, booking: bool, requests: int, idle_s: float = 0.0
@@ -88,15 +81,14 @@ def worker_instructions(store_url: str, key: str, booking: bool, requests: int, 
         workers = [f for f in Path(tmp).glob("cg.*") if f.name != f"cg.{proc.pid}"]  # not the supervisor
         if len(workers) != 1:
             raise SystemExit(f"expected one worker's counts, found {len(workers)}")
-        return _total(workers[0]), took
+        return total_instructions(workers[0]), took
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--requests", type=int, default=1000)
     args = ap.parse_args()
-    if not shutil.which("valgrind"):
-        sys.exit("valgrind is needed: apt-get install valgrind")
+    require_valgrind()
     per: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="barid-cost-") as tmp:
         store = EmbeddedStore(Path(tmp) / "store")

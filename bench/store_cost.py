@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,7 @@ import redis.asyncio as aioredis
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.callgrind import require_valgrind, total_instructions
 from gateway.auth import ShopDirectory
 from gateway.batcher import Batcher
 from gateway.booking import BookingService
@@ -115,18 +115,14 @@ def counted_run(parcels: int, scans: bool) -> int:
         finally:
             server.terminate()  # SIGTERM: the server shuts down cleanly and callgrind writes its counts
             server.wait(120)
-        for line in Path(out).read_text().splitlines():
-            if line.startswith(("summary:", "totals:")):
-                return int(line.split()[1])
-    raise SystemExit("callgrind wrote no totals")
+        return total_instructions(Path(out))
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--parcels", type=int, default=2000)
     args = ap.parse_args()
-    if not shutil.which("valgrind"):
-        sys.exit("valgrind is needed: apt-get install valgrind")
+    require_valgrind()
     idle = counted_run(0, scans=False)
     booked = counted_run(args.parcels, scans=False)
     scanned = counted_run(args.parcels, scans=True)

@@ -9,8 +9,9 @@ dispatcher processes, and in this process the load generator and a storefront (a
 delivery checked with ``standardwebhooks``).
 
 Per phase it also prints the CPU time each process spent per scan (from /proc, so a busy machine does not skew
-it) and how much of the phase the store was busy (the single-threaded store is the limit); ``--store-stats`` adds the store's INFO commandstats per scan, ``--profile DIR`` records py-spy profiles
-(collapsed stacks) of the gateway and dispatcher processes per phase.
+it) and how much of the phase the store was busy (the single-threaded store is the limit); ``--store-stats``
+adds the store's INFO commandstats per scan, ``--profile DIR`` records py-spy profiles (collapsed stacks) of the
+gateway and dispatcher processes per phase.
 
 1. Ingest: 3 scans per parcel (accepted, sorting_in, sorting_out) in batches of 1,000, ``--in-flight`` requests
    at once (offices' devices upload concurrently; with 4 the store sat idle a third of the time between
