@@ -170,8 +170,7 @@ class BookingService:
                          "delivering_office": office, "expected_delivery": expected},
             })
             views.append(doc_json[:-1] + status_json)
-            item_keys += [keys.parcel(shop_id, tn), keys.parcel_history(shop_id, tn),
-                          keys.shop_order_index(shop_id, req.client_order_id)]
+            item_keys += [keys.parcel(shop_id, tn), keys.shop_order_index(shop_id, req.client_order_id)]
             item_args += [tn, created_ms, keys.index_member(created_ms, tn), doc_json, event_json, created_at]
             side.append(("SET", keys.tracking_index(tn), shop_id))
             due.append(("ZADD", keys.office_due(office), int(expected.replace("-", "")), tn))
@@ -235,15 +234,13 @@ class BookingService:
 
     async def get(self, caller: Caller, tracking_number: str) -> dict[str, Any]:
         shop_id = caller.shop.id
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.hgetall(keys.parcel(shop_id, tracking_number))
-        pipe.zrange(keys.parcel_history(shop_id, tracking_number), 0, -1)
-        _, (parcel, history) = await asyncio.gather(self.authorize(caller), pipe.execute())
+        _, parcel = await asyncio.gather(self.authorize(caller),
+                                         self.redis.hgetall(keys.parcel(shop_id, tracking_number)))
         if not parcel:
             raise ShipmentNotFound(f"no shipment {tracking_number} in this shop",
                                    f"مرسوله {tracking_number} در این فروشگاه یافت نشد")
         view = shipment_view(parcel)
-        view["history"] = [orjson.loads(e) for e in history]
+        view["history"] = [orjson.loads(e) for e in parcel_history(parcel)]
         return view
 
     async def list(self, caller: Caller, *, status: str | None, client_order_id: str | None,
@@ -267,11 +264,12 @@ class BookingService:
                                                        num=limit + 1)
         page, more = members[:limit], len(members) > limit
         pipe = self.redis.pipeline(transaction=False)
-        for m in page:
-            pipe.hgetall(keys.parcel(shop_id, m.decode().split(":", 1)[1]))
+        for m in page:  # not HGETALL: the hash holds the parcel's history and scan records too
+            pipe.hmget(keys.parcel(shop_id, m.decode().split(":", 1)[1]), VIEW_FIELDS)
         items = []
-        for h in await pipe.execute():
-            if h and (status is None or h[b"status"].decode() == status):
+        for values in await pipe.execute():
+            h = dict(zip(VIEW_FIELDS, values))
+            if h[b"doc"] is not None and (status is None or h[b"status"].decode() == status):
                 items.append(shipment_view(h))
         return items, (page[-1].decode() if more and page else None)
 
@@ -286,7 +284,7 @@ class BookingService:
         }
         script_keys = [
             keys.shop(shop_id), keys.rate_limit(shop_id), keys.parcel(shop_id, tracking_number),
-            keys.parcel_history(shop_id, tracking_number), keys.shop_status_index(shop_id, "pre_transit"),
+            keys.shop_status_index(shop_id, "pre_transit"),
             keys.shop_status_index(shop_id, "cancelled"), keys.partition_events(keys.partition_of(shop_id)),
             keys.shop_feed(shop_id),
         ]
@@ -309,6 +307,21 @@ def _booking_keys(shop_id: int) -> tuple[str, ...]:
     return (keys.shop(shop_id), keys.rate_limit(shop_id), keys.shop_shipments(shop_id),
             keys.shop_status_index(shop_id, "pre_transit"), keys.partition_events(keys.partition_of(shop_id)),
             keys.shop_feed(shop_id))
+
+
+VIEW_FIELDS = (b"doc", b"status", b"status_at", b"updated_at")  # what shipment_view reads of a parcel hash
+_HISTORY = keys.PARCEL_HISTORY_FIELD.encode()
+
+
+def parcel_history(h: dict[bytes, bytes]) -> list[bytes]:
+    """The events (JSON) in a parcel hash's history, oldest first: by occurred_at, then in recording order."""
+    entries = []
+    for field, event in h.items():
+        if field.startswith(_HISTORY):
+            occurred_ms, _, seq = field[len(_HISTORY):].partition(b":")
+            entries.append((int(occurred_ms), int(seq), event))
+    entries.sort()
+    return [event for _, _, event in entries]
 
 
 def shipment_view(h: dict[bytes, bytes]) -> dict[str, Any]:

@@ -66,7 +66,8 @@ def shop_order_index(shop_id: int, client_order_id: str) -> str:
 
 
 def parcel(shop_id: int, tracking_number: str) -> str:
-    """Hash: doc (booking JSON), status, status_at, updated_at, plus tracking fields."""
+    """Hash: doc (booking JSON), status, status_at, updated_at, tracking fields, the scan dedupe records
+    (PARCEL_SCAN_FIELD) and the history (PARCEL_HISTORY_FIELD)."""
     return f"{tag(shop_id)}:parcel:{tracking_number}"
 
 
@@ -81,7 +82,8 @@ def rate_limit(shop_id: int) -> str:
 
 
 def shop_feed(shop_id: int) -> str:
-    """Stream of the shop's own events (polling API and server-sent events)."""
+    """Stream of the shop's own events (polling API and server-sent events). An entry's ``e`` is one to FEED_RUN
+    event JSONs joined by newlines (JSON text never holds a raw one), in the order they happened."""
     return f"{tag(shop_id)}:feed:{shop_id}"
 
 
@@ -95,11 +97,9 @@ def partition_events(partition: int) -> str:
 # AOF record instead of one per event; bookings and cancellations write one event per entry), and a fan-out call
 # reads at most fanout_batch entries of this many.
 OUTBOX_RUN = 20
-
-
-def parcel_history(shop_id: int, tracking_number: str) -> str:
-    """Zset of the parcel's events (JSON members) scored by occurred_at in ms: the append-only history."""
-    return f"{tag(shop_id)}:hist:{tracking_number}"
+# Events one shop feed entry carries at most: the scan script writes the feed in runs as well (tracking.feed
+# addresses an event inside a run with its cursor); bookings and cancellations write one event per entry.
+FEED_RUN = 20
 
 
 # --- tracking (staff, scans, webhooks) ---
@@ -120,6 +120,10 @@ def office_staff(office_code: str) -> str:
 
 # A parcel's scan dedupe records are fields of its parcel hash: "scan:<scan_id>" -> "<event id>|<event>|<ms>".
 PARCEL_SCAN_FIELD = "scan:"
+# A parcel's history is fields of its parcel hash too: "h:<occurred ms>:<seq>" -> event JSON, one per event,
+# never rewritten (gateway.booking.parcel_history orders them). In the hash, recording an event is part of the
+# one HSET a scan makes anyway: a history key of its own cost the store a tenth of a scan (bench/store_cost.py).
+PARCEL_HISTORY_FIELD = "h:"
 
 
 def webhook_endpoints(partition: int) -> str:

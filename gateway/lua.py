@@ -1,5 +1,7 @@
 """Lua sources of the store-side scripts. Each touches only the keys of one shop partition ({pN})."""
 
+from .keys import PARCEL_HISTORY_FIELD
+
 # Shared by every script a shop's request runs: the key must match, the shop must be active, and the request
 # must fit the shop's rate (GCRA: a token bucket without a timer; the state is one number). Sets `now`.
 # Expects KEYS[1] = shop hash, KEYS[2] = rate-limit state; ARGV[1] key hash, ARGV[2]/[3] default rate/burst,
@@ -27,7 +29,7 @@ redis.call('SET', KEYS[2], string.format('%.3f', new_tat), 'PX', math.ceil(toler
 AUTH = GUARD + GUARD_COMMIT + "return {'OK'}\n"
 
 # KEYS: 1 shop, 2 rate limit, 3 idempotency record (the shop key when there is none), 4 all-shipments index,
-#       5 pre_transit index, 6 partition outbox, 7 shop feed; then per item: parcel, history, order index.
+#       5 pre_transit index, 6 partition outbox, 7 shop feed; then per item: parcel, order index.
 # ARGV: 1-4 guard, 5 idempotency flag ('' or '1'), 6 idempotency TTL s, 7 idempotency record, 8 item count,
 #       9 shop id, 10 feed max length; then per item: tracking number, created ms, index member, doc, event,
 #       created_at.
@@ -40,12 +42,12 @@ end
 local n = tonumber(ARGV[8])
 for i = 0, n - 1 do
   local a = 11 + i * 6
-  local k = 8 + i * 3
+  local k = 8 + i * 2
   local tn, created_ms, member, doc, ev, created_at = ARGV[a], ARGV[a+1], ARGV[a+2], ARGV[a+3], ARGV[a+4], ARGV[a+5]
   redis.call('HSET', KEYS[k], 'doc', doc, 'status', 'pre_transit', 'state', 'booked', 'status_at', created_at,
-             'updated_at', created_at, 'seq', 1, 'created_ms', created_ms)
-  redis.call('ZADD', KEYS[k+1], created_ms, ev)
-  redis.call('ZADD', KEYS[k+2], 0, member)
+             'updated_at', created_at, 'seq', 1, 'created_ms', created_ms,
+             '""" + PARCEL_HISTORY_FIELD + r"""' .. created_ms .. ':1', ev)
+  redis.call('ZADD', KEYS[k+1], 0, member)
   redis.call('ZADD', KEYS[4], 0, member)
   redis.call('ZADD', KEYS[5], 0, member)
   redis.call('XADD', KEYS[6], '*', 's', ARGV[9], 't', tn, 'e', ev)
@@ -57,9 +59,9 @@ end
 return {'OK'}
 """
 
-# KEYS: 1 shop, 2 rate limit, 3 parcel, 4 history, 5 pre_transit index, 6 cancelled index, 7 outbox, 8 feed
+# KEYS: 1 shop, 2 rate limit, 3 parcel, 4 pre_transit index, 5 cancelled index, 6 outbox, 7 feed
 # ARGV: 1-4 guard, 5 tracking number, 6 shop id, 7 now ISO, 8 feed max length, 9 event JSON with "__SEQ__"
-#       where the parcel's next sequence number goes, 10 now in ms (the history score)
+#       where the parcel's next sequence number goes, 10 now in ms (the event's place in the history)
 CANCEL = GUARD + GUARD_COMMIT + r"""
 local p = redis.call('HMGET', KEYS[3], 'state', 'seq', 'created_ms')
 if not p[1] then return {'NOT_FOUND'} end
@@ -67,12 +69,11 @@ if p[1] ~= 'booked' then return {'NOT_CANCELLABLE', p[1]} end
 local seq = tonumber(p[2]) + 1
 local ev = string.gsub(ARGV[9], '__SEQ__', tostring(seq), 1)
 redis.call('HSET', KEYS[3], 'status', 'cancelled', 'state', 'cancelled', 'status_at', ARGV[7],
-           'updated_at', ARGV[7], 'seq', seq)
+           'updated_at', ARGV[7], 'seq', seq, '""" + PARCEL_HISTORY_FIELD + r"""' .. ARGV[10] .. ':' .. seq, ev)
 local member = string.format('%013d', tonumber(p[3])) .. ':' .. ARGV[5]
-redis.call('ZREM', KEYS[5], member)
-redis.call('ZADD', KEYS[6], 0, member)
-redis.call('ZADD', KEYS[4], ARGV[10], ev)
-redis.call('XADD', KEYS[7], '*', 's', ARGV[6], 't', ARGV[5], 'e', ev)
-redis.call('XADD', KEYS[8], 'MAXLEN', '~', ARGV[8], '*', 'e', ev)
+redis.call('ZREM', KEYS[4], member)
+redis.call('ZADD', KEYS[5], 0, member)
+redis.call('XADD', KEYS[6], '*', 's', ARGV[6], 't', ARGV[5], 'e', ev)
+redis.call('XADD', KEYS[7], 'MAXLEN', '~', ARGV[8], '*', 'e', ev)
 return {'OK', ev}
 """

@@ -25,6 +25,7 @@ import orjson
 import redis
 
 from gateway import keys
+from gateway.booking import parcel_history
 from tracking.events import OUTBOX_RANGE, outbox_entry
 
 _ID = re.compile(rb'"id":"([^"]+)"')
@@ -154,13 +155,12 @@ def _check_scans(r: redis.Redis, scans: list[dict], owners: dict[str, int]) -> l
     for chunk in _chunks(sorted(by_tn)):
         pipe = r.pipeline(transaction=False)
         for tn in chunk:
-            pipe.hmget(keys.parcel(owners[tn], tn), [keys.PARCEL_SCAN_FIELD + s["sid"] for s in by_tn[tn]])
-            pipe.zrange(keys.parcel_history(owners[tn], tn), 0, -1)
-        res = pipe.execute()
-        for tn, recorded, history in zip(chunk, res[0::2], res[1::2]):
-            ids = {m.group(1).decode() for h in history if (m := _ID.search(h))}
-            for s, rec in zip(by_tn[tn], recorded):
-                if not (rec or b"").decode().startswith(s["eid"] + "|") or s["eid"] not in ids:
+            pipe.hgetall(keys.parcel(owners[tn], tn))
+        for tn, parcel in zip(chunk, pipe.execute()):
+            ids = {m.group(1).decode() for h in parcel_history(parcel) if (m := _ID.search(h))}
+            for s in by_tn[tn]:
+                rec = parcel.get((keys.PARCEL_SCAN_FIELD + s["sid"]).encode(), b"")
+                if not rec.decode().startswith(s["eid"] + "|") or s["eid"] not in ids:
                     bad.append(f"{s['sid']} ({s['eid']})")
     return bad
 

@@ -1,8 +1,9 @@
 """A shop's own event feed: polling (``GET /v1/events?after=``) and server-sent events (``/v1/events/stream``).
 
-Both read the shop's feed stream (``keys.shop_feed``); a cursor is a stream id, so ``after=`` and SSE
-``Last-Event-ID`` resume exactly where the client stopped. Each SSE connection holds one store connection in
-a blocking XREAD, from a bounded pool of its own.
+Both read the shop's feed stream (``keys.shop_feed``), whose entries hold runs of events. A cursor names the
+last event a client has: ``<stream id>`` for the whole of an entry, ``<stream id>.<k>`` for its first k events,
+so ``after=`` and SSE ``Last-Event-ID`` resume exactly where the client stopped, even inside a run. Each SSE
+connection holds one store connection in a blocking XREAD, from a bounded pool of its own.
 """
 
 from __future__ import annotations
@@ -15,22 +16,24 @@ from aiohttp import web
 from gateway import keys
 from gateway.errors import FieldError, ValidationFailed
 
-_CURSOR = re.compile(r"[0-9]{1,20}-[0-9]{1,20}", re.ASCII)
+_CURSOR = re.compile(r"([0-9]{1,20})-([0-9]{1,20})(?:\.([1-9][0-9]{0,3}))?", re.ASCII)
 _TYPE = re.compile(rb'"type":"([a-z_]+)"')
 _MAX_ID = 2**64 - 1  # each half of a stream id is an unsigned 64-bit number; nothing comes after max-max
+_PAGE_ENTRIES = 100  # entries one read takes while filling a page
 
 
 def parse_cursor(value: str | None, field: str = "after") -> str | None:
     if value is None or value == "":
         return None
-    if not _CURSOR.fullmatch(value) or not _in_range(value):
+    m = _CURSOR.fullmatch(value)
+    in_run = m is not None and (not m.group(3) or int(m.group(3)) < keys.FEED_RUN)
+    if not in_run or not _in_range(int(m.group(1)), int(m.group(2))):
         raise ValidationFailed(errors=[FieldError(field, "cursor_invalid", "must be a cursor from an earlier answer",
                                                   "نشانگر نامعتبر است")])
     return value
 
 
-def _in_range(cursor: str) -> bool:
-    ms, seq = (int(part) for part in cursor.split("-"))
+def _in_range(ms: int, seq: int) -> bool:
     return ms <= _MAX_ID and seq <= _MAX_ID and (ms, seq) != (_MAX_ID, _MAX_ID)
 
 
@@ -43,14 +46,44 @@ def parse_limit(value: str | None) -> int:
     return int(value)
 
 
+def _split(cursor: str) -> tuple[str, int]:
+    """A cursor's stream id and how many events of that entry the client has (0: all of them)."""
+    sid, _, k = cursor.partition(".")
+    return sid, int(k) if k else 0
+
+
+def _events(entries: list, skip: int) -> list[tuple[bytes, bytes]]:
+    """(cursor, event JSON) of every event in the entries, less the first ``skip`` of the first entry."""
+    out = []
+    for sid, fields in entries:
+        run = fields[b"e"].split(b"\n")
+        last = len(run) - 1
+        out.extend((sid if i == last else b"%s.%d" % (sid, i + 1), e) for i, e in enumerate(run) if i >= skip)
+        skip = 0
+    return out
+
+
 async def poll(redis: aioredis.Redis, shop_id: int, after: str | None, limit: int) -> bytes:
     """Events after the cursor, oldest first, as a ready JSON body (events are stored as JSON already)."""
-    entries = await redis.xrange(keys.shop_feed(shop_id), f"({after}" if after else "-", "+", count=limit)
-    events = b",".join(fields[b"e"] for _, fields in entries)
-    cursor = entries[-1][0] if entries else (after.encode() if after else None)
+    feed = keys.shop_feed(shop_id)
+    sid, skip = _split(after) if after else ("", 0)
+    # A cursor inside a run reads that entry again for the rest of the run.
+    start = sid if skip else (f"({sid}" if sid else "-")
+    events: list[tuple[bytes, bytes]] = []
+    while len(events) <= limit:  # one event past the page says whether there is more
+        entries = await redis.xrange(feed, start, "+", count=_PAGE_ENTRIES)
+        if skip and (not entries or entries[0][0].decode() != sid):
+            skip = 0  # that entry has been trimmed away: everything read is new to the client
+        events += _events(entries, skip)
+        if len(entries) < _PAGE_ENTRIES:
+            break
+        start, skip = "(" + entries[-1][0].decode(), 0
+    page, more = events[:limit], len(events) > limit
+    cursor = page[-1][0] if page else (after.encode() if after else None)
     cursor_json = b'"' + cursor + b'"' if cursor else b"null"
-    more = b"true" if len(entries) == limit else b"false"
-    return b'{"data":[' + events + b'],"next_after":' + cursor_json + b',"has_more":' + more + b"}"
+    body = b",".join(e for _, e in page)
+    more_json = b"true" if more else b"false"
+    return b'{"data":[' + body + b'],"next_after":' + cursor_json + b',"has_more":' + more_json + b"}"
 
 
 async def stream(request: web.Request, blocking: aioredis.Redis, shop_id: int, after: str | None,
@@ -63,16 +96,24 @@ async def stream(request: web.Request, blocking: aioredis.Redis, shop_id: int, a
                                        "X-Accel-Buffering": "no"})
     await resp.prepare(request)
     await resp.write(b"retry: 2000\n\n")
-    cursor = after
+    cursor, skip = _split(after)
+    if skip:  # resuming inside a run: the rest of that run first
+        rest = await blocking.xrange(feed, cursor, cursor)
+        if rest:
+            await resp.write(_sse(_events(rest, skip)))
     while True:
-        got = await blocking.xread({feed: cursor}, count=500, block=int(heartbeat_s * 1000))
+        got = await blocking.xread({feed: cursor}, count=100, block=int(heartbeat_s * 1000))
         if not got:
             await resp.write(b": keep-alive\n\n")
             continue
-        chunks = []
-        for sid, fields in got[0][1]:
-            e = fields[b"e"]
-            m = _TYPE.search(e)
-            chunks.append(b"id: %s\nevent: %s\ndata: %s\n\n" % (sid, m.group(1) if m else b"message", e))
-            cursor = sid.decode()
-        await resp.write(b"".join(chunks))
+        entries = got[0][1]
+        await resp.write(_sse(_events(entries, 0)))
+        cursor = entries[-1][0].decode()
+
+
+def _sse(events: list[tuple[bytes, bytes]]) -> bytes:
+    chunks = []
+    for cursor, e in events:
+        m = _TYPE.search(e)
+        chunks.append(b"id: %s\nevent: %s\ndata: %s\n\n" % (cursor, m.group(1) if m else b"message", e))
+    return b"".join(chunks)

@@ -1,8 +1,9 @@
 """Staff scans: validation, and the atomic script that records a run of them.
 
 ``SCAN`` runs on the shop's partition and does, per scan, everything the scan changes, or nothing: dedupe by
-``scan_id``, the rules of ``tracking.events``, the history entry, the status and its index, the per-parcel
-``seq`` (the event id is ``evt_<TN>_<seq>``) and the event in the partition outbox and the shop's feed.
+``scan_id``, the rules of ``tracking.events``, the history entry (a field of the parcel hash), the status and its
+index, the per-parcel ``seq`` (the event id is ``evt_<TN>_<seq>``) and the event in the partition outbox and the
+shop's feed.
 A batch validates every item first, applies them oldest ``occurred_at`` first (an offline device's upload is
 in any order) and sends all scripts in pipelined round trips through the shared micro-batcher.
 """
@@ -67,10 +68,23 @@ _TN = re.compile(r"[A-Z]{2}[0-9]{9}[A-Z]{2}", re.ASCII)
 _SCAN_ID = re.compile(r"[A-Za-z0-9_.:\-]{1,64}", re.ASCII)
 _RRN = re.compile(r"[0-9]{12}", re.ASCII)
 
-# Appends the call's events to the partition outbox in runs (entry format: keys.partition_events): one XADD, with
-# its AOF record, per keys.OUTBOX_RUN events instead of one per scan (8 % of a scan's cost in the store, counted
-# with bench/store_cost.py). outbox_add after each event, outbox_flush once they are all added.
-OUTBOX = r"""
+# Appends the call's events to the shop feed and the partition outbox in runs (entry formats: keys.shop_feed,
+# keys.partition_events): one XADD, with its AOF record, per keys.FEED_RUN or keys.OUTBOX_RUN events instead of
+# one per scan in each (together a fifth of a scan's cost in the store, counted with bench/store_cost.py).
+# feed_add and outbox_add after each event, feed_flush and outbox_flush once they are all added.
+RUNS = r"""
+local feed_run, feed_n = {}, 0
+local function feed_flush(stream)
+  if feed_n > 0 then
+    redis.call('XADD', stream, '*', 'e', table.concat(feed_run, '\n', 1, feed_n))
+    feed_n = 0
+  end
+end
+local function feed_add(stream, e)
+  feed_n = feed_n + 1
+  feed_run[feed_n] = e
+  if feed_n >= """ + str(keys.FEED_RUN) + r""" then feed_flush(stream) end
+end
 local outbox_run, outbox_n = {}, 0
 local function outbox_flush(stream, shop)
   if outbox_n > 0 then
@@ -88,7 +102,7 @@ end
 
 # One call records a run of scans of one shop, in order (each scan sees the effects of those before it).
 # KEYS: 1 partition outbox, 2 shop feed, 3-10 the shop's status indexes (STATUSES order), then per scan its
-#       parcel hash and history.
+#       parcel hash.
 # ARGV: 1 shop id, 2 recorded_at ISO, 3 feed max length, 4 failed attempts that send a parcel back, 5 how far (ms)
 #       a device clock may put a scan before the booking, then per scan one row (``_row``; every argument costs
 #       the store an allocation or two):
@@ -100,7 +114,7 @@ end
 # each parcel from its status before the call to its status after it, the feed is trimmed once, and the
 # outbox gets the events in runs (keys.OUTBOX_RUN).
 SCAN = (
-    OUTBOX
+    RUNS
     + "local SLOT = {" + ", ".join(f"{s} = {i}" for i, s in enumerate(STATUSES)) + "}\n"
     + "local RULE = {" + ", ".join(f"{r.name} = {{'{r.status}', {'true' if r.terminal else 'false'}, '{r.requires}'}}"
                                    for r in RULES.values()) + "}\n"
@@ -109,7 +123,7 @@ local TERMINAL = {delivered = true, returned = true, cancelled = true}
 local shop, recorded, feed_max, max_attempts, skew = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
 local was, now = {}, {}  -- index member -> status before this call, and after the latest scan
 
-local function one(kp, kh, row)
+local function one(kp, row)
   local tn, sid, ev, occ_s, occ_iso, extra, tail = string.match(row, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$')
   local field = 'scan:' .. sid
   local p = redis.call('HMGET', kp, 'status', 'seq', 'status_ms', 'accepted_ms', 'delivered_ms', 'attempts',
@@ -131,7 +145,7 @@ local function one(kp, kh, row)
     if not p[5] then return 'NOT_DELIVERED', '', '' end
     if occ < tonumber(p[5]) then return 'BEFORE_DELIVERED', p[5], '' end
   end
-  local seq = tonumber(p[2]) + 1
+  local seq = tostring(tonumber(p[2]) + 1)  -- a string once: Lua formats a number anew for every concatenation
   local eid = 'evt_' .. tn .. '_' .. seq
   local h = {'seq', seq, 'updated_at', recorded, field, eid .. '|' .. ev .. '|' .. occ_s}
   if ev == 'cod_collected' then
@@ -171,6 +185,7 @@ local function one(kp, kh, row)
   end
   local e = '{"id":"' .. eid .. '","type":"' .. ev .. '","tracking_number":"' .. tn .. '","shop_id":' .. shop
     .. ',"status":"' .. new_status .. '","occurred_at":"' .. occ_iso .. '","recorded_at":"' .. recorded .. tail
+  h[#h + 1] = '""" + keys.PARCEL_HISTORY_FIELD + r"""' .. occ_s .. ':' .. seq; h[#h + 1] = e
   if new_status ~= status then
     h[#h + 1] = 'status'; h[#h + 1] = new_status
     local member = string.format('%013d', tonumber(p[8] or '0')) .. ':' .. tn
@@ -178,9 +193,8 @@ local function one(kp, kh, row)
     now[member] = new_status
   end
   redis.call('HSET', kp, unpack(h))
-  redis.call('ZADD', kh, occ, e)
   outbox_add(KEYS[1], shop, tn, e)
-  redis.call('XADD', KEYS[2], '*', 'e', e)
+  feed_add(KEYS[2], e)
   return 'OK', seq, new_status
 end
 
@@ -189,7 +203,7 @@ local out, fed = {}, false
 -- before one that fails (corrupt data): the loop runs protected and its error is raised after them.
 local ok, err = pcall(function()
   for i = 6, #ARGV do
-    local v, x, y = one(KEYS[2 * i - 1], KEYS[2 * i], ARGV[i])
+    local v, x, y = one(KEYS[i + 5], ARGV[i])
     out[#out + 1] = v; out[#out + 1] = x; out[#out + 1] = y
     fed = fed or v == 'OK'
   end
@@ -207,6 +221,7 @@ for member, from in pairs(was) do
 end
 for st, members in pairs(gone) do redis.call('ZREM', KEYS[3 + SLOT[st]], unpack(members)) end
 for st, members in pairs(came) do redis.call('ZADD', KEYS[3 + SLOT[st]], unpack(members)) end
+feed_flush(KEYS[2])
 if fed then redis.call('XTRIM', KEYS[2], 'MAXLEN', '~', feed_max) end
 outbox_flush(KEYS[1], shop)
 if not ok then error(err, 0) end
@@ -368,8 +383,7 @@ class ScanService:
                 script_keys, args = list(head_keys), list(head_args)
                 for i in chunk:
                     s = scans[i]
-                    script_keys += (keys.parcel(shop_id, s.tracking_number),
-                                    keys.parcel_history(shop_id, s.tracking_number))
+                    script_keys.append(keys.parcel(shop_id, s.tracking_number))
                     args.append(_row(s))
                 calls.append((chunk, self.batcher.evalsha(self._script, script_keys, args)))
         for chunk, reply in calls:
@@ -398,7 +412,8 @@ def _not_found(tn: str) -> ParcelNotFound:
 def _result(res: list[bytes], s: Scan) -> dict[str, Any] | GatewayError:
     verdict = res[0]
     if verdict == b"OK":
-        return {"event_id": f"evt_{s.tracking_number}_{res[1]}", "status": res[2].decode(), "duplicate": False}
+        return {"event_id": f"evt_{s.tracking_number}_{res[1].decode()}", "status": res[2].decode(),
+                "duplicate": False}
     if verdict == b"DUPLICATE":
         return {"event_id": res[1].decode(), "status": res[2].decode(), "duplicate": True}
     if verdict == b"NOT_FOUND":

@@ -18,6 +18,7 @@ from aiohttp import web
 from gateway import keys
 from gateway.app_keys import BATCHER, CONFIG, REDIS, STORE_URL
 from gateway.auth import require_shop
+from gateway.booking import parcel_history
 from gateway.errors import GatewayError, ValidationFailed
 from gateway.s10 import S10Error, format_tracking_number, parse_tracking_number
 from gateway.store import async_client
@@ -176,13 +177,10 @@ async def _public_view(request: web.Request) -> dict[str, Any]:
     shop_id = (await t.scans.owners([tn])).get(tn)
     if shop_id is None:
         raise ParcelNotFound(f"no parcel {tn}", "مرسوله‌ای با این کد رهگیری وجود ندارد")
-    pipe = t.redis.pipeline(transaction=False)
-    pipe.hgetall(keys.parcel(shop_id, tn))
-    pipe.zrange(keys.parcel_history(shop_id, tn), 0, -1)
-    parcel, history = await pipe.execute()
+    parcel = await t.redis.hgetall(keys.parcel(shop_id, tn))
     if not parcel:
         raise ParcelNotFound(f"no parcel {tn}", "مرسوله‌ای با این کد رهگیری وجود ندارد")
-    return page.public_view(parcel, history, t.offices)
+    return page.public_view(parcel, parcel_history(parcel), t.offices)
 
 
 async def track_json(request: web.Request) -> web.Response:

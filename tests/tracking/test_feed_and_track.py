@@ -10,10 +10,11 @@ import shutil
 
 import pytest
 
+from gateway import keys
 from gateway.config import Config
 from gateway.web_app import create_app
 from tests.conftest import shipment_body
-from tests.tracking.conftest import DEST, ORIGIN, life, scan
+from tests.tracking.conftest import DEST, HUB, ORIGIN, life, scan
 from tracking import web as tracking_web
 
 
@@ -28,8 +29,36 @@ async def test_polling_pages_through_the_feed(client, shop, book, post_scans):
     assert [e["id"] for e in page2["data"]] == [f"evt_{tn}_{i}" for i in (4, 5)] and not page2["has_more"]
     resp = await client.get("/v1/events", params={"after": page2["next_after"]}, headers=shop.headers)
     assert (await resp.json())["data"] == []
-    assert (await client.get("/v1/events", params={"after": "x"}, headers=shop.headers)).status == 422
+    for bad in ("x", "1-1.0", f"1-1.{keys.FEED_RUN}", "1-1."):
+        assert (await client.get("/v1/events", params={"after": bad}, headers=shop.headers)).status == 422
     assert (await client.get("/v1/events")).status == 401
+
+
+async def _batch(client, staff, office, scans):
+    resp = await client.post("/v1/scans/batch", json={"scans": scans}, headers=staff[office])
+    assert resp.status == 200 and (await resp.json())["recorded"] == len(scans)
+
+
+async def test_polling_pages_one_event_at_a_time_through_a_run(client, shop, book, post_scans, staff, redis):
+    """Four scans in one request go to the feed as one entry; a page still holds exactly `limit` events, and its
+    cursor points inside the run."""
+    tn = await book(shop)
+    await post_scans([scan(tn, "accepted", ORIGIN, 1)])
+    await _batch(client, staff, HUB, [scan(tn, ev, HUB, t) for t, ev in enumerate(
+        ("sorting_in", "sorting_out", "sorting_in", "sorting_out"), 2)])
+    runs = [f[b"e"].count(b"\n") + 1 for _, f in await redis.xrange(keys.shop_feed(shop.id))]
+    assert runs == [1, 1, 4]
+    seen, after, cursors = [], None, []
+    for _ in range(10):  # six events: a cursor that never moves on must not loop forever
+        params = {"limit": "1", **({"after": after} if after else {})}
+        page = await (await client.get("/v1/events", params=params, headers=shop.headers)).json()
+        seen += [e["id"] for e in page["data"]]
+        after = page["next_after"]
+        cursors.append(after)
+        if not page["has_more"]:
+            break
+    assert seen == [f"evt_{tn}_{i}" for i in range(1, 7)]
+    assert [c.rpartition(".")[2] for c in cursors[2:5]] == ["1", "2", "3"] and "." not in cursors[5]
 
 
 async def _read_events(resp, n):
@@ -44,7 +73,7 @@ async def _read_events(resp, n):
     return events
 
 
-async def test_sse_streams_live_and_resumes_from_last_event_id(client, shop, book, post_scans):
+async def test_sse_streams_live_and_resumes_from_last_event_id(client, shop, book, post_scans, staff):
     resp = await client.get("/v1/events/stream", headers=shop.headers)
     assert resp.status == 200 and resp.headers["Content-Type"].startswith("text/event-stream")
     tn = await book(shop)
@@ -59,6 +88,18 @@ async def test_sse_streams_live_and_resumes_from_last_event_id(client, shop, boo
     again = await asyncio.wait_for(_read_events(resp, 2), 5)
     assert [kind for _, kind, _ in again] == ["accepted", "sorting_in"]
     resp.close()
+    # Three scans in one request are one run in the feed; resuming from the first gives the other two.
+    await _batch(client, staff, HUB, [scan(tn, ev, HUB, t) for t, ev in enumerate(
+        ("sorting_out", "sorting_in", "sorting_out"), 3)])
+    resp = await client.get("/v1/events/stream", headers={**shop.headers, "Last-Event-ID": again[1][0]})
+    run = await asyncio.wait_for(_read_events(resp, 3), 5)
+    resp.close()
+    assert [kind for _, kind, _ in run] == ["sorting_out", "sorting_in", "sorting_out"]
+    resp = await client.get("/v1/events/stream", headers={**shop.headers, "Last-Event-ID": run[0][0]})
+    rest = await asyncio.wait_for(_read_events(resp, 2), 5)
+    resp.close()
+    assert [(cursor, f'"evt_{tn}_{seq}"'.encode() in data) for (cursor, _, data), seq in zip(rest, (5, 6))] == [
+        (run[1][0], True), (run[2][0], True)]
 
 
 async def test_a_quiet_stream_stays_open_on_heartbeats(aiohttp_client, store_url, tmp_path, tcfg, shop):

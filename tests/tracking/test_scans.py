@@ -5,12 +5,13 @@ from __future__ import annotations
 import orjson
 
 from gateway import keys
+from gateway.booking import parcel_history
 from tests.tracking.conftest import DEST, DEST_HUB, HUB, ORIGIN, life, scan
 from tracking.events import OUTBOX_RANGE, outbox_entry
 
 
 async def history(redis, shop, tn):
-    return [orjson.loads(m) for m in await redis.zrange(keys.parcel_history(shop.id, tn), 0, -1)]
+    return [orjson.loads(m) for m in parcel_history(await redis.hgetall(keys.parcel(shop.id, tn)))]
 
 
 async def test_full_life_reaches_delivered_with_ordered_history(client, shop, book, post_scans, redis):
@@ -32,7 +33,7 @@ async def test_full_life_reaches_delivered_with_ordered_history(client, shop, bo
     for st in ("pre_transit", "in_transit", "out_for_delivery"):
         assert await redis.zscore(keys.shop_status_index(shop.id, st), member) is None
     # Every event also went to the shop feed, in the same JSON.
-    feed = [f[b"e"] for _, f in await redis.xrange(keys.shop_feed(shop.id))]
+    feed = [e for _, f in await redis.xrange(keys.shop_feed(shop.id)) for e in f[b"e"].split(b"\n")]
     assert [orjson.loads(e) for e in feed[-10:]] == events
 
 
@@ -43,7 +44,7 @@ async def post(client, staff, s):
 
 async def parcel_state(redis, shop, tn):
     h = await redis.hgetall(keys.parcel(shop.id, tn))
-    return h[b"status"].decode(), int(h[b"seq"]), await redis.zcard(keys.parcel_history(shop.id, tn))
+    return h[b"status"].decode(), int(h[b"seq"]), len(parcel_history(h))
 
 
 async def test_late_scan_is_recorded_in_place_but_never_moves_status_back(client, shop, book, staff, redis):
@@ -243,10 +244,12 @@ async def test_status_index_feeds_the_shipment_list(client, shop, book, post_sca
 
 async def test_batch_moves_every_parcel_across_status_indexes_and_into_the_outbox(client, shop, book, staff, redis):
     """A script call moves the status indexes once for all its scans; each parcel still ends up listed under its
-    final status only, and every recorded event reaches the outbox once, in order, in runs of keys.OUTBOX_RUN."""
+    final status only, and every recorded event reaches the outbox and the shop feed once, in order, in runs of
+    keys.OUTBOX_RUN and keys.FEED_RUN."""
     tns = [await book(shop) for _ in range(25)]
     outbox = keys.partition_events(keys.partition_of(shop.id))
     last = (await redis.xrevrange(outbox, count=1))[0][0]
+    last_fed = (await redis.xrevrange(keys.shop_feed(shop.id), count=1))[0][0]
     batch = [scan(tn, "accepted", ORIGIN, 1) for tn in tns]
     resp = await client.post("/v1/scans/batch", json={"scans": batch}, headers=staff[ORIGIN])
     assert (await resp.json())["recorded"] == 25
@@ -268,6 +271,9 @@ async def test_batch_moves_every_parcel_across_status_indexes_and_into_the_outbo
     assert runs == [keys.OUTBOX_RUN, 25 - keys.OUTBOX_RUN, 10]  # one entry per run, not one per scan
     assert [e["type"] for e in events] == ["accepted"] * 25 + ["sorting_in"] * 5 + ["sorting_out"] * 5
     assert len({e["id"] for e in events}) == 35
+    feed = [f[b"e"].split(b"\n") for _, f in await redis.xrange(keys.shop_feed(shop.id), b"(" + last_fed, "+")]
+    assert [len(run) for run in feed] == [keys.FEED_RUN, 25 - keys.FEED_RUN, 10]
+    assert [orjson.loads(e) for run in feed for e in run] == events
 
 
 async def test_a_failing_scan_keeps_the_index_moves_of_those_before_it(client, shop, book, staff, redis):
