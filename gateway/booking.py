@@ -31,7 +31,7 @@ from .tariff import Limits, Tariff, zone_of
 from .timeutil import iso_ms
 from .validation import ShipmentRequest
 
-FEED_MAXLEN = 100_000  # per shop: the polling/SSE window; webhooks read the partition outbox instead
+FEED_MAXLEN = 100_000  # entries per shop (each up to keys.FEED_RUN events): the polling/SSE window
 
 
 class IdempotencyKeyReused(Conflict):

@@ -198,9 +198,10 @@ def _endpoint_op(summary: str, op_id: str, ok: dict[str, Any]) -> dict[str, Any]
 
 _NOT_FOUND = "No such webhook endpoint in the calling shop."
 _CACHE = {"Cache-Control": {"required": True, "schema": {"const": "public, max-age=15"}}}
-_after = {"name": "after", "in": "query", "description": "`next_after` of an earlier answer (a feed stream id); "
-          "absent or empty starts at the oldest event kept.",
-          "schema": {"type": "string", "pattern": "^([0-9]{1,20}-[0-9]{1,20})?$"}}
+_after = {"name": "after", "in": "query", "description": "`next_after` of an earlier answer (opaque: a feed stream "
+          "id, and `.k` for the k-th event of an entry holding a run of them); absent or empty starts at the oldest "
+          "event kept.",
+          "schema": {"type": "string", "pattern": "^([0-9]{1,20}-[0-9]{1,20}(\\.[1-9][0-9]{0,3})?)?$"}}
 
 PATHS: dict[str, dict[str, Any]] = {
     "/v1/scans": {"post": {
