@@ -31,6 +31,7 @@ from .demo import seed_demo
 from .errors import GatewayError, ValidationFailed
 from .shops import ShopRegistry
 from .store import async_client, durability_report, open_store
+from .upgrade import upgrade
 from .validation import Errors, party
 from .web_runner import Role, Supervisor, configure_logging, run_worker
 
@@ -60,6 +61,7 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> None:
     config = _with_flags(config, args)
     with open_store(config, own=True) as url, _shared_metrics(config) as config:
         durability_report(url)
+        asyncio.run(_on(url, upgrade, config.redis_cluster))
         Supervisor(_roles(config, url, args.dispatchers or 0, args.routers or 0)).run()
 
 
@@ -95,6 +97,7 @@ def cmd_up(args: argparse.Namespace, config: Config) -> None:
     os.environ.setdefault("BARID_WEBHOOK_ALLOW_HOSTS", "127.0.0.1,localhost")
     with open_store(config, own=True) as url:
         durability_report(url)
+        asyncio.run(_on(url, upgrade, config.redis_cluster))
 
         async def seed(redis: aioredis.Redis) -> Any:
             return await seed_demo(redis, config)

@@ -19,6 +19,7 @@ PARTITIONS = 64
 SHOP_SEQ = "barid:shop:seq"  # INCR -> next shop id
 SHOPS_ALL = "barid:shops"  # set of shop ids (operator listing; a few thousand members, never a SCAN)
 STAFF_SEQ = "barid:staff:seq"
+LAYOUT = "barid:layout"  # the data layout version the store holds (gateway.upgrade)
 
 
 def serial_counter(prefix: str) -> str:
@@ -124,6 +125,9 @@ PARCEL_SCAN_FIELD = "scan:"
 # never rewritten (gateway.booking.parcel_history orders them). In the hash, recording an event is part of the
 # one HSET a scan makes anyway: a history key of its own cost the store a tenth of a scan (bench/store_cost.py).
 PARCEL_HISTORY_FIELD = "h:"
+# Layout 1 kept the history in a zset of its own per parcel, "{pN}:hist:<tracking number>" (event JSON members
+# scored by occurred ms); gateway.upgrade moves such zsets into the parcel hashes.
+LEGACY_HISTORY_MATCH = "{p*}:hist:*"
 
 
 def webhook_endpoints(partition: int) -> str:

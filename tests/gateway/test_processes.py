@@ -226,3 +226,32 @@ def test_up_starts_the_whole_system_with_demo_data(tmp_path):
     finally:
         gw.stop()
     assert not (gw.data_dir / "store.json").exists()  # the store was shut down cleanly with it
+
+
+def test_a_restart_upgrades_a_store_written_by_the_earlier_layout(gateway):
+    """A gateway started on data whose parcel histories are layout-1 zsets moves them before serving."""
+    import redis
+
+    from gateway import keys
+    from tests.gateway.test_upgrade import legacy_history
+
+    gateway.start()
+    headers = shop_headers(gateway.env, "Upgraded")
+    tns = asyncio.run(_book_many(gateway.url, headers, 20))
+    store = redis.Redis.from_url(json.loads((gateway.data_dir / "store.json").read_text())["url"])
+    shop_id = int(store.get(keys.tracking_index(tns[0])))
+    for tn in tns:
+        legacy_history(store, shop_id, tn)
+    store.delete(keys.LAYOUT)
+    gateway.stop()
+    gateway.start()
+
+    async def histories() -> list[list[str]]:
+        async with aiohttp.ClientSession() as s:
+            out = []
+            for tn in tns:
+                async with s.get(f"{gateway.url}/v1/shipments/{tn}", headers=headers) as r:
+                    out.append([e["type"] for e in (await r.json())["history"]])
+            return out
+
+    assert asyncio.run(histories()) == [["booked"]] * len(tns)

@@ -1,0 +1,54 @@
+"""Bringing a store written by an earlier Barid to the current data layout, once, before anything serves.
+
+``python -m gateway serve`` and ``up`` run ``upgrade`` after opening the store and before starting workers, so
+an upgraded gateway finds every acknowledged record where it now looks for it. The layout version lives in the
+store (``keys.LAYOUT``); a store already at ``LAYOUT`` costs one GET. Moving is idempotent per parcel (the
+fields it writes are the ones a scan would), so an upgrade cut short by a crash simply runs again.
+
+This is operator start-up work, not a request path: it is the one place that walks the keyspace (SCAN, per
+node on a cluster).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import redis.asyncio as aioredis
+
+from . import keys
+
+LAYOUT = 2  # 2: a parcel's history is fields of its parcel hash (keys.PARCEL_HISTORY_FIELD)
+
+log = logging.getLogger("barid.upgrade")
+_SEQ = re.compile(rb'"id":"evt_[A-Z0-9]+_([0-9]+)"')
+
+
+async def upgrade(redis: aioredis.Redis) -> int:
+    """Bring the store to LAYOUT; returns how many parcels' histories were moved."""
+    if int(await redis.get(keys.LAYOUT) or 0) >= LAYOUT:
+        return 0
+    moved = 0
+    async for key in redis.scan_iter(match=keys.LEGACY_HISTORY_MATCH, count=1000, _type="zset"):
+        await _move_history(redis, key)
+        moved += 1
+    await redis.set(keys.LAYOUT, LAYOUT)
+    if moved:
+        log.info("store layout %d: moved the history of %d parcels into their parcel hashes", LAYOUT, moved)
+    return moved
+
+
+async def _move_history(redis: aioredis.Redis, key: bytes) -> None:
+    tag, _, tracking_number = key.partition(b":hist:")
+    parcel = keys.parcel(int(tag[2:-1]), tracking_number.decode())  # "{pN}": partition N is a shop id of it
+    fields = {}
+    for event, occurred_ms in await redis.zrange(key, 0, -1, withscores=True):
+        seq = _SEQ.search(event)
+        if seq is None:
+            raise RuntimeError(f"history entry without an event id in {key!r}: {event[:80]!r}")
+        fields[b"%s%d:%s" % (keys.PARCEL_HISTORY_FIELD.encode(), int(occurred_ms), seq.group(1))] = event
+    async with redis.pipeline(transaction=True) as pipe:  # one partition: both keys share the tag
+        if fields:
+            pipe.hset(parcel, mapping=fields)
+        pipe.delete(key)
+        await pipe.execute()

@@ -1,0 +1,35 @@
+"""A store written by layout 1 (a history zset per parcel) upgraded at start: nothing acknowledged goes missing."""
+
+from __future__ import annotations
+
+import redis as redis_sync
+
+from gateway import keys
+from gateway.upgrade import LAYOUT, upgrade
+from tests.conftest import shipment_body
+
+
+def legacy_history(store: redis_sync.Redis, shop_id: int, tn: str) -> None:
+    """Rewrite a parcel as layout 1 stored it: its history in a zset of its own, none in the hash."""
+    parcel = keys.parcel(shop_id, tn)
+    history = {f: v for f, v in store.hgetall(parcel).items() if f.startswith(keys.PARCEL_HISTORY_FIELD.encode())}
+    store.zadd(keys.tag(shop_id) + ":hist:" + tn, {event: int(f.split(b":")[1]) for f, event in history.items()})
+    store.hdel(parcel, *history)
+
+
+async def test_history_zsets_move_into_parcel_hashes_once(app_client, shop, redis, store_url):
+    booked = await app_client.post("/v1/shipments", json=shipment_body(), headers=shop.headers)
+    tn = (await booked.json())["tracking_number"]
+    cancelled = await app_client.post(f"/v1/shipments/{tn}/cancel", headers=shop.headers)
+    before = (await cancelled.json())["history"]
+    assert [e["type"] for e in before] == ["booked", "cancelled"]
+    legacy_history(redis_sync.Redis.from_url(store_url), shop.id, tn)
+    await redis.delete(keys.LAYOUT)
+    assert (await (await app_client.get(f"/v1/shipments/{tn}", headers=shop.headers)).json())["history"] == []
+
+    assert await upgrade(redis) >= 1
+    after = await (await app_client.get(f"/v1/shipments/{tn}", headers=shop.headers)).json()
+    assert after["history"] == before
+    assert not await redis.exists(keys.tag(shop.id) + ":hist:" + tn)
+    assert int(await redis.get(keys.LAYOUT)) == LAYOUT
+    assert await upgrade(redis) == 0  # at the current layout: nothing walks the keyspace again
