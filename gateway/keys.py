@@ -123,7 +123,7 @@ def office_staff(office_code: str) -> str:
 PARCEL_SCAN_FIELD = "scan:"
 # A parcel's history is fields of its parcel hash too: "h:<occurred ms>:<seq>" -> event JSON, one per event,
 # never rewritten (gateway.booking.parcel_history orders them). In the hash, recording an event is part of the
-# one HSET a scan makes anyway: a history key of its own cost the store a tenth of a scan (bench/store_cost.py).
+# one HSET a scan makes anyway: a history key of its own cost the store 6 % more per scan (bench/store_cost.py).
 PARCEL_HISTORY_FIELD = "h:"
 # Layout 1 kept the history in a zset of its own per parcel, "{pN}:hist:<tracking number>" (event JSON members
 # scored by occurred ms); gateway.upgrade moves such zsets into the parcel hashes.

@@ -70,7 +70,7 @@ _RRN = re.compile(r"[0-9]{12}", re.ASCII)
 
 # Appends the call's events to the shop feed and the partition outbox in runs (entry formats: keys.shop_feed,
 # keys.partition_events): one XADD, with its AOF record, per keys.FEED_RUN or keys.OUTBOX_RUN events instead of
-# one per scan in each (together a fifth of a scan's cost in the store, counted with bench/store_cost.py).
+# one per scan in each (together 18 % of a scan's cost in the store, counted with bench/store_cost.py).
 # feed_add and outbox_add after each event, feed_flush and outbox_flush once they are all added.
 RUNS = r"""
 local feed_run, feed_n = {}, 0
@@ -112,7 +112,7 @@ end
 # Returns three values per scan: verdict, and two details (the new seq and status when recorded).
 # Every write is a command the AOF gets too, so what can be written once per call is: the status indexes move
 # each parcel from its status before the call to its status after it, the feed is trimmed once, and the
-# outbox gets the events in runs (keys.OUTBOX_RUN).
+# feed and the outbox get the events in runs (keys.FEED_RUN, keys.OUTBOX_RUN).
 SCAN = (
     RUNS
     + "local SLOT = {" + ", ".join(f"{s} = {i}" for i, s in enumerate(STATUSES)) + "}\n"

@@ -6,11 +6,15 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+import redis as redis_sync
 
+from gateway import keys
 from gateway.shops import ShopRegistry
 from gateway.store import async_client
+from gateway.upgrade import upgrade
 from gateway.web_app import create_app
 from tests.conftest import TEHRAN_SENDER, shipment_body
+from tests.gateway.test_upgrade import legacy_history
 
 pytestmark = pytest.mark.slow
 
@@ -36,4 +40,25 @@ async def test_booking_reading_listing_cancelling_on_a_cluster(aiohttp_client, c
         assert (await client.post("/v1/quotes", json=shipment_body(), headers=h)).status == 200
     listed = {s.id for s in await ShopRegistry(redis).list()}  # the cluster is shared by the session
     assert {shop.id for shop, _ in shops} <= listed
+    await redis.aclose()
+
+
+async def test_start_up_upgrade_walks_every_node(aiohttp_client, config, cluster):
+    """Layout-1 histories on several nodes all move into their parcel hashes (SCAN per node, MULTI per slot)."""
+    client = await aiohttp_client(create_app(replace(config, redis_cluster=True), cluster.url))
+    redis = async_client(cluster.url, cluster=True)
+    sync = redis_sync.RedisCluster.from_url(cluster.url)
+    parcels = []
+    for i in range(4):
+        shop, key = await ShopRegistry(redis).create(f"upgraded{i}", sender=TEHRAN_SENDER)
+        h = {"Authorization": f"Bearer {key}"}
+        tn = (await (await client.post("/v1/shipments", json=shipment_body(), headers=h)).json())["tracking_number"]
+        legacy_history(sync, shop.id, tn)
+        parcels.append((h, tn))
+    await redis.delete(keys.LAYOUT)
+    assert await upgrade(redis) >= 4
+    for h, tn in parcels:
+        history = (await (await client.get(f"/v1/shipments/{tn}", headers=h)).json())["history"]
+        assert [e["type"] for e in history] == ["booked"]
+    sync.close()
     await redis.aclose()
