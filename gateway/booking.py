@@ -296,7 +296,7 @@ class BookingService:
             raise ShipmentNotFound(f"no shipment {tracking_number} in this shop",
                                    f"مرسوله {tracking_number} در این فروشگاه یافت نشد")
         if res[0] == b"NOT_CANCELLABLE":
-            raise NotCancellable(f"shipment is past '{res[1].decode()}'; only booked shipments can be cancelled",
+            raise NotCancellable(f"shipment is {res[1].decode()}; only booked shipments can be cancelled",
                                  "مرسوله پس از پذیرش در اداره پست قابل لغو نیست")
         return await self.get(caller, tracking_number)
 

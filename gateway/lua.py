@@ -44,7 +44,7 @@ for i = 0, n - 1 do
   local a = 11 + i * 6
   local k = 8 + i * 2
   local tn, created_ms, member, doc, ev, created_at = ARGV[a], ARGV[a+1], ARGV[a+2], ARGV[a+3], ARGV[a+4], ARGV[a+5]
-  redis.call('HSET', KEYS[k], 'doc', doc, 'status', 'pre_transit', 'state', 'booked', 'status_at', created_at,
+  redis.call('HSET', KEYS[k], 'doc', doc, 'status', 'pre_transit', 'status_at', created_at,
              'updated_at', created_at, 'seq', 1, 'created_ms', created_ms,
              '""" + PARCEL_HISTORY_FIELD + r"""' .. created_ms .. ':1', ev)
   redis.call('ZADD', KEYS[k+1], 0, member)
@@ -63,12 +63,14 @@ return {'OK'}
 # ARGV: 1-4 guard, 5 tracking number, 6 shop id, 7 now ISO, 8 feed max length, 9 event JSON with "__SEQ__"
 #       where the parcel's next sequence number goes, 10 now in ms (the event's place in the history)
 CANCEL = GUARD + GUARD_COMMIT + r"""
-local p = redis.call('HMGET', KEYS[3], 'state', 'seq', 'created_ms')
+-- Only an accepted scan moves a parcel out of pre_transit (every other needs one first), so pre_transit is
+-- exactly "booked, not yet in the post".
+local p = redis.call('HMGET', KEYS[3], 'status', 'seq', 'created_ms')
 if not p[1] then return {'NOT_FOUND'} end
-if p[1] ~= 'booked' then return {'NOT_CANCELLABLE', p[1]} end
+if p[1] ~= 'pre_transit' then return {'NOT_CANCELLABLE', p[1]} end
 local seq = tonumber(p[2]) + 1
 local ev = string.gsub(ARGV[9], '__SEQ__', tostring(seq), 1)
-redis.call('HSET', KEYS[3], 'status', 'cancelled', 'state', 'cancelled', 'status_at', ARGV[7],
+redis.call('HSET', KEYS[3], 'status', 'cancelled', 'status_at', ARGV[7],
            'updated_at', ARGV[7], 'seq', seq, '""" + PARCEL_HISTORY_FIELD + r"""' .. ARGV[10] .. ':' .. seq, ev)
 local member = string.format('%013d', tonumber(p[3])) .. ':' .. ARGV[5]
 redis.call('ZREM', KEYS[4], member)

@@ -176,7 +176,6 @@ local function one(kp, row)
   if not TERMINAL[status] then
     if rule[2] or occ >= tonumber(p[3] or '0') then
       new_status = target
-      h[#h + 1] = 'state'; h[#h + 1] = ev
       h[#h + 1] = 'status_at'; h[#h + 1] = occ_iso
       h[#h + 1] = 'status_ms'; h[#h + 1] = occ_s
     elseif returning and status ~= 'returning' and status ~= 'pre_transit' then

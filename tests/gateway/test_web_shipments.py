@@ -134,7 +134,7 @@ async def test_cancel_only_before_acceptance(app_client, shop, redis):
     assert again.status == 409 and (await again.json())["code"] == "not_cancellable"
     # A parcel a post office has accepted can no longer be cancelled.
     tn2 = (await (await book(app_client, shop)).json())["tracking_number"]
-    await redis.hset(keys.parcel(shop.id, tn2), mapping={"state": "accepted", "status": "in_transit"})
+    await redis.hset(keys.parcel(shop.id, tn2), mapping={"status": "in_transit"})
     resp = await app_client.post(f"/v1/shipments/{tn2}/cancel", headers=shop.headers)
     assert resp.status == 409
 

@@ -52,6 +52,7 @@ async def test_late_scan_is_recorded_in_place_but_never_moves_status_back(client
     for s in (scan(tn, "accepted", ORIGIN, 1), scan(tn, "arrived_delivery_office", DEST, 40),
               scan(tn, "out_for_delivery", DEST, 50), scan(tn, "delivered", DEST, 60, receiver_name="علی")):
         assert (await post(client, staff, s))[0] == 201
+    delivered_ms = await redis.hget(keys.parcel(shop.id, tn), "status_ms")
     # An offline hub device uploads its sorting scans after the delivery.
     status, body = await post(client, staff, scan(tn, "sorting_in", HUB, 10))
     assert status == 201 and body["status"] == "delivered"
@@ -60,17 +61,17 @@ async def test_late_scan_is_recorded_in_place_but_never_moves_status_back(client
                                            "out_for_delivery", "delivered"]
     assert events[2]["status"] == "delivered"  # the event says what the parcel's status is after it
     h = await redis.hgetall(keys.parcel(shop.id, tn))
-    assert h[b"status"] == b"delivered" and h[b"state"] == b"delivered"
+    assert h[b"status"] == b"delivered" and h[b"status_ms"] == delivered_ms
 
 
 async def test_older_non_terminal_scan_does_not_overwrite_newer_one(client, shop, book, staff, redis):
     tn = await book(shop)
     await post(client, staff, scan(tn, "accepted", ORIGIN, 1))
     await post(client, staff, scan(tn, "out_for_delivery", DEST, 30))
+    newer = await redis.hmget(keys.parcel(shop.id, tn), "status_ms", "status_at")
     status, body = await post(client, staff, scan(tn, "arrived_delivery_office", DEST, 20))
     assert status == 201 and body["status"] == "out_for_delivery"
-    h = await redis.hgetall(keys.parcel(shop.id, tn))
-    assert h[b"state"] == b"out_for_delivery"
+    assert await redis.hmget(keys.parcel(shop.id, tn), "status_ms", "status_at") == newer
 
 
 async def test_same_scan_twice_is_recorded_once(client, shop, book, staff, redis):
@@ -190,6 +191,15 @@ async def test_cancelled_parcel_takes_no_scans(client, shop, book, staff):
     assert (await client.post(f"/v1/shipments/{tn}/cancel", headers=shop.headers)).status == 200
     status, body = await post(client, staff, scan(tn, "accepted", ORIGIN, 1))
     assert status == 409 and body["code"] == "parcel_cancelled"
+
+
+async def test_accepted_parcel_can_no_longer_be_cancelled(client, shop, book, staff, redis):
+    tn = await book(shop)
+    assert (await post(client, staff, scan(tn, "accepted", ORIGIN, 1)))[0] == 201
+    resp = await client.post(f"/v1/shipments/{tn}/cancel", headers=shop.headers)
+    body = await resp.json()
+    assert resp.status == 409 and body["code"] == "not_cancellable" and "in_transit" in body["detail"]
+    assert (await redis.hget(keys.parcel(shop.id, tn), "status")) == b"in_transit"
 
 
 async def test_offline_batch_applies_oldest_first_and_answers_per_item(client, shop, book, staff, redis):
