@@ -125,9 +125,14 @@ PARCEL_SCAN_FIELD = "scan:"
 # never rewritten (gateway.booking.parcel_history orders them). In the hash, recording an event is part of the
 # one HSET a scan makes anyway: a history key of its own cost the store 6 % more per scan (bench/store_cost.py).
 PARCEL_HISTORY_FIELD = "h:"
-# Layout 1 kept the history in a zset of its own per parcel, "{pN}:hist:<tracking number>" (event JSON members
-# scored by occurred ms); gateway.upgrade moves such zsets into the parcel hashes.
-LEGACY_HISTORY_MATCH = "{p*}:hist:*"
+# Layout 1 kept the history in a zset of its own per parcel (legacy_history: event JSON members scored by
+# occurred ms); gateway.upgrade moves such zsets into the parcel hashes.
+LEGACY_HISTORY_INFIX = ":hist:"
+LEGACY_HISTORY_MATCH = "{p*}" + LEGACY_HISTORY_INFIX + "*"
+
+
+def legacy_history(shop_id: int, tracking_number: str) -> str:
+    return f"{tag(shop_id)}{LEGACY_HISTORY_INFIX}{tracking_number}"
 
 
 def webhook_endpoints(partition: int) -> str:

@@ -39,7 +39,7 @@ async def upgrade(redis: aioredis.Redis) -> int:
 
 
 async def _move_history(redis: aioredis.Redis, key: bytes) -> None:
-    tag, _, tracking_number = key.partition(b":hist:")
+    tag, _, tracking_number = key.partition(keys.LEGACY_HISTORY_INFIX.encode())
     parcel = keys.parcel(int(tag[2:-1]), tracking_number.decode())  # "{pN}": partition N is a shop id of it
     fields = {}
     for event, occurred_ms in await redis.zrange(key, 0, -1, withscores=True):

@@ -13,7 +13,7 @@ def legacy_history(store: redis_sync.Redis, shop_id: int, tn: str) -> None:
     """Rewrite a parcel as layout 1 stored it: its history in a zset of its own, none in the hash."""
     parcel = keys.parcel(shop_id, tn)
     history = {f: v for f, v in store.hgetall(parcel).items() if f.startswith(keys.PARCEL_HISTORY_FIELD.encode())}
-    store.zadd(keys.tag(shop_id) + ":hist:" + tn, {event: int(f.split(b":")[1]) for f, event in history.items()})
+    store.zadd(keys.legacy_history(shop_id, tn), {event: int(f.split(b":")[1]) for f, event in history.items()})
     store.hdel(parcel, *history)
 
 
@@ -30,6 +30,6 @@ async def test_history_zsets_move_into_parcel_hashes_once(app_client, shop, redi
     assert await upgrade(redis) >= 1
     after = await (await app_client.get(f"/v1/shipments/{tn}", headers=shop.headers)).json()
     assert after["history"] == before
-    assert not await redis.exists(keys.tag(shop.id) + ":hist:" + tn)
+    assert not await redis.exists(keys.legacy_history(shop.id, tn))
     assert int(await redis.get(keys.LAYOUT)) == LAYOUT
     assert await upgrade(redis) == 0  # at the current layout: nothing walks the keyspace again
