@@ -13,6 +13,7 @@ splits them per node.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 from typing import Any
 
@@ -64,6 +65,11 @@ class Batcher:
         """Future of the command's reply (or its error)."""
         return self._enqueue([args], [None], single=True)
 
+    def many(self, commands: list[tuple]) -> asyncio.Future:
+        """Plain commands sent back to back; one future of all their replies, errors as values (one future, not
+        one per command: a scan upload looks up to a thousand tracking numbers at once)."""
+        return self._enqueue(commands, [None] * len(commands), single=False)
+
     def group(self, script: Script, keys: list[str], args: list[Any], commands: list[tuple]) -> asyncio.Future:
         """A script and plain commands sent back to back; one future of all their replies, errors as values."""
         return self._enqueue([("EVALSHA", script.sha, len(keys), *keys, *args), *commands],
@@ -78,45 +84,86 @@ class Batcher:
             loop.call_soon(self._start_flush)
         return fut
 
+    def flush(self) -> None:
+        """Send what is pending now rather than at the end of the loop turn. For a caller that has just queued
+        a lot of store work (a scan upload): the other requests that woke in the same turn may each hold the
+        loop for milliseconds before the scheduled flush runs, all that time leaving the store idle."""
+        if self._pending and self._in_flight < self._max_in_flight:
+            self._start_flush()
+
     def _start_flush(self) -> None:
         self._flush_scheduled = False
         if not self._pending or self._in_flight >= self._max_in_flight:
             return
         batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch:]
         self._in_flight += 1
-        asyncio.ensure_future(self._flush(batch))
+        commands = [cmd for call in batch for cmd in call.commands]
+        replies = self._conn.write_now(commands) if self._conn is not None else None
+        if replies is None:  # not connected yet, or a cluster: the flush needs to await
+            asyncio.ensure_future(self._flush(batch, commands))
+            return
+        # Connected (nearly always): the commands are on the wire already, the replies are handed out by a
+        # callback, and no task is made per flush.
+        timer = asyncio.get_running_loop().call_later(self.timeout_s, _expire, replies)
+        replies.add_done_callback(functools.partial(self._replied, batch, commands, timer))
 
-    async def _flush(self, batch: list[_Call]) -> None:
+    def _replied(self, batch: list[_Call], commands: list[tuple], timer: asyncio.TimerHandle,
+                 replies: asyncio.Future) -> None:
+        timer.cancel()
+        exc = replies.exception()
+        if exc is not None:
+            self._fail(batch, exc)
+            self._finished()
+            return
+        results = replies.result()
+        if any(isinstance(res, NoScriptError) for res in results):  # the store restarted: load and resend
+            asyncio.ensure_future(self._flush(batch, commands, results))
+            return
+        self._deliver(batch, results)
+        self._finished()
+
+    async def _flush(self, batch: list[_Call], commands: list[tuple], results: list | None = None) -> None:
         try:
-            commands = [cmd for call in batch for cmd in call.commands]
-            scripts = [s for call in batch for s in call.scripts]
-            results = await self._send(commands)
+            if results is None:
+                results = await self._send(commands)
             missing = [i for i, res in enumerate(results) if isinstance(res, NoScriptError)]
             if missing:
+                scripts = [s for call in batch for s in call.scripts]
                 for script in {scripts[i].sha: scripts[i] for i in missing}.values():
                     await self.redis.script_load(script.source)
                 for i, res in zip(missing, await self._send([commands[i] for i in missing])):
                     results[i] = res
-            at = 0
-            for call in batch:
-                n = len(call.commands)
-                if not call.future.done():
-                    if not call.single:
-                        call.future.set_result(results[at:at + n])
-                    elif isinstance(results[at], Exception):
-                        call.future.set_exception(results[at])
-                    else:
-                        call.future.set_result(results[at])
-                at += n
+            self._deliver(batch, results)
         except (RedisError, OSError, asyncio.TimeoutError) as exc:
-            for call in batch:
-                if not call.future.done():
-                    call.future.set_exception(exc)
+            self._fail(batch, exc)
         finally:
-            self._in_flight -= 1
-            if self._pending and not self._flush_scheduled:
-                self._flush_scheduled = True
-                asyncio.get_running_loop().call_soon(self._start_flush)
+            self._finished()
+
+    @staticmethod
+    def _deliver(batch: list[_Call], results: list) -> None:
+        at = 0
+        for call in batch:
+            n = len(call.commands)
+            if not call.future.done():
+                if not call.single:
+                    call.future.set_result(results[at:at + n])
+                elif isinstance(results[at], Exception):
+                    call.future.set_exception(results[at])
+                else:
+                    call.future.set_result(results[at])
+            at += n
+
+    @staticmethod
+    def _fail(batch: list[_Call], exc: BaseException) -> None:
+        for call in batch:
+            if not call.future.done():
+                call.future.set_exception(exc)
+
+    def _finished(self) -> None:
+        self._in_flight -= 1
+        if self._pending and not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._start_flush)
 
     async def _send(self, commands: list[tuple]) -> list:
         if self._conn is None:
@@ -130,3 +177,8 @@ class Batcher:
     def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
+
+
+def _expire(replies: asyncio.Future) -> None:
+    if not replies.done():
+        replies.set_exception(asyncio.TimeoutError("the store did not answer in time"))

@@ -121,6 +121,14 @@ class RespConnection:
         protocol.transport.write(b"".join(map(hiredis.pack_command, commands)))
         return future
 
+    def write_now(self, commands: list[tuple]) -> asyncio.Future | None:
+        """Write at once, without yielding to the loop, and return the future of the replies; None when not
+        connected (the first call, or after the connection was lost: use ``send``)."""
+        protocol = self._protocol
+        if protocol is None or protocol.closed:
+            return None
+        return self._write(protocol, commands)
+
     async def send(self, commands: list[tuple]) -> asyncio.Future:
         return self._write(await self.protocol(), commands)
 

@@ -31,7 +31,7 @@ from . import (
     page,
 )
 from .config import TrackingConfig
-from .scans import ParcelNotFound, Scan, ScanService, parse_scan, problem_of, validate_batch
+from .scans import ParcelNotFound, Scan, ScanService, parse_scan, problem_of
 from .staff import Staff, bearer
 from .webhooks import WebhookRegistry
 
@@ -81,8 +81,8 @@ async def post_scan_batch(request: web.Request) -> web.Response:
     t = request.app[TRACKING]
     staff = await require_staff(request)
     body, _ = await read_json(request)
-    parsed = validate_batch(body, t.offices, t.config)
-    recorded = iter(await t.scans.record(staff, [s for s in parsed if type(s) is Scan]))
+    parsed, results_of_valid = await t.scans.record_upload(staff, body)
+    recorded = iter(results_of_valid)
     results: list[dict[str, Any]] = []
     added = duplicates = 0
     for i, s in enumerate(parsed):
