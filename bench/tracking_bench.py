@@ -4,7 +4,7 @@
         [--workers 2] [--in-flight 16] [--dispatchers 1] [--profile DIR] [--store-stats]
 
 Everything is real and on this machine: an embedded store (appendfsync always, as the gateway runs it), the
-gateway (``--workers`` uvloop processes sharing the port, with the tracking routes), ``--dispatchers`` webhook
+gateway (``--workers`` worker processes sharing the port, each run as ``python -m gateway serve`` runs it), ``--dispatchers`` webhook
 dispatcher processes, and in this process the load generator and a storefront (aiohttp on loopback, every
 delivery checked with ``standardwebhooks``).
 
@@ -54,19 +54,12 @@ def _free_port() -> int:
 
 
 def serve(redis_url: str, port: int) -> None:  # one gateway worker
-    """The gateway process: create_app plus the tracking routes, on uvloop."""
-    import uvloop
-
+    """A gateway worker exactly as ``python -m gateway serve`` runs one (uvloop, the app with its tracking routes,
+    the garbage-collector settings), with the shops' rate limit out of the way."""
     from gateway.config import Config
-    from gateway.web_app import create_app
-    from tracking import web as tracking_web
-    from tracking.config import TrackingConfig
+    from gateway.web_runner import run_worker
 
-    uvloop.install()
-    app = create_app(Config(access_log=False, rate_per_s=1e6, rate_burst=10**6), redis_url)
-    if tracking_web.TRACKING_CONFIG not in app:
-        tracking_web.setup(app, TrackingConfig.from_env())
-    web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None, reuse_port=True)
+    run_worker(Config(host="127.0.0.1", port=port, access_log=False, rate_per_s=1e6, rate_burst=10**6), redis_url)
 
 
 def iso(offset_s: float) -> str:
@@ -117,7 +110,7 @@ async def ingest(base: str, staff: dict[str, dict], tns: list[str], in_flight: i
         async def send(office: str, body: bytes) -> None:
             async with http.post("/v1/scans/batch", data=body, headers={
                     **staff[office], "Content-Type": "application/json"}) as resp:
-                data = await resp.json()
+                data = orjson.loads(await resp.read())  # the load generator shares the machine: parse cheaply
                 assert resp.status == 200 and data["rejected"] == 0, data
 
         start = time.perf_counter()
