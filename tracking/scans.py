@@ -124,9 +124,26 @@ SCAN = (
 local TERMINAL = {delivered = true, returned = true, cancelled = true}
 local shop, recorded, feed_max, max_attempts, skew = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
 local was, now = {}, {}  -- index member -> status before this call, and after the latest scan
+local find, sub = string.find, string.sub
+
+-- a < b for millisecond timestamps as the parcel hash keeps them (decimal, no leading zeros), compared as text:
+-- turning a string into a number (strtod) costs the store more than the rest of the comparison.
+local function before(a, b)
+  local la, lb = #a, #b
+  if la ~= lb then return la < lb end
+  return a < b
+end
 
 local function one(kp, row)
-  local tn, sid, ev, occ_s, occ_iso, extra, tail = string.match(row, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$')
+  -- The first six fields never hold a '|' (validated); plain finds cost a third of a pattern match.
+  local b1 = find(row, '|', 1, true)
+  local b2 = find(row, '|', b1 + 1, true)
+  local b3 = find(row, '|', b2 + 1, true)
+  local b4 = find(row, '|', b3 + 1, true)
+  local b5 = find(row, '|', b4 + 1, true)
+  local b6 = find(row, '|', b5 + 1, true)
+  local tn, sid, ev, occ_s = sub(row, 1, b1 - 1), sub(row, b1 + 1, b2 - 1), sub(row, b2 + 1, b3 - 1), sub(row, b3 + 1, b4 - 1)
+  local occ_iso, extra, tail = sub(row, b4 + 1, b5 - 1), sub(row, b5 + 1, b6 - 1), sub(row, b6 + 1)
   local field = 'scan:' .. sid
   local p = redis.call('HMGET', kp, 'status', 'seq', 'status_ms', 'accepted_ms', 'delivered_ms', 'attempts',
                        'returning', 'created_ms', 'cod_ms', field)
@@ -142,10 +159,10 @@ local function one(kp, row)
   if occ < tonumber(p[8] or '0') - skew then return 'BEFORE_BOOKED', p[8], '' end
   if rule[3] == 'accepted' then
     if not p[4] then return 'NOT_ACCEPTED', '', '' end
-    if occ < tonumber(p[4]) then return 'BEFORE_ACCEPTED', p[4], '' end
+    if before(occ_s, p[4]) then return 'BEFORE_ACCEPTED', p[4], '' end
   elseif rule[3] == 'delivered' then
     if not p[5] then return 'NOT_DELIVERED', '', '' end
-    if occ < tonumber(p[5]) then return 'BEFORE_DELIVERED', p[5], '' end
+    if before(occ_s, p[5]) then return 'BEFORE_DELIVERED', p[5], '' end
   end
   local seq = tostring(tonumber(p[2]) + 1)  -- a string once: Lua formats a number anew for every concatenation
   local eid = 'evt_' .. tn .. '_' .. seq
@@ -157,9 +174,9 @@ local function one(kp, row)
     if tonumber(pay['goods_value']) ~= tonumber(extra) then return 'COD_MISMATCH', tostring(pay['goods_value']), '' end
     h[#h + 1] = 'cod_ms'; h[#h + 1] = occ_s
   elseif ev == 'accepted' then
-    if not p[4] or occ < tonumber(p[4]) then h[#h + 1] = 'accepted_ms'; h[#h + 1] = occ_s end
+    if not p[4] or before(occ_s, p[4]) then h[#h + 1] = 'accepted_ms'; h[#h + 1] = occ_s end
   elseif ev == 'delivered' then
-    if not p[5] or occ < tonumber(p[5]) then h[#h + 1] = 'delivered_ms'; h[#h + 1] = occ_s end
+    if not p[5] or before(occ_s, p[5]) then h[#h + 1] = 'delivered_ms'; h[#h + 1] = occ_s end
   end
   local returning = p[7] == '1'
   if ev == 'delivery_failed' then
@@ -176,7 +193,7 @@ local function one(kp, row)
   end
   local new_status = status
   if not TERMINAL[status] then
-    if rule[2] or occ >= tonumber(p[3] or '0') then
+    if rule[2] or not p[3] or not before(occ_s, p[3]) then
       new_status = target
       h[#h + 1] = 'status_at'; h[#h + 1] = occ_iso
       h[#h + 1] = 'status_ms'; h[#h + 1] = occ_s
@@ -189,7 +206,9 @@ local function one(kp, row)
   h[#h + 1] = '""" + keys.PARCEL_HISTORY_FIELD + r"""' .. occ_s .. ':' .. seq; h[#h + 1] = e
   if new_status ~= status then
     h[#h + 1] = 'status'; h[#h + 1] = new_status
-    local member = string.format('%013d', tonumber(p[8] or '0')) .. ':' .. tn
+    local created = p[8] or '0'
+    if #created ~= 13 then created = string.format('%013d', tonumber(created)) end  -- keys.index_member
+    local member = created .. ':' .. tn
     if not was[member] then was[member] = status end
     now[member] = new_status
   end
