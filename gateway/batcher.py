@@ -3,10 +3,11 @@
 Under load many requests are in flight at once; sending their commands one round trip each costs a syscall and
 a redis-py command dispatch apiece. Here each caller gets a future, and one flush per loop turn (plus whatever
 piles up while a flush is in flight) writes them all at once. At low load a call still goes out on the next loop
-turn, so latency does not suffer.
+turn, so latency does not suffer. A caller that has just queued a lot of work sends it at once (``flush``).
 
 On a plain server the batches go down one lean pipelined connection (``resp.RespConnection``; redis-py's
-machinery costs more than the commands themselves); on a cluster client through the client's pipeline, which
+machinery costs more than the commands themselves): a flush writes synchronously and a callback hands the replies
+out, so a flush costs no task and no loop turn of its own. A cluster client gets them through its pipeline, which
 splits them per node.
 """
 

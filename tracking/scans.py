@@ -368,46 +368,73 @@ class ScanService:
         return staff_from(staff_id, token, await self.batcher.command("HMGET", keys.staff(staff_id), *RECORD_FIELDS))
 
     async def owners(self, tracking_numbers: list[str]) -> dict[str, int]:
-        missing = list({tn for tn in tracking_numbers if tn not in self._owners})
-        if missing:
-            if len(self._owners) > 1_000_000:
-                self._owners.clear()
-            found = self.batcher.many([("GET", keys.tracking_index(tn)) for tn in missing])
-            if len(missing) >= FLUSH_NOW:
-                self.batcher.flush()
-            for tn, shop in zip(missing, await found):
-                if isinstance(shop, BaseException):
-                    raise shop
-                if shop is not None:
-                    self._owners[tn] = int(shop)
-        return self._owners
+        """Tracking number -> shop id, for those that exist."""
+        known, lookup = self._look_up(tracking_numbers)
+        if lookup is not None:
+            await lookup
+        return known
+
+    def _look_up(self, tracking_numbers: list[str]) -> tuple[dict[str, int], Coroutine[Any, Any, None] | None]:
+        """The owners cached, and what fills in the rest (None when none is missing) once their store reads,
+        queued here, come back."""
+        cache = self._owners
+        known: dict[str, int] = {}
+        missing = []
+        for tn in tracking_numbers:
+            shop = cache.get(tn)
+            if shop is None:
+                missing.append(tn)
+            else:
+                known[tn] = shop
+        if not missing:
+            return known, None
+        missing = list(dict.fromkeys(missing))
+        if len(cache) > 1_000_000:
+            cache.clear()
+        found = self.batcher.many([("GET", keys.tracking_index(tn)) for tn in missing])
+        if len(missing) >= FLUSH_NOW:
+            self.batcher.flush()
+        return known, self._remember(missing, found, known)
+
+    async def _remember(self, missing: list[str], found: asyncio.Future, known: dict[str, int]) -> None:
+        for tn, shop in zip(missing, await found):
+            if isinstance(shop, BaseException):
+                raise shop
+            if shop is not None:
+                known[tn] = self._owners[tn] = int(shop)
 
     async def record(self, staff: Staff, scans: list[Scan]) -> list[dict[str, Any] | GatewayError]:
         """One result per scan, in the given order: {event_id, status, duplicate} or the error.
 
         Scans are applied oldest ``occurred_at`` first, in one script call per shop and CHUNK scans.
         """
-        return await (await self._submit(staff, scans))
+        owners = await self.owners([s.tracking_number for s in scans])
+        return await self._submit(staff, scans, owners)
 
     async def record_upload(self, staff: Staff, body: Any) -> tuple[list[Scan | list[FieldError]],
                                                                      list[dict[str, Any] | GatewayError]]:
         """A batch upload: each item parsed (a Scan or its field errors), and the results of the valid ones.
 
-        Big uploads are prepared one at a time per process, so the store works on one while the next is
-        validated. Uploads that arrive together otherwise all wake in the same loop turn and are all validated
-        before the loop reads a reply, so each store round trip between validation and recording (the owners'
-        lookup) kept the store idle until every one of them was validated.
+        Big uploads are validated one at a time per process, each sent to the store as soon as it is, so the
+        store works on one while the next is validated. Uploads that arrive together otherwise all wake in the
+        same loop turn and are all validated before the loop reads a reply: the store sat idle until every one
+        of them was. An owners' lookup is awaited outside that turn-taking: its replies queue behind whatever
+        this process sent before, and the next upload is validated meanwhile.
         """
         items = body.get("scans") if isinstance(body, dict) else None
         big = isinstance(items, list) and len(items) >= FLUSH_NOW
         async with self._upload_gate if big else contextlib.nullcontext():
             parsed = validate_batch(body, self.registry, self.config)
-            collect = await self._submit(staff, [s for s in parsed if type(s) is Scan])
+            valid = [s for s in parsed if type(s) is Scan]
+            owners, lookup = self._look_up([s.tracking_number for s in valid])
+            collect = self._submit(staff, valid, owners) if lookup is None else None
+        if collect is None:
+            await lookup
+            collect = self._submit(staff, valid, owners)
         return parsed, await collect
 
-    async def _submit(self, staff: Staff, scans: list[Scan]) -> Coroutine[Any, Any, list]:
+    def _submit(self, staff: Staff, scans: list[Scan], owners: dict[str, int]) -> Coroutine[Any, Any, list]:
         """Queue the scripts that record ``scans``; returns what awaits their results."""
-        owners = await self.owners([s.tracking_number for s in scans])
         recorded_at = iso_ms(time.time())
         results: list[Any] = [None] * len(scans)
         by_shop: dict[int, list[int]] = {}

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import orjson
 
 from gateway import keys
 from gateway.booking import parcel_history
-from tests.tracking.conftest import DEST, DEST_HUB, HUB, ORIGIN, life, scan
+from tests.conftest import shipment_body
+from tests.tracking.conftest import DEST, DEST_HUB, HUB, ORIGIN, at, life, scan
 from tracking.events import OUTBOX_RANGE, outbox_entry
 
 
@@ -236,6 +239,31 @@ async def test_mixed_batch_rejects_items_one_by_one(client, shop, book, staff, r
     # accepted (t=1) is applied before delivered (t=5), whatever their order in the batch
     assert codes == [f"evt_{tn}_3", "validation_failed", "parcel_not_found", "office_not_allowed", f"evt_{tn}_2"]
     assert {e["field"] for e in body["results"][1]["error"]["errors"]} >= {"scans[1].event", "scans[1].office"}
+
+
+async def test_big_uploads_sent_together_each_get_their_own_answers(client, shop, staff, redis):
+    """Big uploads are prepared one at a time per process (ScanService.record_upload); concurrent ones, and one
+    refused whole, must neither block each other nor mix their answers."""
+    resp = await client.post("/v1/shipments/batch", headers=shop.headers,
+                             json={"shipments": [shipment_body(client_order_id=f"big-{i}") for i in range(120)]})
+    tns = [r["shipment"]["tracking_number"] for r in (await resp.json())["results"]]
+    bad = {"tracking_number": "EP000000000XX", "event": "accepted", "office": ORIGIN, "occurred_at": at(1),
+           "scan_id": "bad"}
+    first = [scan(tn, "accepted", ORIGIN, 1) for tn in tns[:60]] + [bad] * 60
+    second = [bad] * 50 + [scan(tn, "accepted", ORIGIN, 1) for tn in tns[60:]]
+    replies = await asyncio.gather(*(
+        client.post("/v1/scans/batch", json={"scans": body}, headers=staff[ORIGIN])
+        for body in (first, [bad] * 1001, second)))
+    a, refused, b = [await r.json() for r in replies]
+    assert replies[1].status == 422 and refused["code"] == "validation_failed"
+    assert (a["recorded"], a["rejected"], b["recorded"], b["rejected"]) == (60, 60, 60, 50)
+    assert [r["ok"] for r in a["results"]] == [True] * 60 + [False] * 60
+    assert [r["ok"] for r in b["results"]] == [False] * 50 + [True] * 60
+    assert [r["event_id"] for r in b["results"][50:]] == [f"evt_{tn}_2" for tn in tns[60:]]
+    statuses = [await redis.hget(keys.parcel(shop.id, tn), "status") for tn in tns]
+    assert statuses == [b"in_transit"] * 120
+    again = await client.post("/v1/scans/batch", json={"scans": first}, headers=staff[ORIGIN])
+    assert (await again.json())["duplicates"] == 60  # and nothing is left holding the way
 
 
 async def test_batch_size_is_bounded(client, staff):
