@@ -111,7 +111,8 @@ end
 #       "<tracking number>|<scan_id>|<event>|<occurred ms>|<occurred_at ISO>|<extra>|<event JSON tail>", extra
 #       being the COD amount, or '1' when the failure reason sends the parcel back, and the tail the event's
 #       JSON from the office on.
-# Returns three values per scan: verdict, and two details (the new seq and status when recorded).
+# Returns three values per scan, '|'-joined into one string (none holds a '|'): verdict, and two details (the new
+# seq and status when recorded).
 # Every write is a command the AOF gets too, so what can be written once per call is: the status indexes move
 # each parcel from its status before the call to its status after it, the feed is trimmed once, and the
 # feed and the outbox get the events in runs (keys.FEED_RUN, keys.OUTBOX_RUN).
@@ -245,7 +246,7 @@ feed_flush(KEYS[2])
 if fed then redis.call('XTRIM', KEYS[2], 'MAXLEN', '~', feed_max) end
 outbox_flush(KEYS[1], shop)
 if not ok then error(err, 0) end
-return out
+return table.concat(out, '|')  -- one string, not three replies per scan, each of which the store converts
 """)
 CHUNK = 200  # scans per script call: a call holds the store for about 5 ms at most
 # An upload this big is sent to the store as soon as it is validated (Batcher.flush), not at the end of the loop
@@ -469,7 +470,7 @@ class ScanService:
 
 async def _collect(calls: list[tuple[list[int], asyncio.Future]], scans: list[Scan], results: list) -> list:
     for chunk, reply in calls:
-        res = await reply
+        res = (await reply).split(b"|")
         for n, i in enumerate(chunk):
             results[i] = _result(res[3 * n:3 * n + 3], scans[i])
     return results
