@@ -99,7 +99,12 @@ class Batcher:
         batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch:]
         self._in_flight += 1
         commands = [cmd for call in batch for cmd in call.commands]
-        replies = self._conn.write_now(commands) if self._conn is not None else None
+        try:
+            replies = self._conn.write_now(commands) if self._conn is not None else None
+        except Exception as exc:  # an argument the protocol cannot carry: its callers learn, the batcher goes on
+            self._fail(batch, exc)
+            self._finished()
+            return
         if replies is None:  # not connected yet, or a cluster: the flush needs to await
             asyncio.ensure_future(self._flush(batch, commands))
             return
@@ -135,7 +140,7 @@ class Batcher:
                 for i, res in zip(missing, await self._send([commands[i] for i in missing])):
                     results[i] = res
             self._deliver(batch, results)
-        except (RedisError, OSError, asyncio.TimeoutError) as exc:
+        except (RedisError, OSError, asyncio.TimeoutError, TypeError, ValueError) as exc:
             self._fail(batch, exc)
         finally:
             self._finished()

@@ -116,9 +116,12 @@ class RespConnection:
 
     @staticmethod
     def _write(protocol: _RespProtocol, commands: list[tuple]) -> asyncio.Future:
+        # Packed before the batch waits for replies: an argument that cannot be packed must not leave a waiter
+        # behind that would take the next batch's replies.
+        payload = b"".join(map(hiredis.pack_command, commands))
         future = asyncio.get_running_loop().create_future()
         protocol.waiters.append(_Batch(len(commands), future))
-        protocol.transport.write(b"".join(map(hiredis.pack_command, commands)))
+        protocol.transport.write(payload)
         return future
 
     def write_now(self, commands: list[tuple]) -> asyncio.Future | None:

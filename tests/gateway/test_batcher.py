@@ -104,3 +104,12 @@ async def test_callers_learn_of_a_lost_connection_and_the_next_call_reconnects(b
     with pytest.raises(StoreConnectionError):
         await blocked
     assert await batcher.command("PING") == b"PONG"
+
+
+async def test_a_command_that_cannot_be_sent_fails_alone_and_the_connection_stays_in_step(batcher: Batcher):
+    await batcher.command("PING")
+    with pytest.raises(TypeError):
+        await asyncio.wait_for(batcher.command("SET", _key(), None), 5)  # a programming error: None
+    k = _key()
+    replies = asyncio.gather(batcher.command("SET", k, "1"), batcher.command("GET", k))
+    assert await asyncio.wait_for(replies, 5) == [b"OK", b"1"]
