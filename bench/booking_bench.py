@@ -11,7 +11,7 @@ table gives medians (with the range of the ratio), plus the CPU time per request
 the store spent, read from /proc: the steadier measure of what a request costs.
 
     .venv/bin/python bench/booking_bench.py [--workers 1 2] [--duration 10] [--rounds 3] [--connections 64]
-        [--appendfsync always] [--store-allocator auto]
+        [--appendfsync always] [--store-allocator auto] [--access-log]
 
 Needs ``wrk`` (Debian package ``wrk``).
 """
@@ -161,6 +161,8 @@ def main() -> None:
                     help="the store's AOF fsync policy (the gateway's default is always)")
     ap.add_argument("--store-allocator", choices=("auto", "libc"), default="auto",
                     help="auto: jemalloc preloaded where the system has it (as the gateway runs it); libc: built-in")
+    ap.add_argument("--access-log", action="store_true",
+                    help="keep the gateway's access log on (to /dev/null); off by default, like the ceiling's")
     ap.add_argument("--json", help="write the rows here too")
     args = ap.parse_args()
     if not shutil.which("wrk"):
@@ -176,7 +178,7 @@ def main() -> None:
             for workers in args.workers:
                 port = free_port()
                 env = {**os.environ, "BARID_WORKERS": str(workers), "BARID_PORT": str(port), "REDIS_URL": url,
-                       "BARID_ACCESS_LOG": "0", "BARID_LOG_LEVEL": "WARNING"}
+                       "BARID_ACCESS_LOG": "1" if args.access_log else "0", "BARID_LOG_LEVEL": "WARNING"}
                 target = f"http://127.0.0.1:{port}/v1/shipments"
                 rounds = []
                 # Alternating rounds: this machine's speed drifts, and each ratio compares neighbours in time.
