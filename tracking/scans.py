@@ -352,11 +352,14 @@ def parse_scan(raw: Any, registry: Registry, config: TrackingConfig, now: float,
 
 class ScanService:
     def __init__(self, redis: aioredis.Redis, registry: Registry, config: TrackingConfig,
-                 batcher: Batcher | None = None) -> None:
+                 batcher: Batcher | None = None, lookups: Batcher | None = None) -> None:
         self.redis = redis
         self.registry = registry
         self.config = config
         self.batcher = batcher or Batcher(redis, max_batch=1000)
+        # Owners' lookups on a connection of their own: on the shared one they would wait behind every script
+        # this process has already sent, while the upload that needs them waits its turn.
+        self.lookups = lookups or self.batcher
         self._script = Script(SCAN)
         # Tracking number -> shop id is immutable once written, so it is cached for the process' life.
         self._owners: dict[str, int] = {}
@@ -392,9 +395,9 @@ class ScanService:
         missing = list(dict.fromkeys(missing))
         if len(cache) > 1_000_000:
             cache.clear()
-        found = self.batcher.many([("GET", keys.tracking_index(tn)) for tn in missing])
+        found = self.lookups.many([("GET", keys.tracking_index(tn)) for tn in missing])
         if len(missing) >= FLUSH_NOW:
-            self.batcher.flush()
+            self.lookups.flush()
         return known, self._remember(missing, found, known)
 
     async def _remember(self, missing: list[str], found: asyncio.Future, known: dict[str, int]) -> None:
@@ -416,11 +419,10 @@ class ScanService:
                                                                      list[dict[str, Any] | GatewayError]]:
         """A batch upload: each item parsed (a Scan or its field errors), and the results of the valid ones.
 
-        Big uploads are validated one at a time per process, each sent to the store as soon as it is, so the
-        store works on one while the next is validated. Uploads that arrive together otherwise all wake in the
-        same loop turn and are all validated before the loop reads a reply: the store sat idle until every one
-        of them was. An owners' lookup is awaited outside that turn-taking: its replies queue behind whatever
-        this process sent before, and the next upload is validated meanwhile.
+        Big uploads are prepared (validated, their owners looked up, their scripts queued) one at a time per
+        process and sent as soon as they are, so the store works on one while the next is validated. Uploads
+        that arrive together otherwise all wake in the same loop turn and are all validated before the loop reads
+        a reply: the store sat idle until every one of them was.
         """
         items = body.get("scans") if isinstance(body, dict) else None
         big = isinstance(items, list) and len(items) >= FLUSH_NOW
@@ -428,9 +430,8 @@ class ScanService:
             parsed = validate_batch(body, self.registry, self.config)
             valid = [s for s in parsed if type(s) is Scan]
             owners, lookup = self._look_up([s.tracking_number for s in valid])
-            collect = self._submit(staff, valid, owners) if lookup is None else None
-        if collect is None:
-            await lookup
+            if lookup is not None:
+                await lookup
             collect = self._submit(staff, valid, owners)
         return parsed, await collect
 

@@ -18,6 +18,7 @@ from aiohttp import web
 from gateway import keys
 from gateway.app_keys import BATCHER, CONFIG, REDIS, STORE_URL
 from gateway.auth import require_shop
+from gateway.batcher import Batcher
 from gateway.booking import parcel_history
 from gateway.errors import GatewayError, ValidationFailed
 from gateway.s10 import S10Error, format_tracking_number, parse_tracking_number
@@ -206,9 +207,11 @@ async def _ctx(app: web.Application) -> AsyncIterator[None]:
     blocking = async_client(app[STORE_URL], cluster=app[CONFIG].redis_cluster, max_connections=MAX_SSE_STREAMS,
                             block_s=config.sse_heartbeat_s)
     offices = app.get(_OFFICES) or load_registry()
-    app[TRACKING] = Tracking(config, offices, redis, blocking, ScanService(redis, offices, config, app[BATCHER]),
-                             WebhookRegistry(redis, config))
+    lookups = Batcher(redis, app[STORE_URL])
+    app[TRACKING] = Tracking(config, offices, redis, blocking,
+                             ScanService(redis, offices, config, app[BATCHER], lookups), WebhookRegistry(redis, config))
     yield
+    lookups.close()
     await blocking.aclose()
 
 
