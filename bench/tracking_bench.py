@@ -4,9 +4,9 @@
         [--workers 2] [--in-flight 16] [--dispatchers 1] [--profile DIR] [--store-stats]
 
 Everything is real and on this machine: an embedded store (appendfsync always, as the gateway runs it), the
-gateway (``--workers`` worker processes sharing the port, each run as ``python -m gateway serve`` runs it), ``--dispatchers`` webhook
-dispatcher processes, and in this process the load generator and a storefront (aiohttp on loopback, every
-delivery checked with ``standardwebhooks``).
+gateway (``--workers`` worker processes sharing the port, each run as ``python -m gateway serve`` runs it),
+``--dispatchers`` webhook dispatcher processes, and in this process the load generator and a storefront (aiohttp on
+loopback, every delivery checked with ``standardwebhooks``).
 
 Per phase it also prints the CPU time each process spent per scan (from /proc, so a busy machine does not skew
 it) and how much of the phase the store was busy (the single-threaded store is the limit); ``--store-stats``
