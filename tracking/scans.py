@@ -143,8 +143,9 @@ local function one(kp, row)
   local b4 = find(row, '|', b3 + 1, true)
   local b5 = find(row, '|', b4 + 1, true)
   local b6 = find(row, '|', b5 + 1, true)
-  local tn, sid, ev, occ_s = sub(row, 1, b1 - 1), sub(row, b1 + 1, b2 - 1), sub(row, b2 + 1, b3 - 1), sub(row, b3 + 1, b4 - 1)
-  local occ_iso, extra, tail = sub(row, b4 + 1, b5 - 1), sub(row, b5 + 1, b6 - 1), sub(row, b6 + 1)
+  local tn, sid, ev = sub(row, 1, b1 - 1), sub(row, b1 + 1, b2 - 1), sub(row, b2 + 1, b3 - 1)
+  local occ_s, occ_iso = sub(row, b3 + 1, b4 - 1), sub(row, b4 + 1, b5 - 1)
+  local extra, tail = sub(row, b5 + 1, b6 - 1), sub(row, b6 + 1)
   local field = 'scan:' .. sid
   local p = redis.call('HMGET', kp, 'status', 'seq', 'status_ms', 'accepted_ms', 'delivered_ms', 'attempts',
                        'returning', 'created_ms', 'cod_ms', field)
