@@ -146,7 +146,7 @@ local function one(kp, row)
   local tn, sid, ev = sub(row, 1, b1 - 1), sub(row, b1 + 1, b2 - 1), sub(row, b2 + 1, b3 - 1)
   local occ_s, occ_iso = sub(row, b3 + 1, b4 - 1), sub(row, b4 + 1, b5 - 1)
   local extra, tail = sub(row, b5 + 1, b6 - 1), sub(row, b6 + 1)
-  local field = 'scan:' .. sid
+  local field = '""" + keys.PARCEL_SCAN_FIELD + r"""' .. sid
   local p = redis.call('HMGET', kp, 'status', 'seq', 'status_ms', 'accepted_ms', 'delivered_ms', 'attempts',
                        'returning', 'created_ms', 'cod_ms', field)
   if not p[1] then return 'NOT_FOUND', '', '' end
@@ -373,15 +373,8 @@ class ScanService:
         return staff_from(staff_id, token, await self.batcher.command("HMGET", keys.staff(staff_id), *RECORD_FIELDS))
 
     async def owners(self, tracking_numbers: list[str]) -> dict[str, int]:
-        """Tracking number -> shop id, for those that exist."""
-        known, lookup = self._look_up(tracking_numbers)
-        if lookup is not None:
-            await lookup
-        return known
-
-    def _look_up(self, tracking_numbers: list[str]) -> tuple[dict[str, int], Coroutine[Any, Any, None] | None]:
-        """The owners cached, and what fills in the rest (None when none is missing) once their store reads,
-        queued here, come back."""
+        """Tracking number -> shop id, for those that exist: a map of this call's own, as another call may reset
+        the cache while this one waits for the store."""
         cache = self._owners
         known: dict[str, int] = {}
         missing = []
@@ -391,22 +384,19 @@ class ScanService:
                 missing.append(tn)
             else:
                 known[tn] = shop
-        if not missing:
-            return known, None
-        missing = list(dict.fromkeys(missing))
-        if len(cache) > 1_000_000:
-            cache.clear()
-        found = self.lookups.many([("GET", keys.tracking_index(tn)) for tn in missing])
-        if len(missing) >= FLUSH_NOW:
-            self.lookups.flush()
-        return known, self._remember(missing, found, known)
-
-    async def _remember(self, missing: list[str], found: asyncio.Future, known: dict[str, int]) -> None:
-        for tn, shop in zip(missing, await found):
-            if isinstance(shop, BaseException):
-                raise shop
-            if shop is not None:
-                known[tn] = self._owners[tn] = int(shop)
+        if missing:
+            missing = list(dict.fromkeys(missing))
+            if len(cache) > 1_000_000:
+                cache.clear()
+            found = self.lookups.many([("GET", keys.tracking_index(tn)) for tn in missing])
+            if len(missing) >= FLUSH_NOW:
+                self.lookups.flush()
+            for tn, shop in zip(missing, await found):
+                if isinstance(shop, BaseException):
+                    raise shop
+                if shop is not None:
+                    known[tn] = cache[tn] = int(shop)
+        return known
 
     async def record(self, staff: Staff, scans: list[Scan]) -> list[dict[str, Any] | GatewayError]:
         """One result per scan, in the given order: {event_id, status, duplicate} or the error.
@@ -430,9 +420,7 @@ class ScanService:
         async with self._upload_gate if big else contextlib.nullcontext():
             parsed = validate_batch(body, self.registry, self.config)
             valid = [s for s in parsed if type(s) is Scan]
-            owners, lookup = self._look_up([s.tracking_number for s in valid])
-            if lookup is not None:
-                await lookup
+            owners = await self.owners([s.tracking_number for s in valid])
             collect = self._submit(staff, valid, owners)
         return parsed, await collect
 
