@@ -11,7 +11,8 @@ if not os.environ.get("BARID_NO_EXTENSIONS"):
     from Cython.Build import cythonize
 
     ext_modules = cythonize(
-        [Extension("routing._fast", ["routing/_fast.pyx"], extra_compile_args=["-O3"])],
+        [Extension("routing._fast", ["routing/_fast.pyx"], extra_compile_args=["-O3"]),
+         Extension("gateway._fast", ["gateway/_fast.pyx"], extra_compile_args=["-O3"])],
         compiler_directives={"language_level": "3", "boundscheck": False, "wraparound": False,
                              "cdivision": True, "initializedcheck": False},
         quiet=True,

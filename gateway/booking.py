@@ -15,7 +15,7 @@ import functools
 import hashlib
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 import redis.asyncio as aioredis
@@ -132,6 +132,7 @@ class BookingService:
         same (the fingerprint ``request_fp`` is only needed with a key).
         """
         shop_id = caller.shop.id
+        shop = _shop_keys(shop_id)
         now = time.time()
         created_ms = int(now * 1000)
         created_at = iso_ms(now)
@@ -146,31 +147,30 @@ class BookingService:
         due: list[tuple] = []
         serials = self._reserved_serial(reqs) or await self._take_serials(reqs)
         assign = self.network.assign
+        indicators = self._indicators
         # What a freshly booked shipment shows beyond its document (see shipment_view), as JSON to append.
-        status_json = b',"status":"pre_transit","status_at":"%s","updated_at":"%s"}' % (
-            created_at.encode(), created_at.encode())
+        stamp = created_at.encode()
+        status_json = b',"status":"pre_transit","status_at":"%s","updated_at":"%s"}' % (stamp, stamp)
         for req in reqs:
             if req is None:
                 views.append(None)
                 continue
             service = req.service
-            tn = format_tracking_number(self._indicators[service], next(serials[service]))
+            tn = format_tracking_number(indicators[service], next(serials[service]))
             zone, price = self.price(req)
             origin, office, route, expected = assign(service, req.sender, req.receiver, now)
+            order_id = req.client_order_id
             doc_json = orjson.dumps({
-                "tracking_number": tn, "shop_id": shop_id, "client_order_id": req.client_order_id,
+                "tracking_number": tn, "shop_id": shop_id, "client_order_id": order_id,
                 "service": service, "payment": req.payment, "sender": req.sender, "receiver": req.receiver,
                 "parcel": req.parcel, "zone": zone, "price": price, "created_at": created_at,
                 "origin_office": origin, "delivering_office": office, "route": route, "expected_delivery": expected,
             })
-            event_json = orjson.dumps({
-                "id": f"evt_{tn}_1", "type": "booked", "tracking_number": tn, "shop_id": shop_id,
-                "status": "pre_transit", "occurred_at": created_at, "recorded_at": created_at, "office": None,
-                "data": {"client_order_id": req.client_order_id, "service": service,
-                         "delivering_office": office, "expected_delivery": expected},
-            })
+            event_json = BOOKED_EVENT % (tn.encode(), tn.encode(), shop_id, stamp, stamp, orjson.dumps(order_id),
+                                         service.encode(), orjson.dumps(office), expected.encode())
             views.append(doc_json[:-1] + status_json)
-            item_keys += [keys.parcel(shop_id, tn), keys.shop_order_index(shop_id, req.client_order_id)]
+            # Key names come from keys.py; the per-shop part of them is formatted once per shop (_shop_keys).
+            item_keys += [shop.parcel + tn, shop.order + order_id]
             item_args += [tn, created_ms, keys.index_member(created_ms, tn), doc_json, event_json, created_at]
             side.append(("SET", keys.tracking_index(tn), shop_id))
             due.append(("ZADD", keys.office_due(office), int(expected.replace("-", "")), tn))
@@ -180,10 +180,9 @@ class BookingService:
         if idempotency_key is not None:
             status, body = render(views)
             idem_record = orjson.dumps({"fp": request_fp, "status": status, "body": body.decode(), "side": side})
-        shop_key, rl_key, *booking_keys = _booking_keys(shop_id)
-        idem_key = keys.idempotency(shop_id, idempotency_key) if idempotency_key is not None else shop_key
-        script_keys = [shop_key, rl_key, idem_key, *booking_keys, *item_keys]
-        args = [*caller.guard_args(self.default_rate, self.default_burst, max(1, booked)),
+        idem_key = keys.idempotency(shop_id, idempotency_key) if idempotency_key is not None else shop.shop
+        script_keys = [shop.shop, shop.rate_limit, idem_key, *shop.booking, *item_keys]
+        args = [*caller.guard_args(self.default_rate, self.default_burst, booked or 1),
                 "1" if idempotency_key is not None else "", self.idempotency_ttl_s, idem_record, booked,
                 shop_id, FEED_MAXLEN, *item_args]
         res, *side_replies = await self.batcher.group(self._book, script_keys, args, side)
@@ -301,12 +300,28 @@ class BookingService:
         return await self.get(caller, tracking_number)
 
 
+class _ShopKeys(NamedTuple):
+    shop: str
+    rate_limit: str
+    booking: tuple[str, ...]  # the script's KEYS[4..7]: all-shipments and pre_transit indexes, outbox, feed
+    parcel: str  # + tracking number
+    order: str  # + client_order_id
+
+
 @functools.lru_cache(maxsize=65536)
-def _booking_keys(shop_id: int) -> tuple[str, ...]:
-    """The keys every booking of a shop touches besides its parcels', formatted once per shop."""
-    return (keys.shop(shop_id), keys.rate_limit(shop_id), keys.shop_shipments(shop_id),
-            keys.shop_status_index(shop_id, "pre_transit"), keys.partition_events(keys.partition_of(shop_id)),
-            keys.shop_feed(shop_id))
+def _shop_keys(shop_id: int) -> _ShopKeys:
+    """The keys every booking of a shop touches, and the shop's part of its parcels' keys, formatted once."""
+    return _ShopKeys(keys.shop(shop_id), keys.rate_limit(shop_id),
+                     (keys.shop_shipments(shop_id), keys.shop_status_index(shop_id, "pre_transit"),
+                      keys.partition_events(keys.partition_of(shop_id)), keys.shop_feed(shop_id)),
+                     keys.parcel(shop_id, ""), keys.shop_order_index(shop_id, ""))
+
+
+# The booked event as the API and the webhooks show it, byte for byte what orjson makes of it, filled in per
+# booking without building its dict (the order id is the shop's text and goes in as orjson writes it).
+BOOKED_EVENT = (b'{"id":"evt_%s_1","type":"booked","tracking_number":"%s","shop_id":%d,"status":"pre_transit",'
+                b'"occurred_at":"%s","recorded_at":"%s","office":null,"data":{"client_order_id":%s,"service":"%s",'
+                b'"delivering_office":%s,"expected_delivery":"%s"}}')
 
 
 VIEW_FIELDS = (b"doc", b"status", b"status_at", b"updated_at")  # what shipment_view reads of a parcel hash

@@ -250,6 +250,11 @@ def provinces() -> list[Province]:
     return list(_PROVINCES)
 
 
+def canonical_province_names() -> frozenset[str]:
+    """The 31 names normalize_province answers with (and returns unchanged)."""
+    return _CANONICAL_PROVINCE_NAMES
+
+
 def province_by_name(name: str) -> Province | None:
     """The province a Persian, Arabic-lettered or English name (or alias, or code) designates, else None."""
     return _PROVINCE_BY_KEY.get(place_match_key(name))

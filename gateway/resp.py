@@ -17,6 +17,8 @@ from redis.asyncio.connection import parse_url
 from redis.exceptions import ConnectionError as StoreConnectionError
 from redis.exceptions import NoScriptError, ResponseError
 
+from .fast import pack_commands
+
 
 def as_error(reply: Exception) -> ResponseError:
     """hiredis hands error replies over as plain exceptions; give them redis-py's classes."""
@@ -118,7 +120,7 @@ class RespConnection:
     def _write(protocol: _RespProtocol, commands: list[tuple]) -> asyncio.Future:
         # Packed before the batch waits for replies: an argument that cannot be packed must not leave a waiter
         # behind that would take the next batch's replies.
-        payload = b"".join(map(hiredis.pack_command, commands))
+        payload = pack_commands(commands)
         future = asyncio.get_running_loop().create_future()
         protocol.waiters.append(_Batch(len(commands), future))
         protocol.transport.write(payload)

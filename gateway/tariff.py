@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 from gateway.errors import RuleViolation
 from gateway.postal import place_match_key
@@ -157,8 +157,7 @@ def zone_of(sender: dict, receiver: dict) -> str:
 # --- pricing --------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class PriceBreakdown:
+class PriceBreakdown(NamedTuple):  # a tuple, not a frozen dataclass: made on every quote and booking
     base: int
     cod_fee: int
     insurance: int

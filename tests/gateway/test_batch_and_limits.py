@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
+
+import orjson
 
 from gateway import keys
+from gateway.config import Config
 from gateway.s10 import format_tracking_number, is_valid
 from gateway.shops import ShopRegistry
+from gateway.tariff import LIMITS_PATH
+from gateway.web_app import create_app
 from tests.conftest import shipment_body
 
 
@@ -117,3 +123,22 @@ async def test_refused_bookings_leave_no_tracking_index_behind(app_client, make_
     serial = int(ok["tracking_number"][2:10])
     for n in range(serial + 1, serial + 6):
         assert await redis.get(keys.tracking_index(format_tracking_number("EP", n))) is None
+
+
+async def test_a_body_over_the_size_limit_is_refused_whole_or_streaming(aiohttp_client, tmp_path, store_url, shop, redis):
+    """Small bodies arrive with their headers and are read as they lie, big ones stream: both honour the limit."""
+    limits = Path(LIMITS_PATH).read_text().replace("request_max_body_bytes = 1_048_576", "request_max_body_bytes = 4_096")
+    assert "4_096" in limits
+    (tmp_path / "limits.toml").write_text(limits)
+    client = await aiohttp_client(create_app(Config(data_dir=tmp_path, access_log=False,
+                                                    limits_path=tmp_path / "limits.toml"), store_url))
+    fits = shipment_body()
+    over = shipment_body(parcel={"weight_g": 1200, "contents": "کتاب"}, padding="x" * 4_200)
+    streamed = shipment_body(padding="x" * 2_000_000)
+    for body, status in ((fits, 201), (over, 413), (streamed, 413)):
+        resp = await client.post("/v1/shipments", data=orjson.dumps(body),
+                                 headers={**shop.headers, "Content-Type": "application/json"})
+        assert resp.status == status, await resp.text()
+        if status == 413:
+            assert (await resp.json())["code"] == "payload_too_large"
+    assert await redis.zcard(keys.shop_shipments(shop.id)) == 1

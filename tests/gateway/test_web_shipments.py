@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import orjson
+
 from gateway import keys
 from gateway.s10 import is_valid
 from tests.conftest import shipment_body
@@ -172,3 +174,17 @@ async def test_listing_rejects_out_of_calendar_dates_and_odd_digits(app_client, 
                    {"limit": "²"}, {"limit": "①"}, {"client_order_id": ""}):
         resp = await app_client.get("/v1/shipments", params=params, headers=shop.headers)
         assert resp.status == 422, params
+
+
+async def test_the_booked_event_is_the_documented_json_whatever_the_order_id_holds(app_client, shop, redis):
+    order_id = 'سفارش "۴۲"\\ ب/\u200cج'  # quotes, a backslash, a slash, Persian and a ZWNJ: all must be escaped right
+    doc = await (await book(app_client, shop, shipment_body(client_order_id=order_id))).json()
+    tn = doc["tracking_number"]
+    raw = (await redis.xrevrange(keys.shop_feed(shop.id), count=1))[0][1][b"e"]
+    event = orjson.loads(raw)
+    assert raw == orjson.dumps(event)  # byte for byte what orjson writes, as every other event
+    assert event == {
+        "id": f"evt_{tn}_1", "type": "booked", "tracking_number": tn, "shop_id": shop.id, "status": "pre_transit",
+        "occurred_at": doc["created_at"], "recorded_at": doc["created_at"], "office": None,
+        "data": {"client_order_id": order_id, "service": "pishtaz", "delivering_office": doc["delivering_office"],
+                 "expected_delivery": doc["expected_delivery"]}}

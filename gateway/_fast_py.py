@@ -1,0 +1,160 @@
+"""Pure-Python twin of ``gateway/_fast.pyx``: the same functions, the same results, slower.
+
+``canonical_shipment`` accepts what a shop's software almost always sends, a booking that is valid and already in
+canonical form, and returns it without the validator's machinery; anything else (an error, a value the validator
+would rewrite, a field this check does not cover) returns None and the full validator decides and explains.
+``pack_commands`` is the RESP encoding of a batch of store commands.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import hiredis
+
+_ZWNJ = "\u200c"
+_ZWJ = "\u200d"
+# What normalize_text would rewrite in printable text: Arabic letters, tatweel, doubled spaces.
+_NEEDS_NORMALISING = re.compile("[\u0640\u0643\u0649\u064a]|  ")
+# A ZWNJ normalize_text would drop or merge: next to a space, at an edge, or doubled.
+_LOOSE_ZWNJ = re.compile(f"^{_ZWNJ}|{_ZWNJ}$| {_ZWNJ}|{_ZWNJ} |{_ZWNJ}{_ZWNJ}")
+_DIMENSIONS = ("length_mm", "width_mm", "height_mm")
+
+
+class ShipmentRules:
+    """The limits of a booking, flattened once for ``canonical_shipment``.
+
+    ``services`` maps a service name to (max weight g, max side mm, max length plus girth mm, max declared value
+    rial); ``text_max`` is (name, address, city, contents) maximum lengths.
+    """
+
+    def __init__(self, client_order_id_max_len: int, cod_min: int, cod_max: int,
+                 services: dict[str, tuple[int, int, int, int]], provinces: frozenset[str],
+                 text_max: tuple[int, int, int, int]) -> None:
+        self.client_order_id_max_len = client_order_id_max_len
+        self.cod_min = cod_min
+        self.cod_max = cod_max
+        self.services = dict(services)
+        self.provinces = frozenset(provinces)
+        self.name_max, self.address_max, self.city_max, self.contents_max = text_max
+
+
+def _clean_text(value: Any, max_len: int) -> bool:
+    """True when normalize_text(value, max_len) would return value itself."""
+    if type(value) is not str or not 0 < len(value) <= max_len or value[0] == " " or value[-1] == " ":
+        return False
+    if _NEEDS_NORMALISING.search(value) is not None:
+        return False
+    if value.isprintable():
+        return True
+    # Persian spelling needs the zero-width non-joiner; it is kept where it joins two letters.
+    return (value.replace(_ZWNJ, "").replace(_ZWJ, "").isprintable()
+            and _LOOSE_ZWNJ.search(value) is None)
+
+
+def _digits(value: Any, n: int) -> bool:
+    return type(value) is str and len(value) == n and value.isascii() and value.isdigit()
+
+
+def _postal_code(value: Any) -> bool:
+    # The rule of postal.normalize_postal_code, spelled out: no 0 or 2 in the first four digits and not all
+    # four equal, the fifth not 0, 2 or 5, no 2 in the last five.
+    if not _digits(value, 10):
+        return False
+    head = value[:4]
+    return ("0" not in head and "2" not in head and head != head[0] * 4 and value[4] not in "025"
+            and "2" not in value[5:])
+
+
+def _int_in(value: Any, lo: int, hi: int) -> bool:
+    return type(value) is int and lo <= value <= hi
+
+
+def _receiver(value: Any, rules: ShipmentRules) -> dict[str, str] | None:
+    if type(value) is not dict or "location" in value:
+        return None
+    name, phone, postal_code = value.get("name"), value.get("phone"), value.get("postal_code")
+    province, city, address = value.get("province"), value.get("city"), value.get("address")
+    if not (_clean_text(name, rules.name_max) and _digits(phone, 11) and phone.startswith("09")
+            and _postal_code(postal_code) and type(province) is str and province in rules.provinces
+            and _clean_text(city, rules.city_max) and _clean_text(address, rules.address_max)):
+        return None
+    return {"name": name, "phone": phone, "postal_code": postal_code, "province": province, "city": city,
+            "address": address}
+
+
+def _payment(value: Any, rules: ShipmentRules) -> dict[str, Any] | None:
+    if type(value) is not dict:
+        return None
+    kind = value.get("type")
+    if kind == "prepaid" and type(kind) is str:
+        return {"type": "prepaid"}
+    if kind == "cod" and type(kind) is str:
+        goods_value = value.get("goods_value")
+        if _int_in(goods_value, rules.cod_min, rules.cod_max):
+            return {"type": "cod", "goods_value": goods_value}
+    return None
+
+
+def _parcel(value: Any, limits: tuple[int, int, int, int], rules: ShipmentRules) -> dict[str, Any] | None:
+    if type(value) is not dict:
+        return None
+    max_weight, max_side, max_girth, max_declared = limits
+    weight = value.get("weight_g")
+    if not _int_in(weight, 1, max_weight):
+        return None
+    parcel: dict[str, Any] = {"weight_g": weight}
+    sides = []
+    for dim in _DIMENSIONS:
+        side = value.get(dim)
+        if side is not None:
+            if not _int_in(side, 1, max_side):
+                return None
+            parcel[dim] = side
+            sides.append(side)
+    if len(sides) == 3:
+        longest = max(sides)
+        if longest + 2 * (sum(sides) - longest) > max_girth:
+            return None
+    declared = value.get("declared_value")
+    if declared is not None:
+        if not _int_in(declared, 0, max_declared):
+            return None
+        parcel["declared_value"] = declared
+    contents = value.get("contents")
+    if contents is not None:
+        if not _clean_text(contents, rules.contents_max):
+            return None
+        parcel["contents"] = contents
+    return parcel
+
+
+def canonical_shipment(body: Any, rules: ShipmentRules) -> tuple[str, str, dict, dict, dict] | None:
+    """(client_order_id, service, payment, receiver, parcel) exactly as RequestValidator.shipment would make
+    them, when ``body`` is a valid booking already in canonical form that uses the shop's own sender; else None."""
+    if type(body) is not dict or body.get("sender") is not None:
+        return None
+    order_id = body.get("client_order_id")
+    if (type(order_id) is not str or not 0 < len(order_id) <= rules.client_order_id_max_len
+            or order_id[0].isspace() or order_id[-1].isspace()):
+        return None
+    service = body.get("service")
+    limits = rules.services.get(service) if type(service) is str else None
+    if limits is None:
+        return None
+    payment = _payment(body.get("payment"), rules)
+    if payment is None:
+        return None
+    receiver = _receiver(body.get("receiver"), rules)
+    if receiver is None:
+        return None
+    parcel = _parcel(body.get("parcel"), limits, rules)
+    if parcel is None:
+        return None
+    return order_id, service, payment, receiver, parcel
+
+
+def pack_commands(commands: list[tuple]) -> bytes:
+    """The RESP encoding of the commands, back to back (arguments: str, bytes, int or float; else TypeError)."""
+    return b"".join(map(hiredis.pack_command, commands))

@@ -1,0 +1,167 @@
+"""The booking kernels, compiled and pure Python through one fixture: the canonical check must never accept what
+the validator would reject or rewrite, and the packer must write exactly what hiredis writes."""
+
+from __future__ import annotations
+
+import copy
+import importlib
+
+import hiredis
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gateway import _fast_py
+from gateway.tariff import Limits
+from gateway.validation import RequestValidator, shipment_rules
+
+SENDER = {"name": "کتاب‌فروشی آفتاب", "phone": "09121234567", "postal_code": "1458973311", "province": "تهران",
+          "city": "تهران", "address": "خیابان انقلاب، پلاک ۱۲"}
+BOOKING = {
+    "client_order_id": "A-1001", "service": "pishtaz", "payment": {"type": "cod", "goods_value": 12_000_000},
+    "receiver": {"name": "علی رضایی", "phone": "09131234567", "postal_code": "8138634561", "province": "اصفهان",
+                 "city": "اصفهان", "address": "خیابان چهارباغ، کوچه‌ی ۵"},
+    "parcel": {"weight_g": 1200, "length_mm": 300, "width_mm": 200, "height_mm": 100, "declared_value": 5_000_000,
+               "contents": "کتاب"},
+}
+
+
+@pytest.fixture(params=["compiled", "python"])
+def kernels(request):
+    """Both implementations, like aiohttp's C and pure-Python parsers."""
+    if request.param == "python":
+        return _fast_py
+    try:
+        return importlib.import_module("gateway._fast")
+    except ImportError:
+        pytest.skip("gateway._fast is not built")
+
+
+@pytest.fixture(scope="module")
+def limits() -> Limits:
+    return Limits.load()
+
+
+def check(kernels, limits: Limits, body):
+    """The kernel's answer, and the slow validator's (errors, or the fields the kernel returns)."""
+    rules = shipment_rules(limits, kernels.ShipmentRules)
+    fast = kernels.canonical_shipment(body, rules)
+    req, errs = RequestValidator(limits)._validate(body, SENDER, quote=False)
+    slow = [e.code for e in errs.items] if errs else (
+        req.client_order_id, req.service, req.payment, req.receiver, req.parcel)
+    return fast, slow
+
+
+def test_a_canonical_booking_is_accepted_as_the_validator_would_make_it(kernels, limits):
+    fast, slow = check(kernels, limits, BOOKING)
+    assert fast is not None and fast == slow
+    prepaid = {**BOOKING, "payment": {"type": "prepaid", "goods_value": 5}, "parcel": {"weight_g": 1}}
+    fast, slow = check(kernels, limits, prepaid)
+    assert fast == slow and fast[2] == {"type": "prepaid"} and fast[4] == {"weight_g": 1}
+
+
+def set_field(body: dict, path: str, value) -> None:
+    *parents, last = path.split(".")
+    target = body
+    for name in parents:
+        target = target[name]
+    if value is ...:
+        del target[last]
+    else:
+        target[last] = value
+
+
+def with_field(path: str, value) -> dict:
+    body = copy.deepcopy(BOOKING)
+    set_field(body, path, value)
+    return body
+
+
+@pytest.mark.parametrize(("path", "value"), [
+    # what the validator rewrites: the slow path must do it
+    ("receiver.phone", "+989131234567"), ("receiver.phone", "۰۹۱۳۱۲۳۴۵۶۷"), ("receiver.postal_code", "81386-34561"),
+    ("receiver.province", "Isfahan"), ("receiver.city", "اصفهان "), ("receiver.name", "علي رضايي"),
+    ("receiver.address", "خیابان  چهارباغ"), ("receiver.address", "\u200cخیابان"), ("receiver.address", "کوچه\u200c 5"),
+    ("receiver.address", "کوچه\u200c\u200cی"), ("receiver.name", "علی\tرضایی"), ("receiver.name", "علی\u00a0رضایی"),
+    ("receiver.name", "ali\u200e"), ("client_order_id", " A-1"), ("receiver.location", {"lat": 32.6, "lon": 51.6}),
+    ("sender", {"city": "کرج"}),
+    # what it rejects
+    ("client_order_id", ""), ("client_order_id", "x" * 200), ("client_order_id", 7), ("service", "express"),
+    ("payment.type", "card"), ("payment.goods_value", True), ("payment.goods_value", 1.5),
+    ("payment.goods_value", 10 ** 15), ("payment", None), ("receiver.phone", "0913123456"),
+    ("receiver.postal_code", "1111134561"), ("receiver.postal_code", "8138534561"), ("receiver.postal_code", "8138632561"),
+    ("receiver.postal_code", "0138634561"), ("receiver.province", "Atlantis"), ("receiver.name", ""),
+    ("receiver.name", "x" * 101), ("receiver.address", ...), ("receiver", "Isfahan"), ("parcel.weight_g", 0),
+    ("parcel.weight_g", 10 ** 9), ("parcel.weight_g", "1200"), ("parcel.length_mm", 0), ("parcel.height_mm", 10 ** 6),
+    ("parcel.declared_value", -1), ("parcel.contents", ""), ("parcel", []),
+    ("parcel", {"weight_g": 1200, "length_mm": 1500, "width_mm": 1000, "height_mm": 10}),
+])
+def test_anything_else_is_left_to_the_validator(kernels, limits, path, value):
+    fast, slow = check(kernels, limits, with_field(path, value))
+    assert fast is None
+    assert slow  # still answered: rewritten fields or errors
+
+
+def test_zero_width_non_joiner_inside_a_word_stays_on_the_fast_path(kernels, limits):
+    body = with_field("receiver.name", "مهر\u200cآفرین\u200d")
+    fast, slow = check(kernels, limits, body)
+    assert fast is not None and fast == slow
+
+
+TEXT = st.text(st.sampled_from(["ب", "ی", "ي", "ك", "ـ", " ", "\u200c", "\u200d", "\t", "\u00a0", "a", "۵", "\u200e"]),
+               max_size=8)
+FIELDS = {
+    "client_order_id": st.one_of(st.text(st.sampled_from(["A", "1", " ", "\u3000", "-"]), max_size=4),
+                                 st.integers(), st.none()),
+    "service": st.sampled_from(["pishtaz", "sefareshi", "express", None]),
+    "payment.type": st.sampled_from(["cod", "prepaid", "card", 1]),
+    "payment.goods_value": st.one_of(st.integers(-10, 10 ** 11), st.booleans(), st.floats(0, 10 ** 7)),
+    "receiver.name": TEXT, "receiver.city": TEXT, "receiver.address": TEXT, "parcel.contents": TEXT,
+    "receiver.phone": st.text(st.sampled_from(["0", "9", "1", "+", "۹"]), min_size=10, max_size=12),
+    "receiver.postal_code": st.one_of(  # one digit off a valid code probes each position of the rule
+        st.tuples(st.integers(0, 9), st.sampled_from("0123456789")).map(
+            lambda change: "8138634561"[:change[0]] + change[1] + "8138634561"[change[0] + 1:]),
+        st.text(st.sampled_from("0123456789"), min_size=9, max_size=11)),
+    "receiver.province": st.sampled_from(["اصفهان", "تهران", "Tehran", "اصفهان ", "x"]),
+    "parcel.weight_g": st.one_of(st.integers(-1, 40_000), st.floats(0, 100)),
+    "parcel.length_mm": st.integers(-1, 2_000), "parcel.width_mm": st.integers(-1, 2_000),
+    "parcel.height_mm": st.integers(-1, 2_000), "parcel.declared_value": st.integers(-1, 10 ** 12),
+}
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(changes=st.dictionaries(st.sampled_from(sorted(FIELDS)), st.none(), max_size=4).flatmap(
+    lambda picked: st.fixed_dictionaries({path: FIELDS[path] for path in picked})))
+def test_the_kernel_never_disagrees_with_the_validator(kernels, limits, changes):
+    body = copy.deepcopy(BOOKING)
+    for path, value in changes.items():
+        set_field(body, path, value)
+    fast, slow = check(kernels, limits, body)
+    if fast is not None:
+        assert fast == slow
+
+
+COMMANDS = [
+    ("EVALSHA", "3f" * 20, 2, "{p1}:shop:1", "{p1}:rl:1", b"\x00\r\n" * 300, 0, -1, 7, 10 ** 30, -(2 ** 63),
+     2 ** 63 - 1, 2 ** 64, 1e6, 0.1, 1e-7, float("inf"), "علی\u200cرضا", "", b"", memoryview(b"view")),
+    ("SET", "barid:tn:EP000000019IR", 42),
+]
+
+
+def test_commands_are_packed_byte_for_byte_as_hiredis_packs_them(kernels):
+    assert kernels.pack_commands(COMMANDS) == b"".join(map(hiredis.pack_command, COMMANDS))
+    assert kernels.pack_commands([]) == b""
+
+
+@pytest.mark.parametrize("bad", [True, None, [1], {"a": 1}, bytearray(b"x")])
+def test_an_argument_the_protocol_cannot_carry_is_a_type_error(kernels, bad):
+    with pytest.raises(TypeError):
+        kernels.pack_commands([("SET", "k", bad)])
+
+
+def test_every_one_digit_change_of_a_postal_code_is_judged_as_the_validator_judges_it(kernels, limits):
+    valid = BOOKING["receiver"]["postal_code"]
+    for at in range(10):
+        for digit in "0123456789":
+            fast, slow = check(kernels, limits, with_field("receiver.postal_code", valid[:at] + digit + valid[at + 1:]))
+            assert (fast is not None) == (not isinstance(slow, list)), (at, digit)
