@@ -28,6 +28,7 @@ class ParcelNetwork:
         self._by_address: dict[tuple[str, str], Office] = {}
         self._minute = -1
         self._day_hour = ("", 0)
+        self._plans: dict[tuple[str, str, str], tuple[tuple[str, ...], str]] = {}
 
     def office_for(self, party: dict[str, Any]) -> Office:
         """The office serving an address: postal-code prefix, else its coordinates, else its province's capital."""
@@ -69,6 +70,16 @@ class ParcelNetwork:
         minute = int(booked_at // 60)
         if minute != self._minute:  # the local day and hour change at most once a minute
             local = datetime.fromtimestamp(minute * 60, IRAN_TIME)
-            self._minute, self._day_hour = minute, (local.date().isoformat(), local.hour)
-        day, hour = self._day_hour
-        return origin, dest, self._route(origin, dest), self._eta(service, origin, dest, day, hour)
+            self._minute, day_hour = minute, (local.date().isoformat(), local.hour)
+            if day_hour != self._day_hour:
+                self._day_hour = day_hour
+                self._plans = {}
+        # One dict lookup per booking for route and date together, valid until the local hour changes.
+        plan = self._plans.get((service, origin, dest))
+        if plan is None:
+            day, hour = self._day_hour
+            plan = (self._route(origin, dest), self._eta(service, origin, dest, day, hour))
+            if len(self._plans) >= 65_536:
+                self._plans.clear()
+            self._plans[(service, origin, dest)] = plan
+        return origin, dest, plan[0], plan[1]
