@@ -115,24 +115,25 @@ def _booking_errors(booking, req) -> list[FieldError]:
     return []
 
 
+def _render_one(views: list[bytes | None]) -> tuple[int, bytes]:
+    return 201, views[0]  # type: ignore[return-value]
+
+
 async def create_shipment(request: web.Request) -> web.Response:
+    app = request.app
     caller = await require_caller(request)
     body, raw = await read_json(request)
-    req, errs = request.app[VALIDATOR].shipment(body, caller.shop.sender)
-    booking = request.app[BOOKING]
+    req, errs = app[VALIDATOR].shipment(body, caller.shop.sender)
+    booking = app[BOOKING]
     items = errs.items or _booking_errors(booking, req)
     if items:
         await _reject(request, caller, items)
     key = idempotency_key(request)
-
-    def render(views):
-        return 201, views[0]
-
     views, replay = await booking.book(caller, [req], idempotency_key=key, request_fp=_fingerprint(key, raw),
-                                       render=render)
+                                       render=_render_one)
     if replay is not None:
         return replay_response(replay)
-    request.app[METRICS].count_booking(req.service, req.payment["type"])
+    app[METRICS].count_booking(req.service, req.payment["type"])
     return web.Response(body=views[0], status=201, content_type=JSON)
 
 
