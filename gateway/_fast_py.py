@@ -88,9 +88,11 @@ def _payment(value: Any, rules: ShipmentRules) -> dict[str, Any] | None:
     if type(value) is not dict:
         return None
     kind = value.get("type")
-    if kind == "prepaid" and type(kind) is str:
+    if type(kind) is not str:
+        return None
+    if kind == "prepaid":
         return {"type": "prepaid"}
-    if kind == "cod" and type(kind) is str:
+    if kind == "cod":
         goods_value = value.get("goods_value")
         if _int_in(goods_value, rules.cod_min, rules.cod_max):
             return {"type": "cod", "goods_value": goods_value}

@@ -1,19 +1,12 @@
-"""The booking hot path's kernels: the compiled ``gateway._fast`` unless ``BARID_NO_EXTENSIONS=1`` is set or it
-is not built, else the pure-Python twin ``gateway._fast_py`` (same functions, same results, slower)."""
+"""The booking hot path's kernels: the compiled ``gateway._fast``, or its pure-Python twin ``gateway._fast_py``
+(same functions, same results, slower), chosen by ``gateway.extensions``."""
 
 from __future__ import annotations
 
-import os
+from .extensions import load_kernels
 
-if os.environ.get("BARID_NO_EXTENSIONS"):
-    from . import _fast_py as kernels
-else:
-    try:
-        from . import _fast as kernels  # type: ignore[no-redef]
-    except ImportError:  # not built: fall back, the twin is complete
-        from . import _fast_py as kernels  # type: ignore[no-redef]
-
-COMPILED = kernels.__name__.endswith("._fast")
+kernels = load_kernels("gateway._fast", "gateway._fast_py")
+COMPILED = kernels.__name__ == "gateway._fast"
 
 ShipmentRules = kernels.ShipmentRules
 canonical_shipment = kernels.canonical_shipment

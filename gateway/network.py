@@ -24,7 +24,6 @@ class ParcelNetwork:
         self.registry = registry or load_registry()
         self._offices = self.registry.delivery_offices()
         self._route = functools.lru_cache(maxsize=4096)(self._route_uncached)
-        self._eta = functools.lru_cache(maxsize=16384)(self._eta_uncached)
         self._by_address: dict[tuple[str, str], Office] = {}
         self._minute = -1
         self._day_hour = ("", 0)
@@ -59,7 +58,7 @@ class ParcelNetwork:
     def _route_uncached(self, origin: str, dest: str) -> tuple[str, ...]:  # a tuple: shared, never mutated
         return tuple(self.registry.route(origin, dest))
 
-    def _eta_uncached(self, service: str, origin: str, dest: str, day: str, hour: int) -> str:
+    def _eta(self, service: str, origin: str, dest: str, day: str, hour: int) -> str:
         booked = datetime.fromisoformat(day).replace(hour=hour)
         return self.registry.expected_delivery(service, origin, dest, booked).isoformat()
 

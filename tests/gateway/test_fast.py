@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import copy
 import importlib
+import os
+import subprocess
+import sys
 
 import hiredis
 import pytest
@@ -165,3 +168,17 @@ def test_every_one_digit_change_of_a_postal_code_is_judged_as_the_validator_judg
         for digit in "0123456789":
             fast, slow = check(kernels, limits, with_field("receiver.postal_code", valid[:at] + digit + valid[at + 1:]))
             assert (fast is not None) == (not isinstance(slow, list)), (at, digit)
+
+
+def test_one_switch_turns_the_extension_off():
+    code = "import gateway.fast as f; print(f.COMPILED, f.kernels.__name__)"
+    env = {**os.environ, "BARID_NO_EXTENSIONS": "1"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "gateway._fast_py"]
+    try:
+        importlib.import_module("gateway._fast")
+    except ImportError:
+        pytest.skip("gateway._fast is not built")
+    env.pop("BARID_NO_EXTENSIONS")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["True", "gateway._fast"]
