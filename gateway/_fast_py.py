@@ -3,12 +3,16 @@
 ``canonical_shipment`` accepts what a shop's software almost always sends, a booking that is valid and already in
 canonical form, and returns it without the validator's machinery; anything else (an error, a value the validator
 would rewrite, a field this check does not cover) returns None and the full validator decides and explains.
-``pack_commands`` is the RESP encoding of a batch of store commands.
+``PriceTable.quote`` is ``Tariff.quote`` for what a booking nearly always asks, and None where the tariff has to
+explain a refusal. ``s10_number`` and ``iso_ms`` format a tracking number and a timestamp, which every booking
+and scan does. ``pack_commands`` is the RESP encoding of a batch of store commands.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
+import time
 from typing import Any
 
 import hiredis
@@ -160,3 +164,78 @@ def canonical_shipment(body: Any, rules: ShipmentRules) -> tuple[str, str, dict,
 def pack_commands(commands: list[tuple]) -> bytes:
     """The RESP encoding of the commands, back to back (arguments: str, bytes, int or float; else TypeError)."""
     return b"".join(map(hiredis.pack_command, commands))
+
+
+class PriceTable:
+    """A tariff's numbers, flattened once: ``services`` maps a service to (weight band bounds in g, zone -> price
+    of each band, zone -> price per started kg over the last band or None, max weight g, max declared value)."""
+
+    def __init__(self, services: dict[str, tuple], vat_bp: int, cod_fee_bp: int, cod_fee_min: int, cod_fee_max: int,
+                 cod_low: int, cod_high: int, insurance_bp: int, insurance_min: int) -> None:
+        self.services = dict(services)
+        self.vat_bp, self.cod_fee_bp, self.cod_fee_min, self.cod_fee_max = vat_bp, cod_fee_bp, cod_fee_min, cod_fee_max
+        self.cod_low, self.cod_high = cod_low, cod_high
+        self.insurance_bp, self.insurance_min = insurance_bp, insurance_min
+
+    def quote(self, service: Any, weight_g: Any, zone: Any, cod_goods_value: Any, declared_value: Any
+              ) -> dict[str, int | str] | None:
+        """The price breakdown ``Tariff.quote`` gives, as its ``to_dict()``; None for anything it would refuse."""
+        rates = self.services.get(service)
+        if rates is None:
+            return None
+        bounds, zone_prices, extra, max_weight, max_declared = rates
+        prices = zone_prices.get(zone)
+        if prices is None or type(weight_g) is not int or not 0 < weight_g <= max_weight:
+            return None
+        band = bisect.bisect_left(bounds, weight_g)
+        if band < len(bounds):
+            base = prices[band]
+        elif extra is None:
+            return None
+        else:
+            base = prices[-1] + -(-(weight_g - bounds[-1]) // 1000) * extra[zone]
+        cod_fee = insurance = 0
+        if cod_goods_value is not None:
+            if type(cod_goods_value) is not int or not self.cod_low <= cod_goods_value <= self.cod_high:
+                return None
+            cod_fee = min(max(_rate(cod_goods_value, self.cod_fee_bp), self.cod_fee_min), self.cod_fee_max)
+        if declared_value is not None:
+            if type(declared_value) is not int or not 0 <= declared_value <= max_declared:
+                return None
+            if declared_value:
+                insurance = max(_rate(declared_value, self.insurance_bp), self.insurance_min)
+        net = base + cod_fee + insurance
+        vat = _rate(net, self.vat_bp)
+        return {"base": base, "cod_fee": cod_fee, "insurance": insurance, "vat": vat, "total": net + vat,
+                "currency": "IRR"}
+
+
+def _rate(amount: int, rate_bp: int) -> int:
+    return (amount * rate_bp + 5_000) // 10_000  # rounded half up
+
+
+_S10_WEIGHTS = (8, 6, 4, 2, 3, 5, 9, 7)
+
+
+def s10_number(indicator: str, serial: int, country: str) -> str:
+    """indicator, the 8-digit serial, its check digit (UPU S10, see ``gateway/s10.py``) and country."""
+    if not 0 <= serial <= 99_999_999:
+        raise ValueError(f"S10 serial must be 0..99999999, got {serial}")
+    digits = f"{serial:08d}"
+    c = 11 - sum(w * int(d) for w, d in zip(_S10_WEIGHTS, digits)) % 11
+    return f"{indicator}{digits}{0 if c == 10 else 5 if c == 11 else c}{country}"
+
+
+def iso_ms(ts: float) -> str:
+    """ts (seconds since the epoch) as ISO 8601 in UTC with milliseconds and a Z."""
+    ms = int(ts * 1000)
+    sec, frac = divmod(ms, 1000)
+    global _last
+    last_sec, prefix = _last  # one tuple, replaced whole: safe to share between threads
+    if sec != last_sec:  # most stamps share their second with the previous one
+        prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
+        _last = (sec, prefix)
+    return "%s.%03dZ" % (prefix, frac)
+
+
+_last: tuple[int | None, str] = (None, "")

@@ -73,8 +73,12 @@ class Batcher:
 
     def group(self, script: Script, keys: list[str], args: list[Any], commands: list[tuple]) -> asyncio.Future:
         """A script and plain commands sent back to back; one future of all their replies, errors as values."""
-        return self._enqueue([("EVALSHA", script.sha, len(keys), *keys, *args), *commands],
-                             [script, *[None] * len(commands)], single=False)
+        return self.script_and(script, ("EVALSHA", script.sha, len(keys), *keys, *args), commands)
+
+    def script_and(self, script: Script, evalsha: tuple, commands: list[tuple] | tuple[tuple, ...]
+                   ) -> asyncio.Future:
+        """``group`` for a caller that built the script's EVALSHA command (``script.sha`` first) itself."""
+        return self._enqueue([evalsha, *commands], [script, *[None] * len(commands)], single=False)
 
     def _enqueue(self, commands: list[tuple], scripts: list[Script | None], single: bool) -> asyncio.Future:
         loop = asyncio.get_running_loop()

@@ -34,6 +34,9 @@ from .validation import ShipmentRequest
 FEED_MAXLEN = 100_000  # entries per shop (each up to keys.FEED_RUN events): the polling/SSE window
 
 
+BOOK_SCRIPT = Script(lua.BOOK)
+
+
 class IdempotencyKeyReused(Conflict):
     code = "idempotency_key_reused"
     title = "Idempotency-Key was used with a different request"
@@ -102,7 +105,7 @@ class BookingService:
         self.default_rate = default_rate
         self.default_burst = default_burst
         self.idempotency_ttl_s = idempotency_ttl_s
-        self._book = Script(lua.BOOK)
+        self._book = BOOK_SCRIPT
         self._cancel = Script(lua.CANCEL)
         self._auth = Script(lua.AUTH)
         self._serials = {
@@ -115,9 +118,9 @@ class BookingService:
         """Zone and price breakdown (TariffError where only the tariff can refuse); remembered on ``req``."""
         if req.price is None:
             zone = zone_of(req.sender, req.receiver)
-            breakdown = self.tariff.quote(req.service, req.parcel["weight_g"], zone, req.cod_goods_value,
+            req.price = self.tariff.price(req.service, req.parcel["weight_g"], zone, req.cod_goods_value,
                                           req.parcel.get("declared_value"))
-            req.zone, req.price = zone, breakdown.to_dict()
+            req.zone = zone
         return req.zone, req.price
 
     # -- booking ---------------------------------------------------------------------------------------------
@@ -146,31 +149,18 @@ class BookingService:
         # written again on a replay, in case the first attempt died between the script and them.
         due: list[tuple] = []
         serials = self._reserved_serial(reqs) or await self._take_serials(reqs)
-        assign = self.network.assign
         indicators = self._indicators
-        # What a freshly booked shipment shows beyond its document (see shipment_view), as JSON to append.
         stamp = created_at.encode()
-        status_json = b',"status":"pre_transit","status_at":"%s","updated_at":"%s"}' % (stamp, stamp)
         for req in reqs:
             if req is None:
                 views.append(None)
                 continue
             service = req.service
             tn = format_tracking_number(indicators[service], next(serials[service]))
-            zone, price = self.price(req)
-            origin, office, route, expected = assign(service, req.sender, req.receiver, now)
-            order_id = req.client_order_id
-            doc_json = orjson.dumps({
-                "tracking_number": tn, "shop_id": shop_id, "client_order_id": order_id,
-                "service": service, "payment": req.payment, "sender": req.sender, "receiver": req.receiver,
-                "parcel": req.parcel, "zone": zone, "price": price, "created_at": created_at,
-                "origin_office": origin, "delivering_office": office, "route": route, "expected_delivery": expected,
-            })
-            event_json = BOOKED_EVENT % (tn.encode(), tn.encode(), shop_id, stamp, stamp, orjson.dumps(order_id),
-                                         service.encode(), orjson.dumps(office), expected.encode())
-            views.append(doc_json[:-1] + status_json)
+            view, doc_json, event_json, office, expected = self._records(shop_id, req, tn, now, created_at, stamp)
+            views.append(view)
             # Key names come from keys.py; the per-shop part of them is formatted once per shop (_shop_keys).
-            item_keys += [shop.parcel + tn, shop.order + order_id]
+            item_keys += [shop.parcel + tn, shop.order + req.client_order_id]
             item_args += [tn, created_ms, keys.index_member(created_ms, tn), doc_json, event_json, created_at]
             side.append(("SET", keys.tracking_index(tn), shop_id))
             due.append(("ZADD", keys.office_due(office), int(expected.replace("-", "")), tn))
@@ -204,6 +194,58 @@ class BookingService:
                 raise reply
         return views, None
 
+    def _records(self, shop_id: int, req: ShipmentRequest, tn: str, now: float, created_at: str,
+                 stamp: bytes) -> tuple[bytes, bytes, bytes, str, str]:
+        """A booked shipment as the API shows it, its stored document and its ``booked`` event (JSON), and the
+        delivering office and expected date its indexes need."""
+        zone, price = self.price(req)
+        service, order_id = req.service, req.client_order_id
+        origin, office, route, expected = self.network.assign(service, req.sender, req.receiver, now)
+        doc_json = orjson.dumps({
+            "tracking_number": tn, "shop_id": shop_id, "client_order_id": order_id,
+            "service": service, "payment": req.payment, "sender": req.sender, "receiver": req.receiver,
+            "parcel": req.parcel, "zone": zone, "price": price, "created_at": created_at,
+            "origin_office": origin, "delivering_office": office, "route": route, "expected_delivery": expected,
+        })
+        btn = tn.encode()
+        event_json = BOOKED_EVENT % (btn, btn, shop_id, stamp, stamp, orjson.dumps(order_id), service.encode(),
+                                     orjson.dumps(office), expected.encode())
+        # What a freshly booked shipment shows beyond its document (see shipment_view), appended to it.
+        view = doc_json[:-1] + FRESH_STATUS % (stamp, stamp)
+        return view, doc_json, event_json, office, expected
+
+    async def book_one(self, caller: Caller, req: ShipmentRequest) -> bytes | None:
+        """The common booking, one request without an Idempotency-Key, when a serial is at hand: the same writes
+        as ``book()`` in one command built straight from the shop's prepared prefix. Returns the shipment's JSON,
+        or None when no serial was reserved (``book()`` then takes one from the store)."""
+        service = req.service
+        serial = self._serials[service].take_reserved()
+        if serial is None:
+            return None
+        shop_id = caller.shop.id
+        shop = _shop_keys(shop_id)
+        now = time.time()
+        created_ms = int(now * 1000)
+        created_at = iso_ms(now)
+        tn = format_tracking_number(self._indicators[service], serial)
+        view, doc_json, event_json, office, expected = self._records(shop_id, req, tn, now, created_at,
+                                                                     created_at.encode())
+        script = (*shop.book_one, shop.parcel + tn, shop.order + req.client_order_id, caller.key_hash,
+                  self.default_rate, self.default_burst, 1, "", self.idempotency_ttl_s, b"", 1, shop_id, FEED_MAXLEN,
+                  tn, created_ms, keys.index_member(created_ms, tn), doc_json, event_json, created_at)
+        side = (("SET", keys.tracking_index(tn), shop_id),
+                ("ZADD", keys.office_due(office), int(expected.replace("-", "")), tn))
+        res, *side_replies = await self.batcher.script_and(self._book, script, side)
+        if isinstance(res, BaseException) or res[0] != b"OK":
+            await self._undo(side)
+        if isinstance(res, BaseException):
+            raise res
+        raise_for_guard(res)
+        for reply in side_replies:  # booked but not findable: not acknowledged, so the client retries
+            if isinstance(reply, BaseException):
+                raise reply
+        return view
+
     def _reserved_serial(self, reqs: list[ShipmentRequest | None]) -> dict[str, Any] | None:
         """A single booking (most requests) served from the reserved block: no await at all."""
         if len(reqs) == 1 and reqs[0] is not None:
@@ -221,7 +263,7 @@ class BookingService:
                 wanted[req.service] = wanted.get(req.service, 0) + 1
         return {svc: iter(await self._serials[svc].take(n)) for svc, n in wanted.items()}
 
-    async def _undo(self, side: list[tuple]) -> None:
+    async def _undo(self, side: list[tuple] | tuple[tuple, ...]) -> None:
         undo = [("DEL", cmd[1]) if cmd[0] == "SET" else ("ZREM", cmd[1], cmd[3]) for cmd in side]
         await asyncio.gather(*[self.batcher.command(*cmd) for cmd in undo], return_exceptions=True)
 
@@ -306,15 +348,19 @@ class _ShopKeys(NamedTuple):
     booking: tuple[str, ...]  # the script's KEYS[4..7]: all-shipments and pre_transit indexes, outbox, feed
     parcel: str  # + tracking number
     order: str  # + client_order_id
+    book_one: tuple  # book_one's EVALSHA up to its item keys: script, key count, KEYS[1..7]
 
 
 @functools.lru_cache(maxsize=65536)
 def _shop_keys(shop_id: int) -> _ShopKeys:
     """The keys every booking of a shop touches, and the shop's part of its parcels' keys, formatted once."""
-    return _ShopKeys(keys.shop(shop_id), keys.rate_limit(shop_id),
-                     (keys.shop_shipments(shop_id), keys.shop_status_index(shop_id, "pre_transit"),
-                      keys.partition_events(keys.partition_of(shop_id)), keys.shop_feed(shop_id)),
-                     keys.parcel(shop_id, ""), keys.shop_order_index(shop_id, ""))
+    shop, rate_limit = keys.shop(shop_id), keys.rate_limit(shop_id)
+    booking = (keys.shop_shipments(shop_id), keys.shop_status_index(shop_id, "pre_transit"),
+               keys.partition_events(keys.partition_of(shop_id)), keys.shop_feed(shop_id))
+    # book_one's KEYS: no idempotency record, so KEYS[3] is the shop key (the script does not touch it), and
+    # one parcel and order index follow: 9 keys.
+    return _ShopKeys(shop, rate_limit, booking, keys.parcel(shop_id, ""), keys.shop_order_index(shop_id, ""),
+                     ("EVALSHA", BOOK_SCRIPT.sha, 9, shop, rate_limit, shop, *booking))
 
 
 # The booked event as the API and the webhooks show it, byte for byte what orjson makes of it, filled in per
@@ -323,6 +369,8 @@ BOOKED_EVENT = (b'{"id":"evt_%s_1","type":"booked","tracking_number":"%s","shop_
                 b'"occurred_at":"%s","recorded_at":"%s","office":null,"data":{"client_order_id":%s,"service":"%s",'
                 b'"delivering_office":%s,"expected_delivery":"%s"}}')
 
+
+FRESH_STATUS = b',"status":"pre_transit","status_at":"%s","updated_at":"%s"}'
 
 VIEW_FIELDS = (b"doc", b"status", b"status_at", b"updated_at")  # what shipment_view reads of a parcel hash
 _HISTORY = keys.PARCEL_HISTORY_FIELD.encode()

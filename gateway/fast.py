@@ -11,3 +11,6 @@ COMPILED = kernels.__name__ == "gateway._fast"
 ShipmentRules = kernels.ShipmentRules
 canonical_shipment = kernels.canonical_shipment
 pack_commands = kernels.pack_commands
+PriceTable = kernels.PriceTable
+s10_number = kernels.s10_number
+iso_ms = kernels.iso_ms

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from gateway import fast
 from gateway.errors import GatewayError
 from gateway.postal import normalize_digits
 
@@ -55,7 +56,7 @@ def format_tracking_number(indicator: str, serial: int, country: str = "IR") -> 
             raise ValueError(f"S10 indicator and country must be two upper-case letters: {indicator!r}, {country!r}")
         if len(_CHECKED_LETTERS) < 4096:  # a handful of services; bounded against odd callers anyway
             _CHECKED_LETTERS.add((indicator, country))
-    return f"{indicator}{serial:08d}{check_digit(serial)}{country}"
+    return fast.s10_number(indicator, serial, country)  # compiled: every booking formats one
 
 
 _CHECKED_LETTERS: set[tuple[str, str]] = set()

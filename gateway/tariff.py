@@ -16,6 +16,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
+from gateway import fast
 from gateway.errors import RuleViolation
 from gateway.postal import place_match_key
 
@@ -236,6 +237,17 @@ class Tariff:
         self._cod_fee_max = cod_fee_max
         self._insurance_bp = insurance_bp
         self._insurance_min = insurance_min
+        self._table = self.price_table()
+
+    def price_table(self, table_type: type = fast.PriceTable) -> fast.PriceTable:
+        """This tariff's numbers for the kernel that prices bookings (``price``)."""
+        return table_type(
+            {name: (rates.bounds_g, dict(rates.prices), dict(rates.per_extra_kg) if rates.per_extra_kg else None,
+                    rates.limits.max_weight_g, rates.limits.max_declared_value_rial)
+             for name, rates in self._services.items()},
+            self._vat_bp, self._cod_fee_bp, self._cod_fee_min, self._cod_fee_max,
+            self.limits.cod_min_goods_value_rial, self.limits.cod_max_goods_value_rial, self._insurance_bp,
+            self._insurance_min)
 
     @classmethod
     def load(cls, path: Path | str | None = None, limits: Limits | None = None) -> Tariff:
@@ -299,6 +311,21 @@ class Tariff:
         insurance = self._insurance(rates.limits, declared_value)
         vat = _apply_rate(base + cod_fee + insurance, self._vat_bp)
         return PriceBreakdown(base, cod_fee, insurance, vat, base + cod_fee + insurance + vat)
+
+    def price(
+        self,
+        service: str,
+        weight_g: int,
+        zone: str,
+        cod_goods_value: int | None = None,
+        declared_value: int | None = None,
+    ) -> dict[str, int | str]:
+        """``quote(...).to_dict()``, from the compiled price table (``fast.PriceTable``); it declines whatever quote
+        would refuse, and quote then raises the error that explains why."""
+        breakdown = self._table.quote(service, weight_g, zone, cod_goods_value, declared_value)
+        if breakdown is None:
+            breakdown = self.quote(service, weight_g, zone, cod_goods_value, declared_value).to_dict()
+        return breakdown
 
     def _base_price(self, rates: _ServiceRates, prices: tuple[int, ...], zone: str, weight_g: int) -> int:
         if isinstance(weight_g, bool) or not isinstance(weight_g, int) or weight_g <= 0:

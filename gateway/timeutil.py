@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timezone
 
-
-def iso_ms(ts: float) -> str:
-    ms = int(ts * 1000)
-    sec, frac = divmod(ms, 1000)
-    global _last
-    last_sec, prefix = _last  # one tuple, replaced whole: safe to share between threads
-    if sec != last_sec:  # every booking and scan stamps the time; most share their second with the previous
-        prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
-        _last = (sec, prefix)
-    return "%s.%03dZ" % (prefix, frac)
+from . import fast
 
 
-_last: tuple[int | None, str] = (None, "")
+# ISO 8601 in UTC with milliseconds and a Z, e.g. 2026-11-29T05:24:15.123Z: every booking and scan stamps one,
+# so it is one of the compiled kernels (gateway/_fast.pyx, twin in gateway/_fast_py.py).
+iso_ms = fast.iso_ms
 
 
 def parse_iso(value: str) -> float:

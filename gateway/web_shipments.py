@@ -129,12 +129,15 @@ async def create_shipment(request: web.Request) -> web.Response:
     if items:
         await _reject(request, caller, items)
     key = idempotency_key(request)
-    views, replay = await booking.book(caller, [req], idempotency_key=key, request_fp=_fingerprint(key, raw),
-                                       render=_render_one)
-    if replay is not None:
-        return replay_response(replay)
+    view = await booking.book_one(caller, req) if key is None else None
+    if view is None:
+        views, replay = await booking.book(caller, [req], idempotency_key=key, request_fp=_fingerprint(key, raw),
+                                           render=_render_one)
+        if replay is not None:
+            return replay_response(replay)
+        view = views[0]
     app[METRICS].count_booking(req.service, req.payment["type"])
-    return web.Response(body=views[0], status=201, content_type=JSON)
+    return web.Response(body=view, status=201, content_type=JSON)
 
 
 def _fingerprint(idempotency_key: str | None, raw: bytes, path: bytes = b"POST /v1/shipments\n") -> str:

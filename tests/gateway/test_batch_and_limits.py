@@ -125,6 +125,16 @@ async def test_refused_bookings_leave_no_tracking_index_behind(app_client, make_
         assert await redis.get(keys.tracking_index(format_tracking_number("EP", n))) is None
 
 
+async def test_a_refused_single_booking_leaves_no_tracking_index_behind(app_client, make_shop, redis):
+    shop = await make_shop("tiny", rate_per_s=1, rate_burst=2)
+    # The first booking reserves a block of serials; the next ones are served from it without a store trip.
+    resps = [await app_client.post("/v1/shipments", json=shipment_body(), headers=shop.headers) for _ in range(3)]
+    assert [r.status for r in resps] == [201, 201, 429]
+    serial = int((await resps[1].json())["tracking_number"][2:10])
+    assert await redis.get(keys.tracking_index(format_tracking_number("EP", serial))) is not None
+    assert await redis.get(keys.tracking_index(format_tracking_number("EP", serial + 1))) is None
+
+
 async def test_a_body_over_the_size_limit_is_refused_whole_or_streaming(aiohttp_client, tmp_path, store_url, shop, redis):
     """Small bodies arrive with their headers and are read as they lie, big ones stream: both honour the limit."""
     limits = Path(LIMITS_PATH).read_text().replace("request_max_body_bytes = 1_048_576", "request_max_body_bytes = 4_096")

@@ -14,8 +14,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from datetime import datetime, timedelta, timezone
+
 from gateway import _fast_py
-from gateway.tariff import Limits
+from gateway.s10 import parse_tracking_number as parse
+from gateway.tariff import ZONES, Limits, Tariff, TariffError
 from gateway.validation import RequestValidator, shipment_rules
 
 SENDER = {"name": "کتاب‌فروشی آفتاب", "phone": "09121234567", "postal_code": "1458973311", "province": "تهران",
@@ -182,3 +185,93 @@ def test_one_switch_turns_the_extension_off():
     env.pop("BARID_NO_EXTENSIONS")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
     assert out.split() == ["True", "gateway._fast"]
+
+
+# --- prices, tracking numbers, timestamps --------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tariff() -> Tariff:
+    return Tariff.load()
+
+
+def slow_price(tariff: Tariff, *args):
+    try:
+        return tariff.quote(*args).to_dict()
+    except TariffError:
+        return None
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(service=st.sampled_from(["pishtaz", "sefareshi", "post", 1]),
+       weight=st.one_of(st.integers(-10, 40_000), st.sampled_from([True, 1.5, "900", None, 2**70])),
+       zone=st.sampled_from([*ZONES, "abroad"]),
+       cod=st.one_of(st.none(), st.integers(-1, 10**11), st.sampled_from([True, 1e6, "1000000", 2**70])),
+       declared=st.one_of(st.none(), st.integers(-1, 10**11), st.sampled_from([False, 1e6, 2**70])))
+def test_the_price_table_prices_as_the_tariff_does_and_declines_what_it_refuses(kernels, tariff, service, weight,
+                                                                                 zone, cod, declared):
+    fast = tariff.price_table(kernels.PriceTable).quote(service, weight, zone, cod, declared)
+    slow = slow_price(tariff, service, weight, zone, cod, declared)
+    if slow is None:
+        assert fast is None
+    else:
+        assert fast is None or fast == slow
+
+
+def test_the_price_table_answers_every_booking_the_tariff_accepts(kernels, tariff, limits):
+    """Declining is always safe, so the table must be shown to answer: every band edge, zone and fee case."""
+    table = tariff.price_table(kernels.PriceTable)
+    cods = (None, limits.cod_min_goods_value_rial, 12_345_678, limits.cod_max_goods_value_rial)
+    for service, svc in limits.services.items():
+        weights = sorted({1, 999, 1000, 1001, 2000, 2001, 5000, 10_000, 20_000, svc.max_weight_g - 1, svc.max_weight_g})
+        for weight in weights:
+            for zone in ZONES:
+                for cod in cods:
+                    for declared in (None, 0, 1, 5_000_000, svc.max_declared_value_rial):
+                        args = (service, weight, zone, cod, declared)
+                        assert table.quote(*args) == tariff.quote(*args).to_dict(), args
+
+
+def test_a_tariff_with_a_price_per_extra_kilogram_is_priced_the_same(kernels, tariff):
+    rates = tariff._services["pishtaz"]
+    last = rates.bounds_g[-1]
+    services = {"pishtaz": (rates.bounds_g[:-1], {z: p[:-1] for z, p in rates.prices.items()},
+                            {z: 7_000 + i for i, z in enumerate(ZONES)}, rates.limits.max_weight_g,
+                            rates.limits.max_declared_value_rial)}
+    table = kernels.PriceTable(services, 1000, 100, 5, 10, 1, 10**9, 50, 3)
+    twin = _fast_py.PriceTable(services, 1000, 100, 5, 10, 1, 10**9, 50, 3)
+    for weight in (rates.bounds_g[-2], rates.bounds_g[-2] + 1, last, last + 999, rates.limits.max_weight_g):
+        for zone in ZONES:
+            assert table.quote("pishtaz", weight, zone, 500, 7) == twin.quote("pishtaz", weight, zone, 500, 7)
+    over = twin.quote("pishtaz", rates.bounds_g[-2] + 1001, "same_city", None, None)
+    assert over["base"] == rates.prices["same_city"][-2] + 2 * 7_000  # two started kilograms past the last band
+
+
+@pytest.mark.parametrize(("serial", "expected"), [(47312482, "RR473124829GB"), (0, "RR000000005GB"),
+                                                  (99_999_999, "RR999999995GB"), (12_345_678, "RR123456785GB")])
+def test_tracking_numbers_are_formatted_with_the_s10_check_digit(kernels, serial, expected):
+    assert kernels.s10_number("RR", serial, "GB") == expected
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(serial=st.integers(0, 99_999_999))
+def test_every_tracking_number_the_kernel_makes_parses_back(kernels, serial):
+    tn = kernels.s10_number("EP", serial, "IR")
+    assert parse(tn, "IR") == ("EP", serial)
+
+
+@pytest.mark.parametrize("serial", [-1, 100_000_000])
+def test_a_serial_outside_eight_digits_is_a_value_error(kernels, serial):
+    with pytest.raises(ValueError):
+        kernels.s10_number("EP", serial, "IR")
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ts=st.one_of(st.floats(-3e10, 3e11, allow_nan=False), st.integers(0, 2_000_000_000),
+                    st.sampled_from([0.0, 0.9999, 1764386655.9995, 253402300799.999, 253402300800.0, -0.001])))
+def test_timestamps_are_the_calendar_s_in_utc_with_milliseconds(kernels, ts):
+    ms = int(ts * 1000)
+    if -62_135_596_800 <= ms // 1000 < 253_402_300_800:  # the years datetime knows
+        expected = datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(milliseconds=ms)
+        assert kernels.iso_ms(ts) == expected.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    else:
+        assert kernels.iso_ms(ts) == _fast_py.iso_ms(ts)
