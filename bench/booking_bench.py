@@ -10,8 +10,11 @@ This machine's speed drifts by a third between minutes, so (a) and (b) alternate
 table gives medians (with the range of the ratio), plus the CPU time per request that the gateway workers and
 the store spent, read from /proc: the steadier measure of what a request costs.
 
+With ``--floor`` each round also measures what aiohttp alone costs for a booking-shaped request (``bench/hello.py
+floor``: the same body read and parsed, an answer of the same size): the most any booking could reach.
+
     .venv/bin/python bench/booking_bench.py [--workers 1 2] [--duration 10] [--rounds 3] [--connections 64]
-        [--appendfsync always] [--store-allocator auto] [--access-log]
+        [--appendfsync always] [--store-allocator auto] [--aof-rewrite-min-mb 1024] [--access-log] [--floor]
 
 Needs ``wrk`` (Debian package ``wrk``).
 """
@@ -161,8 +164,12 @@ def main() -> None:
                     help="the store's AOF fsync policy (the gateway's default is always)")
     ap.add_argument("--store-allocator", choices=("auto", "libc"), default="auto",
                     help="auto: jemalloc preloaded where the system has it (as the gateway runs it); libc: built-in")
+    ap.add_argument("--aof-rewrite-min-mb", type=int, default=EmbeddedStore.aof_rewrite_min_mb,
+                    help="the store rewrites its AOF once the appended part is this big (Valkey's default: 64)")
     ap.add_argument("--access-log", action="store_true",
                     help="keep the gateway's access log on (to /dev/null); off by default, like the ceiling's")
+    ap.add_argument("--floor", action="store_true",
+                    help="also measure aiohttp alone answering a booking-shaped request (bench/hello.py floor)")
     ap.add_argument("--json", help="write the rows here too")
     args = ap.parse_args()
     if not shutil.which("wrk"):
@@ -170,7 +177,8 @@ def main() -> None:
     py = sys.executable
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        store = EmbeddedStore(Path(tmp) / "store", appendfsync=args.appendfsync, allocator=args.store_allocator)
+        store = EmbeddedStore(Path(tmp) / "store", appendfsync=args.appendfsync, allocator=args.store_allocator,
+                              aof_rewrite_min_mb=args.aof_rewrite_min_mb)
         url = store.start()
         malloc = store.read_state()["malloc"]
         try:
@@ -190,6 +198,15 @@ def main() -> None:
                             connections=args.connections))
                     finally:
                         stop(hello)
+                    floor = floor_us = None
+                    if args.floor:
+                        shaped = start([py, "-m", "bench.hello", str(port), str(workers), "floor"], env, port)
+                        try:
+                            floor, floor_us, _ = measured(shaped, store.pid, partial(
+                                wrk, target, method="POST", key=key, bodies=BODIES, duration=args.duration,
+                                connections=args.connections))
+                        finally:
+                            stop(shaped)
                     gw = start([py, "-m", "gateway", "serve"], env, port)
                     try:
                         wrk(target, method="POST", key=key, bodies=BODIES, duration=2, connections=args.connections)
@@ -201,7 +218,8 @@ def main() -> None:
                     rounds.append({"hello": ceiling["rate"], "book": peak["rate"],
                                    "ratio": peak["rate"] / ceiling["rate"], "p50": peak["p50_ms"],
                                    "p99": peak["p99_ms"], "hello_us": hello_us, "book_us": book_us,
-                                   "store_us": store_us, "errors": peak["errors"]})
+                                   "store_us": store_us, "errors": peak["errors"],
+                                   "floor": floor and floor["rate"] / ceiling["rate"], "floor_us": floor_us})
                 rate = median([r["book"] for r in rounds])
                 gw = start([py, "-m", "gateway", "serve"], env, port)
                 try:
@@ -222,10 +240,13 @@ def main() -> None:
                     "store_cpu_us": round(median([r["store_us"] for r in rounds])),
                     "paced_per_s": round(paced["rate"]), "paced_p50_ms": round(paced["p50_ms"], 2),
                     "paced_p99_ms": round(paced["p99_ms"], 2),
-                    "errors": sum(r["errors"] for r in rounds) + paced["errors"]})
+                    "errors": sum(r["errors"] for r in rounds) + paced["errors"],
+                    "floor_ratio": round(median([r["floor"] for r in rounds]), 3) if args.floor else None,
+                    "floor_cpu_us": round(median([r["floor_us"] for r in rounds])) if args.floor else None})
         finally:
             store.stop()
-    print(f"\nbookings vs. aiohttp hello-world, AOF appendfsync {args.appendfsync}, store malloc {malloc}, "
+    print(f"\nbookings vs. aiohttp hello-world, AOF appendfsync {args.appendfsync} (rewrite from "
+          f"{args.aof_rewrite_min_mb} MB), store malloc {malloc}, "
           f"wrk -c{args.connections}, {args.duration}s each, medians of {args.rounds} alternating rounds, "
           f"{os.cpu_count()} cores")
     print(f"{'workers':>7} {'hello/s':>8} {'book/s':>7} {'ratio':>6} {'(range)':>9} {'p50':>7} {'p99':>7} | "
@@ -236,6 +257,10 @@ def main() -> None:
               f"{r['peak_p50_ms']:>5.1f}ms {r['peak_p99_ms']:>5.1f}ms | {r['paced_per_s']:>6} "
               f"{r['paced_p50_ms']:>4.1f}ms {r['paced_p99_ms']:>4.1f}ms | {r['hello_cpu_us']:>17} "
               f"{r['booking_cpu_us']:>7} {r['store_cpu_us']:>5} {r['errors']:>6}")
+    if args.floor:
+        print("aiohttp alone on a booking-shaped request (bench/hello.py floor), against hello-world: "
+              + ", ".join(f"{r['workers']} worker(s) {r['floor_ratio']:.0%} at {r['floor_cpu_us']} µs CPU/request"
+                          for r in rows))
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2))
 

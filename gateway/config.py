@@ -19,6 +19,8 @@ class Config:
     data_dir: Path = Path("var")
     appendfsync: str = "always"
     store_allocator: str = "auto"  # the embedded server's malloc: jemalloc where the system has it, or "libc"
+    # The embedded server rewrites its AOF only once the appended part is this big (and as big as the base).
+    store_aof_rewrite_min_mb: int = 1024
     # HTTP
     host: str = "127.0.0.1"
     port: int = 8080
@@ -45,6 +47,7 @@ class Config:
             data_dir=Path(env.get("BARID_DATA", "var")),
             appendfsync=env.get("BARID_APPENDFSYNC", "always"),
             store_allocator=env.get("BARID_STORE_ALLOCATOR", cls.store_allocator),
+            store_aof_rewrite_min_mb=int(env.get("BARID_STORE_AOF_REWRITE_MIN_MB", cls.store_aof_rewrite_min_mb)),
             host=env.get("BARID_HOST", cls.host),
             port=int(env.get("BARID_PORT", cls.port)),
             workers=int(env.get("BARID_WORKERS", cls.workers)),
@@ -57,6 +60,8 @@ class Config:
         cfg = replace(cfg, **overrides) if overrides else cfg
         if cfg.appendfsync not in APPENDFSYNC_POLICIES:
             raise ValueError(f"BARID_APPENDFSYNC must be one of {APPENDFSYNC_POLICIES}")
+        if cfg.store_aof_rewrite_min_mb < 1:
+            raise ValueError("BARID_STORE_AOF_REWRITE_MIN_MB must be at least 1")
         if cfg.store_allocator not in STORE_ALLOCATORS:
             raise ValueError(f"BARID_STORE_ALLOCATOR must be one of {STORE_ALLOCATORS}")
         return cfg

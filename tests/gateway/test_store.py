@@ -79,3 +79,17 @@ def test_allocator_setting_from_the_environment():
     assert Config.from_env({"BARID_STORE_ALLOCATOR": "libc"}).store_allocator == "libc"
     with pytest.raises(ValueError, match="BARID_STORE_ALLOCATOR"):
         Config.from_env({"BARID_STORE_ALLOCATOR": "tcmalloc"})
+
+
+def test_the_embedded_store_rewrites_its_aof_only_past_the_configured_size(tmp_path):
+    config = Config.from_env({"BARID_DATA": str(tmp_path), "BARID_STORE_AOF_REWRITE_MIN_MB": "256"})
+    with store_mod.open_store(config, own=True) as url:
+        client = redis.Redis.from_url(url)
+        try:
+            assert client.config_get("auto-aof-rewrite-min-size") == {"auto-aof-rewrite-min-size": str(256 << 20)}
+            assert client.config_get("appendonly") == {"appendonly": "yes"}
+        finally:
+            client.close()
+    assert Config.from_env({}).store_aof_rewrite_min_mb == 1024
+    with pytest.raises(ValueError):
+        Config.from_env({"BARID_STORE_AOF_REWRITE_MIN_MB": "0"})
