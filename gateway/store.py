@@ -13,8 +13,9 @@ the embedded server is started with it preloaded; ``BARID_STORE_ALLOCATOR=libc``
 
 An AOF rewrite forks a child that serialises the whole dataset, a core for seconds per gigabyte. Valkey's
 default starts one whenever the appended part reaches 64 MB and the base's size: on a young store every ten
-seconds of peak bookings, which on two cores cost them 10-15 % of their rate and doubled their p99. The embedded
-server waits for 1 GB (``BARID_STORE_AOF_REWRITE_MIN_MB``); a grown store's base is bigger than that anyway.
+seconds of peak bookings, and on two cores the child competes with the gateway (booking p99 up by half in the
+README's measurement). The embedded server waits for 1 GB (``BARID_STORE_AOF_REWRITE_MIN_MB``); a grown store's
+base is bigger than that anyway.
 """
 
 from __future__ import annotations
