@@ -14,6 +14,8 @@ from cpython.unicode cimport Py_UNICODE_ISPRINTABLE, Py_UNICODE_ISSPACE, PyUnico
 from libc.string cimport memcpy
 from libc.time cimport time_t, tm
 
+import time
+
 cdef extern from "<time.h>" nogil:
     tm* gmtime_r(const time_t* timer, tm* result)
 
@@ -295,12 +297,12 @@ cdef inline void _put_digits(char* p, int n, int width):
 
 
 def _iso_ms_slow(ts):  # before 1970 or after 9999: what the twin does
-    import time
     sec, frac = divmod(int(ts * 1000), 1000)
     return "%s.%03dZ" % (time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec)), frac)
 
 
 cdef class PriceTable:
+    """A tariff's numbers for ``Tariff.price``; ``quote`` answers None wherever the tariff has to explain itself."""
     cdef dict services
     cdef long long vat_bp, cod_fee_bp, cod_fee_min, cod_fee_max, cod_low, cod_high, insurance_bp, insurance_min
     cdef long long amount_max  # above it amount x rate might not fit in 64 bits: Python's integers decide
@@ -332,7 +334,8 @@ cdef class PriceTable:
         elif rates[2] is None:
             return None
         else:  # per started kg over the last band
-            base = (<tuple>prices)[nbands - 1] + (w - <long long>bounds[nbands - 1] + 999) // 1000 * <long long>rates[2][zone]
+            base = ((<tuple>prices)[nbands - 1]
+                    + (w - <long long>bounds[nbands - 1] + 999) // 1000 * <long long>rates[2][zone])
         if cod_goods_value is not None:
             if not _exact_int(cod_goods_value, &amount) or amount < self.cod_low or amount > self.cod_high \
                     or amount > self.amount_max:

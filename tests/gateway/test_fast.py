@@ -8,13 +8,12 @@ import importlib
 import os
 import subprocess
 import sys
+from datetime import datetime, timedelta, timezone
 
 import hiredis
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from datetime import datetime, timedelta, timezone
 
 from gateway import _fast_py
 from gateway.s10 import parse_tracking_number as parse
