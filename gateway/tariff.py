@@ -312,14 +312,8 @@ class Tariff:
         vat = _apply_rate(base + cod_fee + insurance, self._vat_bp)
         return PriceBreakdown(base, cod_fee, insurance, vat, base + cod_fee + insurance + vat)
 
-    def price(
-        self,
-        service: str,
-        weight_g: int,
-        zone: str,
-        cod_goods_value: int | None = None,
-        declared_value: int | None = None,
-    ) -> dict[str, int | str]:
+    def price(self, service: str, weight_g: int, zone: str, cod_goods_value: int | None = None,
+              declared_value: int | None = None) -> dict[str, int | str]:
         """``quote(...).to_dict()``, from the compiled price table (``fast.PriceTable``); it declines whatever quote
         would refuse, and quote then raises the error that explains why."""
         breakdown = self._table.quote(service, weight_g, zone, cod_goods_value, declared_value)
