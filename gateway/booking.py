@@ -89,6 +89,12 @@ def raise_for_guard(res: list) -> None:
                           headers={"Retry-After": str(max(1, -(-retry_ms // 1000)))})
 
 
+def _raise_side_errors(side_replies: list) -> None:
+    for reply in side_replies:  # booked but not findable: not acknowledged, so the client retries
+        if isinstance(reply, BaseException):
+            raise reply
+
+
 def fingerprint(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
@@ -176,11 +182,7 @@ class BookingService:
                 "1" if idempotency_key is not None else "", self.idempotency_ttl_s, idem_record, booked,
                 shop_id, FEED_MAXLEN, *item_args]
         res, *side_replies = await self.batcher.group(self._book, script_keys, args, side)
-        if isinstance(res, BaseException) or res[0] != b"OK":
-            await self._undo(side)
-        if isinstance(res, BaseException):
-            raise res
-        raise_for_guard(res)
+        await self._settle(res, side)
         if res[0] == b"REPLAY":
             prev = orjson.loads(res[1])
             if prev["fp"] != request_fp:
@@ -189,9 +191,7 @@ class BookingService:
                     "این کلید یکتایی پیش‌تر با درخواست دیگری به کار رفته است")
             await asyncio.gather(*[self.batcher.command(*cmd) for cmd in prev.get("side", ())])
             return views, Replay(prev["status"], prev["body"].encode())
-        for reply in side_replies:  # booked but not findable: not acknowledged, so the client retries
-            if isinstance(reply, BaseException):
-                raise reply
+        _raise_side_errors(side_replies)
         return views, None
 
     def _records(self, shop_id: int, req: ShipmentRequest, tn: str, now: float, created_at: str,
@@ -236,15 +236,18 @@ class BookingService:
         side = (("SET", keys.tracking_index(tn), shop_id),
                 ("ZADD", keys.office_due(office), int(expected.replace("-", "")), tn))
         res, *side_replies = await self.batcher.script_and(self._book, script, side)
+        await self._settle(res, side)
+        _raise_side_errors(side_replies)
+        return view
+
+    async def _settle(self, res: Any, side: list[tuple] | tuple[tuple, ...]) -> None:
+        """After the booking script: its side writes taken back unless it booked (``OK``), and its failure or
+        refusal raised (a replay is left to the caller)."""
         if isinstance(res, BaseException) or res[0] != b"OK":
             await self._undo(side)
         if isinstance(res, BaseException):
             raise res
         raise_for_guard(res)
-        for reply in side_replies:  # booked but not findable: not acknowledged, so the client retries
-            if isinstance(reply, BaseException):
-                raise reply
-        return view
 
     def _reserved_serial(self, reqs: list[ShipmentRequest | None]) -> dict[str, Any] | None:
         """A single booking (most requests) served from the reserved block: no await at all."""
