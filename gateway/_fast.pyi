@@ -12,7 +12,8 @@ class ShipmentRules:
 
 def canonical_shipment(body: Any, rules: ShipmentRules) -> tuple[str, str, dict, dict, dict] | None:
     """(client_order_id, service, payment, receiver, parcel) exactly as the validator would make them, for a valid
-    booking already in canonical form that uses the shop's own sender; None for anything else."""
+    booking already in canonical form (but for Persian or Arabic-Indic digits in phone and postal code) that uses the
+    shop's own sender; None for anything else."""
 
 class PriceTable:
     """A tariff's numbers, flattened once: ``services`` maps a service to (weight band bounds in g, zone -> price

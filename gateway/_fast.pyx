@@ -64,23 +64,43 @@ cdef bint _clean_text(object value, Py_ssize_t max_len):
     return prev != 0x20 and prev != ZWNJ
 
 
-cdef bint _ascii_digits(object value, Py_ssize_t n):
+cdef inline int _digit_value(Py_UCS4 c):
+    # ASCII, Persian (U+06F0..) or Arabic-Indic (U+0660..) digit: its value; anything else: -1
+    cdef int code = <int>c
+    if 48 <= code <= 57:
+        return code - 48
+    if 0x06F0 <= code <= 0x06F9:
+        return code - 0x06F0
+    if 0x0660 <= code <= 0x0669:
+        return code - 0x0660
+    return -1
+
+
+cdef str _ascii_number(object value, Py_ssize_t n):
+    # n digits in any of the three scripts, as ASCII (the same str when it already is); else None
     if type(value) is not str:
-        return False
+        return None
     cdef str s = <str>value
-    if len(s) != n:
-        return False
+    if len(s) != n or n > 16:
+        return None
+    cdef char buf[16]
+    cdef bint ascii = True
+    cdef Py_ssize_t i
     cdef Py_UCS4 c
-    for c in s:
-        if c < 48 or c > 57:
-            return False
-    return True
+    cdef int d
+    for i in range(n):
+        c = s[i]
+        d = _digit_value(c)
+        if d < 0:
+            return None
+        if c > 57:
+            ascii = False
+        buf[i] = <char>(48 + d)
+    return s if ascii else buf[:n].decode("ascii")
 
 
-cdef bint _postal_code(object value):
-    if not _ascii_digits(value, 10):
-        return False
-    cdef str s = <str>value
+cdef bint _postal_code(str s):
+    # s: ten ASCII digits
     cdef Py_UCS4 c
     cdef Py_ssize_t i
     for i in range(4):
@@ -108,11 +128,13 @@ cdef dict _receiver(object value, ShipmentRules rules):
     cdef dict d = <dict>value
     if "location" in d:
         return None
-    name, phone, postal_code = d.get("name"), d.get("phone"), d.get("postal_code")
-    province, city, address = d.get("province"), d.get("city"), d.get("address")
-    if not (_clean_text(name, rules.name_max) and _ascii_digits(phone, 11) and (<str>phone).startswith("09")
-            and _postal_code(postal_code) and type(province) is str and province in rules.provinces
-            and _clean_text(city, rules.city_max) and _clean_text(address, rules.address_max)):
+    name, province, city, address = d.get("name"), d.get("province"), d.get("city"), d.get("address")
+    # Shops' forms often send Persian digits: translated here as the validator would translate them.
+    phone, postal_code = _ascii_number(d.get("phone"), 11), _ascii_number(d.get("postal_code"), 10)
+    if not (_clean_text(name, rules.name_max) and phone is not None and (<str>phone).startswith("09")
+            and postal_code is not None and _postal_code(<str>postal_code) and type(province) is str
+            and province in rules.provinces and _clean_text(city, rules.city_max)
+            and _clean_text(address, rules.address_max)):
         return None
     return {"name": name, "phone": phone, "postal_code": postal_code, "province": province, "city": city,
             "address": address}

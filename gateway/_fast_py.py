@@ -1,7 +1,8 @@
 """Pure-Python twin of ``gateway/_fast.pyx``: the same functions, the same results, slower.
 
 ``canonical_shipment`` accepts what a shop's software almost always sends, a booking that is valid and already in
-canonical form, and returns it without the validator's machinery; anything else (an error, a value the validator
+canonical form (phone and postal code digits may be Persian or Arabic-Indic: it translates them, as the validator
+does), and returns it without the validator's machinery; anything else (an error, a value the validator
 would rewrite, a field this check does not cover) returns None and the full validator decides and explains.
 ``PriceTable.quote`` is ``Tariff.quote`` for what a booking nearly always asks, and None where the tariff has to
 explain a refusal. ``s10_number`` and ``iso_ms`` format a tracking number and a timestamp, which every booking
@@ -57,15 +58,21 @@ def _clean_text(value: Any, max_len: int) -> bool:
             and _LOOSE_ZWNJ.search(value) is None)
 
 
-def _digits(value: Any, n: int) -> bool:
-    return type(value) is str and len(value) == n and value.isascii() and value.isdigit()
+_TO_ASCII_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "0123456789" * 2)
 
 
-def _postal_code(value: Any) -> bool:
-    # The rule of postal.normalize_postal_code, spelled out: no 0 or 2 in the first four digits and not all
-    # four equal, the fifth not 0, 2 or 5, no 2 in the last five.
-    if not _digits(value, 10):
-        return False
+def _ascii_number(value: Any, n: int) -> str | None:
+    """n digits in ASCII, Persian or Arabic-Indic script, as ASCII (the same str when it already is); else None."""
+    if type(value) is not str or len(value) != n:
+        return None
+    if not value.isascii():
+        value = value.translate(_TO_ASCII_DIGITS)
+    return value if value.isascii() and value.isdigit() else None
+
+
+def _postal_code(value: str) -> bool:
+    # The rule of postal.normalize_postal_code for ten ASCII digits, spelled out: no 0 or 2 in the first four
+    # digits and not all four equal, the fifth not 0, 2 or 5, no 2 in the last five.
     head = value[:4]
     return ("0" not in head and "2" not in head and head != head[0] * 4 and value[4] not in "025"
             and "2" not in value[5:])
@@ -78,11 +85,13 @@ def _int_in(value: Any, lo: int, hi: int) -> bool:
 def _receiver(value: Any, rules: ShipmentRules) -> dict[str, str] | None:
     if type(value) is not dict or "location" in value:
         return None
-    name, phone, postal_code = value.get("name"), value.get("phone"), value.get("postal_code")
-    province, city, address = value.get("province"), value.get("city"), value.get("address")
-    if not (_clean_text(name, rules.name_max) and _digits(phone, 11) and phone.startswith("09")
-            and _postal_code(postal_code) and type(province) is str and province in rules.provinces
-            and _clean_text(city, rules.city_max) and _clean_text(address, rules.address_max)):
+    name, province, city, address = value.get("name"), value.get("province"), value.get("city"), value.get("address")
+    # Shops' forms often send Persian digits: translated here as the validator would translate them.
+    phone, postal_code = _ascii_number(value.get("phone"), 11), _ascii_number(value.get("postal_code"), 10)
+    if not (_clean_text(name, rules.name_max) and phone is not None and phone.startswith("09")
+            and postal_code is not None and _postal_code(postal_code) and type(province) is str
+            and province in rules.provinces and _clean_text(city, rules.city_max)
+            and _clean_text(address, rules.address_max)):
         return None
     return {"name": name, "phone": phone, "postal_code": postal_code, "province": province, "city": city,
             "address": address}
@@ -138,7 +147,8 @@ def _parcel(value: Any, limits: tuple[int, int, int, int], rules: ShipmentRules)
 
 def canonical_shipment(body: Any, rules: ShipmentRules) -> tuple[str, str, dict, dict, dict] | None:
     """(client_order_id, service, payment, receiver, parcel) exactly as RequestValidator.shipment would make
-    them, when ``body`` is a valid booking already in canonical form that uses the shop's own sender; else None."""
+    them, when ``body`` is a valid booking already in canonical form (but for Persian or Arabic-Indic digits in phone
+    and postal code) that uses the shop's own sender; else None."""
     if type(body) is not dict or body.get("sender") is not None:
         return None
     order_id = body.get("client_order_id")

@@ -84,7 +84,8 @@ def with_field(path: str, value) -> dict:
 
 @pytest.mark.parametrize(("path", "value"), [
     # what the validator rewrites: the slow path must do it
-    ("receiver.phone", "+989131234567"), ("receiver.phone", "۰۹۱۳۱۲۳۴۵۶۷"), ("receiver.postal_code", "81386-34561"),
+    ("receiver.phone", "+989131234567"), ("receiver.phone", "۹۱۳۱۲۳۴۵۶۷"), ("receiver.postal_code", "81386-34561"),
+    ("receiver.postal_code", "۸۱۳۸۶-۳۴۵۶۱"),
     ("receiver.province", "Isfahan"), ("receiver.city", "اصفهان "), ("receiver.name", "علي رضايي"),
     ("receiver.address", "خیابان  چهارباغ"), ("receiver.address", "\u200cخیابان"), ("receiver.address", "کوچه\u200c 5"),
     ("receiver.address", "کوچه\u200c\u200cی"), ("receiver.name", "علی\tرضایی"), ("receiver.name", "علی\u00a0رضایی"),
@@ -94,6 +95,7 @@ def with_field(path: str, value) -> dict:
     ("client_order_id", ""), ("client_order_id", "x" * 200), ("client_order_id", 7), ("service", "express"),
     ("payment.type", "card"), ("payment.goods_value", True), ("payment.goods_value", 1.5),
     ("payment.goods_value", 10 ** 15), ("payment", None), ("receiver.phone", "0913123456"),
+    ("receiver.phone", "0913123456\u00b9"), ("receiver.postal_code", "813863456\u00b2"),  # digits, not decimal ones
     ("receiver.postal_code", "1111134561"), ("receiver.postal_code", "8138534561"), ("receiver.postal_code", "8138632561"),
     ("receiver.postal_code", "0138634561"), ("receiver.province", "Atlantis"), ("receiver.name", ""),
     ("receiver.name", "x" * 101), ("receiver.address", ...), ("receiver", "Isfahan"), ("parcel.weight_g", 0),
@@ -105,6 +107,16 @@ def test_anything_else_is_left_to_the_validator(kernels, limits, path, value):
     fast, slow = check(kernels, limits, with_field(path, value))
     assert fast is None
     assert slow  # still answered: rewritten fields or errors
+
+
+@pytest.mark.parametrize(("phone", "postal_code"), [
+    ("۰۹۱۳۱۲۳۴۵۶۷", "۸۱۳۸۶۳۴۵۶۱"), ("٠٩١٣١٢٣٤٥٦٧", "٨١٣٨٦٣٤٥٦١"), ("09۱۳1234۵۶7", "81386٣٤٥٦1")])
+def test_persian_and_arabic_indic_digits_stay_on_the_fast_path_translated(kernels, limits, phone, postal_code):
+    body = with_field("receiver.phone", phone)
+    body["receiver"]["postal_code"] = postal_code
+    fast, slow = check(kernels, limits, body)
+    assert fast is not None and fast == slow
+    assert (fast[3]["phone"], fast[3]["postal_code"]) == ("09131234567", "8138634561")
 
 
 def test_zero_width_non_joiner_inside_a_word_stays_on_the_fast_path(kernels, limits):
@@ -122,11 +134,12 @@ FIELDS = {
     "payment.type": st.sampled_from(["cod", "prepaid", "card", 1]),
     "payment.goods_value": st.one_of(st.integers(-10, 10 ** 11), st.booleans(), st.floats(0, 10 ** 7)),
     "receiver.name": TEXT, "receiver.city": TEXT, "receiver.address": TEXT, "parcel.contents": TEXT,
-    "receiver.phone": st.text(st.sampled_from(["0", "9", "1", "+", "۹"]), min_size=10, max_size=12),
+    "receiver.phone": st.text(st.sampled_from(["0", "9", "1", "+", "۹", "۰", "٩", "٠", "\u00b9", "-"]), min_size=10,
+                              max_size=12),
     "receiver.postal_code": st.one_of(  # one digit off a valid code probes each position of the rule
-        st.tuples(st.integers(0, 9), st.sampled_from("0123456789")).map(
+        st.tuples(st.integers(0, 9), st.sampled_from("0123456789۰۲۵۸٠٢٥٨")).map(
             lambda change: "8138634561"[:change[0]] + change[1] + "8138634561"[change[0] + 1:]),
-        st.text(st.sampled_from("0123456789"), min_size=9, max_size=11)),
+        st.text(st.sampled_from("0123456789۱۳۸٣\u00b2 "), min_size=9, max_size=11)),
     "receiver.province": st.sampled_from(["اصفهان", "تهران", "Tehran", "اصفهان ", "x"]),
     "parcel.weight_g": st.one_of(st.integers(-1, 40_000), st.floats(0, 100)),
     "parcel.length_mm": st.integers(-1, 2_000), "parcel.width_mm": st.integers(-1, 2_000),
