@@ -50,8 +50,8 @@ from loadtests.bodies import shipment  # noqa: E402
 from routing.offices import load_registry  # noqa: E402
 
 # What shops send, as the load-test kit makes it (loadtests/bodies.py): receivers at real addresses all over the
-# country, 60 % cash on delivery, 0.2-8 kg, a fifth of the phones in Persian digits (those take the validator's
-# slower path). Fixed seed: every run and every tool books the same 500 bodies, round robin.
+# country, 60 % cash on delivery, 0.2-8 kg, a fifth of the phones in Persian digits. Fixed seed: every run and
+# every tool books the same 500 bodies, round robin.
 BODIES = [shipment(random.Random(i), registry, f"B-{i}") for registry in [load_registry()] for i in range(500)]
 
 WRK_SCRIPT = r"""
