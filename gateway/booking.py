@@ -236,7 +236,8 @@ class BookingService:
         side = (("SET", keys.tracking_index(tn), shop_id),
                 ("ZADD", keys.office_due(office), int(expected.replace("-", "")), tn))
         res, *side_replies = await self.batcher.script_and(self._book, script, side)
-        await self._settle(res, side)
+        if res.__class__ is not list or res[0] != b"OK":  # booked (nearly always): nothing to settle
+            await self._settle(res, side)
         _raise_side_errors(side_replies)
         return view
 
