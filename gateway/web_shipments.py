@@ -32,7 +32,7 @@ def replay_response(replay: Replay) -> web.Response:
     return resp
 
 
-def _json_content(request: web.Request) -> None:
+def _require_json_type(request: web.Request) -> None:
     ctype = request.headers.get("Content-Type", JSON)
     if not (ctype.startswith(JSON) or "+json" in ctype):
         raise UnsupportedMediaType(f"Content-Type {ctype!r} is not JSON", "نوع محتوا باید JSON باشد")
@@ -48,7 +48,7 @@ def _parsed(raw: bytes) -> tuple[Any, bytes]:
 def json_at_hand(request: web.Request) -> tuple[Any, bytes] | None:
     """``read_json`` without an await, when the whole body came with the headers (a JSON request nearly always
     does): taken as it lies rather than through read()'s chunk loop, with read()'s size limit; else None."""
-    _json_content(request)
+    _require_json_type(request)
     content = request.content
     if not content.is_eof() or content.exception():
         return None
