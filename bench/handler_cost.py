@@ -103,20 +103,23 @@ def _handler(stage: str):
     from gateway import web_shipments as ws
     from gateway.app_keys import BOOKING, VALIDATOR
 
-    async def respond(request):
+    def answer():
         return web.Response(body=ANSWER, status=201, content_type="application/json")
+
+    async def respond(request):
+        return answer()
 
     async def read(request):  # as create_shipment reads them
         ws.known_caller(request) or await ws.require_caller(request)
         ws.json_at_hand(request) or await ws.read_json(request)
-        return await respond(request)
+        return answer()
 
     async def validate(request):
         caller = ws.known_caller(request) or await ws.require_caller(request)
         body, _ = ws.json_at_hand(request) or await ws.read_json(request)
         req, errs = request.app[VALIDATOR].shipment(body, caller.shop.sender)
         assert not (errs.items or ws._booking_errors(request.app[BOOKING], req))
-        return await respond(request)
+        return answer()
 
     return {"respond": respond, "read": read, "validate": validate, "book": ws.create_shipment}[stage]
 
