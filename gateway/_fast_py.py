@@ -18,6 +18,8 @@ from typing import Any
 
 import hiredis
 
+from .postal import normalize_digits
+
 _ZWNJ = "\u200c"
 _ZWJ = "\u200d"
 # What normalize_text would rewrite in printable text: Arabic letters, tatweel, doubled spaces.
@@ -58,15 +60,12 @@ def _clean_text(value: Any, max_len: int) -> bool:
             and _LOOSE_ZWNJ.search(value) is None)
 
 
-_TO_ASCII_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "0123456789" * 2)
-
-
 def _ascii_number(value: Any, n: int) -> str | None:
     """n digits in ASCII, Persian or Arabic-Indic script, as ASCII (the same str when it already is); else None."""
     if type(value) is not str or len(value) != n:
         return None
     if not value.isascii():
-        value = value.translate(_TO_ASCII_DIGITS)
+        value = normalize_digits(value)
     return value if value.isascii() and value.isdigit() else None
 
 
