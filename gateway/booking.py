@@ -89,6 +89,11 @@ def raise_for_guard(res: list) -> None:
                           headers={"Retry-After": str(max(1, -(-retry_ms // 1000)))})
 
 
+def _booked(res: Any) -> bool:
+    """The booking script's reply says it booked (not an error value, a refusal or a replay)."""
+    return not isinstance(res, BaseException) and res[0] == b"OK"
+
+
 def _raise_side_errors(side_replies: list) -> None:
     for reply in side_replies:  # booked but not findable: not acknowledged, so the client retries
         if isinstance(reply, BaseException):
@@ -182,7 +187,8 @@ class BookingService:
                 "1" if idempotency_key is not None else "", self.idempotency_ttl_s, idem_record, booked,
                 shop_id, FEED_MAXLEN, *item_args]
         res, *side_replies = await self.batcher.group(self._book, script_keys, args, side)
-        await self._settle(res, side)
+        if not _booked(res):
+            await self._settle(res, side)
         if res[0] == b"REPLAY":
             prev = orjson.loads(res[1])
             if prev["fp"] != request_fp:
@@ -236,16 +242,15 @@ class BookingService:
         side = (("SET", keys.tracking_index(tn), shop_id),
                 ("ZADD", keys.office_due(office), int(expected.replace("-", "")), tn))
         res, *side_replies = await self.batcher.script_and(self._book, script, side)
-        if res.__class__ is not list or res[0] != b"OK":  # booked (nearly always): nothing to settle
+        if not _booked(res):  # nearly always booked: no coroutine for a settle with nothing to do
             await self._settle(res, side)
         _raise_side_errors(side_replies)
         return view
 
     async def _settle(self, res: Any, side: list[tuple] | tuple[tuple, ...]) -> None:
-        """After the booking script: its side writes taken back unless it booked (``OK``), and its failure or
-        refusal raised (a replay is left to the caller)."""
-        if isinstance(res, BaseException) or res[0] != b"OK":
-            await self._undo(side)
+        """After a booking script that did not book: its side writes taken back, and its failure or refusal
+        raised (a replay is left to the caller)."""
+        await self._undo(side)
         if isinstance(res, BaseException):
             raise res
         raise_for_guard(res)
