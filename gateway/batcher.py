@@ -5,6 +5,12 @@ a redis-py command dispatch apiece. Here each caller gets a future, and one flus
 piles up while a flush is in flight) writes them all at once. At low load a call still goes out on the next loop
 turn, so latency does not suffer. A caller that has just queued a lot of work sends it at once (``flush``).
 
+Under load a loop turn can hold dozens of requests, each taking a few hundred µs to reach its store call; had
+the flush waited for the end of the turn, the store would sit idle all that time and then the loop would wait
+for it. So a flush also goes out as soon as ``flush_at`` calls are pending, and the store works on them while the
+loop goes on (measured: one worker 78 % busy at its peak with flushes only at the end of a turn, 91 % with
+flushes of 16 calls; bookings/s up by a seventh).
+
 On a plain server the batches go down one lean pipelined connection (``resp.RespConnection``; redis-py's
 machinery costs more than the commands themselves): a flush writes synchronously and a callback hands the replies
 out, so a flush costs no task and no loop turn of its own. A cluster client gets them through its pipeline, which
@@ -47,9 +53,10 @@ class _Call:
 
 class Batcher:
     def __init__(self, redis: aioredis.Redis, url: str | None = None, max_batch: int = 512,
-                 max_in_flight: int = 8, timeout_s: float = 30.0) -> None:
+                 max_in_flight: int = 8, timeout_s: float = 30.0, flush_at: int = 16) -> None:
         self.redis = redis
         self.max_batch = max_batch
+        self.flush_at = flush_at
         self._max_in_flight = max_in_flight
         self._pending: list[_Call] = []
         self._flush_scheduled = False
@@ -83,10 +90,14 @@ class Batcher:
     def _enqueue(self, commands: list[tuple], scripts: list[Script | None], single: bool) -> asyncio.Future:
         loop = asyncio.get_running_loop()
         fut = loop.create_future()
-        self._pending.append(_Call(commands, scripts, fut, single))
-        if not self._flush_scheduled and self._in_flight < self._max_in_flight:
-            self._flush_scheduled = True
-            loop.call_soon(self._start_flush)
+        pending = self._pending
+        pending.append(_Call(commands, scripts, fut, single))
+        if self._in_flight < self._max_in_flight:
+            if len(pending) >= self.flush_at:
+                self._start_flush()
+            elif not self._flush_scheduled:
+                self._flush_scheduled = True
+                loop.call_soon(self._scheduled_flush)
         return fut
 
     def flush(self) -> None:
@@ -96,10 +107,12 @@ class Batcher:
         if self._pending and self._in_flight < self._max_in_flight:
             self._start_flush()
 
-    def _start_flush(self) -> None:
+    def _scheduled_flush(self) -> None:
         self._flush_scheduled = False
-        if not self._pending or self._in_flight >= self._max_in_flight:
-            return
+        if self._pending and self._in_flight < self._max_in_flight:
+            self._start_flush()
+
+    def _start_flush(self) -> None:
         batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch:]
         self._in_flight += 1
         commands = [cmd for call in batch for cmd in call.commands]
@@ -173,7 +186,7 @@ class Batcher:
         self._in_flight -= 1
         if self._pending and not self._flush_scheduled:
             self._flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self._start_flush)
+            asyncio.get_running_loop().call_soon(self._scheduled_flush)
 
     async def _send(self, commands: list[tuple]) -> list:
         if self._conn is None:

@@ -69,6 +69,27 @@ async def test_without_flush_the_batch_waits_for_the_loop(batcher: Batcher, stor
     assert await reply == b"OK"
 
 
+async def test_a_full_batch_goes_out_without_waiting_for_the_loop(batcher: Batcher, store_url: str):
+    """Under load the store works on the first requests' writes while the loop is still busy with the rest."""
+    await batcher.command("PING")
+    k = _key()
+    replies = [batcher.command("SET", f"{k}:{i}", i) for i in range(batcher.flush_at - 1)]
+    observer = sync_redis.Redis.from_url(store_url)
+    try:
+        time.sleep(0.2)
+        assert observer.get(f"{k}:0") is None  # one short of a full batch: it waits for the end of the turn
+        replies.append(batcher.command("SET", f"{k}:last", "x"))
+        deadline = time.monotonic() + 2
+        seen = observer.mget(f"{k}:0", f"{k}:last")
+        while seen != [b"0", b"x"] and time.monotonic() < deadline:  # blocking: this loop does not get to run
+            time.sleep(0.01)
+            seen = observer.mget(f"{k}:0", f"{k}:last")
+    finally:
+        observer.close()
+    assert seen == [b"0", b"x"]
+    assert await asyncio.gather(*replies) == [b"OK"] * batcher.flush_at
+
+
 async def test_scripts_are_loaded_again_after_the_store_forgot_them(batcher: Batcher, redis: aioredis.Redis):
     script = Script("return 'v' .. ARGV[1]")
     assert await batcher.evalsha(script, [], [1]) == b"v1"
