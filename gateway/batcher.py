@@ -7,9 +7,11 @@ turn, so latency does not suffer. A caller that has just queued a lot of work se
 
 Under load a loop turn can hold dozens of requests, each taking a few hundred µs to reach its store call; had
 the flush waited for the end of the turn, the store would sit idle all that time and then the loop would wait
-for it. So a flush also goes out as soon as ``flush_at`` calls are pending, and the store works on them while the
-loop goes on (measured: one worker 78 % busy at its peak with flushes only at the end of a turn, 91 % with
-flushes of 16 calls; bookings/s up by a seventh).
+for it. So when no flush is in flight (the store has nothing of ours to do), one goes out as soon as ``flush_at``
+calls are pending, and the store works on them while the loop goes on. Measured with one worker at its peak,
+alternating on one store: 77-82 % busy with flushes only at turn ends, 87-88 % with this, bookings/s up 12-14 %.
+(Flushing every 16 calls whatever was in flight did as well with one worker, but sent more, smaller flushes: the
+store spent 135-159 µs of CPU per booking against 124-140.)
 
 On a plain server the batches go down one lean pipelined connection (``resp.RespConnection``; redis-py's
 machinery costs more than the commands themselves): a flush writes synchronously and a callback hands the replies
@@ -92,12 +94,11 @@ class Batcher:
         fut = loop.create_future()
         pending = self._pending
         pending.append(_Call(commands, scripts, fut, single))
-        if self._in_flight < self._max_in_flight:
-            if len(pending) >= self.flush_at:
-                self._start_flush()
-            elif not self._flush_scheduled:
-                self._flush_scheduled = True
-                loop.call_soon(self._scheduled_flush)
+        if len(pending) >= self.flush_at and self._in_flight == 0:
+            self._start_flush()
+        elif not self._flush_scheduled and self._in_flight < self._max_in_flight:
+            self._flush_scheduled = True
+            loop.call_soon(self._scheduled_flush)
         return fut
 
     def flush(self) -> None:
