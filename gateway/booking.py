@@ -299,19 +299,21 @@ class BookingService:
         """Newest first. The cursor is the last index member returned (see keys.index_member)."""
         shop_id = caller.shop.id
         if client_order_id is not None:
-            index = keys.shop_order_index(shop_id, client_order_id)
+            indexes = [keys.shop_order_index(shop_id, client_order_id)]
         elif status is not None:
-            index = keys.shop_status_index(shop_id, status)
-        else:
-            index = keys.shop_shipments(shop_id)
+            indexes = [keys.shop_status_index(shop_id, status)]
+        else:  # every parcel is in one status index: the newest of all are among the newest of each
+            indexes = [keys.shop_status_index(shop_id, st) for st in keys.STATUSES]
         hi = "(" + cursor if cursor else "+"
         if created_to_ms is not None:
             bound = "(%013d" % (created_to_ms + 1)
             hi = bound if hi == "+" or bound < hi else hi
         lo = "[%013d" % created_from_ms if created_from_ms is not None else "-"
         await self.authorize(caller)
-        members: list[bytes] = await self.redis.zrange(index, hi, lo, desc=True, bylex=True, offset=0,
-                                                       num=limit + 1)
+        pipe = self.redis.pipeline(transaction=False)
+        for index in indexes:
+            pipe.zrange(index, hi, lo, desc=True, bylex=True, offset=0, num=limit + 1)
+        members: list[bytes] = sorted({m for found in await pipe.execute() for m in found}, reverse=True)[:limit + 1]
         page, more = members[:limit], len(members) > limit
         pipe = self.redis.pipeline(transaction=False)
         for m in page:  # not HGETALL: the hash holds the parcel's history and scan records too
@@ -354,22 +356,22 @@ class BookingService:
 class _ShopKeys(NamedTuple):
     shop: str
     rate_limit: str
-    booking: tuple[str, ...]  # the script's KEYS[4..7]: all-shipments and pre_transit indexes, outbox, feed
+    booking: tuple[str, ...]  # the script's KEYS[4..6]: pre_transit index, outbox, feed
     parcel: str  # + tracking number
     order: str  # + client_order_id
-    book_one: tuple  # book_one's EVALSHA up to its item keys: script, key count, KEYS[1..7]
+    book_one: tuple  # book_one's EVALSHA up to its item keys: script, key count, KEYS[1..6]
 
 
 @functools.lru_cache(maxsize=65536)
 def _shop_keys(shop_id: int) -> _ShopKeys:
     """The keys every booking of a shop touches, and the shop's part of its parcels' keys, formatted once."""
     shop, rate_limit = keys.shop(shop_id), keys.rate_limit(shop_id)
-    booking = (keys.shop_shipments(shop_id), keys.shop_status_index(shop_id, "pre_transit"),
-               keys.partition_events(keys.partition_of(shop_id)), keys.shop_feed(shop_id))
+    booking = (keys.shop_status_index(shop_id, "pre_transit"), keys.partition_events(keys.partition_of(shop_id)),
+               keys.shop_feed(shop_id))
     # book_one's KEYS: no idempotency record, so KEYS[3] is the shop key (the script does not touch it), and
-    # one parcel and order index follow: 9 keys.
+    # one parcel and order index follow: 8 keys.
     return _ShopKeys(shop, rate_limit, booking, keys.parcel(shop_id, ""), keys.shop_order_index(shop_id, ""),
-                     ("EVALSHA", BOOK_SCRIPT.sha, 9, shop, rate_limit, shop, *booking))
+                     ("EVALSHA", BOOK_SCRIPT.sha, 8, shop, rate_limit, shop, *booking))
 
 
 # The booked event as the API and the webhooks show it, byte for byte what orjson makes of it, filled in per

@@ -51,18 +51,20 @@ def index_member(created_ms: int, tracking_number: str) -> str:
     return "%013d:%s" % (created_ms, tracking_number)
 
 
-def shop_shipments(shop_id: int) -> str:
-    """Zset (score 0, members ``index_member(created_ms, tn)``) of every parcel the shop booked."""
-    return f"{tag(shop_id)}:shop:{shop_id}:shipments"
+# A parcel's statuses. Every parcel is in exactly one status index, so together they index all of a shop's parcels
+# (there is no all-parcels index: it would cost the store one more write per booking, for unfiltered listing only).
+STATUSES = ("pre_transit", "in_transit", "out_for_delivery", "failed_attempt", "delivered", "returning",
+            "returned", "cancelled")
 
 
 def shop_status_index(shop_id: int, status: str) -> str:
-    """Zset like shop_shipments, one per current status; a status change moves the member across."""
+    """Zset (score 0, members ``index_member(created_ms, tn)``) of the shop's parcels in one status; a status
+    change moves the member across."""
     return f"{tag(shop_id)}:shop:{shop_id}:status:{status}"
 
 
 def shop_order_index(shop_id: int, client_order_id: str) -> str:
-    """Zset like shop_shipments of the parcels booked under one client_order_id."""
+    """Zset like shop_status_index of the parcels booked under one client_order_id."""
     return f"{tag(shop_id)}:shop:{shop_id}:order:{client_order_id}"
 
 
@@ -133,6 +135,14 @@ LEGACY_HISTORY_MATCH = "{p*}" + LEGACY_HISTORY_INFIX + "*"
 
 def legacy_history(shop_id: int, tracking_number: str) -> str:
     return f"{tag(shop_id)}{LEGACY_HISTORY_INFIX}{tracking_number}"
+
+
+# Layouts 1 and 2 also kept a zset of all of a shop's parcels beside the status indexes; gateway.upgrade deletes it.
+LEGACY_SHIPMENTS_MATCH = "{p*}:shop:*:shipments"
+
+
+def legacy_shop_shipments(shop_id: int) -> str:
+    return f"{tag(shop_id)}:shop:{shop_id}:shipments"
 
 
 def webhook_endpoints(partition: int) -> str:

@@ -28,8 +28,8 @@ redis.call('SET', KEYS[2], string.format('%.3f', new_tat), 'PX', math.ceil(toler
 
 AUTH = GUARD + GUARD_COMMIT + "return {'OK'}\n"
 
-# KEYS: 1 shop, 2 rate limit, 3 idempotency record (the shop key when there is none), 4 all-shipments index,
-#       5 pre_transit index, 6 partition outbox, 7 shop feed; then per item: parcel, order index.
+# KEYS: 1 shop, 2 rate limit, 3 idempotency record (the shop key when there is none), 4 pre_transit index,
+#       5 partition outbox, 6 shop feed; then per item: parcel, order index.
 # ARGV: 1-4 guard, 5 idempotency flag ('' or '1'), 6 idempotency TTL s, 7 idempotency record, 8 item count,
 #       9 shop id, 10 feed max length; then per item: tracking number, created ms, index member, doc, event,
 #       created_at.
@@ -42,16 +42,15 @@ end
 local n = tonumber(ARGV[8])
 for i = 0, n - 1 do
   local a = 11 + i * 6
-  local k = 8 + i * 2
+  local k = 7 + i * 2
   local tn, created_ms, member, doc, ev, created_at = ARGV[a], ARGV[a+1], ARGV[a+2], ARGV[a+3], ARGV[a+4], ARGV[a+5]
   redis.call('HSET', KEYS[k], 'doc', doc, 'status', 'pre_transit', 'status_at', created_at,
              'updated_at', created_at, 'seq', 1, 'created_ms', created_ms,
              '""" + PARCEL_HISTORY_FIELD + r"""' .. created_ms .. ':1', ev)
   redis.call('ZADD', KEYS[k+1], 0, member)
   redis.call('ZADD', KEYS[4], 0, member)
-  redis.call('ZADD', KEYS[5], 0, member)
-  redis.call('XADD', KEYS[6], '*', 's', ARGV[9], 't', tn, 'e', ev)
-  redis.call('XADD', KEYS[7], 'MAXLEN', '~', ARGV[10], '*', 'e', ev)
+  redis.call('XADD', KEYS[5], '*', 's', ARGV[9], 't', tn, 'e', ev)
+  redis.call('XADD', KEYS[6], 'MAXLEN', '~', ARGV[10], '*', 'e', ev)
 end
 if ARGV[5] ~= '' then
   redis.call('SET', KEYS[3], ARGV[7], 'EX', ARGV[6])

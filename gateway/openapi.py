@@ -12,10 +12,11 @@ from typing import Any
 
 from .errors import PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE
 from .idempotency import MAX_KEY_LEN
+from .keys import STATUSES
 from .postal import CITY_MAX_LEN
 from .tariff import ZONES, Limits
 from .validation import ADDRESS_MAX, CONTENTS_MAX, LAT_RANGE, LON_RANGE, NAME_MAX, PAYMENT_TYPES, SERVICES
-from .web_shipments import LIST_MAX, STATUSES
+from .web_shipments import LIST_MAX
 
 JSON = "application/json"
 IGNORED = " Unknown fields are ignored, so richer objects may be sent; every field listed here is checked."

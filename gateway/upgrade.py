@@ -18,7 +18,9 @@ import redis.asyncio as aioredis
 
 from . import keys
 
-LAYOUT = 2  # 2: a parcel's history is fields of its parcel hash (keys.PARCEL_HISTORY_FIELD)
+# 2: a parcel's history is fields of its parcel hash (keys.PARCEL_HISTORY_FIELD)
+# 3: no all-parcels zset per shop; unfiltered listing reads the status indexes (keys.STATUSES)
+LAYOUT = 3
 
 log = logging.getLogger("barid.upgrade")
 _SEQ = re.compile(rb'"id":"evt_[A-Z0-9]+_([0-9]+)"')
@@ -26,15 +28,22 @@ _SEQ = re.compile(rb'"id":"evt_[A-Z0-9]+_([0-9]+)"')
 
 async def upgrade(redis: aioredis.Redis) -> int:
     """Bring the store to LAYOUT; returns how many parcels' histories were moved."""
-    if int(await redis.get(keys.LAYOUT) or 0) >= LAYOUT:
+    layout = int(await redis.get(keys.LAYOUT) or 0)
+    if layout >= LAYOUT:
         return 0
     moved = 0
-    async for key in redis.scan_iter(match=keys.LEGACY_HISTORY_MATCH, count=1000, _type="zset"):
-        await _move_history(redis, key)
-        moved += 1
+    if layout < 2:
+        async for key in redis.scan_iter(match=keys.LEGACY_HISTORY_MATCH, count=1000, _type="zset"):
+            await _move_history(redis, key)
+            moved += 1
+    dropped = 0
+    async for key in redis.scan_iter(match=keys.LEGACY_SHIPMENTS_MATCH, count=1000, _type="zset"):
+        dropped += await redis.unlink(key)  # its members are all in the status indexes too
     await redis.set(keys.LAYOUT, LAYOUT)
     if moved:
         log.info("store layout %d: moved the history of %d parcels into their parcel hashes", LAYOUT, moved)
+    if dropped:
+        log.info("store layout %d: dropped %d shops' all-parcels indexes (the status indexes serve)", LAYOUT, dropped)
     return moved
 
 

@@ -12,13 +12,12 @@ from .auth import known_caller, require_caller
 from .booking import Caller, Replay, ShipmentNotFound, fingerprint
 from .errors import FieldError, MalformedJSON, UnsupportedMediaType, ValidationFailed
 from .idempotency import IdempotencyStore, idempotency_key
+from .keys import STATUSES
 from .s10 import is_valid
 from .tariff import TariffError
 from .timeutil import parse_iso
 
 JSON = "application/json"
-STATUSES = ("pre_transit", "in_transit", "out_for_delivery", "failed_attempt", "delivered", "returning",
-            "returned", "cancelled")
 LIST_MAX = 100
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
+from gateway import keys
 from gateway.config import Config
 from gateway.shops import ShopRegistry
 from gateway.store import EmbeddedStore
@@ -24,6 +25,11 @@ TEHRAN_SENDER = {
     "name": "فروشگاه نمونه", "phone": "09121234567", "postal_code": "1458973311", "province": "تهران",
     "city": "تهران", "address": "تهران، خیابان آزادی، پلاک ۱۰",
 }
+
+
+async def stored_parcels(redis: aioredis.Redis, shop_id: int) -> int:
+    """How many parcels the shop's indexes hold: every parcel is in exactly one status index."""
+    return sum([await redis.zcard(keys.shop_status_index(shop_id, st)) for st in keys.STATUSES])
 
 
 def shipment_body(**overrides) -> dict:

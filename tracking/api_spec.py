@@ -9,12 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.errors import PROBLEM_CONTENT_TYPE
+from gateway.keys import STATUSES
 from gateway.openapi import JSON, add_paths, json_body, problem_responses, ref
 from gateway.validation import SERVICES
 from routing.offices import load_registry
 
 from .config import TrackingConfig
-from .events import COD_METHODS, FAILURE_REASONS, RULES, STAFF_EVENTS, STATUSES
+from .events import COD_METHODS, FAILURE_REASONS, RULES, STAFF_EVENTS
 
 _DEFAULTS = TrackingConfig()
 _OFFICES = load_registry().offices

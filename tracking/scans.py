@@ -26,12 +26,13 @@ from gateway import keys
 from gateway.batcher import Batcher, Script
 from gateway.booking import FEED_MAXLEN
 from gateway.errors import Conflict, FieldError, Forbidden, GatewayError, NotFound, ValidationFailed
+from gateway.keys import STATUSES
 from gateway.s10 import check_digit
 from gateway.timeutil import iso_ms
 from routing.offices import Registry
 
 from .config import TrackingConfig
-from .events import COD_METHODS, FAILURE_REASONS, RULES, STAFF_EVENTS, STATUSES
+from .events import COD_METHODS, FAILURE_REASONS, RULES, STAFF_EVENTS
 from .staff import RECORD_FIELDS, Staff, parse_token, staff_from
 
 

@@ -13,7 +13,7 @@ from gateway.s10 import format_tracking_number, is_valid
 from gateway.shops import ShopRegistry
 from gateway.tariff import LIMITS_PATH
 from gateway.web_app import create_app
-from tests.conftest import shipment_body
+from tests.conftest import shipment_body, stored_parcels
 
 
 async def test_batch_books_good_items_and_rejects_bad_ones(app_client, shop, redis):
@@ -32,7 +32,7 @@ async def test_batch_books_good_items_and_rejects_bad_ones(app_client, shop, red
     assert results[4]["errors"][0]["field"] == "parcel.weight_g"
     tns = [r["shipment"]["tracking_number"] for r in results if r["result"] == "booked"]
     assert all(is_valid(t) for t in tns)
-    assert await redis.zcard(keys.shop_shipments(shop.id)) == 2
+    assert await stored_parcels(redis, shop.id) == 2
 
 
 async def test_batch_of_500_is_accepted_and_501_refused(app_client, shop, redis):
@@ -43,7 +43,7 @@ async def test_batch_of_500_is_accepted_and_501_refused(app_client, shop, redis)
                                      headers=shop.headers)
     assert too_many.status == 422
     assert (await too_many.json())["errors"][0]["code"] == "too_many_items"
-    assert await redis.zcard(keys.shop_shipments(shop.id)) == 500
+    assert await stored_parcels(redis, shop.id) == 500
 
 
 async def test_batch_needs_a_list(app_client, shop):
@@ -65,7 +65,7 @@ async def test_rate_limit_answers_429_with_retry_after(app_client, make_shop, re
     # A refused booking books nothing.
     resp = await app_client.post("/v1/shipments", json=shipment_body(), headers=shop.headers)
     assert resp.status == 429
-    assert await redis.zcard(keys.shop_shipments(shop.id)) == 0
+    assert await stored_parcels(redis, shop.id) == 0
 
 
 async def test_rate_limit_is_per_shop(app_client, make_shop):
@@ -151,4 +151,4 @@ async def test_a_body_over_the_size_limit_is_refused_whole_or_streaming(aiohttp_
         assert resp.status == status, await resp.text()
         if status == 413:
             assert (await resp.json())["code"] == "payload_too_large"
-    assert await redis.zcard(keys.shop_shipments(shop.id)) == 1
+    assert await stored_parcels(redis, shop.id) == 1

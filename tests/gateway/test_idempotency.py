@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from gateway import keys
-from tests.conftest import shipment_body
+from tests.conftest import shipment_body, stored_parcels
 
 
 async def test_same_key_same_body_replays_the_first_answer(app_client, shop, redis):
@@ -15,7 +15,7 @@ async def test_same_key_same_body_replays_the_first_answer(app_client, shop, red
     assert first.status == second.status == 201
     assert await first.read() == await second.read()
     assert second.headers.get("Idempotent-Replayed") == "true"
-    assert await redis.zcard(keys.shop_shipments(shop.id)) == 1
+    assert await stored_parcels(redis, shop.id) == 1
 
 
 async def test_same_key_other_body_is_refused(app_client, shop, redis):
@@ -23,7 +23,7 @@ async def test_same_key_other_body_is_refused(app_client, shop, redis):
     assert (await app_client.post("/v1/shipments", json=shipment_body(), headers=h)).status == 201
     resp = await app_client.post("/v1/shipments", json=shipment_body(client_order_id="other"), headers=h)
     assert resp.status == 409 and (await resp.json())["code"] == "idempotency_key_reused"
-    assert await redis.zcard(keys.shop_shipments(shop.id)) == 1
+    assert await stored_parcels(redis, shop.id) == 1
 
 
 async def test_concurrent_retries_with_one_key_book_once(app_client, shop, redis):
@@ -32,7 +32,7 @@ async def test_concurrent_retries_with_one_key_book_once(app_client, shop, redis
                                    for _ in range(20)])
     bodies = {await r.read() for r in resps}
     assert len(bodies) == 1 and all(r.status == 201 for r in resps)
-    assert await redis.zcard(keys.shop_shipments(shop.id)) == 1
+    assert await stored_parcels(redis, shop.id) == 1
 
 
 async def test_keys_are_per_shop(app_client, make_shop):
@@ -50,7 +50,7 @@ async def test_keys_live_at_least_a_day(app_client, shop, redis):
 async def test_without_a_key_a_retry_books_twice(app_client, shop, redis):
     for _ in range(2):
         assert (await app_client.post("/v1/shipments", json=shipment_body(), headers=shop.headers)).status == 201
-    assert await redis.zcard(keys.shop_shipments(shop.id)) == 2
+    assert await stored_parcels(redis, shop.id) == 2
 
 
 async def test_batch_replay_and_cancel_replay(app_client, shop):

@@ -1,4 +1,4 @@
-"""A store written by layout 1 (a history zset per parcel) upgraded at start: nothing acknowledged goes missing."""
+"""Stores written by earlier layouts upgraded at start: nothing acknowledged goes missing."""
 
 from __future__ import annotations
 
@@ -33,3 +33,18 @@ async def test_history_zsets_move_into_parcel_hashes_once(app_client, shop, redi
     assert not await redis.exists(keys.legacy_history(shop.id, tn))
     assert int(await redis.get(keys.LAYOUT)) == LAYOUT
     assert await upgrade(redis) == 0  # at the current layout: nothing walks the keyspace again
+
+
+async def test_layout_2_all_parcels_index_is_dropped_and_listing_still_finds_every_parcel(app_client, shop, redis):
+    tns = [(await (await app_client.post("/v1/shipments", json=shipment_body(), headers=shop.headers)).json())
+           ["tracking_number"] for _ in range(3)]
+    await app_client.post(f"/v1/shipments/{tns[0]}/cancel", headers=shop.headers)
+    members = [m for st in keys.STATUSES for m in await redis.zrange(keys.shop_status_index(shop.id, st), 0, -1)]
+    await redis.zadd(keys.legacy_shop_shipments(shop.id), dict.fromkeys(members, 0))  # as layout 2 kept them
+    await redis.set(keys.LAYOUT, 2)
+
+    assert await upgrade(redis) == 0  # no history to move: layout 2 had it in the hashes already
+    assert not await redis.exists(keys.legacy_shop_shipments(shop.id))
+    assert int(await redis.get(keys.LAYOUT)) == LAYOUT
+    listed = await (await app_client.get("/v1/shipments", headers=shop.headers)).json()
+    assert [s["tracking_number"] for s in listed["items"]] == tns[::-1]

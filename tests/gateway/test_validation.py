@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from gateway import keys
-from tests.conftest import shipment_body
+from tests.conftest import shipment_body, stored_parcels
 
 
 async def post_shipment(client, shop, body):
     return await client.post("/v1/shipments", json=body, headers=shop.headers)
-
-
-async def stored_parcels(redis, shop) -> int:
-    return await redis.zcard(keys.shop_shipments(shop.id))
 
 
 def receiver(**changes):
@@ -48,7 +43,7 @@ def receiver(**changes):
     (shipment_body(receiver="Isfahan"), "receiver", "type_object"),
 ])
 async def test_each_rule_is_enforced(app_client, shop, redis, body, field, code):
-    before = await stored_parcels(redis, shop)
+    before = await stored_parcels(redis, shop.id)
     resp = await post_shipment(app_client, shop, body)
     assert resp.status == 422
     assert resp.content_type == "application/problem+json"
@@ -56,7 +51,7 @@ async def test_each_rule_is_enforced(app_client, shop, redis, body, field, code)
     assert problem["code"] == "validation_failed" and problem["status"] == 422
     assert {"field": field, "code": code} in [{"field": e["field"], "code": e["code"]} for e in problem["errors"]]
     assert all(e["message"] and e["message_fa"] for e in problem["errors"])
-    assert await stored_parcels(redis, shop) == before
+    assert await stored_parcels(redis, shop.id) == before
 
 
 async def test_every_bad_field_is_reported_at_once(app_client, shop):
@@ -97,7 +92,7 @@ async def test_body_over_one_mib_is_413_and_books_nothing(app_client, shop, redi
     resp = await post_shipment(app_client, shop, body)
     assert resp.status == 413
     assert (await resp.json())["code"] == "payload_too_large"
-    assert await stored_parcels(redis, shop) == 0
+    assert await stored_parcels(redis, shop.id) == 0
 
 
 @pytest.mark.parametrize("header", [None, "Bearer nope", "Bearer bk_1_short", "Basic abc",
