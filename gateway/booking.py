@@ -182,7 +182,7 @@ class BookingService:
             status, body = render(views)
             idem_record = orjson.dumps({"fp": request_fp, "status": status, "body": body.decode(), "side": side})
         idem_key = keys.idempotency(shop_id, idempotency_key) if idempotency_key is not None else shop.shop
-        script_keys = [shop.shop, shop.rate_limit, idem_key, *shop.booking, *item_keys]
+        script_keys = [shop.shop, idem_key, *shop.booking, *item_keys]
         args = [*caller.guard_args(self.default_rate, self.default_burst, booked or 1),
                 "1" if idempotency_key is not None else "", self.idempotency_ttl_s, idem_record, booked,
                 shop_id, FEED_MAXLEN, *item_args]
@@ -279,7 +279,7 @@ class BookingService:
     # -- reading ---------------------------------------------------------------------------------------------
     async def authorize(self, caller: Caller) -> None:
         raise_for_guard(await self.batcher.evalsha(
-            self._auth, [keys.shop(caller.shop.id), keys.rate_limit(caller.shop.id)],
+            self._auth, [keys.shop(caller.shop.id)],
             caller.guard_args(self.default_rate, self.default_burst)))
 
     async def get(self, caller: Caller, tracking_number: str) -> dict[str, Any]:
@@ -335,7 +335,7 @@ class BookingService:
             "office": None, "data": {},
         }
         script_keys = [
-            keys.shop(shop_id), keys.rate_limit(shop_id), keys.parcel(shop_id, tracking_number),
+            keys.shop(shop_id), keys.parcel(shop_id, tracking_number),
             keys.shop_status_index(shop_id, "pre_transit"),
             keys.shop_status_index(shop_id, "cancelled"), keys.partition_events(keys.partition_of(shop_id)),
             keys.shop_feed(shop_id),
@@ -355,23 +355,22 @@ class BookingService:
 
 class _ShopKeys(NamedTuple):
     shop: str
-    rate_limit: str
-    booking: tuple[str, ...]  # the script's KEYS[4..6]: pre_transit index, outbox, feed
+    booking: tuple[str, ...]  # the script's KEYS[3..5]: pre_transit index, outbox, feed
     parcel: str  # + tracking number
     order: str  # + client_order_id
-    book_one: tuple  # book_one's EVALSHA up to its item keys: script, key count, KEYS[1..6]
+    book_one: tuple  # book_one's EVALSHA up to its item keys: script, key count, KEYS[1..5]
 
 
 @functools.lru_cache(maxsize=65536)
 def _shop_keys(shop_id: int) -> _ShopKeys:
     """The keys every booking of a shop touches, and the shop's part of its parcels' keys, formatted once."""
-    shop, rate_limit = keys.shop(shop_id), keys.rate_limit(shop_id)
+    shop = keys.shop(shop_id)
     booking = (keys.shop_status_index(shop_id, "pre_transit"), keys.partition_events(keys.partition_of(shop_id)),
                keys.shop_feed(shop_id))
-    # book_one's KEYS: no idempotency record, so KEYS[3] is the shop key (the script does not touch it), and
-    # one parcel and order index follow: 8 keys.
-    return _ShopKeys(shop, rate_limit, booking, keys.parcel(shop_id, ""), keys.shop_order_index(shop_id, ""),
-                     ("EVALSHA", BOOK_SCRIPT.sha, 8, shop, rate_limit, shop, *booking))
+    # book_one's KEYS: no idempotency record, so KEYS[2] is the shop key (the script does not touch it as one),
+    # and one parcel and order index follow: 7 keys.
+    return _ShopKeys(shop, booking, keys.parcel(shop_id, ""), keys.shop_order_index(shop_id, ""),
+                     ("EVALSHA", BOOK_SCRIPT.sha, 7, shop, shop, *booking))
 
 
 # The booked event as the API and the webhooks show it, byte for byte what orjson makes of it, filled in per

@@ -41,7 +41,8 @@ def tag(shop_id: int) -> str:
 
 
 def shop(shop_id: int) -> str:
-    """Hash: name, enamad_id, sender (JSON), key_hash, status, created_at, rate, burst."""
+    """Hash: name, enamad_id, sender (JSON), key_hash, status, created_at, rate, burst, and tat: the GCRA
+    theoretical arrival time (ms) of the shop's request stream (lua.GUARD)."""
     return f"{tag(shop_id)}:shop:{shop_id}"
 
 
@@ -77,11 +78,6 @@ def parcel(shop_id: int, tracking_number: str) -> str:
 def idempotency(shop_id: int, key: str) -> str:
     """String JSON {fp, status, body}; lives at least 24 h."""
     return f"{tag(shop_id)}:idem:{shop_id}:{key}"
-
-
-def rate_limit(shop_id: int) -> str:
-    """GCRA theoretical arrival time (ms) of the shop's request stream."""
-    return f"{tag(shop_id)}:rl:{shop_id}"
 
 
 def shop_feed(shop_id: int) -> str:
