@@ -4,7 +4,7 @@ from .keys import PARCEL_HISTORY_FIELD
 
 # Shared by every script a shop's request runs: the key must match, the shop must be active, and the request
 # must fit the shop's rate (GCRA: a token bucket without a timer; the state is one number, the shop hash's
-# `tat` field: a key of its own, with an expiry, cost the store about 8,000 instructions more per request).
+# `tat` field: a key of its own, with an expiry, cost the store about 10,000 instructions more per request).
 # Sets `now`. Expects KEYS[1] = shop hash; ARGV[1] key hash, ARGV[2]/[3] default rate/burst, ARGV[4] cost
 # (requests or booked items).
 GUARD = r"""

@@ -27,6 +27,7 @@ def outbox_entry(fields: list[bytes]) -> tuple[bytes, list[tuple[bytes, bytes]]]
     """(shop id, [(tracking number, event JSON), ...] in order) of one raw outbox entry."""
     return fields[1], [(fields[i + 1], fields[i + 3]) for i in range(2, len(fields), 4)]
 
+
 TERMINAL_STATUSES = frozenset({"delivered", "returned", "cancelled"})
 
 STATUS_FA = {
