@@ -195,6 +195,9 @@ def main() -> None:
     if args.run:
         import uvloop
 
+        from gateway.web_runner import tune_gc
+
+        tune_gc()  # the worker's collector settings: with the default ones a gen-0 pass ran every few requests
         uvloop.run(drive(args.run, args.requests))
         return
     from bench.callgrind import require_valgrind

@@ -67,7 +67,7 @@ class Caller:
     shop: Shop
     key_hash: str
 
-    def guard_args(self, default_rate: float, default_burst: int, cost: int = 1) -> list[Any]:
+    def guard_args(self, default_rate: str, default_burst: int, cost: int = 1) -> list[Any]:
         return [self.key_hash, default_rate, default_burst, cost]
 
 
@@ -113,7 +113,8 @@ class BookingService:
         self.batcher = batcher
         self.limits = limits
         self.tariff = tariff
-        self.default_rate = default_rate
+        # The rate goes to every script as the packer would spell the float, spelled once rather than per call.
+        self._rate_arg = repr(float(default_rate))
         self.default_burst = default_burst
         self.idempotency_ttl_s = idempotency_ttl_s
         self._book = BOOK_SCRIPT
@@ -183,7 +184,7 @@ class BookingService:
             idem_record = orjson.dumps({"fp": request_fp, "status": status, "body": body.decode(), "side": side})
         idem_key = keys.idempotency(shop_id, idempotency_key) if idempotency_key is not None else shop.shop
         script_keys = [shop.shop, idem_key, *shop.booking, *item_keys]
-        args = [*caller.guard_args(self.default_rate, self.default_burst, booked or 1),
+        args = [*caller.guard_args(self._rate_arg, self.default_burst, booked or 1),
                 "1" if idempotency_key is not None else "", self.idempotency_ttl_s, idem_record, booked,
                 shop_id, FEED_MAXLEN, *item_args]
         res, *side_replies = await self.batcher.group(self._book, script_keys, args, side)
@@ -237,7 +238,7 @@ class BookingService:
         view, doc_json, event_json, office, expected = self._records(shop_id, req, tn, now, created_at,
                                                                      created_at.encode())
         script = (*shop.book_one, shop.parcel + tn, shop.order + req.client_order_id, caller.key_hash,
-                  self.default_rate, self.default_burst, 1, "", self.idempotency_ttl_s, b"", 1, shop_id, FEED_MAXLEN,
+                  self._rate_arg, self.default_burst, 1, "", self.idempotency_ttl_s, b"", 1, shop_id, FEED_MAXLEN,
                   tn, created_ms, keys.index_member(created_ms, tn), doc_json, event_json, created_at)
         side = (("SET", keys.tracking_index(tn), shop_id),
                 ("ZADD", keys.office_due(office), int(expected.replace("-", "")), tn))
@@ -280,7 +281,7 @@ class BookingService:
     async def authorize(self, caller: Caller) -> None:
         raise_for_guard(await self.batcher.evalsha(
             self._auth, [keys.shop(caller.shop.id)],
-            caller.guard_args(self.default_rate, self.default_burst)))
+            caller.guard_args(self._rate_arg, self.default_burst)))
 
     async def get(self, caller: Caller, tracking_number: str) -> dict[str, Any]:
         shop_id = caller.shop.id
@@ -340,7 +341,7 @@ class BookingService:
             keys.shop_status_index(shop_id, "cancelled"), keys.partition_events(keys.partition_of(shop_id)),
             keys.shop_feed(shop_id),
         ]
-        args = [*caller.guard_args(self.default_rate, self.default_burst), tracking_number, shop_id, now_iso,
+        args = [*caller.guard_args(self._rate_arg, self.default_burst), tracking_number, shop_id, now_iso,
                 FEED_MAXLEN, orjson.dumps(event), int(now * 1000)]
         res = await self.batcher.evalsha(self._cancel, script_keys, args)
         raise_for_guard(res)
