@@ -41,14 +41,15 @@ class Script:
 
 
 class _Call:
-    """One caller's commands (sent back to back in the same flush) and the future of their replies."""
+    """One caller's commands (sent back to back in the same flush) and the future of their replies. A call
+    runs at most one script, and it comes first (``script``: to load it again after a NOSCRIPT)."""
 
-    __slots__ = ("commands", "scripts", "future", "single")
+    __slots__ = ("commands", "script", "future", "single")
 
-    def __init__(self, commands: list[tuple], scripts: list[Script | None], future: asyncio.Future,
+    def __init__(self, commands: list[tuple] | tuple[tuple, ...], script: Script | None, future: asyncio.Future,
                  single: bool) -> None:
         self.commands = commands
-        self.scripts = scripts
+        self.script = script
         self.future = future
         self.single = single
 
@@ -69,16 +70,16 @@ class Batcher:
 
     def evalsha(self, script: Script, keys: list[str], args: list[Any]) -> asyncio.Future:
         """Future of the script's reply (or its error)."""
-        return self._enqueue([("EVALSHA", script.sha, len(keys), *keys, *args)], [script], single=True)
+        return self._enqueue((("EVALSHA", script.sha, len(keys), *keys, *args),), script, single=True)
 
     def command(self, *args: Any) -> asyncio.Future:
         """Future of the command's reply (or its error)."""
-        return self._enqueue([args], [None], single=True)
+        return self._enqueue((args,), None, single=True)
 
     def many(self, commands: list[tuple]) -> asyncio.Future:
         """Plain commands sent back to back; one future of all their replies, errors as values (one future, not
         one per command: a scan upload looks up to a thousand tracking numbers at once)."""
-        return self._enqueue(commands, [None] * len(commands), single=False)
+        return self._enqueue(commands, None, single=False)
 
     def group(self, script: Script, keys: list[str], args: list[Any], commands: list[tuple]) -> asyncio.Future:
         """A script and plain commands sent back to back; one future of all their replies, errors as values."""
@@ -87,13 +88,14 @@ class Batcher:
     def script_and(self, script: Script, evalsha: tuple, commands: list[tuple] | tuple[tuple, ...]
                    ) -> asyncio.Future:
         """``group`` for a caller that built the script's EVALSHA command (``script.sha`` first) itself."""
-        return self._enqueue([evalsha, *commands], [script, *[None] * len(commands)], single=False)
+        return self._enqueue((evalsha, *commands), script, single=False)
 
-    def _enqueue(self, commands: list[tuple], scripts: list[Script | None], single: bool) -> asyncio.Future:
+    def _enqueue(self, commands: list[tuple] | tuple[tuple, ...], script: Script | None,
+                 single: bool) -> asyncio.Future:
         loop = asyncio.get_running_loop()
         fut = loop.create_future()
         pending = self._pending
-        pending.append(_Call(commands, scripts, fut, single))
+        pending.append(_Call(commands, script, fut, single))
         if len(pending) >= self.flush_at and self._in_flight == 0:
             self._start_flush()
         elif not self._flush_scheduled and self._in_flight < self._max_in_flight:
@@ -140,7 +142,7 @@ class Batcher:
             self._finished()
             return
         results = replies.result()
-        if any(isinstance(res, NoScriptError) for res in results):  # the store restarted: load and resend
+        if NoScriptError in map(type, results):  # the store restarted: load and resend (tested in C, no loop)
             asyncio.ensure_future(self._flush(batch, commands, results))
             return
         self._deliver(batch, results)
@@ -152,7 +154,7 @@ class Batcher:
                 results = await self._send(commands)
             missing = [i for i, res in enumerate(results) if isinstance(res, NoScriptError)]
             if missing:
-                scripts = [s for call in batch for s in call.scripts]
+                scripts = [s for call in batch for s in (call.script, *[None] * (len(call.commands) - 1))]
                 for script in {scripts[i].sha: scripts[i] for i in missing}.values():
                     await self.redis.script_load(script.source)
                 for i, res in zip(missing, await self._send([commands[i] for i in missing])):

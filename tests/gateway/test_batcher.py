@@ -94,7 +94,10 @@ async def test_scripts_are_loaded_again_after_the_store_forgot_them(batcher: Bat
     script = Script("return 'v' .. ARGV[1]")
     assert await batcher.evalsha(script, [], [1]) == b"v1"
     await redis.script_flush()
-    assert await asyncio.gather(batcher.evalsha(script, [], [2]), batcher.command("PING")) == [b"v2", b"PONG"]
+    # In one flush: a script alone, a plain command, and a script followed by plain commands in one call.
+    assert await asyncio.gather(batcher.evalsha(script, [], [2]), batcher.command("PING"),
+                                batcher.group(script, [], [3], [("ECHO", "a"), ("ECHO", "b")])) == [
+        b"v2", b"PONG", [b"v3", b"a", b"b"]]
 
 
 async def test_a_batch_that_times_out_leaves_later_replies_in_order(redis: aioredis.Redis, store_url: str):
