@@ -168,7 +168,7 @@ def main() -> None:
                     help="the store's AOF fsync policy (the gateway's default is always)")
     ap.add_argument("--store-allocator", choices=("auto", "libc"), default="auto",
                     help="auto: jemalloc preloaded where the system has it (as the gateway runs it); libc: built-in")
-    # A booking appends about 1.4 kB to the AOF, so at 15,000 bookings/s the gateway's default threshold lets a
+    # A booking appends about 2.7 kB to the AOF, so at 15,000 bookings/s the gateway's default threshold lets a
     # rewrite (a forked child serialising the whole store, on the same two cores) land in whichever round passes
     # it. The bench measures bookings; what a rewrite costs is measured on its own (bench/rewrite_cost.py).
     ap.add_argument("--aof-rewrite-min-mb", type=int, default=16384,
