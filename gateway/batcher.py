@@ -154,7 +154,7 @@ class Batcher:
                 results = await self._send(commands)
             missing = [i for i, res in enumerate(results) if isinstance(res, NoScriptError)]
             if missing:
-                scripts = [s for call in batch for s in (call.script, *[None] * (len(call.commands) - 1))]
+                scripts = [call.script if k == 0 else None for call in batch for k in range(len(call.commands))]
                 for script in {scripts[i].sha: scripts[i] for i in missing}.values():
                     await self.redis.script_load(script.source)
                 for i, res in zip(missing, await self._send([commands[i] for i in missing])):
