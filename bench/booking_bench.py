@@ -63,14 +63,14 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer %(key)s"
 -- wrk shares the two cores with what it measures, so it does as little as it can: without bodies it sends one
 -- static request, and with them each is formatted once, at start, not once per request.
-local requests = {}
+local formatted = {}
 if #bodies > 0 then
   init = function(args)
-    for k, body in ipairs(bodies) do requests[k] = wrk.format(nil, nil, nil, body) end
+    for k, body in ipairs(bodies) do formatted[k] = wrk.format(nil, nil, nil, body) end
   end
   request = function()
     i = i + 1
-    return requests[(i %% #requests) + 1]
+    return formatted[(i %% #formatted) + 1]
   end
 end
 if pace_ms > 0 then delay = function() return pace_ms end end
