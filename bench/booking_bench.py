@@ -11,10 +11,14 @@ table gives medians (with the range of the ratio), plus the CPU time per request
 the store spent, read from /proc: the steadier measure of what a request costs.
 
 With ``--floor`` each round also measures what aiohttp alone costs for a booking-shaped request (``bench/hello.py
-floor``: the same body read and parsed, an answer of the same size): the most any booking could reach.
+floor``: the same body read and parsed, an answer of the same size): the most any booking could reach. With
+``--stored`` each round also measures that plus the store's part of a booking (``bench/hello.py stored``: a
+booking's writes, made ready at start, through the gateway's batcher): the most a booking could reach with a handler
+that cost nothing beyond its store round trip, on the same store as the bookings.
 
     .venv/bin/python bench/booking_bench.py [--workers 1 2] [--duration 10] [--rounds 3] [--connections 64]
         [--appendfsync always] [--store-allocator auto] [--aof-rewrite-min-mb 16384] [--access-log] [--floor]
+        [--stored]
 
 Needs ``wrk`` (Debian package ``wrk``).
 """
@@ -178,6 +182,8 @@ def main() -> None:
                     help="keep the gateway's access log on (to /dev/null); off by default, like the ceiling's")
     ap.add_argument("--floor", action="store_true",
                     help="also measure aiohttp alone answering a booking-shaped request (bench/hello.py floor)")
+    ap.add_argument("--stored", action="store_true",
+                    help="also measure the floor plus a booking's store writes (bench/hello.py stored)")
     ap.add_argument("--json", help="write the rows here too")
     args = ap.parse_args()
     if not shutil.which("wrk"):
@@ -215,6 +221,18 @@ def main() -> None:
                                 connections=args.connections))
                         finally:
                             stop(shaped)
+                    bound = bound_us = bound_store_us = None
+                    if args.stored:
+                        shaped = start([py, "-m", "bench.hello", str(port), str(workers), "stored"],
+                                       {**env, "BENCH_API_KEY": key}, port)
+                        try:
+                            wrk(target, method="POST", key=key, bodies=BODIES, duration=2,
+                                connections=args.connections)
+                            bound, bound_us, bound_store_us = measured(shaped, store.pid, partial(
+                                wrk, target, method="POST", key=key, bodies=BODIES, duration=args.duration,
+                                connections=args.connections))
+                        finally:
+                            stop(shaped)
                     gw = start([py, "-m", "gateway", "serve"], env, port)
                     try:
                         wrk(target, method="POST", key=key, bodies=BODIES, duration=2, connections=args.connections)
@@ -227,7 +245,10 @@ def main() -> None:
                                    "ratio": peak["rate"] / ceiling["rate"], "p50": peak["p50_ms"],
                                    "p99": peak["p99_ms"], "hello_us": hello_us, "book_us": book_us,
                                    "store_us": store_us, "errors": peak["errors"],
-                                   "floor": floor and floor["rate"] / ceiling["rate"], "floor_us": floor_us})
+                                   "floor": floor and floor["rate"] / ceiling["rate"], "floor_us": floor_us,
+                                   "stored": bound and bound["rate"] / ceiling["rate"], "stored_us": bound_us,
+                                   "stored_store_us": bound_store_us,
+                                   "stored_errors": bound and bound["errors"]})
                 rate = median([r["book"] for r in rounds])
                 gw = start([py, "-m", "gateway", "serve"], env, port)
                 try:
@@ -250,7 +271,12 @@ def main() -> None:
                     "paced_p99_ms": round(paced["p99_ms"], 2),
                     "errors": sum(r["errors"] for r in rounds) + paced["errors"],
                     "floor_ratio": round(median([r["floor"] for r in rounds]), 3) if args.floor else None,
-                    "floor_cpu_us": round(median([r["floor_us"] for r in rounds])) if args.floor else None})
+                    "floor_cpu_us": round(median([r["floor_us"] for r in rounds])) if args.floor else None,
+                    **({"stored_ratio": round(median([r["stored"] for r in rounds]), 3),
+                        "stored_ratio_max": round(max(r["stored"] for r in rounds), 3),
+                        "stored_cpu_us": round(median([r["stored_us"] for r in rounds])),
+                        "stored_store_cpu_us": round(median([r["stored_store_us"] for r in rounds])),
+                        "stored_errors": sum(r["stored_errors"] for r in rounds)} if args.stored else {})})
         finally:
             store.stop()
     print(f"\nbookings vs. aiohttp hello-world, AOF appendfsync {args.appendfsync} (rewrite from "
@@ -269,6 +295,11 @@ def main() -> None:
         print("aiohttp alone on a booking-shaped request (bench/hello.py floor), against hello-world: "
               + ", ".join(f"{r['workers']} worker(s) {r['floor_ratio']:.0%} at {r['floor_cpu_us']} µs CPU/request"
                           for r in rows))
+    if args.stored:
+        print("the floor plus a booking's store writes (bench/hello.py stored), against hello-world: "
+              + ", ".join(f"{r['workers']} worker(s) {r['stored_ratio']:.0%} (best round {r['stored_ratio_max']:.0%}) "
+                          f"at {r['stored_cpu_us']} µs CPU/request, store {r['stored_store_cpu_us']} µs, "
+                          f"{r['stored_errors']} errors" for r in rows))
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2))
 

@@ -4,12 +4,22 @@ With ``floor`` it serves instead what aiohttp alone costs for a booking-shaped r
 whose JSON body is read and parsed as the gateway reads it, answered 201 with as many bytes as a booking's
 answer. No booking can be cheaper than that; the gap between it and a booking is the gateway's own work.
 
-    python -m bench.hello PORT WORKERS [floor]
+With ``stored`` it serves ``floor`` plus the store's part of a booking, and nothing else: each request writes what
+a booking writes (the booking script with a real booking's document and event, under a fresh tracking number, and
+the two writes beside it, through the gateway's own micro-batcher and connection) and waits for the store's answer.
+The records are made once at start from the bench's bodies, the caller is fixed, nothing is validated or priced:
+the most a booking could reach with a handler that cost nothing but its store round trip. Needs ``REDIS_URL`` and
+``BENCH_API_KEY`` (a shop's key).
+
+    python -m bench.hello PORT WORKERS [floor|stored]
 """
 
 from __future__ import annotations
 
+import itertools
+import os
 import sys
+import time
 
 import orjson
 from aiohttp import web
@@ -30,13 +40,93 @@ async def floor(request: web.Request) -> web.Response:
     return web.Response(body=FLOOR_ANSWER, status=201, content_type="application/json")
 
 
-def serve(port: int, booking_shaped: bool = False) -> None:
+class StoredBookings:
+    """A booking's store writes, ready but for the tracking number and the time: one per bench body, made as
+    ``BookingService.book_one`` makes them, written through the gateway's batcher."""
+
+    def __init__(self, batcher, booking, shop, key_hash: str, prefix: str) -> None:
+        from bench.booking_bench import BODIES
+        from gateway import keys
+        from gateway.booking import FEED_MAXLEN, _shop_keys
+        from gateway.timeutil import iso_ms
+        from gateway.validation import RequestValidator
+
+        self.batcher, self.script, self.shop_id, self.prefix = batcher, booking._book, shop.id, prefix
+        self.iso_ms, self.index_member, self.tracking_index = iso_ms, keys.index_member, keys.tracking_index
+        shop_keys = _shop_keys(shop.id)
+        self.head, self.parcel = shop_keys.book_one, shop_keys.parcel
+        self.guard = (key_hash, booking._rate_arg, booking.default_burst, 1, "", booking.idempotency_ttl_s, b"", 1,
+                      shop.id, FEED_MAXLEN)
+        validator, now = RequestValidator(booking.limits), time.time()
+        self.prepared = []
+        for body in BODIES:
+            req, _ = validator.shipment(body, shop.sender)
+            _, doc, event, office, expected = booking._records(shop.id, req, "EE000000000IR", now, iso_ms(now), b"")
+            self.prepared.append((shop_keys.order + req.client_order_id, doc, event, keys.office_due(office),
+                                  int(expected.replace("-", ""))))
+        self.counter = itertools.count()
+
+    def book(self):
+        n = next(self.counter)
+        order, doc, event, due, expected = self.prepared[n % len(self.prepared)]
+        tn = f"{self.prefix}{n:09d}IR"
+        now = time.time()
+        created_ms = int(now * 1000)
+        created_at = self.iso_ms(now)
+        return self.batcher.script_and(
+            self.script, (*self.head, self.parcel + tn, order, *self.guard, tn, created_ms,
+                          self.index_member(created_ms, tn), doc, event, created_at),
+            (("SET", self.tracking_index(tn), self.shop_id), ("ZADD", due, expected, tn)))
+
+
+STORED = web.AppKey("stored", StoredBookings)
+
+
+async def stored_ctx(app: web.Application):
+    from gateway.batcher import Batcher
+    from gateway.booking import BookingService
+    from gateway.config import Config
+    from gateway.network import ParcelNetwork
+    from gateway.shops import ShopRegistry, hash_key, parse_api_key
+    from gateway.store import async_client
+    from gateway.tariff import Limits, Tariff
+
+    config, url, api_key = Config.from_env(), os.environ["REDIS_URL"], os.environ["BENCH_API_KEY"]
+    client = async_client(url)
+    batcher = Batcher(client, url)
+    limits = Limits.load(config.limits_path)
+    booking = BookingService(client, batcher, limits, Tariff.load(config.tariff_path, limits), ParcelNetwork(),
+                             default_rate=config.rate_per_s, default_burst=config.rate_burst,
+                             idempotency_ttl_s=config.idempotency_ttl_s, serial_block=config.serial_block)
+    shop = await ShopRegistry(client).get(parse_api_key(api_key))
+    # Tracking-number-shaped names no real serial takes: two letters per worker process (numbered by the store,
+    # so no two workers share them), then a counter.
+    prefix = "Z" + chr(ord("A") + await client.incr("bench:stored:workers") % 26)
+    app[STORED] = StoredBookings(batcher, booking, shop, hash_key(api_key), prefix)
+    yield
+    batcher.close()
+    await client.aclose()
+
+
+async def stored(request: web.Request) -> web.Response:
+    content = request.content
+    orjson.loads(content.read_nowait() if content.is_eof() else await request.read())
+    res, *_ = await request.app[STORED].book()
+    if isinstance(res, BaseException) or res[0] != b"OK":
+        raise web.HTTPInternalServerError(text=repr(res))
+    return web.Response(body=FLOOR_ANSWER, status=201, content_type="application/json")
+
+
+def serve(port: int, mode: str = "hello") -> None:
     import uvloop
 
     uvloop.install()
     app = web.Application()
-    if booking_shaped:
+    if mode == "floor":
         app.router.add_post("/v1/shipments", floor)
+    elif mode == "stored":
+        app.cleanup_ctx.append(stored_ctx)
+        app.router.add_post("/v1/shipments", stored)
     else:
         app.router.add_get("/", hello)
     tune_gc()  # the same process settings as a gateway worker
@@ -45,4 +135,4 @@ def serve(port: int, booking_shaped: bool = False) -> None:
 
 if __name__ == "__main__":
     port, workers = int(sys.argv[1]), int(sys.argv[2])
-    Supervisor([Role("hello", serve, (port, sys.argv[3:] == ["floor"]), workers)]).run()
+    Supervisor([Role("hello", serve, (port, sys.argv[3] if len(sys.argv) > 3 else "hello"), workers)]).run()
