@@ -5,8 +5,9 @@ whose JSON body is read and parsed as the gateway reads it, answered 201 with as
 answer. No booking can be cheaper than that; the gap between it and a booking is the gateway's own work.
 
 With ``stored`` it serves ``floor`` plus the store's part of a booking, and nothing else: each request writes what
-a booking writes (the booking script with a real booking's document and event, under a fresh tracking number, and
-the two writes beside it, through the gateway's own micro-batcher and connection) and waits for the store's answer.
+a booking writes (the booking script with a real booking's document and event, under a fresh name shaped like a
+tracking number, and the two writes beside it, through the gateway's own micro-batcher and connection) and waits
+for the store's answer.
 The records are made once at start from the bench's bodies, the caller is fixed, nothing is validated or priced:
 the most a booking could reach with a handler that cost nothing but its store round trip. Needs ``REDIS_URL`` and
 ``BENCH_API_KEY`` (a shop's key).
