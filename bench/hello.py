@@ -45,14 +45,17 @@ class StoredBookings:
     """A booking's store writes, ready but for the tracking number and the time: one per bench body, made as
     ``BookingService.book_one`` makes them, written through the gateway's batcher."""
 
-    def __init__(self, batcher, booking, shop, key_hash: str, prefix: str) -> None:
+    def __init__(self, batcher, booking, shop, key_hash: str, worker: int) -> None:
         from bench.booking_bench import BODIES
         from gateway import keys
         from gateway.booking import FEED_MAXLEN, _shop_keys
         from gateway.timeutil import iso_ms
         from gateway.validation import RequestValidator
 
-        self.batcher, self.script, self.shop_id, self.prefix = batcher, booking._book, shop.id, prefix
+        self.batcher, self.script, self.shop_id = batcher, booking._book, shop.id
+        # Tracking-number-shaped names no real serial takes: "Z", a letter, nine digits, "IR"; each worker its own
+        # letter and block of the digits (260 workers per store, each 100 million bookings).
+        self.prefix = "Z" + chr(ord("A") + worker % 26)
         self.iso_ms, self.index_member, self.tracking_index = iso_ms, keys.index_member, keys.tracking_index
         shop_keys = _shop_keys(shop.id)
         self.head, self.parcel = shop_keys.book_one, shop_keys.parcel
@@ -65,7 +68,7 @@ class StoredBookings:
             _, doc, event, office, expected = booking._records(shop.id, req, "EE000000000IR", now, iso_ms(now), b"")
             self.prepared.append((shop_keys.order + req.client_order_id, doc, event, keys.office_due(office),
                                   int(expected.replace("-", ""))))
-        self.counter = itertools.count()
+        self.counter = itertools.count(worker // 26 % 10 * 100_000_000)
 
     def book(self):
         n = next(self.counter)
@@ -100,10 +103,8 @@ async def stored_ctx(app: web.Application):
                              default_rate=config.rate_per_s, default_burst=config.rate_burst,
                              idempotency_ttl_s=config.idempotency_ttl_s, serial_block=config.serial_block)
     shop = await ShopRegistry(client).get(parse_api_key(api_key))
-    # Tracking-number-shaped names no real serial takes: two letters per worker process (numbered by the store,
-    # so no two workers share them), then a counter.
-    prefix = "Z" + chr(ord("A") + await client.incr("bench:stored:workers") % 26)
-    app[STORED] = StoredBookings(batcher, booking, shop, hash_key(api_key), prefix)
+    worker = await client.incr("bench:stored:workers") - 1  # numbered by the store: no two share a number
+    app[STORED] = StoredBookings(batcher, booking, shop, hash_key(api_key), worker)
     yield
     batcher.close()
     await client.aclose()
