@@ -147,6 +147,19 @@ def measured(proc: subprocess.Popen, store_pid: int, run) -> tuple[dict, float, 
     return res, (cpu_seconds(pids) - w0) / n * 1e6, (cpu_seconds([store_pid]) - s0) / n * 1e6
 
 
+def serve_and_measure(store_pid: int, duration: int, connections: int, cmd: list[str], env: dict, port: int,
+                      url: str, *, warm: bool = False, **request) -> tuple[dict, float, float]:
+    """Start ``cmd``, drive it with wrk for ``duration`` seconds (after 2 seconds' warm-up with ``warm``), stop it:
+    ``measured``'s result."""
+    proc = start(cmd, env, port)
+    try:
+        if warm:
+            wrk(url, duration=2, connections=connections, **request)
+        return measured(proc, store_pid, partial(wrk, url, duration=duration, connections=connections, **request))
+    finally:
+        stop(proc)
+
+
 def paced_run(target: str, key: str, goal_per_s: float, duration: int, conns: int) -> dict:
     """Bookings at about goal_per_s. wrk's connections are a closed loop (each waits for its answer, then for
     its pace), so the pace that gives the goal depends on the latency at that load: found in short runs."""
@@ -202,45 +215,24 @@ def main() -> None:
                 env = {**os.environ, "BARID_WORKERS": str(workers), "BARID_PORT": str(port), "REDIS_URL": url,
                        "BARID_ACCESS_LOG": "1" if args.access_log else "0", "BARID_LOG_LEVEL": "WARNING"}
                 target = f"http://127.0.0.1:{port}/v1/shipments"
+                booking = {"method": "POST", "key": key, "bodies": BODIES}
+                served = partial(serve_and_measure, store.pid, args.duration, args.connections)
                 rounds = []
                 # Alternating rounds: this machine's speed drifts, and each ratio compares neighbours in time.
                 for _ in range(args.rounds):
-                    hello = start([py, "-m", "bench.hello", str(port), str(workers)], env, port)
-                    try:
-                        ceiling, hello_us, _ = measured(hello, store.pid, partial(
-                            wrk, f"http://127.0.0.1:{port}/", method="GET", duration=args.duration,
-                            connections=args.connections))
-                    finally:
-                        stop(hello)
+                    ceiling, hello_us, _ = served([py, "-m", "bench.hello", str(port), str(workers)], env, port,
+                                                  f"http://127.0.0.1:{port}/", method="GET")
                     floor = floor_us = None
                     if args.floor:
-                        shaped = start([py, "-m", "bench.hello", str(port), str(workers), "floor"], env, port)
-                        try:
-                            floor, floor_us, _ = measured(shaped, store.pid, partial(
-                                wrk, target, method="POST", key=key, bodies=BODIES, duration=args.duration,
-                                connections=args.connections))
-                        finally:
-                            stop(shaped)
+                        floor, floor_us, _ = served([py, "-m", "bench.hello", str(port), str(workers), "floor"],
+                                                    env, port, target, **booking)
                     bound = bound_us = bound_store_us = None
                     if args.stored:
-                        shaped = start([py, "-m", "bench.hello", str(port), str(workers), "stored"],
-                                       {**env, "BENCH_API_KEY": key}, port)
-                        try:
-                            wrk(target, method="POST", key=key, bodies=BODIES, duration=2,
-                                connections=args.connections)
-                            bound, bound_us, bound_store_us = measured(shaped, store.pid, partial(
-                                wrk, target, method="POST", key=key, bodies=BODIES, duration=args.duration,
-                                connections=args.connections))
-                        finally:
-                            stop(shaped)
-                    gw = start([py, "-m", "gateway", "serve"], env, port)
-                    try:
-                        wrk(target, method="POST", key=key, bodies=BODIES, duration=2, connections=args.connections)
-                        peak, book_us, store_us = measured(gw, store.pid, partial(
-                            wrk, target, method="POST", key=key, bodies=BODIES, duration=args.duration,
-                            connections=args.connections))
-                    finally:
-                        stop(gw)
+                        bound, bound_us, bound_store_us = served(
+                            [py, "-m", "bench.hello", str(port), str(workers), "stored"],
+                            {**env, "BENCH_API_KEY": key}, port, target, warm=True, **booking)
+                    peak, book_us, store_us = served([py, "-m", "gateway", "serve"], env, port, target, warm=True,
+                                                      **booking)
                     rounds.append({"hello": ceiling["rate"], "book": peak["rate"],
                                    "ratio": peak["rate"] / ceiling["rate"], "p50": peak["p50_ms"],
                                    "p99": peak["p99_ms"], "hello_us": hello_us, "book_us": book_us,

@@ -45,14 +45,15 @@ class StoredBookings:
     """A booking's store writes, ready but for the tracking number and the time: one per bench body, made as
     ``BookingService.book_one`` makes them, written through the gateway's batcher."""
 
-    def __init__(self, batcher, booking, shop, key_hash: str, worker: int) -> None:
+    def __init__(self, app: web.Application, shop, key_hash: str, worker: int) -> None:
         from bench.booking_bench import BODIES
         from gateway import keys
+        from gateway.app_keys import BATCHER, BOOKING, VALIDATOR
         from gateway.booking import FEED_MAXLEN, _shop_keys
         from gateway.timeutil import iso_ms
-        from gateway.validation import RequestValidator
 
-        self.batcher, self.script, self.shop_id = batcher, booking._book, shop.id
+        booking = app[BOOKING]
+        self.batcher, self.script, self.shop_id = app[BATCHER], booking._book, shop.id
         # Tracking-number-shaped names no real serial takes: "Z", a letter, nine digits, "IR"; each worker its own
         # letter and block of the digits (260 workers per store, each 100 million bookings).
         self.prefix = "Z" + chr(ord("A") + worker % 26)
@@ -61,10 +62,10 @@ class StoredBookings:
         self.head, self.parcel = shop_keys.book_one, shop_keys.parcel
         self.guard = (key_hash, booking._rate_arg, booking.default_burst, 1, "", booking.idempotency_ttl_s, b"", 1,
                       shop.id, FEED_MAXLEN)
-        validator, now = RequestValidator(booking.limits), time.time()
+        now = time.time()
         self.prepared = []
         for body in BODIES:
-            req, _ = validator.shipment(body, shop.sender)
+            req, _ = app[VALIDATOR].shipment(body, shop.sender)
             _, doc, event, office, expected = booking._records(shop.id, req, "EE000000000IR", now, iso_ms(now), b"")
             self.prepared.append((shop_keys.order + req.client_order_id, doc, event, keys.office_due(office),
                                   int(expected.replace("-", ""))))
@@ -86,28 +87,29 @@ class StoredBookings:
 STORED = web.AppKey("stored", StoredBookings)
 
 
-async def stored_ctx(app: web.Application):
-    from gateway.batcher import Batcher
-    from gateway.booking import BookingService
+def stored_app() -> web.Application:
+    """The gateway's own store pieces (its client, batcher, validator and booking service, as ``create_app``
+    makes them), and the prepared bookings on top."""
+    from gateway.app_keys import LIMITS, REDIS
     from gateway.config import Config
-    from gateway.network import ParcelNetwork
     from gateway.shops import ShopRegistry, hash_key, parse_api_key
-    from gateway.store import async_client
-    from gateway.tariff import Limits, Tariff
+    from gateway.tariff import Limits
+    from gateway.web_app import _store_ctx
 
-    config, url, api_key = Config.from_env(), os.environ["REDIS_URL"], os.environ["BENCH_API_KEY"]
-    client = async_client(url)
-    batcher = Batcher(client, url)
-    limits = Limits.load(config.limits_path)
-    booking = BookingService(client, batcher, limits, Tariff.load(config.tariff_path, limits), ParcelNetwork(),
-                             default_rate=config.rate_per_s, default_burst=config.rate_burst,
-                             idempotency_ttl_s=config.idempotency_ttl_s, serial_block=config.serial_block)
-    shop = await ShopRegistry(client).get(parse_api_key(api_key))
-    worker = await client.incr("bench:stored:workers") - 1  # numbered by the store: no two share a number
-    app[STORED] = StoredBookings(batcher, booking, shop, hash_key(api_key), worker)
-    yield
-    batcher.close()
-    await client.aclose()
+    config, api_key = Config.from_env(), os.environ["BENCH_API_KEY"]
+    app = web.Application()
+    app[LIMITS] = Limits.load(config.limits_path)
+
+    async def prepared(app: web.Application):
+        redis = app[REDIS]
+        shop = await ShopRegistry(redis).get(parse_api_key(api_key))
+        worker = await redis.incr("bench:stored:workers") - 1  # numbered by the store: no two share a number
+        app[STORED] = StoredBookings(app, shop, hash_key(api_key), worker)
+        yield
+
+    app.cleanup_ctx.extend([_store_ctx(config, os.environ["REDIS_URL"]), prepared])
+    app.router.add_post("/v1/shipments", stored)
+    return app
 
 
 async def stored(request: web.Request) -> web.Response:
@@ -123,14 +125,14 @@ def serve(port: int, mode: str = "hello") -> None:
     import uvloop
 
     uvloop.install()
-    app = web.Application()
-    if mode == "floor":
-        app.router.add_post("/v1/shipments", floor)
-    elif mode == "stored":
-        app.cleanup_ctx.append(stored_ctx)
-        app.router.add_post("/v1/shipments", stored)
+    if mode == "stored":
+        app = stored_app()
     else:
-        app.router.add_get("/", hello)
+        app = web.Application()
+        if mode == "floor":
+            app.router.add_post("/v1/shipments", floor)
+        else:
+            app.router.add_get("/", hello)
     tune_gc()  # the same process settings as a gateway worker
     web.run_app(app, host="127.0.0.1", port=port, reuse_port=True, access_log=None, print=None)
 
