@@ -253,5 +253,5 @@ def _postal_regions(raw: dict, offices: dict[str, Office], path: Path) -> tuple[
 
 
 def postal_regions(path: str | Path | None = None) -> dict[str, str]:
-    """Postal region prefix (2 or more leading digits) -> province (Persian name); longest prefix wins."""
+    """Postal region prefix (a postal code's leading digits) -> province (Persian name); longest prefix wins."""
     return dict(load_registry(path).regions)
