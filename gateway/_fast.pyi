@@ -4,11 +4,12 @@ from typing import Any
 
 class ShipmentRules:
     """The limits of a booking, flattened once: ``services`` maps a service to (max weight g, max side mm, max
-    length plus girth mm, max declared value rial); ``text_max`` is (name, address, city, contents)."""
+    length plus girth mm, max declared value rial); ``text_max`` is (name, address, city, contents); ``regions`` is
+    (n, the first n digits of a postal code -> its province)."""
 
     def __init__(self, client_order_id_max_len: int, cod_min: int, cod_max: int,
                  services: dict[str, tuple[int, int, int, int]], provinces: frozenset[str],
-                 text_max: tuple[int, int, int, int]) -> None: ...
+                 text_max: tuple[int, int, int, int], regions: tuple[int, dict[str, str]]) -> None: ...
 
 def canonical_shipment(body: Any, rules: ShipmentRules) -> tuple[str, str, dict, dict, dict] | None:
     """(client_order_id, service, payment, receiver, parcel) exactly as the validator would make them, for a valid

@@ -30,14 +30,17 @@ cdef class ShipmentRules:
     cdef readonly dict services
     cdef readonly frozenset provinces
     cdef readonly Py_ssize_t name_max, address_max, city_max, contents_max
+    cdef readonly Py_ssize_t region_digits
+    cdef readonly dict regions
 
-    def __init__(self, client_order_id_max_len, cod_min, cod_max, services, provinces, text_max):
+    def __init__(self, client_order_id_max_len, cod_min, cod_max, services, provinces, text_max, regions):
         self.client_order_id_max_len = client_order_id_max_len
         self.cod_min = cod_min
         self.cod_max = cod_max
         self.services = dict(services)
         self.provinces = frozenset(provinces)
         self.name_max, self.address_max, self.city_max, self.contents_max = text_max
+        self.region_digits, self.regions = regions[0], dict(regions[1])
 
 
 cdef bint _clean_text(object value, Py_ssize_t max_len):
@@ -135,6 +138,8 @@ cdef dict _receiver(object value, ShipmentRules rules):
             and postal_code is not None and _postal_code(<str>postal_code) and type(province) is str
             and province in rules.provinces and _clean_text(city, rules.city_max)
             and _clean_text(address, rules.address_max)):
+        return None
+    if rules.regions.get((<str>postal_code)[:rules.region_digits]) != province:  # the validator explains it
         return None
     return {"name": name, "phone": phone, "postal_code": postal_code, "province": province, "city": city,
             "address": address}

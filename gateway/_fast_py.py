@@ -33,18 +33,20 @@ class ShipmentRules:
     """The limits of a booking, flattened once for ``canonical_shipment``.
 
     ``services`` maps a service name to (max weight g, max side mm, max length plus girth mm, max declared value
-    rial); ``text_max`` is (name, address, city, contents) maximum lengths.
+    rial); ``text_max`` is (name, address, city, contents) maximum lengths; ``regions`` is (n, the first n digits
+    of a postal code -> the province they belong to).
     """
 
     def __init__(self, client_order_id_max_len: int, cod_min: int, cod_max: int,
                  services: dict[str, tuple[int, int, int, int]], provinces: frozenset[str],
-                 text_max: tuple[int, int, int, int]) -> None:
+                 text_max: tuple[int, int, int, int], regions: tuple[int, dict[str, str]]) -> None:
         self.client_order_id_max_len = client_order_id_max_len
         self.cod_min = cod_min
         self.cod_max = cod_max
         self.services = dict(services)
         self.provinces = frozenset(provinces)
         self.name_max, self.address_max, self.city_max, self.contents_max = text_max
+        self.region_digits, self.regions = regions[0], dict(regions[1])
 
 
 def _clean_text(value: Any, max_len: int) -> bool:
@@ -91,6 +93,8 @@ def _receiver(value: Any, rules: ShipmentRules) -> dict[str, str] | None:
             and postal_code is not None and _postal_code(postal_code) and type(province) is str
             and province in rules.provinces and _clean_text(city, rules.city_max)
             and _clean_text(address, rules.address_max)):
+        return None
+    if rules.regions.get(postal_code[:rules.region_digits]) != province:  # the validator explains the contradiction
         return None
     return {"name": name, "phone": phone, "postal_code": postal_code, "province": province, "city": city,
             "address": address}

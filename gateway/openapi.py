@@ -111,7 +111,9 @@ def _components(limits: Limits) -> dict[str, Any]:
         "phone": {**digits, "description": "Iranian mobile: 09xxxxxxxxx, +98/0098 prefixes, Persian or Arabic "
                                            "digits, spaces and hyphens accepted; answered as 09xxxxxxxxx."},
         "postal_code": {**digits, "description": "10-digit Iranian postal code (Persian digits, spaces and hyphens "
-                                                 "accepted); answered as 10 ASCII digits."},
+                                                 "accepted); answered as 10 ASCII digits. Its leading digits name "
+                                                 "its province: a `province` they contradict is refused (422, "
+                                                 "`postal_code_province_mismatch` on both fields)."},
         "province": {"type": "string", "description": "One of Iran's 31 provinces, in Persian or English, any common "
                                                       "spelling; answered as its Persian name."},
         "city": text(CITY_MAX_LEN, "City name."),

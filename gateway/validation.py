@@ -22,6 +22,7 @@ from .postal import (
     normalize_province,
     normalize_text,
 )
+from .regions import region_errors, region_table
 from .tariff import Limits
 
 SERVICES = ("pishtaz", "sefareshi")
@@ -174,6 +175,7 @@ def party(value: dict, prefix: str, errs: Errors, fields: tuple[str, ...] = PART
         loc = _location(value.get("location"), paths["location"], errs)
         if loc:
             out["location"] = loc
+    errs.items.extend(region_errors(out, prefix))  # the postal code's province decides; a contradiction is refused
     return out
 
 
@@ -201,7 +203,7 @@ def shipment_rules(limits: Limits, rules_type: type = fast.ShipmentRules) -> fas
                 for name, svc in limits.services.items() if name in SERVICES}
     return rules_type(limits.client_order_id_max_len, limits.cod_min_goods_value_rial,
                       limits.cod_max_goods_value_rial, services, canonical_province_names(),
-                      (NAME_MAX, ADDRESS_MAX, CITY_MAX_LEN, CONTENTS_MAX))
+                      (NAME_MAX, ADDRESS_MAX, CITY_MAX_LEN, CONTENTS_MAX), region_table())
 
 
 class RequestValidator:

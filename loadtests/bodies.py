@@ -25,9 +25,17 @@ CONTENTS = ("کتاب", "پوشاک", "لوازم آرایشی", "قطعات م�
 DIGITS_FA = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 
 
+# The national format (routing.offices.POSTAL_CODE_RULE), position by position: the first four digits from
+# [13-9] (not all four equal), the fifth from [1346-9], the last five from [013-9].
+_DIGITS_AT = ("13456789",) * 4 + ("1346789",) + ("013456789",) * 5
+
+
 def postal_code(rng: random.Random, prefix: str) -> str:
-    # The five digits after a prefix come from [013-9] (the national format, see routing.offices).
-    return prefix + "".join(rng.choice("013456789") for _ in range(5))
+    """A valid code starting with an office prefix (of any length), so it routes to that office."""
+    while True:
+        code = prefix + "".join(rng.choice(_DIGITS_AT[i]) for i in range(len(prefix), 10))
+        if code[:4] != code[0] * 4:
+            return code
 
 
 def party(rng: random.Random, registry: Registry, office_code: str | None = None) -> dict[str, str]:

@@ -68,9 +68,14 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 class Registry:
     def __init__(self, offices: dict[str, Office], province_defaults: dict[str, str],
                  links: dict[str, dict[str, int]], services: dict[str, ServiceLevel], cutoff_hour: int,
-                 weekend_weekdays: frozenset[int], jalali_holidays: frozenset[tuple[int, int]]):
+                 weekend_weekdays: frozenset[int], jalali_holidays: frozenset[tuple[int, int]],
+                 regions: dict[str, str] | None = None):
         self.offices = offices
-        self._province_defaults = province_defaults  # 2-digit postal-code group -> default office code
+        self._province_defaults = province_defaults  # postal region prefix -> default office code
+        # Postal region prefix -> province (Persian name); by default, the province of each default office.
+        self.regions = regions if regions is not None else {
+            prefix: offices[code].province for prefix, code in province_defaults.items()}
+        self._region_lengths = sorted({len(p) for p in self.regions}, reverse=True)
         self._links = links
         self.services = services
         self._cutoff_hour = cutoff_hour
@@ -93,19 +98,44 @@ class Registry:
     def delivery_offices(self) -> list[Office]:
         return [o for o in self.offices.values() if o.kind == "office"]
 
+    def region_prefix(self, postal_code: str) -> str | None:
+        """The longest postal-region prefix (``offices.json`` "provinces") the code starts with, else None."""
+        code = normalize_postal_code(postal_code)
+        for length in self._region_lengths:
+            if code[:length] in self.regions:
+                return code[:length]
+        return None
+
+    def province_of(self, postal_code: str) -> str | None:
+        """The province (Persian name) a postal code's leading digits belong to, else None."""
+        prefix = self.region_prefix(postal_code)
+        return None if prefix is None else self.regions[prefix]
+
     def delivering_office(self, postal_code: str, lat: float | None = None, lon: float | None = None) -> Office:
-        """Longest prefix match; else the nearest office to (lat, lon); else the province's default office."""
+        """Longest office-prefix match; else, in the postal code's province, the office nearest to (lat, lon), or
+        the province's default office without coordinates; outside every region, the nearest office at all."""
         code = normalize_postal_code(postal_code)
         for length in self._prefix_lengths:
             office = self._by_prefix.get(code[:length])
             if office is not None:
                 return office
-        if lat is not None and lon is not None:
+        region = self.region_prefix(code)
+        has_location = lat is not None and lon is not None
+        if region is not None:
+            # The postal code names the province: never deliver from another province's office just because it
+            # is a few kilometres nearer to coordinates that may be rough.
+            province = self.regions[region]
+            local = [o for o in self.delivery_offices() if o.province == province]
+            if has_location and local:
+                return min(local, key=lambda o: (haversine_m(lat, lon, o.lat, o.lon), o.code))
+            default = self._province_defaults.get(region)
+            if default is not None:
+                return self.offices[default]
+            if local:
+                return min(local, key=lambda o: o.code)
+        if has_location:
             return min(self.delivery_offices(), key=lambda o: (haversine_m(lat, lon, o.lat, o.lon), o.code))
-        default = self._province_defaults.get(code[:2])
-        if default is None:
-            raise UnknownPostalArea(f"postal code {code} is outside every served area and has no coordinates")
-        return self.offices[default]
+        raise UnknownPostalArea(f"postal code {code} is outside every served area and has no coordinates")
 
     def _hub_path(self, origin_hub: str, dest_hub: str) -> tuple[list[str], int]:
         """Fewest transit days over the trunk links (then fewest hops), as (hubs, days)."""
@@ -182,7 +212,7 @@ def load_registry(path: str | Path | None = None) -> Registry:
     data_dir = Path(path) if path is not None else DATA_DIR
     raw = json.loads((data_dir / "offices.json").read_text(encoding="utf-8"))
     offices = {o["code"]: Office(**{**o, "prefixes": tuple(o["prefixes"])}) for o in raw["offices"]}
-    province_defaults = {p: entry["default_office"] for entry in raw["provinces"] for p in entry["code_prefixes"]}
+    regions, province_defaults = _postal_regions(raw, offices, data_dir / "offices.json")
     links: dict[str, dict[str, int]] = {}
     for link in json.loads((data_dir / "network.json").read_text(encoding="utf-8"))["links"]:
         links.setdefault(link["a"], {})[link["b"]] = link["transit_days"]
@@ -192,4 +222,36 @@ def load_registry(path: str | Path | None = None) -> Registry:
     services = {name: ServiceLevel(name, s["name_fa"], {z: s[z] for z in zones}) for name, s in levels["services"].items()}
     holidays = frozenset((h["month"], h["day"]) for h in levels["jalali_holidays"])
     return Registry(offices, province_defaults, links, services, levels["cutoff_hour"],
-                    frozenset(levels["weekend_weekdays"]), holidays)
+                    frozenset(levels["weekend_weekdays"]), holidays, regions)
+
+
+def _postal_regions(raw: dict, offices: dict[str, Office], path: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """(region prefix -> province, region prefix -> default office) from offices.json's "provinces".
+
+    This one table is what routes an unlisted postal code and what the gateway checks a claimed province
+    against, so contradictions in it are refused at load rather than answered inconsistently."""
+    regions: dict[str, str] = {}
+    defaults: dict[str, str] = {}
+    for entry in raw["provinces"]:
+        province, default = entry["province"], entry.get("default_office")
+        if default is not None and (default not in offices or offices[default].province != province
+                                    or offices[default].kind != "office"):
+            raise ValueError(f"{path}: default office {default!r} of {province} is not a delivery office there")
+        for prefix in entry["code_prefixes"]:
+            if not (prefix.isascii() and prefix.isdigit() and 1 <= len(prefix) <= 5) or prefix in regions:
+                raise ValueError(f"{path}: postal region prefix {prefix!r} ({province}) is malformed or repeated")
+            regions[prefix] = province
+            if default is not None:
+                defaults[prefix] = default
+    lengths = sorted({len(p) for p in regions}, reverse=True)
+    for office in offices.values():  # an office's own prefixes lie in its own province's region
+        for prefix in office.prefixes:
+            owner = next((regions[prefix[:n]] for n in lengths if n <= len(prefix) and prefix[:n] in regions), None)
+            if owner is not None and owner != office.province:
+                raise ValueError(f"{path}: {office.code} ({office.province}) has prefix {prefix} of {owner}")
+    return regions, defaults
+
+
+def postal_regions(path: str | Path | None = None) -> dict[str, str]:
+    """Postal region prefix (a postal code's leading digits) -> province (Persian name); longest prefix wins."""
+    return dict(load_registry(path).regions)

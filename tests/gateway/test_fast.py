@@ -98,6 +98,7 @@ def with_field(path: str, value) -> dict:
     ("receiver.phone", "0913123456\u00b9"), ("receiver.postal_code", "813863456\u00b2"),  # digits, not decimal ones
     ("receiver.postal_code", "1111134561"), ("receiver.postal_code", "8138534561"), ("receiver.postal_code", "8138632561"),
     ("receiver.postal_code", "0138634561"), ("receiver.province", "Atlantis"), ("receiver.name", ""),
+    ("receiver.province", "تهران"), ("receiver.postal_code", "1916753411"),  # code and province disagree
     ("receiver.name", "x" * 101), ("receiver.address", ...), ("receiver", "Isfahan"), ("parcel.weight_g", 0),
     ("parcel.weight_g", 10 ** 9), ("parcel.weight_g", "1200"), ("parcel.length_mm", 0), ("parcel.height_mm", 10 ** 6),
     ("parcel.declared_value", -1), ("parcel.contents", ""), ("parcel", []),
@@ -183,6 +184,25 @@ def test_every_one_digit_change_of_a_postal_code_is_judged_as_the_validator_judg
         for digit in "0123456789":
             fast, slow = check(kernels, limits, with_field("receiver.postal_code", valid[:at] + digit + valid[at + 1:]))
             assert (fast is not None) == (not isinstance(slow, list)), (at, digit)
+
+
+def test_a_postal_code_of_another_province_is_left_to_the_validator_which_refuses_it(kernels, limits):
+    # Every postal region with its own province stays on the fast path; with any other province, neither path
+    # books it: the kernel defers, the validator names both fields (docs/coverage.md).
+    from routing.offices import load_registry, postal_regions
+
+    registry = load_registry()
+    names = sorted(set(postal_regions().values()))
+    for prefix, province in sorted(postal_regions().items()):
+        code = next(c for c in (prefix + t for t in ("34113579", "4113579", "113579"))
+                    if len(c) == 10 and registry.province_of(c) == province)
+        body = with_field("receiver.postal_code", code)
+        body["receiver"]["province"] = province
+        fast, slow = check(kernels, limits, body)
+        assert fast is not None and fast == slow, prefix
+        body["receiver"]["province"] = names[(names.index(province) + 1) % len(names)]
+        fast, slow = check(kernels, limits, body)
+        assert fast is None and slow == ["postal_code_province_mismatch"] * 2, prefix
 
 
 def test_one_switch_turns_the_extension_off():
