@@ -52,6 +52,11 @@ class NotCancellable(Conflict):
     title = "Shipment can no longer be cancelled"
 
 
+class AlreadyCancelled(Conflict):
+    code = "already_cancelled"
+    title = "Shipment is already cancelled"
+
+
 class ShopDisabled(Unauthorized):
     code = "shop_disabled"
     title = "Shop is disabled"
@@ -348,6 +353,9 @@ class BookingService:
         if res[0] == b"NOT_FOUND":
             raise ShipmentNotFound(f"no shipment {tracking_number} in this shop",
                                    f"مرسوله {tracking_number} در این فروشگاه یافت نشد")
+        if res[0] == b"NOT_CANCELLABLE" and res[1] == b"cancelled":
+            raise AlreadyCancelled(f"shipment {tracking_number} is already cancelled",
+                                   f"مرسوله {tracking_number} پیش‌تر لغو شده است")
         if res[0] == b"NOT_CANCELLABLE":
             raise NotCancellable(f"shipment is {res[1].decode()}; only booked shipments can be cancelled",
                                  "مرسوله پس از پذیرش در اداره پست قابل لغو نیست")

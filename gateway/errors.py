@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .problems import describe
+
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://barid.post.ir/problems/"
 
@@ -64,8 +66,7 @@ class GatewayError(Exception):
             "code": self.code,
             "detail": self.detail,
         }
-        if self.detail_fa:
-            body["detail_fa"] = self.detail_fa
+        body["detail_fa"] = self.detail_fa or describe(self.code).fa
         if instance:
             body["instance"] = instance
         if self.errors:

@@ -38,6 +38,7 @@ from .config import Config
 from .errors import PROBLEM_CONTENT_TYPE, GatewayError, PayloadTooLarge, StoreUnavailable
 from .metrics import Metrics, MetricsShare
 from .network import ParcelNetwork
+from .problems import describe
 from .store import async_client
 from .tariff import Limits, Tariff
 from .validation import RequestValidator
@@ -74,8 +75,8 @@ def observe(metrics: Metrics, access_log: AccessLog | None, max_body_bytes: int)
             if exc.status == 405 and "Allow" in exc.headers:
                 response.headers["Allow"] = exc.headers["Allow"]
         except RoutingError as exc:  # the router's own error root, mapped here like everything else
-            err = GatewayError(exc.message, "درخواست برنامه‌ریزی مسیر پذیرفته نشد", status=exc.status,
-                               code=exc.code, title=exc.code.replace("_", " ").capitalize())
+            kind = describe(exc.code)
+            err = GatewayError(exc.message, kind.fa, status=exc.status, code=exc.code, title=kind.title)
             metrics.count_error(err.code)
             response = problem_response(err, request.path)
         except (RedisConnectionError, RedisTimeoutError, BusyLoadingError, TimeoutError) as exc:

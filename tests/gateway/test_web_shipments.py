@@ -140,12 +140,12 @@ async def test_cancel_only_before_acceptance(app_client, shop, redis):
     assert [e["type"] for e in doc["history"]] == ["booked", "cancelled"]
     assert doc["history"][1]["id"] == f"evt_{tn}_2"
     again = await app_client.post(f"/v1/shipments/{tn}/cancel", headers=shop.headers)
-    assert again.status == 409 and (await again.json())["code"] == "not_cancellable"
+    assert again.status == 409 and (await again.json())["code"] == "already_cancelled"
     # A parcel a post office has accepted can no longer be cancelled.
     tn2 = (await (await book(app_client, shop)).json())["tracking_number"]
     await redis.hset(keys.parcel(shop.id, tn2), mapping={"status": "in_transit"})
     resp = await app_client.post(f"/v1/shipments/{tn2}/cancel", headers=shop.headers)
-    assert resp.status == 409
+    assert resp.status == 409 and (await resp.json())["code"] == "not_cancellable"
 
 
 async def test_unknown_tracking_number_is_404(app_client, shop):
