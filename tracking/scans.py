@@ -166,6 +166,21 @@ local function before(a, b)
   return a < b
 end
 
+-- The text of a string field, or the inside of a list field, of the booking document as orjson wrote it. Every
+-- key in it is the gateway's own (validation rebuilds each nested object from known fields) and a quote inside a
+-- value is escaped, so '"<name>":' occurs once: a plain find costs a fraction of decoding the document.
+local function doc_field(kp, name)
+  local doc = redis.call('HGET', kp, 'doc')
+  local key = '"' .. name .. '":'
+  local a = find(doc, key, 1, true)
+  if not a then return nil end
+  a = a + #key
+  local open = sub(doc, a, a)
+  local close = (open == '"' and '"') or (open == '[' and ']')
+  if not close then return nil end
+  return sub(doc, a + 1, find(doc, close, a + 1, true) - 1)
+end
+
 local function one(kp, row)
   -- The first six fields never hold a '|' (validated); plain finds cost a third of a pattern match.
   local b1 = find(row, '|', 1, true)
@@ -195,15 +210,12 @@ local function one(kp, row)
   if DELIVERY_SIDE[ev] or SORTING[ev] then
     local office = sub(tail, 13, find(tail, '"', 13, true) - 1)  -- tail: '","office":"<code>",...'
     if DELIVERY_SIDE[ev] then
-      local responsible = p[11] or cjson.decode(redis.call('HGET', kp, 'doc'))['delivering_office']
+      local responsible = p[11] or doc_field(kp, 'delivering_office')
       if responsible ~= office then return 'NOT_RESPONSIBLE', tostring(responsible), '' end
     elseif p[12] then
       missort = not find(',' .. p[12] .. ',', ',' .. office .. ',', 1, true)
     else
-      missort = true
-      for _, code in ipairs(cjson.decode(redis.call('HGET', kp, 'doc'))['route'] or {}) do
-        if code == office then missort = false; break end
-      end
+      missort = not find(doc_field(kp, 'route') or '', '"' .. office .. '"', 1, true)
     end
   end
   if status == 'cancelled' then return 'CANCELLED', '', '' end

@@ -94,6 +94,12 @@ async def test_a_redirect_moves_the_authority_with_one_field(client, shop, book,
     status, body = await post(client, dest, scan(tn, "arrived_delivery_office", DEST, 5))
     assert status == 403 and body["responsible_office"] == "IFN-02"
     assert (await post(client, other, scan(tn, "arrived_delivery_office", "IFN-02", 5)))[0] == 201
+    # ... and its `route` field (office codes) is the path a sorting scan is judged against.
+    await redis.hset(keys.parcel(shop.id, tn), "route", f"{ORIGIN},{HUB},MHD-HUB,IFN-02")
+    status, body = await post(client, await staff_of(redis, "MHD-HUB"), scan(tn, "sorting_in", "MHD-HUB", 3))
+    assert status == 201 and "missort" not in body
+    status, body = await post(client, await staff_of(redis, DEST_HUB), scan(tn, "sorting_in", DEST_HUB, 4))
+    assert status == 201 and body["missort"] is True
 
 
 async def test_sorting_off_the_route_is_recorded_as_a_missort(client, shop, book, redis, staff):
