@@ -18,6 +18,7 @@ from routing.offices import load_registry
 from tests.tracking.conftest import DEST, DEST_HUB, HUB, ORIGIN, scan
 from tracking import ratelimit
 from tracking import web as tracking_web
+from tracking.config import TrackingConfig
 from tracking.ratelimit import TrackLimits
 from tracking.staff import create_staff
 
@@ -203,6 +204,8 @@ def test_client_key_groups_an_ipv6_subscriber_and_unwraps_mapped_ipv4():
     assert key("2001:db8:1:2::1") == key("2001:db8:1:2:ffff::9") != key("2001:db8:1:3::1")
     assert key("::ffff:192.0.2.7") == key("192.0.2.7") != key("192.0.2.8")
     assert TrackLimits.load().burst >= 1  # the shipped limits file has the table
+    env = TrackingConfig.from_env({"BARID_TRACK_BURST": "5"}).track_limits
+    assert (env.burst, env.rate_per_s) == (5, TrackLimits.load().rate_per_s)
 
 
 async def test_public_view_stays_at_city_level(client, shop, book, post_scans, redis):
