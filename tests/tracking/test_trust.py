@@ -11,6 +11,7 @@ import dataclasses
 
 import aiohttp
 import orjson
+import pytest
 
 from gateway import keys
 from gateway.booking import parcel_history
@@ -204,6 +205,9 @@ def test_client_key_groups_an_ipv6_subscriber_and_unwraps_mapped_ipv4():
     assert key("2001:db8:1:2::1") == key("2001:db8:1:2:ffff::9") != key("2001:db8:1:3::1")
     assert key("::ffff:192.0.2.7") == key("192.0.2.7") != key("192.0.2.8")
     assert TrackLimits.load().burst >= 1  # the shipped limits file has the table
+    for bad in ((0.0, 10), (1.0, 0)):
+        with pytest.raises(ValueError):
+            TrackLimits(*bad)
     env = TrackingConfig.from_env({"BARID_TRACK_BURST": "5"}).track_limits
     assert (env.burst, env.rate_per_s) == (5, TrackLimits.load().rate_per_s)
 
