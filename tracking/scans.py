@@ -1,7 +1,7 @@
 """Staff scans: validation, and the atomic script that records a run of them.
 
 ``SCAN`` runs on the shop's partition and does, per scan, everything the scan changes, or nothing: dedupe by
-``scan_id``, the rules of ``tracking.events``, the history entry (a field of the parcel hash), the status and its
+``scan_id``, the rules of ``tracking.events`` (scan authority and terminal statuses among them, docs/scans.md), the history entry (a field of the parcel hash), the status and its
 index, the per-parcel ``seq`` (the event id is ``evt_<TN>_<seq>``) and the event in the partition outbox and the
 shop's feed.
 A batch validates every item first, applies them oldest ``occurred_at`` first (an offline device's upload is
@@ -205,7 +205,7 @@ local function one(kp, row)
   local status, occ, rule = p[1], tonumber(occ_s), RULE[ev]
   -- Scan authority, before anything about the parcel's state is told: delivery-side events come from the
   -- responsible office only, which the parcel record names (a redirect sets its own field; the booking document
-  -- is decoded only when it has not). A sorting scan at a hub off the route is a real missort: recorded, flagged.
+  -- is read only when it has not). A sorting scan at a hub off the route is a real missort: recorded, flagged.
   local missort = false
   if DELIVERY_SIDE[ev] or SORTING[ev] then
     local office = sub(tail, 13, find(tail, '"', 13, true) - 1)  -- tail: '","office":"<code>",...'
