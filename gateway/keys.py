@@ -32,6 +32,12 @@ def tracking_index(tracking_number: str) -> str:
     return f"barid:tn:{tracking_number}"
 
 
+def track_rate(client_hash: str) -> str:
+    """GCRA theoretical arrival time (ms) of one client address's public tracking lookups (tracking.ratelimit);
+    expires once the address owes nothing."""
+    return f"barid:trackrl:{client_hash}"
+
+
 def partition_of(shop_id: int) -> int:
     return shop_id % PARTITIONS
 

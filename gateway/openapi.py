@@ -234,6 +234,8 @@ def _components(limits: Limits) -> dict[str, Any]:
                     "status": {"enum": list(STATUSES)}, "occurred_at": timestamp, "recorded_at": timestamp,
                     "office": {"type": ["string", "null"], "description": "Post-office code, null if none."},
                     "data": {"type": "object"},
+                    "missort": {"const": True, "description": "Present on a sorting scan made at a hub off the "
+                                                              "parcel's route."},
                 },
             },
             "ShipmentPage": {"type": "object", "required": ["items", "next_cursor"], "properties": {

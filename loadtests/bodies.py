@@ -129,7 +129,8 @@ def lifecycle(rng: random.Random, registry: Registry, origin: str, dest: str, co
 
 def parcel_of(rng: random.Random, registry: Registry, doc: dict[str, Any], shop: int, origin: str) -> Parcel:
     """The Parcel for a booking answer (``doc`` is the shipment the API returned)."""
-    dest = registry.delivering_office(doc["receiver"]["postal_code"]).code
+    # The booking names the delivering office, the only one that may record the delivery-side scans.
+    dest = doc.get("delivering_office") or registry.delivering_office(doc["receiver"]["postal_code"]).code
     pay = doc.get("payment") or {}
     cod = pay.get("goods_value") if pay.get("type") == "cod" else None
     created = datetime.fromisoformat(doc["created_at"].replace("Z", "+00:00"))

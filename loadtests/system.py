@@ -60,6 +60,10 @@ def system_env(redis_url: str) -> dict[str, str]:
             "BARID_WEBHOOK_ALLOW_HOSTS": "127.0.0.1,localhost",
             # A killed dispatcher's leases come back after 15 s instead of 30 (still > the 10 s timeout).
             "BARID_WEBHOOK_CLAIM_IDLE_S": os.environ.get("BARID_WEBHOOK_CLAIM_IDLE_S", "15"),
+            # Every simulated buyer comes from this one machine's address: its public tracking budget stands for
+            # thousands of addresses.
+            "BARID_TRACK_RATE_PER_S": os.environ.get("BARID_TRACK_RATE_PER_S", "1000000"),
+            "BARID_TRACK_BURST": os.environ.get("BARID_TRACK_BURST", "1000000"),
             "PYTHONPATH": str(ROOT)}
 
 

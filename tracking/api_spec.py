@@ -94,7 +94,9 @@ SCHEMAS: dict[str, Any] = {
             "event_id": {"type": "string", "description": "`evt_<tracking number>_<seq>`."},
             "status": {"enum": list(STATUSES), "description": "The parcel's status after this scan."},
             "duplicate": {"type": "boolean", "description": "true: this scan_id was recorded before, nothing "
-                                                            "changed."}}},
+                                                            "changed."},
+            "missort": {"const": True, "description": "Present when a sorting scan was made at a hub off the "
+                                                      "parcel's route: recorded, and flagged in the event too."}}},
     "ScanBatchRequest": {"type": "object", "required": ["scans"], "description": "Items are validated one by one "
                          "(an invalid item is rejected on its own) and applied oldest occurred_at first." + IGNORED,
                          "properties": {"scans": {"type": "array", "minItems": 1,
@@ -114,7 +116,7 @@ SCHEMAS: dict[str, Any] = {
                 {"type": "object", "required": ["index", "scan_id", "ok", "event_id", "status", "duplicate"],
                  "properties": {"index": {"type": "integer"}, "scan_id": {"type": "string"}, "ok": {"const": True},
                                 "event_id": {"type": "string"}, "status": {"enum": list(STATUSES)},
-                                "duplicate": {"type": "boolean"}}},
+                                "duplicate": {"type": "boolean"}, "missort": {"const": True}}},
                 {"type": "object", "required": ["index", "ok", "error"],
                  "properties": {"index": {"type": "integer"}, "scan_id": {"type": "string"},
                                 "ok": {"const": False}, "error": ref("ItemProblem")}},
@@ -198,6 +200,13 @@ def _endpoint_op(summary: str, op_id: str, ok: dict[str, Any]) -> dict[str, Any]
 
 
 _NOT_FOUND = "No such webhook endpoint in the calling shop."
+_TRACK_LIMITED = {
+    "description": f"track_rate_limited: this client address (an IPv4 address or an IPv6 /64) made more than "
+                   f"{_DEFAULTS.track_limits.burst} lookups at once or more than {_DEFAULTS.track_limits.rate_per_s:g} "
+                   "a second; retry after `Retry-After` seconds.",
+    "headers": {"Retry-After": {"description": "Whole seconds to wait.", "required": True,
+                                "schema": {"type": "string", "pattern": "^[0-9]+$"}}},
+    "content": {PROBLEM_CONTENT_TYPE: {"schema": ref("Problem")}}}
 _CACHE = {"Cache-Control": {"required": True, "schema": {"const": "public, max-age=15"}}}
 _after = {"name": "after", "in": "query", "description": "`next_after` of an earlier answer (opaque: a feed stream "
           "id, and `.k` for the k-th event of an entry holding a run of them); absent or empty starts at the oldest "
@@ -213,10 +222,18 @@ PATHS: dict[str, dict[str, Any]] = {
             "200": json_body(ref("ScanResult"), "This scan_id was already recorded for the same scan: nothing "
                                                 "changed."),
             **_staff_errors(403, 404, 409, 413, 415, 422, 503,
-                            s403="The office is not the staff member's own.",
+                            s403="office_not_allowed: the office is not the staff member's own; "
+                                 "scan_office_not_responsible: a delivery-side event (arrived_delivery_office, "
+                                 "out_for_delivery, delivery_failed, delivered, cod_collected) scanned by an office "
+                                 "other than the parcel's delivering office (`responsible_office` names it). "
+                                 "Nothing is recorded.",
                             s404="No parcel with this tracking number.",
-                            s409="The scan makes no sense now (before acceptance, COD twice...), the parcel was "
-                                 "cancelled, or the scan_id was used for a different scan.",
+                            s409="scan_out_of_sequence: the scan makes no sense now (before acceptance, COD "
+                                 "twice...); parcel_cancelled; parcel_terminal: the parcel is delivered or "
+                                 "returned and the event cannot follow (`parcel_status` says which; only "
+                                 "cod_collected follows delivered, and late uploads of events that happened before "
+                                 "the final one are kept); scan_id_reused: the scan_id was used for a different "
+                                 "scan.",
                             s422="Body is not JSON or fields are invalid (`errors` lists every bad field), or "
                                  "cod_amount_mismatch (`expected_amount` says the booked value)."),
         }}},
@@ -300,7 +317,8 @@ PATHS: dict[str, dict[str, Any]] = {
         "responses": {
             "200": json_body(ref("TrackingView"), "Status and history.", {
                 **_CACHE, "Access-Control-Allow-Origin": {"required": True, "schema": {"const": "*"}}}),
-            **problem_responses(404, 503), "404": _problem("No parcel with this tracking number.")}}},
+            **problem_responses(404, 503), "404": _problem("No parcel with this tracking number."),
+            "429": _TRACK_LIMITED}}},
     "/track/{tracking_number}": {"get": {
         "tags": ["tracking"], "summary": "The Persian tracking page (for buyers)", "operationId": "trackingPage",
         "security": _PUBLIC, "parameters": _TN,
@@ -310,7 +328,7 @@ PATHS: dict[str, dict[str, Any]] = {
                 "content": {"text/html": {"schema": {"type": "string"}}}}
                for status, text in (("200", "Self-contained right-to-left HTML page."),
                                     ("404", "Page saying no such parcel exists."))},
-            **problem_responses(503)}}},
+            **problem_responses(503), "429": _TRACK_LIMITED}}},
 }
 
 add_paths(PATHS, SCHEMAS, SECURITY_SCHEMES)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from .ratelimit import TrackLimits
 
 # Seconds between webhook attempts after a failure (first retry 5 s after the first try, ...). With the first
 # try that is 10 attempts over about three days; every delay gets +-20 % jitter.
@@ -56,6 +58,8 @@ class TrackingConfig:
     # After this many failed delivery attempts the parcel goes back to the sender.
     max_delivery_attempts: int = 3
     sse_heartbeat_s: float = 15.0
+    # Public tracking lookups per client address ([public_tracking] in gateway/data/limits.toml).
+    track_limits: TrackLimits = field(default_factory=TrackLimits.load)
 
     def __post_init__(self) -> None:
         if self.claim_idle_s <= self.delivery_timeout_s:
@@ -82,6 +86,10 @@ class TrackingConfig:
         for var, name in ints.items():
             if env.get(var):
                 kw[name] = int(env[var])
+        if env.get("BARID_TRACK_RATE_PER_S") or env.get("BARID_TRACK_BURST"):
+            limits = TrackLimits.load()
+            kw["track_limits"] = TrackLimits(float(env.get("BARID_TRACK_RATE_PER_S") or limits.rate_per_s),
+                                             int(env.get("BARID_TRACK_BURST") or limits.burst))
         hosts = env.get("BARID_WEBHOOK_ALLOW_HOSTS", "")
         kw["webhook_allow_hosts"] = frozenset(h.strip().lower() for h in hosts.split(",") if h.strip())
         kw.update(overrides)

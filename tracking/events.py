@@ -12,6 +12,15 @@ Rules (applied atomically per parcel by ``scans.SCAN``):
 * Once a parcel is headed back (a failed attempt whose reason sends it back, or ``max_delivery_attempts``
   failures), transit statuses read ``returning`` until ``returned_to_sender``.
 * A cancelled parcel takes no scans.
+* Terminal means terminal: once delivered or returned, a parcel takes only what ``AFTER_TERMINAL`` lists for that
+  status, and late uploads of non-terminal events that happened before the terminal one (an offline hub's
+  sorting scans: recorded in place, under the terminal status). Anything else is refused (``parcel_terminal``),
+  so the history, the feed and the buyer's page never show an event after "delivered" that contradicts it.
+* Scan authority (``DELIVERY_SIDE``): delivery-side events come only from the parcel's responsible delivering
+  office (``responsible_office`` in ``scans.SCAN``); others are refused (``scan_office_not_responsible``).
+  ``accepted`` may happen at any counter (a sender hands a parcel in wherever they like); ``sorting_in`` and
+  ``sorting_out`` at a hub off the parcel's route are recorded as a missort (``"missort": true`` in the event),
+  since the parcel physically is there.
 """
 
 from __future__ import annotations
@@ -85,3 +94,18 @@ FAILURE_REASONS: dict[str, tuple[bool, str]] = {
 }
 
 COD_METHODS = ("cash", "card")
+
+# Events only the parcel's delivering office may scan: the office the parcel record names (its ``delivery_office``
+# field once a redirect sets it, else the booking's ``delivering_office``).
+DELIVERY_SIDE = frozenset({"arrived_delivery_office", "out_for_delivery", "delivery_failed", "delivered",
+                           "cod_collected"})
+# Sorting events: recorded anywhere (of hub kind), flagged as a missort when the hub is not on the parcel's route.
+SORTING = frozenset({"sorting_in", "sorting_out"})
+# The events a parcel in a terminal status still takes (beyond late uploads of what happened before it): the one
+# place that says so. COD is collected right after the hand-over, so it follows "delivered".
+AFTER_TERMINAL: dict[str, frozenset[str]] = {
+    "delivered": frozenset({"cod_collected"}),
+    "returned": frozenset(),
+    "cancelled": frozenset(),
+}
+assert set(AFTER_TERMINAL) == TERMINAL_STATUSES

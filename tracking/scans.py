@@ -1,7 +1,7 @@
 """Staff scans: validation, and the atomic script that records a run of them.
 
 ``SCAN`` runs on the shop's partition and does, per scan, everything the scan changes, or nothing: dedupe by
-``scan_id``, the rules of ``tracking.events``, the history entry (a field of the parcel hash), the status and its
+``scan_id``, the rules of ``tracking.events`` (scan authority and terminal statuses among them, docs/scans.md), the history entry (a field of the parcel hash), the status and its
 index, the per-parcel ``seq`` (the event id is ``evt_<TN>_<seq>``) and the event in the partition outbox and the
 shop's feed.
 A batch validates every item first, applies them oldest ``occurred_at`` first (an offline device's upload is
@@ -32,7 +32,16 @@ from gateway.timeutil import iso_ms
 from routing.offices import Registry
 
 from .config import TrackingConfig
-from .events import COD_METHODS, FAILURE_REASONS, RULES, STAFF_EVENTS
+from .events import (
+    AFTER_TERMINAL,
+    COD_METHODS,
+    DELIVERY_SIDE,
+    FAILURE_REASONS,
+    RULES,
+    SORTING,
+    STAFF_EVENTS,
+    STATUS_FA,
+)
 from .staff import RECORD_FIELDS, Staff, parse_token, staff_from
 
 
@@ -65,6 +74,22 @@ class CodAmountMismatch(GatewayError):
 class OfficeNotAllowed(Forbidden):
     code = "office_not_allowed"
     title = "Staff may only scan for their own office"
+
+
+class ScanOfficeNotResponsible(Forbidden):
+    code = "scan_office_not_responsible"
+    title = "Only the parcel's delivering office may record this event"
+
+
+class ParcelTerminal(Conflict):
+    code = "parcel_terminal"
+    title = "Parcel has reached a final status"
+
+
+# The parcel hash fields that, once set (by a redirect), override the booking document's ``delivering_office``
+# and ``route`` (comma-separated office codes): the scan script reads the responsible office and the path here.
+OFFICE_FIELD = "delivery_office"
+ROUTE_FIELD = "route"
 
 
 _TN = re.compile(r"[A-Z]{2}[0-9]{9}[A-Z]{2}", re.ASCII)
@@ -122,6 +147,11 @@ SCAN = (
     + "local SLOT = {" + ", ".join(f"{s} = {i}" for i, s in enumerate(STATUSES)) + "}\n"
     + "local RULE = {" + ", ".join(f"{r.name} = {{'{r.status}', {'true' if r.terminal else 'false'}, '{r.requires}'}}"
                                    for r in RULES.values()) + "}\n"
+    + "local DELIVERY_SIDE = {" + ", ".join(f"{e} = true" for e in sorted(DELIVERY_SIDE)) + "}\n"
+    + "local SORTING = {" + ", ".join(f"{e} = true" for e in sorted(SORTING)) + "}\n"
+    + "local AFTER_TERMINAL = {" + ", ".join(
+        f"{st} = {{{', '.join(f'{e} = true' for e in sorted(evs))}}}" for st, evs in sorted(AFTER_TERMINAL.items()))
+    + "}\n"
     + r"""
 local TERMINAL = {delivered = true, returned = true, cancelled = true}
 local shop, recorded, feed_max, max_attempts, skew = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
@@ -134,6 +164,21 @@ local function before(a, b)
   local la, lb = #a, #b
   if la ~= lb then return la < lb end
   return a < b
+end
+
+-- The text of a string field, or the inside of a list field, of the booking document as orjson wrote it. Every
+-- key in it is the gateway's own (validation rebuilds each nested object from known fields) and a quote inside a
+-- value is escaped, so '"<name>":' occurs once: a plain find costs a fraction of decoding the document.
+local function doc_field(kp, name)
+  local doc = redis.call('HGET', kp, 'doc')
+  local key = '"' .. name .. '":'
+  local a = find(doc, key, 1, true)
+  if not a then return nil end
+  a = a + #key
+  local open = sub(doc, a, a)
+  local close = (open == '"' and '"') or (open == '[' and ']')
+  if not close then return nil end
+  return sub(doc, a + 1, find(doc, close, a + 1, true) - 1)
 end
 
 local function one(kp, row)
@@ -149,17 +194,38 @@ local function one(kp, row)
   local extra, tail = sub(row, b5 + 1, b6 - 1), sub(row, b6 + 1)
   local field = '""" + keys.PARCEL_SCAN_FIELD + r"""' .. sid
   local p = redis.call('HMGET', kp, 'status', 'seq', 'status_ms', 'accepted_ms', 'delivered_ms', 'attempts',
-                       'returning', 'created_ms', 'cod_ms', field)
+                       'returning', 'created_ms', 'cod_ms', field, '""" + OFFICE_FIELD + r"""',
+                       '""" + ROUTE_FIELD + r"""')
   if not p[1] then return 'NOT_FOUND', '', '' end
-  if p[10] then
+  if p[10] then  -- a replay answers what the scan got the first time, whatever happened since
     local eid, pev, ms = string.match(p[10], '^([^|]*)|([^|]*)|(.*)$')
     if pev ~= ev or ms ~= occ_s then return 'SCAN_ID_REUSED', eid, '' end
     return 'DUPLICATE', eid, p[1]
   end
   local status, occ, rule = p[1], tonumber(occ_s), RULE[ev]
+  -- Scan authority, before anything about the parcel's state is told: delivery-side events come from the
+  -- responsible office only, which the parcel record names (a redirect sets its own field; the booking document
+  -- is read only when it has not). A sorting scan at a hub off the route is a real missort: recorded, flagged.
+  local missort = false
+  if DELIVERY_SIDE[ev] or SORTING[ev] then
+    local office = sub(tail, 13, find(tail, '"', 13, true) - 1)  -- tail: '","office":"<code>",...'
+    if DELIVERY_SIDE[ev] then
+      local responsible = p[11] or doc_field(kp, 'delivering_office')
+      if responsible ~= office then return 'NOT_RESPONSIBLE', tostring(responsible), '' end
+    elseif p[12] then
+      missort = not find(',' .. p[12] .. ',', ',' .. office .. ',', 1, true)
+    else
+      missort = not find(doc_field(kp, 'route') or '', '"' .. office .. '"', 1, true)
+    end
+  end
   if status == 'cancelled' then return 'CANCELLED', '', '' end
   -- Nothing happens to a parcel before its tracking number exists, beyond a device clock's skew.
   if occ < tonumber(p[8] or '0') - skew then return 'BEFORE_BOOKED', p[8], '' end
+  -- Terminal means terminal: only what AFTER_TERMINAL allows, or the late upload of a non-terminal event that
+  -- happened before the terminal one (recorded in place, under the terminal status).
+  if TERMINAL[status] and not AFTER_TERMINAL[status][ev] and (rule[2] or not p[3] or not before(occ_s, p[3])) then
+    return 'TERMINAL', status, p[3] or ''
+  end
   if rule[3] == 'accepted' then
     if not p[4] then return 'NOT_ACCEPTED', '', '' end
     if before(occ_s, p[4]) then return 'BEFORE_ACCEPTED', p[4], '' end
@@ -204,6 +270,7 @@ local function one(kp, row)
       new_status = 'returning'  -- a late failed attempt that turned the parcel back
     end
   end
+  if missort then tail = '","missort":true' .. sub(tail, 2) end
   local e = '{"id":"' .. eid .. '","type":"' .. ev .. '","tracking_number":"' .. tn .. '","shop_id":' .. shop
     .. ',"status":"' .. new_status .. '","occurred_at":"' .. occ_iso .. '","recorded_at":"' .. recorded .. tail
   h[#h + 1] = '""" + keys.PARCEL_HISTORY_FIELD + r"""' .. occ_s .. ':' .. seq; h[#h + 1] = e
@@ -218,7 +285,7 @@ local function one(kp, row)
   redis.call('HSET', kp, unpack(h))
   outbox_add(KEYS[1], shop, tn, e)
   feed_add(KEYS[2], e)
-  return 'OK', seq, new_status
+  return missort and 'MISSORT' or 'OK', seq, new_status
 end
 
 local out, fed = {}, false
@@ -228,7 +295,7 @@ local ok, err = pcall(function()
   for i = 6, #ARGV do
     local v, x, y = one(KEYS[i + 5], ARGV[i])
     out[#out + 1] = v; out[#out + 1] = x; out[#out + 1] = y
-    fed = fed or v == 'OK'
+    fed = fed or v == 'OK' or v == 'MISSORT'
   end
 end)
 local gone, came = {}, {}
@@ -488,6 +555,23 @@ def _result(res: list[bytes], s: Scan) -> dict[str, Any] | GatewayError:
     if verdict == b"OK":
         return {"event_id": f"evt_{s.tracking_number}_{res[1].decode()}", "status": res[2].decode(),
                 "duplicate": False}
+    if verdict == b"MISSORT":
+        return {"event_id": f"evt_{s.tracking_number}_{res[1].decode()}", "status": res[2].decode(),
+                "duplicate": False, "missort": True}
+    if verdict == b"NOT_RESPONSIBLE":
+        office = res[1].decode()
+        return ScanOfficeNotResponsible(
+            f"'{s.event}' of {s.tracking_number} may only be scanned by its delivering office {office}, not {s.office}",
+            f"ثبت رویداد «{RULES[s.event].label_fa}» برای این مرسوله فقط در اداره پست توزیع‌کنندهٔ آن ({office}) "
+            f"مجاز است، نه در {s.office}", extra={"responsible_office": office})
+    if verdict == b"TERMINAL":
+        status = res[1].decode()
+        allowed = sorted(AFTER_TERMINAL[status])
+        return ParcelTerminal(
+            f"the parcel is {status}, a final status; '{s.event}' cannot follow it"
+            + (f" (only {', '.join(allowed)} can)" if allowed else ""),
+            f"وضعیت این مرسوله «{STATUS_FA[status]}» و نهایی است و رویداد «{RULES[s.event].label_fa}» پس از آن "
+            "ثبت نمی‌شود", extra={"parcel_status": status})
     if verdict == b"DUPLICATE":
         return {"event_id": res[1].decode(), "status": res[2].decode(), "duplicate": True}
     if verdict == b"NOT_FOUND":

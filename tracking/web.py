@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from . import (
     api_spec,  # noqa: F401  (documents these routes)
     feed,
     page,
+    ratelimit,
 )
 from .config import TrackingConfig
 from .scans import ParcelNotFound, Scan, ScanService, parse_scan, problem_of
@@ -171,11 +173,16 @@ def _normalise_tn(raw: str) -> str:
 async def _public_view(request: web.Request) -> dict[str, Any]:
     t = request.app[TRACKING]
     raw = request.match_info["tracking_number"]
+    # Every lookup counts against its address, found or not (walking serials mostly finds nothing); the count
+    # and the owner lookup share one round trip.
+    limit = ratelimit.check(t.scans.batcher, t.config.track_limits, request.remote)
     try:
         tn = _normalise_tn(raw)
     except S10Error:
+        await limit
         raise ParcelNotFound(f"no parcel {raw}", "مرسوله‌ای با این کد رهگیری وجود ندارد") from None
-    shop_id = (await t.scans.owners([tn])).get(tn)
+    owners, _ = await asyncio.gather(t.scans.owners([tn]), limit)
+    shop_id = owners.get(tn)
     if shop_id is None:
         raise ParcelNotFound(f"no parcel {tn}", "مرسوله‌ای با این کد رهگیری وجود ندارد")
     parcel = await t.redis.hgetall(keys.parcel(shop_id, tn))

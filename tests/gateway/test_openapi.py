@@ -124,6 +124,9 @@ def serving(store_url: str, data_dir: Path) -> Iterator[tuple[str, asyncio.Abstr
     thread.start()
     patch = pytest.MonkeyPatch()
     patch.delenv("BARID_WEBHOOK_ALLOW_HOSTS", raising=False)
+    # Every fuzzed request comes from 127.0.0.1, whose public tracking budget later tests share.
+    patch.setenv("BARID_TRACK_RATE_PER_S", "1000")
+    patch.setenv("BARID_TRACK_BURST", "1000")
     patch.setattr(tracking.ssrf, "DefaultResolver", NumericOnlyResolver)
     runner = web.AppRunner(create_app(Config(data_dir=data_dir, access_log=False), store_url))
 
@@ -264,8 +267,11 @@ def test_tracking_routes_statefully_conform(live):
     call("GET", hooks, 404, path_parameters=ep)
 
     order = FUZZED_DOCUMENT["paths"]["/v1/shipments"]["post"]["requestBody"]["content"]["application/json"]["example"]
-    tn = call("POST", "/v1/shipments", 201, body={**order, "client_order_id": f"trk-{uuid.uuid4()}"}
-              ).json()["tracking_number"]
+    isfahan = call("POST", "/v1/shipments", 201, body={**order, "client_order_id": f"trk-{uuid.uuid4()}"}).json()
+    # Delivered to an address of STAFF_OFFICE: only a parcel's delivering office may record its delivery.
+    tehran_06 = {**order["receiver"], "postal_code": "1415734561", "province": "تهران", "city": "تهران"}
+    tn = call("POST", "/v1/shipments", 201, body={**order, "client_order_id": f"trk-{uuid.uuid4()}",
+                                                  "receiver": tehran_06}).json()["tracking_number"]
     now = datetime.now(timezone.utc)
 
     def scan(event: str, seconds: int, **extra):
@@ -285,6 +291,11 @@ def test_tracking_routes_statefully_conform(live):
         True, True, False, False])
     mismatch = call("POST", "/v1/scans", 422, body=scan("cod_collected", 3, amount=1, method="cash")).json()
     assert mismatch["code"] == "cod_amount_mismatch" and mismatch["expected_amount"] == 12_000_000
+    terminal = call("POST", "/v1/scans", 409, body=scan("delivery_failed", 4, reason="receiver_absent")).json()
+    assert terminal["code"] == "parcel_terminal"
+    elsewhere = call("POST", "/v1/scans", 403, body={**scan("delivered", 1, receiver_name="علی"), "scan_id": "x-1",
+                                                     "tracking_number": isfahan["tracking_number"]}).json()
+    assert elsewhere["code"] == "scan_office_not_responsible"
 
     view = call("GET", "/v1/track/{tracking_number}", 200, auth={}, path_parameters={"tracking_number": tn})
     assert view.json()["status"] == "delivered" and view.headers["access-control-allow-origin"] == ["*"]

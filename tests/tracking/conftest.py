@@ -25,6 +25,7 @@ from tests.conftest import shipment_body
 from tracking import web as tracking_web
 from tracking.config import TrackingConfig
 from tracking.dispatcher import Dispatcher
+from tracking.ratelimit import TrackLimits
 from tracking.staff import create_staff
 
 ORIGIN = "THR-01"  # a Tehran delivery office (accepts the parcel)
@@ -35,9 +36,12 @@ DEST = "IFN-01"  # an Isfahan delivery office
 
 @pytest.fixture
 def tcfg() -> TrackingConfig:
-    """Compressed timings: retries after 50/100/200 ms, leases of 2 s."""
+    """Compressed timings: retries after 50/100/200 ms, leases of 2 s. Every test client is 127.0.0.1, and the
+    public tracking limit of that address is shared by the whole session: a generous one, so tests never meet it
+    (tests of the limit use other loopback addresses)."""
     return TrackingConfig(retry_schedule=(0.05, 0.1, 0.2), retry_jitter=0.1, delivery_timeout_s=1.0,
-                          claim_idle_s=2.0, poll_interval_s=0.05, webhook_allow_hosts=frozenset({"127.0.0.1"}))
+                          claim_idle_s=2.0, poll_interval_s=0.05, webhook_allow_hosts=frozenset({"127.0.0.1"}),
+                          track_limits=TrackLimits(rate_per_s=1000.0, burst=1000))
 
 
 @pytest.fixture

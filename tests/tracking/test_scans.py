@@ -174,8 +174,9 @@ async def test_refusal_turns_the_parcel_back_until_returned(client, shop, book, 
     assert body["status"] == "returning"
     assert (await post(client, staff, scan(tn, "sorting_in", DEST_HUB, 20)))[1]["status"] == "returning"
     assert (await post(client, staff, scan(tn, "returned_to_sender", ORIGIN, 30)))[1]["status"] == "returned"
-    # terminal: a later scan is recorded but the status stays
-    assert (await post(client, staff, scan(tn, "sorting_out", HUB, 40)))[1]["status"] == "returned"
+    # terminal: a later scan is refused (tests/tracking/test_trust.py has the rest)
+    status, body = await post(client, staff, scan(tn, "sorting_out", HUB, 40))
+    assert status == 409 and body["code"] == "parcel_terminal"
 
 
 async def test_third_failed_attempt_sends_the_parcel_back(client, shop, book, staff):
