@@ -105,7 +105,7 @@ class Parcel:
 def lifecycle(rng: random.Random, registry: Registry, origin: str, dest: str, cod_amount: int | None
               ) -> list[dict[str, Any]]:
     """Accepted at the origin office, sorted at each hub, out for delivery (10 % fail first), delivered,
-    COD collected; 3 % are refused and go back to the sender."""
+    COD collected; 3 % are refused and go back to the sender, handed back by the origin office."""
     route = registry.route(origin, dest)
     steps = [{"event": "accepted", "office": route[0]}]
     for hub in route[1:-1]:
@@ -114,7 +114,7 @@ def lifecycle(rng: random.Random, registry: Registry, origin: str, dest: str, co
     roll = rng.random()
     if roll < 0.03:
         return steps + [{"event": "delivery_failed", "office": dest, "reason": "receiver_refused"},
-                        {"event": "returned_to_sender", "office": dest}]
+                        {"event": "returned_to_sender", "office": origin}]
     if roll < 0.13:
         steps += [{"event": "delivery_failed", "office": dest, "reason": "receiver_absent"},
                   {"event": "out_for_delivery", "office": dest}]

@@ -207,11 +207,14 @@ local function one(kp, row)
   -- responsible office only, which the parcel record names (a redirect sets its own field; the booking document
   -- is read only when it has not). A sorting scan at a hub off the route is a real missort: recorded, flagged.
   local missort = false
-  if DELIVERY_SIDE[ev] or SORTING[ev] then
+  if DELIVERY_SIDE[ev] or SORTING[ev] or ev == 'returned_to_sender' then
     local office = sub(tail, 13, find(tail, '"', 13, true) - 1)  -- tail: '","office":"<code>",...'
     if DELIVERY_SIDE[ev] then
       local responsible = p[11] or doc_field(kp, 'delivering_office')
       if responsible ~= office then return 'NOT_RESPONSIBLE', tostring(responsible), '' end
+    elseif ev == 'returned_to_sender' then  -- handed back to the shop by the office that took it in
+      local origin = doc_field(kp, 'origin_office')
+      if origin ~= office then return 'NOT_RESPONSIBLE', tostring(origin), '' end
     elseif p[12] then
       missort = not find(',' .. p[12] .. ',', ',' .. office .. ',', 1, true)
     else
@@ -561,8 +564,9 @@ def _result(res: list[bytes], s: Scan) -> dict[str, Any] | GatewayError:
     if verdict == b"NOT_RESPONSIBLE":
         office = res[1].decode()
         return ScanOfficeNotResponsible(
-            f"'{s.event}' of {s.tracking_number} may only be scanned by its delivering office {office}, not {s.office}",
-            f"ثبت رویداد «{RULES[s.event].label_fa}» برای این مرسوله فقط در اداره پست توزیع‌کنندهٔ آن ({office}) "
+            f"'{s.event}' of {s.tracking_number} may only be scanned by its responsible office {office}, "
+            f"not {s.office}",
+            f"ثبت رویداد «{RULES[s.event].label_fa}» برای این مرسوله فقط در ادارهٔ مسئول آن ({office}) "
             f"مجاز است، نه در {s.office}", extra={"responsible_office": office})
     if verdict == b"TERMINAL":
         status = res[1].decode()

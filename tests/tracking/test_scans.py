@@ -8,9 +8,11 @@ import orjson
 
 from gateway import keys
 from gateway.booking import parcel_history
+from routing.offices import load_registry
 from tests.conftest import shipment_body
 from tests.tracking.conftest import DEST, DEST_HUB, HUB, ORIGIN, at, life, scan
 from tracking.events import OUTBOX_RANGE, outbox_entry
+from tracking.staff import create_staff
 
 
 async def history(redis, shop, tn):
@@ -173,7 +175,12 @@ async def test_refusal_turns_the_parcel_back_until_returned(client, shop, book, 
     status, body = await post(client, staff, scan(tn, "delivery_failed", DEST, 11, reason="receiver_refused"))
     assert body["status"] == "returning"
     assert (await post(client, staff, scan(tn, "sorting_in", DEST_HUB, 20)))[1]["status"] == "returning"
-    assert (await post(client, staff, scan(tn, "returned_to_sender", ORIGIN, 30)))[1]["status"] == "returned"
+    # Handed back to the shop by the office that serves the shop's address (scans.py: the responsible office).
+    origin = (await (await client.get(f"/v1/shipments/{tn}", headers=shop.headers)).json())["origin_office"]
+    made = await create_staff(redis, load_registry(), origin, "باجه")
+    status, body = await post(client, {origin: {"Authorization": f"Bearer {made['token']}"}},
+                              scan(tn, "returned_to_sender", origin, 30))
+    assert status == 201 and body["status"] == "returned"
     # terminal: a later scan is refused (tests/tracking/test_trust.py has the rest)
     status, body = await post(client, staff, scan(tn, "sorting_out", HUB, 40))
     assert status == 409 and body["code"] == "parcel_terminal"

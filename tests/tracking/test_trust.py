@@ -122,8 +122,16 @@ async def test_sorting_off_the_route_is_recorded_as_a_missort(client, shop, book
     assert [e.get("missort", False) for e in polled] == [False, False, True, False]
 
 
+async def origin_staff(client, redis, shop, tn) -> tuple[str, dict[str, str]]:
+    """The booking's origin office (it serves the shop's address) and a staff token of it."""
+    origin = (await (await client.get(f"/v1/shipments/{tn}", headers=shop.headers)).json())["origin_office"]
+    made = await create_staff(redis, load_registry(), origin, "باجه")
+    return origin, {"Authorization": f"Bearer {made['token']}"}
+
+
 async def test_terminal_means_terminal(client, shop, book, redis, staff):
     tn = await book(shop)
+    origin, staff.headers[origin] = await origin_staff(client, redis, shop, tn)
     first = scan(tn, "delivered", DEST, 20, receiver_name="علی")
     for s in (scan(tn, "accepted", ORIGIN, 1), scan(tn, "out_for_delivery", DEST, 10), first):
         assert (await post(client, staff[s["office"]], s))[0] == 201
@@ -131,7 +139,7 @@ async def test_terminal_means_terminal(client, shop, book, redis, staff):
     # A second delivery, even by the right office, and a failed attempt after the delivery: refused, nothing kept.
     for s in (scan(tn, "delivered", DEST, 30, receiver_name="رضا"),
               scan(tn, "delivery_failed", DEST, 30, reason="receiver_absent"),
-              scan(tn, "out_for_delivery", DEST, 25), scan(tn, "returned_to_sender", ORIGIN, 40),
+              scan(tn, "out_for_delivery", DEST, 25), scan(tn, "returned_to_sender", origin, 40),
               scan(tn, "sorting_in", HUB, 40)):
         status, body = await post(client, staff[s["office"]], s)
         assert status == 409 and body["code"] == "parcel_terminal" and body["parcel_status"] == "delivered", body
@@ -161,7 +169,13 @@ async def test_a_returned_parcel_takes_no_later_scans(client, shop, book, staff,
     tn = await book(shop)
     await post(client, staff[ORIGIN], scan(tn, "accepted", ORIGIN, 1))
     await post(client, staff[DEST], scan(tn, "delivery_failed", DEST, 10, reason="receiver_refused"))
-    assert (await post(client, staff[ORIGIN], scan(tn, "returned_to_sender", ORIGIN, 30)))[1]["status"] == "returned"
+    # Only the office that serves the shop's address hands the parcel back, not the counter that took it in.
+    origin, origin_token = await origin_staff(client, redis, shop, tn)
+    assert origin != ORIGIN
+    for office in (DEST, ORIGIN):
+        status, body = await post(client, staff[office], scan(tn, "returned_to_sender", office, 30))
+        assert status == 403 and body["code"] == "scan_office_not_responsible" and body["responsible_office"] == origin
+    assert (await post(client, origin_token, scan(tn, "returned_to_sender", origin, 30)))[1]["status"] == "returned"
     for s in (scan(tn, "sorting_out", HUB, 40), scan(tn, "delivered", DEST, 40, receiver_name="علی")):
         status, body = await post(client, staff[s["office"]], s)
         assert status == 409 and body["code"] == "parcel_terminal" and body["parcel_status"] == "returned"
