@@ -52,7 +52,7 @@ _OFFICE_REF = {"type": "object", "required": ["code", "name_fa", "name_en", "cit
                "properties": {k: {"type": "string"} for k in ("code", "name_fa", "name_en", "city", "province")}}
 
 # A feed cursor (tracking.feed._CURSOR): a stream id, and .k for the k-th event of a run.
-_CURSOR_PATTERN = ("^[0-9]{1,19}-[0-9]{1,19}(\\.(" + "|".join(map(str, range(1, keys.FEED_RUN)))
+_CURSOR_PATTERN = ("^[0-9]{1,20}-[0-9]{1,20}(\\.(" + "|".join(map(str, range(1, keys.FEED_RUN)))
                    + "))?$")
 
 SCHEMAS: dict[str, Any] = {

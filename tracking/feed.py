@@ -16,8 +16,7 @@ from aiohttp import web
 from gateway import keys
 from gateway.errors import FieldError, ValidationFailed
 
-# 19 digits a half: every id the store gives (ms, then a sequence), and exactly what the OpenAPI pattern says.
-_CURSOR = re.compile(r"([0-9]{1,19})-([0-9]{1,19})(?:\.([1-9][0-9]{0,3}))?", re.ASCII)
+_CURSOR = re.compile(r"([0-9]{1,20})-([0-9]{1,20})(?:\.([1-9][0-9]{0,3}))?", re.ASCII)
 _TYPE = re.compile(rb'"type":"([a-z_]+)"')
 _MAX_ID = 2**64 - 1  # each half of a stream id is an unsigned 64-bit number; nothing comes after max-max
 _PAGE_ENTRIES = 100  # entries one read takes while filling a page

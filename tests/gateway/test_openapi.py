@@ -202,6 +202,9 @@ UNSTATABLE_RULES: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/v1/webhooks"): dict.fromkeys(
         ("url_unresolvable", "url_not_public"), "a well-formed URL whose host does not resolve, or resolves to a "
         "non-public address, is refused by the SSRF guard, which judges DNS answers"),
+    **dict.fromkeys((("GET", "/v1/events"), ("GET", "/v1/events/stream")), {
+        "cursor_invalid": "each half of a stream id is at most 2**64 - 1, a bound on a 20-digit number that a "
+                          "pattern could state only digit by digit"}),
     ("POST", "/v1/scans"): dict.fromkeys(
         ("occurred_too_long_ago", "occurred_in_future"), "occurred_at must lie in a window around the time of the "
         "request; a schema has no 'now'") | {
