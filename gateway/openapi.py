@@ -8,18 +8,64 @@ shared ``components`` by ``$ref``.
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from .errors import PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE
 from .idempotency import MAX_KEY_LEN
 from .keys import STATUSES
-from .postal import CITY_MAX_LEN
+from .postal import CITY_MAX_LEN, provinces
 from .tariff import ZONES, Limits
 from .validation import ADDRESS_MAX, CONTENTS_MAX, LAT_RANGE, LON_RANGE, NAME_MAX, PAYMENT_TYPES, SERVICES
-from .web_shipments import LIST_MAX
+from .web_shipments import CURSOR_PATTERN, LIST_MAX
 
 JSON = "application/json"
 IGNORED = " Unknown fields are ignored, so richer objects may be sent; every field listed here is checked."
+
+# Whitespace (the characters both Python's str.split() and a JSON Schema (ECMA-262) regex call whitespace) and the
+# dashes and ZWNJ that postal.py drops between digit groups: a phone or postal code may hold them anywhere.
+_GAPS = r"[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\-\u2010-\u2013\u2212\u200c]*"
+
+
+def _digit(allowed: str) -> str:
+    """A character class of these digits in ASCII, Arabic-Indic and Persian forms (postal.normalize_digits)."""
+    return "[" + "".join(f"{d}\\u{0x660 + int(d):04x}\\u{0x6f0 + int(d):04x}" for d in allowed) + "]"
+
+
+def _invisible_ranges() -> str:
+    """What postal.normalize_text drops or collapses: whitespace, control and format characters (bar ZWJ), ZWNJ
+    and tatweel, as regex class ranges. The Basic Multilingual Plane only: \\u escapes are what every regex
+    dialect reads, and the few format characters above it (tags, Egyptian hieroglyph controls) never come alone."""
+    dropped = [c for c in range(0x10000) if not 0xD800 <= c <= 0xDFFF and c != 0x200D and (
+        chr(c).isspace() or unicodedata.category(chr(c)) in ("Cc", "Cf") or c in (0x200C, 0x640))]
+    ranges, start = [], dropped[0]
+    for prev, c in zip(dropped, [*dropped[1:], None]):
+        if c != prev + 1:
+            ranges.append((start, prev))
+            start = c
+    return "".join(f"\\u{a:04x}" if a == b else f"\\u{a:04x}-\\u{b:04x}" for a, b in ranges)
+
+
+# Free text must keep something after normalising: one character that is not dropped.
+_VISIBLE = f"[^{_invisible_ranges()}]"
+
+
+def _postal_code_pattern() -> str:
+    """postal.normalize_postal_code's rule (no 0 or 2 in the first four digits, nor all four equal; fifth digit
+    not 0, 2 or 5; no 2 in the last five) over what it accepts before normalising, as one regex."""
+    first, fifth, rest, g = "13456789", "1346789", "013456789", _GAPS
+    all_equal = "|".join(f"(?:{g}{_digit(d)}){{4}}" for d in first)
+    return f"^(?!{all_equal}){g}(?:{_digit(first)}{g}){{4}}{_digit(fifth)}{g}(?:{_digit(rest)}{g}){{5}}$"
+
+
+def _mobile_pattern() -> str:
+    """postal.normalize_mobile's rule (+98 / 0098 / 98 with an optional 0, or a trunk 0, then 9 and nine digits)
+    over what it accepts before normalising: group marks and parentheses anywhere."""
+    g = _GAPS[:-2] + "()]*"
+    d = {c: _digit(c) + g for c in "0189"}
+    return (f"^{g}(?:(?:\\+{g}|{d['0']}{d['0']})?{d['9']}{d['8']}(?:{d['0']})?|{d['0']})?"
+            f"{d['9']}(?:{_digit('0123456789')}{g}){{9}}$")
+
 
 _contributed: list[tuple[dict[str, dict[str, Any]], dict[str, Any], dict[str, Any]]] = []
 
@@ -96,37 +142,59 @@ def _components(limits: Limits) -> dict[str, Any]:
         for name, s in limits.services.items())
 
     def text(max_len: int, description: str) -> dict[str, Any]:
-        return {"type": "string", "minLength": 1, "maxLength": max_len,
-                "description": description + " Control characters are dropped and whitespace collapsed first."}
+        return {"type": "string", "minLength": 1, "maxLength": max_len, "pattern": _VISIBLE,
+                "description": description + " Control characters are dropped and whitespace collapsed first; "
+                                             "something visible must remain."}
 
-    def integer(lo: int, hi: int, description: str) -> dict[str, Any]:
+    def integer(lo: int, hi: int, description: str, nullable: bool = False) -> dict[str, Any]:
+        if nullable:  # the validator reads null as absent
+            return {"type": ["integer", "null"], "minimum": lo, "maximum": hi,
+                    "description": description + " null is the same as absent."}
         return {"type": "integer", "minimum": lo, "maximum": hi, "description": description}
 
-    digits = {"type": ["string", "integer"]}
     location = {"type": "object", "required": ["lat", "lon"], "description": "A point inside Iran (WGS 84).",
                 "properties": {"lat": {"type": "number", "minimum": LAT_RANGE[0], "maximum": LAT_RANGE[1]},
                                "lon": {"type": "number", "minimum": LON_RANGE[0], "maximum": LON_RANGE[1]}}}
+    nullable_location = {**location, "type": ["object", "null"], "description": "A point inside Iran (WGS 84); "
+                         "null is the same as absent."}
+    province_names = sorted({n for p in provinces() for n in (p.name_fa, p.name_en, p.code, *p.aliases)})
     party_props = {
         "name": text(NAME_MAX, "Person or business name."),
-        "phone": {**digits, "description": "Iranian mobile: 09xxxxxxxxx, +98/0098 prefixes, Persian or Arabic "
-                                           "digits, spaces and hyphens accepted; answered as 09xxxxxxxxx."},
-        "postal_code": {**digits, "description": "10-digit Iranian postal code (Persian digits, spaces and hyphens "
-                                                 "accepted); answered as 10 ASCII digits. Its leading digits name "
-                                                 "its province: a `province` they contradict is refused (422, "
-                                                 "`postal_code_province_mismatch` on both fields)."},
-        "province": {"type": "string", "description": "One of Iran's 31 provinces, in Persian or English, any common "
-                                                      "spelling; answered as its Persian name."},
+        "phone": {"type": "string", "pattern": _mobile_pattern(),
+                  "description": "Iranian mobile: 09xxxxxxxxx, +98/0098/98 prefixes, Persian or Arabic digits, "
+                                 "spaces, hyphens and parentheses accepted; answered as 09xxxxxxxxx. (A JSON "
+                                 "integer of the same digits is still accepted; send a string.)",
+                  "example": "09131234567"},
+        "postal_code": {"type": "string", "pattern": _postal_code_pattern(),
+                        "description": "10-digit Iranian postal code (ASCII, Persian or Arabic digits; spaces and "
+                                       "hyphens between them accepted); answered as 10 ASCII digits. The rule: no 0 "
+                                       "or 2 in the first four digits and not all four equal, the fifth not 0, 2 or "
+                                       "5, no 2 in the last five. Its leading digits name its province: a `province` "
+                                       "they contradict is refused (422, `postal_code_province_mismatch` on both "
+                                       "fields). (A JSON integer of the same digits is still accepted; send a "
+                                       "string.)", "example": "8138634561"},
+        "province": {"enum": province_names, "description": "One of Iran's 31 provinces: its Persian or English "
+                     "name or a listed spelling (other spellings that differ only in case, spacing, hyphens or "
+                     "Arabic letters are matched too); answered as its Persian name."},
         "city": text(CITY_MAX_LEN, "City name."),
         "address": text(ADDRESS_MAX, "Street address."),
-        "location": location,
+        "location": nullable_location,
     }
     place_props = {k: party_props[k] for k in ("province", "city")}
-    dims = {d: integer(1, max_side, f"Millimetres. Per service: {per_service}.")
+    dims = {d: integer(1, max_side, f"Millimetres. Per service: {per_service}.", nullable=True)
             for d in ("length_mm", "width_mm", "height_mm")}
     parcel_props = {
         "weight_g": integer(1, max_weight, f"Grams. Per service: {per_service}."), **dims,
-        "declared_value": integer(0, max_declared, "Insured value in rials; 0 or absent means no insurance."),
+        "declared_value": integer(0, max_declared, "Insured value in rials; 0 or absent means no insurance.",
+                                  nullable=True),
     }
+    # The one service's own maxima (the properties above give the largest over all services).
+    per_service_limits = [
+        {"if": {"required": ["service"], "properties": {"service": {"const": name}}},
+         "then": {"properties": {"parcel": {"properties": {
+             "weight_g": {"maximum": svc.max_weight_g}, "declared_value": {"maximum": svc.max_declared_value_rial},
+             **{d: {"maximum": svc.max_side_mm} for d in dims}}}}}}
+        for name, svc in limits.services.items() if name in SERVICES]
     payment = {
         "type": "object", "required": ["type"], "description": "`goods_value` (rials) is required for cash on "
         "delivery and ignored for prepaid." + IGNORED,
@@ -168,31 +236,43 @@ def _components(limits: Limits) -> dict[str, Any]:
                             "description": "When all three sides are given, the per-service size rules apply."
                                            + IGNORED},
             "Parcel": {"type": "object", "allOf": [ref("ParcelQuote")], "properties": {
-                "contents": text(CONTENTS_MAX, "What is inside.")}},
+                "contents": {**text(CONTENTS_MAX, "What is inside; null is the same as absent."),
+                             "type": ["string", "null"]}}},
             "QuoteRequest": {
                 "type": "object", "required": ["service", "receiver", "parcel"], "description": IGNORED.strip(),
+                "allOf": per_service_limits,
                 "properties": {
                     "service": {"enum": list(SERVICES)},
-                    "payment": {**ref("Payment"), "description": "Absent means prepaid."},
-                    "sender": {"type": "object", "properties": place_props,
-                               "description": "Fields given override the shop's profile sender."},
+                    "payment": {"anyOf": [ref("Payment"), {"type": "null"}],
+                                "description": "Absent or null means prepaid."},
+                    "sender": {"type": ["object", "null"], "properties": place_props,
+                               "description": "Fields given override the shop's profile sender; absent, null or "
+                                              "{} means the profile's. A shop whose profile has no sender place "
+                                              "must give `province` and `city` here, else 422."},
                     "receiver": ref("Place"), "parcel": ref("ParcelQuote"),
                 },
             },
             "ShipmentRequest": {
                 "type": "object", "required": ["client_order_id", "service", "payment", "receiver", "parcel"],
-                "description": IGNORED.strip(),
+                "description": IGNORED.strip(), "allOf": per_service_limits,
                 "properties": {
                     "client_order_id": order_id, "service": {"enum": list(SERVICES)}, "payment": ref("Payment"),
-                    "sender": {"type": "object", "properties": party_props, "description": "Fields given override "
-                               "the shop's profile sender; the merged sender must be a complete Party."},
+                    "sender": {"type": ["object", "null"], "properties": party_props, "description": "Fields "
+                               "given override the shop's profile sender (absent or null: the profile's); the "
+                               "merged sender must be a complete Party, else 422."},
                     "receiver": ref("Party"), "parcel": ref("Parcel"),
                 },
             },
             "BatchRequest": {"type": "object", "required": ["shipments"], "description": IGNORED.strip(),
-                             "properties": {"shipments": {"type": "array", "minItems": 1,
-                                                          "maxItems": limits.batch_max_items,
-                                                          "items": ref("ShipmentRequest")}}},
+                             "properties": {"shipments": {
+                                 "type": "array", "minItems": 1, "maxItems": limits.batch_max_items,
+                                 "description": "Each item is checked as a ShipmentRequest on its own: an invalid "
+                                                "item (of any JSON type) is rejected in `results` with its "
+                                                "`errors`, and the others are still booked. Only the array itself "
+                                                "(missing, not an array, empty, too long) makes the whole request "
+                                                "a 422.",
+                                 # Any value is a well-formed item; ShipmentRequest is what gets booked.
+                                 "items": {"anyOf": [ref("ShipmentRequest"), {}]}}}},
             "Price": {"type": "object", "required": ["base", "cod_fee", "insurance", "vat", "total", "currency"],
                       "description": "Integer rials; total = base + cod_fee + insurance + vat.",
                       "properties": {**{k: {"type": "integer", "minimum": 0}
@@ -326,7 +406,7 @@ def _paths(limits: Limits) -> dict[str, Any]:
                     *({"name": n, "in": "query", "description": "ISO 8601 time with a zone (inclusive).",
                        "schema": {"type": "string", "format": "date-time"}} for n in ("created_from", "created_to")),
                     {"name": "cursor", "in": "query", "description": "`next_cursor` of the previous page.",
-                     "schema": {"type": "string", "maxLength": 40}},
+                     "schema": {"type": "string", "pattern": CURSOR_PATTERN}},
                     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": LIST_MAX,
                                                                 "default": 20}},
                 ],
@@ -373,7 +453,7 @@ def openapi_document(extra_paths: dict[str, dict[str, Any]] | None = None, limit
         "info": {"title": "Barid postal gateway", "version": "1.0.0",
                  "description": "Book, price, list and cancel domestic Iran Post shipments. Errors are RFC 9457 "
                                 "problem details (`application/problem+json`) with Persian text beside English. "
-                                "Request objects ignore unknown fields."},
+                                "Request objects ignore unknown fields, and operations ignore unknown query parameters."},
         "servers": [{"url": "/"}],
         "security": [{"bearerAuth": []}],
         "tags": [{"name": "shipments"}, {"name": "system"}],

@@ -87,6 +87,8 @@ def _int(value: Any, field: str, errs: Errors, lo: int, hi: int, required: bool 
         if required:
             errs.add(field, "required")
         return None
+    if isinstance(value, float) and value.is_integer():  # 1.0 and 1e6 are integers to JSON (and its Schema)
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         errs.add(field, "type_integer")
         return None
@@ -116,6 +118,9 @@ def _text(value: Any, field: str, errs: Errors, max_len: int, required: bool = T
         return None
     if not isinstance(value, str):
         errs.add(field, "type_string")
+        return None
+    if len(value) > max_len:  # as sent, as the OpenAPI document's maxLength says, not only once normalised
+        errs.add(field, "too_long", max_len)
         return None
     try:
         return normalize_text(value, max_len, error_code="text_invalid")
@@ -153,13 +158,20 @@ def _location(value: Any, field: str, errs: Errors) -> dict[str, float] | None:
     return out if len(out) == 2 else None
 
 
+def _city(value: Any, field: str, errs: Errors) -> str | None:
+    if isinstance(value, str) and len(value) > CITY_MAX_LEN:  # as sent (the document's maxLength)
+        errs.add(field, "too_long", CITY_MAX_LEN)
+        return None
+    return _normalised(normalize_city, value, field, errs)
+
+
 # Field -> checker(value, field path, errors), built once: validation runs on every booking.
 PARTY_CHECKS = {
     "name": partial(_text, max_len=NAME_MAX),
     "phone": partial(_normalised, normalize_mobile),
     "postal_code": partial(_normalised, normalize_postal_code),
     "province": partial(_normalised, normalize_province),
-    "city": partial(_normalised, normalize_city),
+    "city": _city,
     "address": partial(_text, max_len=ADDRESS_MAX),
 }
 # Field paths ("receiver.phone") formatted once, not per booking.

@@ -16,7 +16,7 @@ from routing import web as routing_web
 from routing.errors import RoutingError
 from tracking import web as tracking_web
 
-from . import web_shipments, web_system
+from . import quiet_log, web_shipments, web_system
 from .access_log import AccessLog
 from .app_keys import (
     BATCHER,
@@ -49,6 +49,14 @@ log = logging.getLogger("barid.gateway")
 def problem_response(exc: GatewayError, instance: str | None = None) -> web.Response:
     return web.Response(body=orjson.dumps(exc.to_problem(instance)), status=exc.status,
                         content_type=PROBLEM_CONTENT_TYPE, headers=exc.headers)
+
+
+CLIENT_CLOSED = 499  # nginx's status for a request whose client went away before the answer was complete
+
+
+def _client_gone(request: web.Request) -> bool:
+    transport = request.transport
+    return transport is None or transport.is_closing()
 
 
 def observe(metrics: Metrics, access_log: AccessLog | None, max_body_bytes: int):
@@ -84,6 +92,13 @@ def observe(metrics: Metrics, access_log: AccessLog | None, max_body_bytes: int)
                                    "پایگاه داده پاسخ نداد؛ درخواست اعمال نشد", headers={"Retry-After": "1"})
             metrics.count_error(err.code)
             response = problem_response(err, request.path)
+        except ConnectionResetError:  # aiohttp's ClientConnectionResetError too: a write after the client left
+            if not _client_gone(request):
+                raise
+            # The client closed the connection (an SSE subscriber leaving, most often): a normal end, not an
+            # error. Counted as 499 ("client closed request"); the answer below is never sent.
+            log.debug("client closed the connection during %s %s", request.method, request.path)
+            response = web.Response(status=CLIENT_CLOSED)
         except Exception:
             log.exception("unhandled error on %s %s", request.method, request.path)
             err = GatewayError("the gateway failed to handle this request; it was not applied",
@@ -132,6 +147,7 @@ async def _flush(access_log: AccessLog) -> None:
 def create_app(config: Config, redis_url: str) -> web.Application:
     """The whole HTTP API on the store at ``redis_url``; nothing runs until the app is started."""
     limits = Limits.load(config.limits_path)
+    quiet_log.install()  # malformed HTTP: one line each, rate-limited, instead of a traceback
     metrics = Metrics()
     access_log = AccessLog() if config.access_log else None
     app = web.Application(middlewares=[observe(metrics, access_log, limits.request_max_body_bytes)],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -19,6 +20,10 @@ from .timeutil import parse_iso
 
 JSON = "application/json"
 LIST_MAX = 100
+# A listing cursor is an index member (keys.index_member): creation ms, ':', tracking number. The OpenAPI
+# document publishes this pattern, so what it calls a cursor is what is accepted.
+CURSOR_PATTERN = "^[0-9]{13}:[0-9A-Z]{0,26}$"
+_CURSOR = re.compile(CURSOR_PATTERN.strip("^$"), re.ASCII)
 
 
 def json_response(data: Any, status: int = 200) -> web.Response:
@@ -242,7 +247,7 @@ async def list_shipments(request: web.Request) -> web.Response:
             except ValueError:
                 bad(name, "datetime_invalid", "Must be an ISO 8601 time with a zone.", "زمان نامعتبر است.")
     cursor = q.get("cursor")
-    if cursor is not None and (len(cursor) > 40 or ":" not in cursor or not cursor[:13].isdigit()):
+    if cursor is not None and _CURSOR.fullmatch(cursor) is None:
         bad("cursor", "cursor_invalid", "Not a cursor this API returned.", "نشانگر صفحه نامعتبر است.")
     client_order_id = q.get("client_order_id")
     max_len = request.app[LIMITS].client_order_id_max_len
@@ -271,5 +276,7 @@ def setup(app: web.Application) -> None:
     app.router.add_post("/v1/shipments", create_shipment)
     app.router.add_post("/v1/shipments/batch", create_batch)
     app.router.add_get("/v1/shipments", list_shipments)
-    app.router.add_get("/v1/shipments/{tracking_number}", get_shipment)
+    # Not "batch": that path is the batch's own (POST only), so a GET there is a 405 whose Allow says POST,
+    # rather than a lookup of a shipment called "batch".
+    app.router.add_get("/v1/shipments/{tracking_number:(?!batch$)[^{}/]+}", get_shipment)
     app.router.add_post("/v1/shipments/{tracking_number}/cancel", cancel_shipment)

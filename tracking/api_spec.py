@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.errors import PROBLEM_CONTENT_TYPE
+from gateway import keys
 from gateway.keys import STATUSES
 from gateway.openapi import JSON, add_paths, json_body, problem_responses, ref
 from gateway.validation import SERVICES
@@ -50,6 +51,10 @@ _EVENT_NAMES = {"type": "array", "minItems": 1, "items": {"enum": list(RULES)}}
 _OFFICE_REF = {"type": "object", "required": ["code", "name_fa", "name_en", "city", "province"],
                "properties": {k: {"type": "string"} for k in ("code", "name_fa", "name_en", "city", "province")}}
 
+# A feed cursor (tracking.feed._CURSOR): a stream id, and .k for the k-th event of a run.
+_CURSOR_PATTERN = ("^[0-9]{1,20}-[0-9]{1,20}(\\.(" + "|".join(map(str, range(1, keys.FEED_RUN)))
+                   + "))?$")
+
 SCHEMAS: dict[str, Any] = {
     "ScanRequest": {
         "type": "object", "required": ["tracking_number", "event", "office", "occurred_at", "scan_id"],
@@ -64,7 +69,9 @@ SCHEMAS: dict[str, Any] = {
                       "a post office; accepted and returned_to_sender at either."},
             "office": {"enum": list(_OFFICES), "description": "The scanning office: the staff member's own."},
             "occurred_at": {**_TIMESTAMP, "description": "ISO 8601 with a zone, at most "
-                            f"{_DEFAULTS.max_clock_skew_s:g} s in the future (device clock skew)."},
+                            f"{_DEFAULTS.max_clock_skew_s:g} s in the future (device clock skew) and at most "
+                            f"{_DEFAULTS.max_scan_age_s / 86400:g} days in the past (occurred_in_future, "
+                            "occurred_too_long_ago: 422)."},
             "scan_id": {"type": "string", "pattern": "^[A-Za-z0-9_.:-]{1,64}$",
                         "description": "The device's id of this scan: sending it again is a duplicate (200), "
                                        "reusing it for a different scan is a 409."},
@@ -101,7 +108,8 @@ SCHEMAS: dict[str, Any] = {
                          "(an invalid item is rejected on its own) and applied oldest occurred_at first." + IGNORED,
                          "properties": {"scans": {"type": "array", "minItems": 1,
                                                   "maxItems": _DEFAULTS.max_batch_scans,
-                                                  "items": {"type": "object"}}}},
+                                                  "items": {"description": "A ScanRequest; any other "
+                                                            "value is rejected on its own in `results`."}}}},
     "ItemProblem": {"type": "object", "required": ["title", "status", "code", "detail"],
                     "description": "A problem (see Problem) without `type` and `instance`.",
                     "properties": {"title": {"type": "string"}, "status": {"type": "integer"},
@@ -159,6 +167,17 @@ SCHEMAS: dict[str, Any] = {
         "next_after": {"type": ["string", "null"], "description": "Pass as `after` for the next page; null "
                                                                   "when the feed is still empty."},
         "has_more": {"type": "boolean"}}},
+    # Before OpenAPI 3.2's itemSchema, a text/event-stream schema describes one event (as schemathesis reads it).
+    "StreamEvent": {
+        "type": "object", "required": ["id", "event", "data"],
+        "description": "One server-sent event (comments such as `: keep-alive` are not events).",
+        "properties": {
+            "id": {"type": "string", "pattern": _CURSOR_PATTERN,
+                   "description": "The cursor after this event: send it back as `Last-Event-ID` (or `after`)."},
+            "event": {"enum": list(RULES), "description": "The event's `type`."},
+            "data": {"type": "string", "contentMediaType": "application/json", "contentSchema": ref("Event"),
+                     "description": "The Event, as JSON on one line."},
+            "retry": {"type": "integer", "minimum": 0, "description": "Reconnection delay in milliseconds."}}},
     "TrackingView": {
         "type": "object", "description": "What anyone holding the number may see: no names, phones, addresses "
                                          "or payment details.",
@@ -211,7 +230,7 @@ _CACHE = {"Cache-Control": {"required": True, "schema": {"const": "public, max-a
 _after = {"name": "after", "in": "query", "description": "`next_after` of an earlier answer (opaque: a feed stream "
           "id, and `.k` for the k-th event of an entry holding a run of them); absent or empty starts at the oldest "
           "event kept.",
-          "schema": {"type": "string", "pattern": "^([0-9]{1,20}-[0-9]{1,20}(\\.[1-9][0-9]{0,3})?)?$"}}
+          "schema": {"type": "string", "pattern": "^(" + _CURSOR_PATTERN.strip("^$") + ")?$"}}
 
 PATHS: dict[str, dict[str, Any]] = {
     "/v1/scans": {"post": {
@@ -309,7 +328,7 @@ PATHS: dict[str, dict[str, Any]] = {
         "parameters": [{"name": "Last-Event-ID", "in": "header", "description": "Takes precedence over `after`.",
                         "schema": _after["schema"]}, _after],
         "responses": {"200": {"description": "An endless event stream.",
-                              "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+                              "content": {"text/event-stream": {"schema": ref("StreamEvent")}}},
                       **problem_responses(401, 422, 429, 503)}}},
     "/v1/track/{tracking_number}": {"get": {
         "tags": ["tracking"], "summary": "Public tracking of a parcel (for buyers)", "operationId": "trackParcel",

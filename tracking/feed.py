@@ -95,20 +95,23 @@ async def stream(request: web.Request, blocking: aioredis.Redis, shop_id: int, a
     resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
                                        "X-Accel-Buffering": "no"})
     await resp.prepare(request)
-    await resp.write(b"retry: 2000\n\n")
-    cursor, skip = _split(after)
-    if skip:  # resuming inside a run: the rest of that run first
-        rest = await blocking.xrange(feed, cursor, cursor)
-        if rest:
-            await resp.write(_sse(_events(rest, skip)))
-    while True:
-        got = await blocking.xread({feed: cursor}, count=100, block=int(heartbeat_s * 1000))
-        if not got:
-            await resp.write(b": keep-alive\n\n")
-            continue
-        entries = got[0][1]
-        await resp.write(_sse(_events(entries, 0)))
-        cursor = entries[-1][0].decode()
+    try:
+        await resp.write(b"retry: 2000\n\n")
+        cursor, skip = _split(after)
+        if skip:  # resuming inside a run: the rest of that run first
+            rest = await blocking.xrange(feed, cursor, cursor)
+            if rest:
+                await resp.write(_sse(_events(rest, skip)))
+        while True:
+            got = await blocking.xread({feed: cursor}, count=100, block=int(heartbeat_s * 1000))
+            if not got:
+                await resp.write(b": keep-alive\n\n")
+                continue
+            entries = got[0][1]
+            await resp.write(_sse(_events(entries, 0)))
+            cursor = entries[-1][0].decode()
+    except ConnectionResetError:  # the subscriber left: the normal end of a stream, answered 200 as it was
+        return resp
 
 
 def _sse(events: list[tuple[bytes, bytes]]) -> bytes:
