@@ -75,7 +75,8 @@ def _shared_metrics(config: Config) -> Iterator[Config]:
 def _roles(config: Config, url: str, dispatchers: int, routers: int) -> list[Role]:
     roles = [Role("gateway", run_worker, (config, url), config.workers)]
     if dispatchers:
-        roles.append(Role("dispatcher", run_dispatcher, (url, config.redis_cluster), dispatchers))
+        roles.append(Role("dispatcher", run_dispatcher, (url, config.redis_cluster, config.webhook_allow_hosts),
+                          dispatchers))
     if routers:
         roles.append(Role("router", run_router, (url, config.redis_cluster), routers))
     return roles
@@ -85,16 +86,35 @@ def run_router(url: str, cluster: bool) -> None:
     serve_router(url, cluster=cluster)
 
 
-def run_dispatcher(url: str, cluster: bool) -> None:
-    serve_dispatcher(url, TrackingConfig.from_env(), cluster=cluster)
+def run_dispatcher(url: str, cluster: bool, allow_hosts: frozenset[str] | None = None) -> None:
+    overrides = {} if allow_hosts is None else {"webhook_allow_hosts": allow_hosts}
+    serve_dispatcher(url, TrackingConfig.from_env(**overrides), cluster=cluster)
+
+
+# The demo's storefronts live on this machine, so `up` lets webhooks reach it, and says so at start. `serve`
+# never does unless the operator names hosts in BARID_WEBHOOK_ALLOW_HOSTS.
+DEMO_WEBHOOK_ALLOW_HOSTS = frozenset({"127.0.0.1", "localhost"})
+
+
+def up_config(config: Config, env: dict[str, str] | None = None) -> Config:
+    """``up``'s settings: the operator's webhook allow list, or the demo's (passed on explicitly, never through
+    the environment, so nothing else this process starts inherits it)."""
+    env = os.environ if env is None else env
+    hosts = TrackingConfig.from_env(env).webhook_allow_hosts or DEMO_WEBHOOK_ALLOW_HOSTS
+    return replace(config, webhook_allow_hosts=hosts)
+
+
+def allow_list_line(config: Config) -> str:
+    hosts = ", ".join(sorted(config.webhook_allow_hosts or ())) or "none"
+    return (f"webhooks may reach these non-public hosts: {hosts}  (demo only: `serve` allows none unless "
+            "BARID_WEBHOOK_ALLOW_HOSTS names them)")
 
 
 def cmd_up(args: argparse.Namespace, config: Config) -> None:
     """The whole system on this machine: store, demo data where the store is empty, gateway workers and
     webhook dispatchers."""
-    config = _with_flags(config, args)
-    # The demo's storefronts live on this machine; a production operator sets this explicitly (or not at all).
-    os.environ.setdefault("BARID_WEBHOOK_ALLOW_HOSTS", "127.0.0.1,localhost")
+    config = up_config(_with_flags(config, args))
+    print(allow_list_line(config), flush=True)
     with open_store(config, own=True) as url:
         durability_report(url)
         asyncio.run(_on(url, upgrade, config.redis_cluster))
