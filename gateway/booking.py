@@ -22,8 +22,9 @@ import redis.asyncio as aioredis
 
 from . import keys, lua
 from .batcher import Batcher, Script
-from .errors import Conflict, NotFound, RateLimited, Unauthorized
+from .errors import Conflict, FieldError, GatewayError, NotFound, RateLimited, Unauthorized
 from .network import ParcelNetwork
+from .postal import _fa_digits
 from .s10 import format_tracking_number
 from .serials import SerialAllocator
 from .shops import Shop
@@ -50,6 +51,14 @@ class ShipmentNotFound(NotFound):
 class NotCancellable(Conflict):
     code = "not_cancellable"
     title = "Shipment can no longer be cancelled"
+
+
+class BatchExceedsBurst(GatewayError):
+    """A batch that costs more than the shop's whole burst: no wait would let it through, so it is not a 429."""
+
+    status = 422
+    code = "batch_exceeds_burst"
+    title = "Batch is larger than the shop's rate-limit burst"
 
 
 class ShopDisabled(Unauthorized):
@@ -83,6 +92,14 @@ def raise_for_guard(res: list) -> None:
         raise Unauthorized("API key is not valid", "کلید API معتبر نیست", code="invalid_api_key")
     if verdict == b"DISABLED":
         raise ShopDisabled("this shop is disabled", "این فروشگاه غیرفعال شده است")
+    if verdict == b"BURST":
+        burst = int(res[1])
+        raise BatchExceedsBurst(
+            f"this batch books more shipments than the shop's rate-limit burst ({burst}); split it into batches of"
+            f" at most {burst}",
+            f"تعداد مرسوله‌های این دسته از سقف درخواست هم‌زمان فروشگاه ({_fa_digits(burst)}) بیشتر است؛"
+            f" آن را به دسته‌های حداکثر {_fa_digits(burst)} تایی تقسیم کنید",
+            extra={"burst": burst})
     if verdict == b"RATE":
         retry_ms = int(res[1])
         raise RateLimited(f"rate limit exceeded; retry in {retry_ms} ms", "تعداد درخواست‌ها بیش از حد مجاز است",

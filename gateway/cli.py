@@ -163,7 +163,13 @@ def cmd_shops(args: argparse.Namespace, config: Config) -> None:
         if args.shops_cmd == "list":
             return [s.public() for s in await shops.list()]
         if args.shops_cmd == "rotate-key":
-            return {"shop_id": args.shop, "api_key": await shops.rotate_key(args.shop)}
+            overlap = config.key_rotation_overlap_s if args.overlap is None else args.overlap
+            if overlap < 0:
+                raise ValidationFailed("--overlap must not be negative", "مدت هم‌پوشانی نباید منفی باشد")
+            api_key = await shops.rotate_key(args.shop, overlap)
+            return {**(await shops.get(args.shop)).public(), "api_key": api_key}
+        if args.shops_cmd == "end-rotation":
+            return (await shops.end_rotation(args.shop)).public()
         if args.shops_cmd == "disable":
             return (await shops.set_status(args.shop, "disabled")).public()
         if args.shops_cmd == "enable":
@@ -198,11 +204,16 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--rate", type=float, help="requests per second (default from BARID_RATE_PER_S)")
     create.add_argument("--burst", type=int, help="burst size (default from BARID_RATE_BURST)")
     ssub.add_parser("list", help="list shops")
-    for name, text in (("rotate-key", "issue a new API key; the old one stops working at once"),
+    for name, text in (("rotate-key", "issue a new API key; the old one keeps working for the overlap "
+                                      "(BARID_KEY_ROTATION_OVERLAP_S, default 24 h; --overlap 0: stops at once)"),
+                       ("end-rotation", "the previous API key stops working now (ends a rotation's overlap)"),
                        ("disable", "disable a shop; its key stops working at once"),
                        ("enable", "enable a disabled shop again")):
         c = ssub.add_parser(name, help=text)
         c.add_argument("--shop", type=int, required=True)
+        if name == "rotate-key":
+            c.add_argument("--overlap", type=float, metavar="SECONDS",
+                           help="how long the old key keeps working (default BARID_KEY_ROTATION_OVERLAP_S)")
 
     offices = sub.add_parser("offices", help="the post-office registry")
     offices.add_subparsers(dest="offices_cmd", required=True).add_parser("list", help="print it as JSON")
