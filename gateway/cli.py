@@ -114,7 +114,6 @@ def cmd_up(args: argparse.Namespace, config: Config) -> None:
     """The whole system on this machine: store, demo data where the store is empty, gateway workers and
     webhook dispatchers."""
     config = up_config(_with_flags(config, args))
-    print(allow_list_line(config), flush=True)
     with open_store(config, own=True) as url:
         durability_report(url)
         asyncio.run(_on(url, upgrade, config.redis_cluster))
@@ -127,7 +126,7 @@ def cmd_up(args: argparse.Namespace, config: Config) -> None:
         if demo_file.exists():
             demo = orjson.loads(demo_file.read_bytes())
         base = f"http://{config.host}:{config.port}"
-        banner = [f"Barid is up at {base}  (store: {url}, data: {config.data_dir})"]
+        banner = [f"Barid is up at {base}  (store: {url}, data: {config.data_dir})", allow_list_line(config)]
         if demo:
             banner += [f"demo shop {demo['shop_id']}, API key {demo['api_key']}",
                        f"try: curl -s {base}/v1/shipments -H 'Authorization: Bearer {demo['api_key']}'"]

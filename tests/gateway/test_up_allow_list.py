@@ -52,8 +52,9 @@ def test_up_prints_the_allow_list_at_start(tmp_path):
                              "--routers", "0"], env=env, cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, text=True, start_new_session=True)
     try:
-        first = proc.stdout.readline()
-        assert "webhooks may reach" in first and "127.0.0.1, localhost" in first, first
+        banner = [proc.stdout.readline() for _ in range(2)]
+        assert banner[0].startswith("Barid is up at"), banner
+        assert "webhooks may reach" in banner[1] and "127.0.0.1, localhost" in banner[1], banner
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         deadline = time.monotonic() + 30
