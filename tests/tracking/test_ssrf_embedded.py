@@ -76,3 +76,10 @@ async def test_delivery_keeps_only_the_public_addresses_of_a_name():
     got = await GuardedResolver(frozenset(), FixedResolver("64:ff9b::7f00:1", "64:ff9b::808:808")).resolve(
         "shop.example", 443)
     assert [g["host"] for g in got] == ["64:ff9b::808:808"]
+
+
+async def test_control_characters_are_stripped_from_a_webhook_description(client, shop, receiver_factory):
+    rec = await receiver_factory()
+    resp = await client.post("/v1/webhooks", json={"url": rec.url, "description": "orders\x1b[2J\x00 feed"},
+                             headers=shop.headers)
+    assert resp.status == 201 and (await resp.json())["description"] == "orders[2J feed"
