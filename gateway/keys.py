@@ -146,6 +146,7 @@ def legacy_history(shop_id: int, tracking_number: str) -> str:
 
 # Layouts 1 and 2 also kept a zset of all of a shop's parcels beside the status indexes; gateway.upgrade deletes it.
 LEGACY_SHIPMENTS_MATCH = "{p*}:shop:*:shipments"
+ORDER_INDEX_MATCH = "{p*}:shop:*:order:*"  # every shop_order_index (gateway.upgrade to layout 4)
 
 
 def legacy_shop_shipments(shop_id: int) -> str:
