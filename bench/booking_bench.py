@@ -55,8 +55,10 @@ from routing.offices import load_registry  # noqa: E402
 
 # What shops send, as the load-test kit makes it (loadtests/bodies.py): receivers at real addresses all over the
 # country, 60 % cash on delivery, 0.2-8 kg, a fifth of the phones in Persian digits. Fixed seed: every run and
-# every tool books the same 500 bodies, round robin.
-BODIES = [shipment(random.Random(i), registry, f"B-{i}") for registry in [load_registry()] for i in range(500)]
+# every tool books the same 500 bodies, round robin. Each says it is another parcel of its order: the same order
+# id is booked again and again, which the gateway refuses otherwise (docs/booking.md).
+BODIES = [{**shipment(random.Random(i), registry, f"B-{i}"), "another_parcel_of_order": True}
+          for registry in [load_registry()] for i in range(500)]
 
 WRK_SCRIPT = r"""
 local bodies = {%(bodies)s}

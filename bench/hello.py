@@ -68,19 +68,19 @@ class StoredBookings:
             req, _ = app[VALIDATOR].shipment(body, shop.sender)
             _, doc, event, office, expected = booking._records(shop.id, req, "EE000000000IR", now, iso_ms(now), b"")
             self.prepared.append((shop_keys.order + req.client_order_id, doc, event, keys.office_due(office),
-                                  int(expected.replace("-", ""))))
+                                  int(expected.replace("-", "")), req.client_order_id))
         self.counter = itertools.count(worker // 26 % 10 * 100_000_000)
 
     def book(self):
         n = next(self.counter)
-        order, doc, event, due, expected = self.prepared[n % len(self.prepared)]
+        order, doc, event, due, expected, order_id = self.prepared[n % len(self.prepared)]
         tn = f"{self.prefix}{n:09d}IR"
         now = time.time()
         created_ms = int(now * 1000)
         created_at = self.iso_ms(now)
         return self.batcher.script_and(
             self.script, (*self.head, self.parcel + tn, order, *self.guard, tn, created_ms,
-                          self.index_member(created_ms, tn), doc, event, created_at),
+                          self.index_member(created_ms, tn), doc, event, created_at, order_id, "1"),
             (("SET", self.tracking_index(tn), self.shop_id), ("ZADD", due, expected, tn)))
 
 

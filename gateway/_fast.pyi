@@ -11,10 +11,10 @@ class ShipmentRules:
                  services: dict[str, tuple[int, int, int, int]], provinces: frozenset[str],
                  text_max: tuple[int, int, int, int], regions: tuple[int, dict[str, str]]) -> None: ...
 
-def canonical_shipment(body: Any, rules: ShipmentRules) -> tuple[str, str, dict, dict, dict] | None:
-    """(client_order_id, service, payment, receiver, parcel) exactly as the validator would make them, for a valid
-    booking already in canonical form (but for Persian or Arabic-Indic digits in phone and postal code) that uses the
-    shop's own sender; None for anything else."""
+def canonical_shipment(body: Any, rules: ShipmentRules) -> tuple[str, str, dict, dict, dict, bool] | None:
+    """(client_order_id, service, payment, receiver, parcel, another_parcel_of_order) exactly as the validator
+    would make them, for a valid booking already in canonical form (but for Persian or Arabic-Indic digits in phone
+    and postal code) that uses the shop's own sender; None for anything else."""
 
 class PriceTable:
     """A tariff's numbers, flattened once: ``services`` maps a service to (weight band bounds in g, zone -> price

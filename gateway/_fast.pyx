@@ -210,6 +210,13 @@ def canonical_shipment(object body, ShipmentRules rules):
     cdef Py_ssize_t n = len(oid)
     if n == 0 or n > rules.client_order_id_max_len or Py_UNICODE_ISSPACE(oid[0]) or Py_UNICODE_ISSPACE(oid[n - 1]):
         return None
+    if not oid.isprintable():  # control characters: the validator strips them
+        return None
+    another = b.get("another_parcel_of_order")
+    if another is None:
+        another = False
+    elif type(another) is not bool:
+        return None
     service = b.get("service")
     if type(service) is not str:
         return None
@@ -225,7 +232,7 @@ def canonical_shipment(object body, ShipmentRules rules):
     parcel = _parcel(b.get("parcel"), <tuple>limits, rules)
     if parcel is None:
         return None
-    return oid, service, payment, receiver, parcel
+    return oid, service, payment, receiver, parcel, another
 
 
 # --- RESP ---------------------------------------------------------------------------------------------------

@@ -148,15 +148,20 @@ def _parcel(value: Any, limits: tuple[int, int, int, int], rules: ShipmentRules)
     return parcel
 
 
-def canonical_shipment(body: Any, rules: ShipmentRules) -> tuple[str, str, dict, dict, dict] | None:
-    """(client_order_id, service, payment, receiver, parcel) exactly as RequestValidator.shipment would make
-    them, when ``body`` is a valid booking already in canonical form (but for Persian or Arabic-Indic digits in phone
-    and postal code) that uses the shop's own sender; else None."""
+def canonical_shipment(body: Any, rules: ShipmentRules) -> tuple[str, str, dict, dict, dict, bool] | None:
+    """(client_order_id, service, payment, receiver, parcel, another_parcel_of_order) exactly as
+    RequestValidator.shipment would make them, when ``body`` is a valid booking already in canonical form (but for
+    Persian or Arabic-Indic digits in phone and postal code) that uses the shop's own sender; else None."""
     if type(body) is not dict or body.get("sender") is not None:
         return None
     order_id = body.get("client_order_id")
     if (type(order_id) is not str or not 0 < len(order_id) <= rules.client_order_id_max_len
-            or order_id[0].isspace() or order_id[-1].isspace()):
+            or order_id[0].isspace() or order_id[-1].isspace() or not order_id.isprintable()):
+        return None
+    another = body.get("another_parcel_of_order")
+    if another is None:
+        another = False
+    elif type(another) is not bool:
         return None
     service = body.get("service")
     limits = rules.services.get(service) if type(service) is str else None
@@ -171,7 +176,7 @@ def canonical_shipment(body: Any, rules: ShipmentRules) -> tuple[str, str, dict,
     parcel = _parcel(body.get("parcel"), limits, rules)
     if parcel is None:
         return None
-    return order_id, service, payment, receiver, parcel
+    return order_id, service, payment, receiver, parcel, another
 
 
 def pack_commands(commands: list[tuple]) -> bytes:

@@ -67,12 +67,13 @@ class ShopDirectory:
         hit = self._cache.get(shop_id)
         now = time.monotonic()
         # A key the cached profile does not know may be a freshly rotated one: look again before refusing.
-        if hit is None or hit[0] < now or hit[1].key_hash != key_hash:
+        # (The old key within its rotation overlap is known too; the store has the last word on both.)
+        if hit is None or hit[0] < now or not hit[1].accepts(key_hash):
             shop = await self._load(shop_id)
             if shop is None:
                 raise InvalidApiKey("API key is not valid", "کلید API معتبر نیست")
             hit = (now + self.ttl_s, shop)
-        if hit[1].key_hash != key_hash:
+        if not hit[1].accepts(key_hash):
             raise InvalidApiKey("API key is not valid", "کلید API معتبر نیست")
         return hit[1]
 

@@ -22,8 +22,9 @@ import redis.asyncio as aioredis
 
 from . import keys, lua
 from .batcher import Batcher, Script
-from .errors import Conflict, NotFound, RateLimited, Unauthorized
+from .errors import Conflict, FieldError, GatewayError, NotFound, RateLimited, Unauthorized
 from .network import ParcelNetwork
+from .postal import _fa_digits
 from .s10 import format_tracking_number
 from .serials import SerialAllocator
 from .shops import Shop
@@ -42,6 +43,34 @@ class IdempotencyKeyReused(Conflict):
     title = "Idempotency-Key was used with a different request"
 
 
+class ClientOrderIdExists(Conflict):
+    code = "client_order_id_exists"
+    title = "A live shipment already has this client_order_id"
+
+
+def order_id_exists(order_id: str, tracking_number: str | None) -> ClientOrderIdExists:
+    """``tracking_number`` is None only when the live parcel was cancelled while the refusal was being made."""
+    tn = tracking_number or "(just cancelled)"
+    return ClientOrderIdExists(
+        f"client_order_id {order_id!r} already has the live shipment {tn}; cancel it first, or send "
+        f'"another_parcel_of_order": true to book another parcel of the same order',
+        f"برای سفارش {order_id} پیش‌تر مرسوله {tn} ثبت شده و لغو نشده است؛ اگر این بسته دیگری از همان"
+        " سفارش است، another_parcel_of_order را true بفرستید",
+        extra={"tracking_number": tracking_number, "client_order_id": order_id})
+
+
+@dataclass(frozen=True, slots=True)
+class OrderIdTaken:
+    """A batch item not booked because its client_order_id already has a live parcel (``tracking_number``)."""
+
+    client_order_id: str
+    tracking_number: str | None
+
+    def field_error(self) -> FieldError:
+        exc = order_id_exists(self.client_order_id, self.tracking_number)
+        return FieldError("client_order_id", exc.code, exc.detail, exc.detail_fa)
+
+
 class ShipmentNotFound(NotFound):
     code = "shipment_not_found"
     title = "Shipment not found"
@@ -55,6 +84,14 @@ class NotCancellable(Conflict):
 class AlreadyCancelled(Conflict):
     code = "already_cancelled"
     title = "Shipment is already cancelled"
+
+
+class BatchExceedsBurst(GatewayError):
+    """A batch that costs more than the shop's whole burst: no wait would let it through, so it is not a 429."""
+
+    status = 422
+    code = "batch_exceeds_burst"
+    title = "Batch is larger than the shop's rate-limit burst"
 
 
 class ShopDisabled(Unauthorized):
@@ -88,6 +125,14 @@ def raise_for_guard(res: list) -> None:
         raise Unauthorized("API key is not valid", "کلید API معتبر نیست", code="invalid_api_key")
     if verdict == b"DISABLED":
         raise ShopDisabled("this shop is disabled", "این فروشگاه غیرفعال شده است")
+    if verdict == b"BURST":
+        burst = int(res[1])
+        raise BatchExceedsBurst(
+            f"this batch books more shipments than the shop's rate-limit burst ({burst}); split it into batches of"
+            f" at most {burst}",
+            f"تعداد مرسوله‌های این دسته از سقف درخواست هم‌زمان فروشگاه ({_fa_digits(burst)}) بیشتر است؛"
+            f" آن را به دسته‌های حداکثر {_fa_digits(burst)} تایی تقسیم کنید",
+            extra={"burst": burst})
     if verdict == b"RATE":
         retry_ms = int(res[1])
         raise RateLimited(f"rate limit exceeded; retry in {retry_ms} ms", "تعداد درخواست‌ها بیش از حد مجاز است",
@@ -107,6 +152,13 @@ def _raise_side_errors(side_replies: list) -> None:
 
 def fingerprint(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
+
+
+def request_fingerprint(target: str, parsed: Any) -> str:
+    """What an Idempotency-Key's request is compared by: the request's target (method and path) and its parsed
+    JSON in a canonical form (keys sorted, no whitespace), so the same request spelled otherwise matches, as
+    Stripe compares parameters rather than bytes. Only computed for requests that carry a key."""
+    return fingerprint(target.encode() + b"\n" + orjson.dumps(parsed, option=orjson.OPT_SORT_KEYS))
 
 
 class BookingService:
@@ -142,33 +194,34 @@ class BookingService:
 
     # -- booking ---------------------------------------------------------------------------------------------
     async def book(self, caller: Caller, reqs: list[ShipmentRequest | None], *,
-                   idempotency_key: str | None, request_fp: str,
-                   render: Any) -> tuple[list[bytes | None], Replay | None]:
+                   idempotency_key: str | None, request_fp: str, render: Any,
+                   idempotency_scope: str = keys.IDEMPOTENCY_SHIPMENTS, batch: bool = False
+                   ) -> tuple[list[bytes | OrderIdTaken | None], Replay | None]:
         """Book every non-None request in one atomic script.
 
-        Returns each booked shipment as the JSON the API shows for it (None where a request was rejected), or
-        the earlier answer when the idempotency key was seen before. ``render(views)`` builds the (status, body)
-        the client gets from those; it is stored with the idempotency key so a replay answers byte for byte the
-        same (the fingerprint ``request_fp`` is only needed with a key).
+        Returns each booked shipment as the JSON the API shows for it (None where a request was rejected, an
+        ``OrderIdTaken`` where its client_order_id already has a live parcel), or the earlier answer when the
+        idempotency key was seen before. ``render(views)`` builds the (status, body) the client gets from those;
+        it is stored with the idempotency key so a replay answers byte for byte the same (the fingerprint
+        ``request_fp`` is only needed with a key). Outside a ``batch``, a single request whose order id is taken
+        raises ClientOrderIdExists instead.
         """
         shop_id = caller.shop.id
         shop = _shop_keys(shop_id)
         now = time.time()
         created_ms = int(now * 1000)
         created_at = iso_ms(now)
-        views: list[bytes | None] = []
-        item_keys: list[str] = []
-        item_args: list[Any] = []
-        side: list[tuple] = []
+        views: list[bytes | OrderIdTaken | None] = []
+        # Per item to book: its index, keys, arguments and its two side writes.
+        items: list[tuple[int, list[str], list[Any], tuple, tuple]] = []
         # The tracking-number index and the delivering office's to-do list live outside the partition, so the
         # script cannot write them. They go out in the same round trip right behind it (a booking costs one
-        # trip), are taken back when the script refused the request (bad key, rate limit, replay), and are
-        # written again on a replay, in case the first attempt died between the script and them.
-        due: list[tuple] = []
+        # trip), are taken back when the script refused the request (bad key, rate limit, replay, a taken order
+        # id), and are written again on a replay, in case the first attempt died between the script and them.
         serials = self._reserved_serial(reqs) or await self._take_serials(reqs)
         indicators = self._indicators
         stamp = created_at.encode()
-        for req in reqs:
+        for i, req in enumerate(reqs):
             if req is None:
                 views.append(None)
                 continue
@@ -177,22 +230,45 @@ class BookingService:
             view, doc_json, event_json, office, expected = self._records(shop_id, req, tn, now, created_at, stamp)
             views.append(view)
             # Key names come from keys.py; the per-shop part of them is formatted once per shop (_shop_keys).
-            item_keys += [shop.parcel + tn, shop.order + req.client_order_id]
-            item_args += [tn, created_ms, keys.index_member(created_ms, tn), doc_json, event_json, created_at]
-            side.append(("SET", keys.tracking_index(tn), shop_id))
-            due.append(("ZADD", keys.office_due(office), int(expected.replace("-", "")), tn))
-        side += due
-        booked = len(due)
-        idem_record = b""
-        if idempotency_key is not None:
-            status, body = render(views)
-            idem_record = orjson.dumps({"fp": request_fp, "status": status, "body": body.decode(), "side": side})
-        idem_key = keys.idempotency(shop_id, idempotency_key) if idempotency_key is not None else shop.shop
-        script_keys = [shop.shop, idem_key, *shop.booking, *item_keys]
-        args = [*caller.guard_args(self._rate_arg, self.default_burst, booked or 1),
-                "1" if idempotency_key is not None else "", self.idempotency_ttl_s, idem_record, booked,
-                shop_id, FEED_MAXLEN, *item_args]
-        res, *side_replies = await self.batcher.group(self._book, script_keys, args, side)
+            items.append((i, [shop.parcel + tn, shop.order + req.client_order_id],
+                          [tn, created_ms, keys.index_member(created_ms, tn), doc_json, event_json, created_at,
+                           req.client_order_id, "1" if req.another_parcel else ""],
+                          ("SET", keys.tracking_index(tn), shop_id),
+                          ("ZADD", keys.office_due(office), int(expected.replace("-", "")), tn)))
+        idem_key = (keys.idempotency(shop_id, idempotency_key, idempotency_scope) if idempotency_key is not None
+                    else shop.shop)
+        # Each attempt that finds taken order ids books nothing; the next books the rest (fewer every time).
+        while True:
+            side = [item[3] for item in items] + [item[4] for item in items]
+            booked = len(items)
+            idem_record = b""
+            if idempotency_key is not None:
+                status, body = render(views)
+                idem_record = orjson.dumps({"fp": request_fp, "status": status, "body": body.decode(),
+                                            "side": side})
+            script_keys = [shop.shop, idem_key, *shop.booking, shop.live_orders]
+            args = [*caller.guard_args(self._rate_arg, self.default_burst, booked or 1),
+                    "1" if idempotency_key is not None else "", self.idempotency_ttl_s, idem_record, booked,
+                    shop_id, FEED_MAXLEN]
+            for item in items:
+                script_keys += item[1]
+                args += item[2]
+            res, *side_replies = await self.batcher.group(self._book, script_keys, args, side)
+            if _booked(res) or isinstance(res, BaseException) or res[0] != b"ORDER":
+                break
+            await self._undo(side)
+            taken = {int(pos) for pos in res[1:]}
+            if len(reqs) == 1 and not batch:
+                await self.authorize(caller)  # refused input still counts against the rate
+                order_id = reqs[0].client_order_id  # type: ignore[union-attr]
+                raise order_id_exists(order_id, await self.live_parcel(shop_id, order_id))
+            kept = [item for pos, item in enumerate(items) if pos not in taken]
+            for pos in sorted(taken):
+                order_id = reqs[items[pos][0]].client_order_id  # type: ignore[union-attr]
+                # Taken by an earlier item of this call (booked on the next attempt), or by a stored parcel.
+                tn = next((item[2][0] for item in kept if item[2][6] == order_id and item[0] < items[pos][0]), None)
+                views[items[pos][0]] = OrderIdTaken(order_id, tn or await self.live_parcel(shop_id, order_id))
+            items = kept
         if not _booked(res):
             await self._settle(res, side)
         if res[0] == b"REPLAY":
@@ -242,16 +318,35 @@ class BookingService:
         tn = format_tracking_number(self._indicators[service], serial)
         view, doc_json, event_json, office, expected = self._records(shop_id, req, tn, now, created_at,
                                                                      created_at.encode())
-        script = (*shop.book_one, shop.parcel + tn, shop.order + req.client_order_id, caller.key_hash,
+        order_id = req.client_order_id
+        script = (*shop.book_one, shop.parcel + tn, shop.order + order_id, caller.key_hash,
                   self._rate_arg, self.default_burst, 1, "", self.idempotency_ttl_s, b"", 1, shop_id, FEED_MAXLEN,
-                  tn, created_ms, keys.index_member(created_ms, tn), doc_json, event_json, created_at)
+                  tn, created_ms, keys.index_member(created_ms, tn), doc_json, event_json, created_at, order_id,
+                  "1" if req.another_parcel else "")
         side = (("SET", keys.tracking_index(tn), shop_id),
                 ("ZADD", keys.office_due(office), int(expected.replace("-", "")), tn))
         res, *side_replies = await self.batcher.script_and(self._book, script, side)
         if not _booked(res):  # nearly always booked: no coroutine for a settle with nothing to do
+            if not isinstance(res, BaseException) and res[0] == b"ORDER":
+                await self._undo(side)
+                await self.authorize(caller)  # refused input still counts against the rate
+                raise order_id_exists(order_id, await self.live_parcel(shop_id, order_id))
             await self._settle(res, side)
         _raise_side_errors(side_replies)
         return view
+
+    async def live_parcel(self, shop_id: int, order_id: str) -> str | None:
+        """The newest parcel booked under the order id that is not cancelled (to name it in a refusal)."""
+        members = await self.redis.zrange(keys.shop_order_index(shop_id, order_id), "+", "-", desc=True,
+                                          bylex=True, offset=0, num=100)
+        tns = [m.decode().split(":", 1)[1] for m in members]
+        pipe = self.redis.pipeline(transaction=False)
+        for tn in tns:
+            pipe.hget(keys.parcel(shop_id, tn), "status")
+        for tn, status in zip(tns, await pipe.execute()):
+            if status is not None and status != b"cancelled":
+                return tn
+        return None
 
     async def _settle(self, res: Any, side: list[tuple] | tuple[tuple, ...]) -> None:
         """After a booking script that did not book: its side writes taken back, and its failure or refusal
@@ -344,7 +439,7 @@ class BookingService:
             keys.shop(shop_id), keys.parcel(shop_id, tracking_number),
             keys.shop_status_index(shop_id, "pre_transit"),
             keys.shop_status_index(shop_id, "cancelled"), keys.partition_events(keys.partition_of(shop_id)),
-            keys.shop_feed(shop_id),
+            keys.shop_feed(shop_id), keys.shop_live_orders(shop_id),
         ]
         args = [*caller.guard_args(self._rate_arg, self.default_burst), tracking_number, shop_id, now_iso,
                 FEED_MAXLEN, orjson.dumps(event), int(now * 1000)]
@@ -367,7 +462,8 @@ class _ShopKeys(NamedTuple):
     booking: tuple[str, ...]  # the script's KEYS[3..5]: pre_transit index, outbox, feed
     parcel: str  # + tracking number
     order: str  # + client_order_id
-    book_one: tuple  # book_one's EVALSHA up to its item keys: script, key count, KEYS[1..5]
+    book_one: tuple  # book_one's EVALSHA up to its item keys: script, key count, KEYS[1..6]
+    live_orders: str  # the script's KEYS[6]
 
 
 @functools.lru_cache(maxsize=65536)
@@ -377,9 +473,10 @@ def _shop_keys(shop_id: int) -> _ShopKeys:
     booking = (keys.shop_status_index(shop_id, "pre_transit"), keys.partition_events(keys.partition_of(shop_id)),
                keys.shop_feed(shop_id))
     # book_one's KEYS: no idempotency record, so KEYS[2] is the shop key (the script does not touch it as one),
-    # and one parcel and order index follow: 7 keys.
+    # then the live orders, and one parcel and order index follow: 8 keys.
+    live_orders = keys.shop_live_orders(shop_id)
     return _ShopKeys(shop, booking, keys.parcel(shop_id, ""), keys.shop_order_index(shop_id, ""),
-                     ("EVALSHA", BOOK_SCRIPT.sha, 7, shop, shop, *booking))
+                     ("EVALSHA", BOOK_SCRIPT.sha, 8, shop, shop, *booking, live_orders), live_orders)
 
 
 # The booked event as the API and the webhooks show it, byte for byte what orjson makes of it, filled in per

@@ -75,7 +75,8 @@ def _shared_metrics(config: Config) -> Iterator[Config]:
 def _roles(config: Config, url: str, dispatchers: int, routers: int) -> list[Role]:
     roles = [Role("gateway", run_worker, (config, url), config.workers)]
     if dispatchers:
-        roles.append(Role("dispatcher", run_dispatcher, (url, config.redis_cluster), dispatchers))
+        roles.append(Role("dispatcher", run_dispatcher, (url, config.redis_cluster, config.webhook_allow_hosts),
+                          dispatchers))
     if routers:
         roles.append(Role("router", run_router, (url, config.redis_cluster), routers))
     return roles
@@ -85,16 +86,34 @@ def run_router(url: str, cluster: bool) -> None:
     serve_router(url, cluster=cluster)
 
 
-def run_dispatcher(url: str, cluster: bool) -> None:
-    serve_dispatcher(url, TrackingConfig.from_env(), cluster=cluster)
+def run_dispatcher(url: str, cluster: bool, allow_hosts: frozenset[str] | None = None) -> None:
+    overrides = {} if allow_hosts is None else {"webhook_allow_hosts": allow_hosts}
+    serve_dispatcher(url, TrackingConfig.from_env(**overrides), cluster=cluster)
+
+
+# The demo's storefronts live on this machine, so `up` lets webhooks reach it, and says so at start. `serve`
+# never does unless the operator names hosts in BARID_WEBHOOK_ALLOW_HOSTS.
+DEMO_WEBHOOK_ALLOW_HOSTS = frozenset({"127.0.0.1", "localhost"})
+
+
+def up_config(config: Config, env: dict[str, str] | None = None) -> Config:
+    """``up``'s settings: the operator's webhook allow list, or the demo's (passed on explicitly, never through
+    the environment, so nothing else this process starts inherits it)."""
+    env = os.environ if env is None else env
+    hosts = TrackingConfig.from_env(env).webhook_allow_hosts or DEMO_WEBHOOK_ALLOW_HOSTS
+    return replace(config, webhook_allow_hosts=hosts)
+
+
+def allow_list_line(config: Config) -> str:
+    hosts = ", ".join(sorted(config.webhook_allow_hosts or ())) or "none"
+    return (f"webhooks may reach these non-public hosts: {hosts}  (demo only: `serve` allows none unless "
+            "BARID_WEBHOOK_ALLOW_HOSTS names them)")
 
 
 def cmd_up(args: argparse.Namespace, config: Config) -> None:
     """The whole system on this machine: store, demo data where the store is empty, gateway workers and
     webhook dispatchers."""
-    config = _with_flags(config, args)
-    # The demo's storefronts live on this machine; a production operator sets this explicitly (or not at all).
-    os.environ.setdefault("BARID_WEBHOOK_ALLOW_HOSTS", "127.0.0.1,localhost")
+    config = up_config(_with_flags(config, args))
     with open_store(config, own=True) as url:
         durability_report(url)
         asyncio.run(_on(url, upgrade, config.redis_cluster))
@@ -107,7 +126,7 @@ def cmd_up(args: argparse.Namespace, config: Config) -> None:
         if demo_file.exists():
             demo = orjson.loads(demo_file.read_bytes())
         base = f"http://{config.host}:{config.port}"
-        banner = [f"Barid is up at {base}  (store: {url}, data: {config.data_dir})"]
+        banner = [f"Barid is up at {base}  (store: {url}, data: {config.data_dir})", allow_list_line(config)]
         if demo:
             banner += [f"demo shop {demo['shop_id']}, API key {demo['api_key']}",
                        f"try: curl -s {base}/v1/shipments -H 'Authorization: Bearer {demo['api_key']}'"]
@@ -143,7 +162,13 @@ def cmd_shops(args: argparse.Namespace, config: Config) -> None:
         if args.shops_cmd == "list":
             return [s.public() for s in await shops.list()]
         if args.shops_cmd == "rotate-key":
-            return {"shop_id": args.shop, "api_key": await shops.rotate_key(args.shop)}
+            overlap = config.key_rotation_overlap_s if args.overlap is None else args.overlap
+            if overlap < 0:
+                raise ValidationFailed("--overlap must not be negative", "مدت هم‌پوشانی نباید منفی باشد")
+            api_key = await shops.rotate_key(args.shop, overlap)
+            return {**(await shops.get(args.shop)).public(), "api_key": api_key}
+        if args.shops_cmd == "end-rotation":
+            return (await shops.end_rotation(args.shop)).public()
         if args.shops_cmd == "disable":
             return (await shops.set_status(args.shop, "disabled")).public()
         if args.shops_cmd == "enable":
@@ -178,11 +203,16 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--rate", type=float, help="requests per second (default from BARID_RATE_PER_S)")
     create.add_argument("--burst", type=int, help="burst size (default from BARID_RATE_BURST)")
     ssub.add_parser("list", help="list shops")
-    for name, text in (("rotate-key", "issue a new API key; the old one stops working at once"),
+    for name, text in (("rotate-key", "issue a new API key; the old one keeps working for the overlap "
+                                      "(BARID_KEY_ROTATION_OVERLAP_S, default 24 h; --overlap 0: stops at once)"),
+                       ("end-rotation", "the previous API key stops working now (ends a rotation's overlap)"),
                        ("disable", "disable a shop; its key stops working at once"),
                        ("enable", "enable a disabled shop again")):
         c = ssub.add_parser(name, help=text)
         c.add_argument("--shop", type=int, required=True)
+        if name == "rotate-key":
+            c.add_argument("--overlap", type=float, metavar="SECONDS",
+                           help="how long the old key keeps working (default BARID_KEY_ROTATION_OVERLAP_S)")
 
     offices = sub.add_parser("offices", help="the post-office registry")
     offices.add_subparsers(dest="offices_cmd", required=True).add_parser("list", help="print it as JSON")

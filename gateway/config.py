@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -9,6 +10,11 @@ from pathlib import Path
 
 STORE_ALLOCATORS = ("auto", "libc")  # see store.server_environment
 APPENDFSYNC_POLICIES = ("always", "everysec", "no")
+
+
+def hash_token(token: str) -> str:
+    """An operator token as it is kept in memory and compared (never the token itself)."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,15 @@ class Config:
     tariff_path: Path | None = None
     # Where the workers of one supervisor share metric snapshots (set by the supervisor; None: this process only).
     metrics_dir: Path | None = None
+    # /metrics answers loopback clients, and others that send `Authorization: Bearer <token>` with this token
+    # (kept only as its SHA-256, from BARID_METRICS_TOKEN); metrics_public (BARID_METRICS_PUBLIC=1) opens it.
+    metrics_public: bool = False
+    metrics_token_sha256: str | None = None
+    # After `shops rotate-key` the old key keeps working this long (BARID_KEY_ROTATION_OVERLAP_S).
+    key_rotation_overlap_s: float = 86400.0
+    # Hosts webhooks may reach although they are not public. None: what BARID_WEBHOOK_ALLOW_HOSTS says (read by
+    # the tracking settings). Only `up` sets it, for its demo storefronts on this machine, and prints it.
+    webhook_allow_hosts: frozenset[str] | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Config:
@@ -56,12 +71,17 @@ class Config:
             access_log=env.get("BARID_ACCESS_LOG", "1") not in ("0", "false", "no"),
             limits_path=Path(env["BARID_LIMITS"]) if env.get("BARID_LIMITS") else None,
             tariff_path=Path(env["BARID_TARIFF"]) if env.get("BARID_TARIFF") else None,
+            metrics_public=env.get("BARID_METRICS_PUBLIC", "0") in ("1", "true", "yes"),
+            metrics_token_sha256=hash_token(env["BARID_METRICS_TOKEN"]) if env.get("BARID_METRICS_TOKEN") else None,
+            key_rotation_overlap_s=float(env.get("BARID_KEY_ROTATION_OVERLAP_S", cls.key_rotation_overlap_s)),
         )
         cfg = replace(cfg, **overrides) if overrides else cfg
         if cfg.appendfsync not in APPENDFSYNC_POLICIES:
             raise ValueError(f"BARID_APPENDFSYNC must be one of {APPENDFSYNC_POLICIES}")
         if cfg.store_aof_rewrite_min_mb < 1:
             raise ValueError("BARID_STORE_AOF_REWRITE_MIN_MB must be at least 1")
+        if cfg.key_rotation_overlap_s < 0:
+            raise ValueError("BARID_KEY_ROTATION_OVERLAP_S must not be negative")
         if cfg.store_allocator not in STORE_ALLOCATORS:
             raise ValueError(f"BARID_STORE_ALLOCATOR must be one of {STORE_ALLOCATORS}")
         return cfg

@@ -1,5 +1,7 @@
-"""Idempotency-Key handling (Stripe's semantics): same key and body replay the first answer; same key with
-another body is refused; records live ``idempotency_ttl_s`` (at least 24 h).
+"""Idempotency-Key handling (Stripe's semantics): same key and request replay the first answer; same key with
+another request is refused; records live ``idempotency_ttl_s`` (at least 24 h). A key belongs to one endpoint
+(method and route template) of one shop, and requests are compared parsed (booking.request_fingerprint), not
+byte for byte. See docs/idempotency.md.
 
 Bookings record their answer inside the booking script itself (atomic with the booking); this module serves the
 other POSTs, whose effects are idempotent on their own (a quote changes nothing, a second cancel finds the
@@ -36,8 +38,8 @@ class IdempotencyStore:
         self.redis = redis
         self.ttl_s = ttl_s
 
-    async def lookup(self, shop_id: int, key: str, fp: str) -> Replay | None:
-        raw = await self.redis.get(keys.idempotency(shop_id, key))
+    async def lookup(self, shop_id: int, key: str, fp: str, scope: str) -> Replay | None:
+        raw = await self.redis.get(keys.idempotency(shop_id, key, scope))
         if raw is None:
             return None
         prev = orjson.loads(raw)
@@ -46,6 +48,6 @@ class IdempotencyStore:
                                        "این کلید یکتایی پیش‌تر با درخواست دیگری به کار رفته است")
         return Replay(prev["status"], prev["body"].encode())
 
-    async def remember(self, shop_id: int, key: str, fp: str, status: int, body: bytes) -> None:
+    async def remember(self, shop_id: int, key: str, fp: str, scope: str, status: int, body: bytes) -> None:
         record = orjson.dumps({"fp": fp, "status": status, "body": body.decode()})
-        await self.redis.set(keys.idempotency(shop_id, key), record, ex=self.ttl_s, nx=True)
+        await self.redis.set(keys.idempotency(shop_id, key, scope), record, ex=self.ttl_s, nx=True)

@@ -75,15 +75,26 @@ def shop_order_index(shop_id: int, client_order_id: str) -> str:
     return f"{tag(shop_id)}:shop:{shop_id}:order:{client_order_id}"
 
 
+def shop_live_orders(shop_id: int) -> str:
+    """Hash: client_order_id -> how many of the shop's parcels booked under it are not cancelled. The booking
+    script refuses a second one unless the request says it is another parcel of the order; a cancel counts its
+    parcel out (the order id is free again once none is left)."""
+    return f"{tag(shop_id)}:shop:{shop_id}:live_orders"
+
+
 def parcel(shop_id: int, tracking_number: str) -> str:
     """Hash: doc (booking JSON), status, status_at, updated_at, tracking fields, the scan dedupe records
     (PARCEL_SCAN_FIELD) and the history (PARCEL_HISTORY_FIELD)."""
     return f"{tag(shop_id)}:parcel:{tracking_number}"
 
 
-def idempotency(shop_id: int, key: str) -> str:
-    """String JSON {fp, status, body}; lives at least 24 h."""
-    return f"{tag(shop_id)}:idem:{shop_id}:{key}"
+IDEMPOTENCY_SHIPMENTS = "POST /v1/shipments"  # an idempotency scope: the endpoint's method and route
+
+
+def idempotency(shop_id: int, key: str, scope: str = IDEMPOTENCY_SHIPMENTS) -> str:
+    """String JSON {fp, status, body}; lives at least 24 h. Keys are per endpoint (``scope``: method and route
+    template), so one key used on two endpoints names two records."""
+    return f"{tag(shop_id)}:idem:{shop_id}:{scope}:{key}"
 
 
 def shop_feed(shop_id: int) -> str:
@@ -141,6 +152,7 @@ def legacy_history(shop_id: int, tracking_number: str) -> str:
 
 # Layouts 1 and 2 also kept a zset of all of a shop's parcels beside the status indexes; gateway.upgrade deletes it.
 LEGACY_SHIPMENTS_MATCH = "{p*}:shop:*:shipments"
+ORDER_INDEX_MATCH = "{p*}:shop:*:order:*"  # every shop_order_index (gateway.upgrade to layout 4)
 
 
 def legacy_shop_shipments(shop_id: int) -> str:

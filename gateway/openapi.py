@@ -108,10 +108,14 @@ _PROBLEMS = {  # status -> (component name, what it means here)
     401: ("Unauthorized", "Missing, malformed or revoked API key, or the shop is disabled."),
     403: ("Forbidden", "Authenticated, but not allowed to do this."),
     404: ("NotFound", "No such resource in the calling shop."),
-    409: ("Conflict", "Idempotency-Key reused with a different request, or the state forbids the change."),
+    409: ("Conflict", "Idempotency-Key reused with a different request (`idempotency_key_reused`), the order "
+                      "already has a live shipment (`client_order_id_exists`, naming it in `tracking_number`), or "
+                      "the state forbids the change."),
     413: ("PayloadTooLarge", "Request body over the size limit."),
     415: ("UnsupportedMediaType", "Content-Type is not JSON (application/json or any +json type)."),
-    422: ("ValidationFailed", "Body is not JSON, or fields are invalid; `errors` lists every bad field."),
+    422: ("ValidationFailed", "Body is not JSON, or fields are invalid; `errors` lists every bad field. A batch "
+                              "larger than the shop's whole rate-limit burst is `batch_exceeds_burst` (with "
+                              "`burst`): split it, waiting would not help."),
     429: ("RateLimited", "The shop's rate limit is exhausted; retry after `Retry-After` seconds."),
     500: ("InternalError", "Unexpected failure; the request was not applied."),
     503: ("StoreUnavailable", "The store did not answer; nothing was applied. Safe to retry."),
@@ -256,7 +260,13 @@ def _components(limits: Limits) -> dict[str, Any]:
                 "type": "object", "required": ["client_order_id", "service", "payment", "receiver", "parcel"],
                 "description": IGNORED.strip(), "allOf": per_service_limits,
                 "properties": {
-                    "client_order_id": order_id, "service": {"enum": list(SERVICES)}, "payment": ref("Payment"),
+                    "client_order_id": {**order_id, "description": "The shop's order id. A second shipment "
+                                        "of an order whose earlier one is not cancelled is refused with 409 "
+                                        "`client_order_id_exists` unless `another_parcel_of_order` is true."},
+                    "another_parcel_of_order": {"type": "boolean", "default": False,
+                                                "description": "This parcel is one more of an order that already "
+                                                               "has a live shipment (docs/booking.md)."},
+                    "service": {"enum": list(SERVICES)}, "payment": ref("Payment"),
                     "sender": {"type": ["object", "null"], "properties": party_props, "description": "Fields "
                                "given override the shop's profile sender (absent or null: the profile's); the "
                                "merged sender must be a complete Party, else 422."},
@@ -330,8 +340,13 @@ def _components(limits: Limits) -> dict[str, Any]:
                             {"type": "object", "required": ["index", "result", "shipment"], "properties": {
                                 "index": {"type": "integer"}, "result": {"const": "booked"},
                                 "shipment": ref("Shipment")}},
-                            {"type": "object", "required": ["index", "result", "errors"], "properties": {
+                            {"type": "object", "required": ["index", "result", "status", "errors"],
+                             "properties": {
                                 "index": {"type": "integer"}, "result": {"const": "rejected"},
+                                "status": {"enum": [409, 422], "description": "What the item would have got "
+                                           "alone: 409 when its order already has a live shipment "
+                                           "(`existing_tracking_number`), 422 for invalid fields."},
+                                "existing_tracking_number": {"type": "string"},
                                 "errors": {"type": "array", "items": ref("FieldError")}}},
                         ]}},
                 },
@@ -344,8 +359,10 @@ def _components(limits: Limits) -> dict[str, Any]:
         "parameters": {
             "IdempotencyKey": {
                 "name": "Idempotency-Key", "in": "header", "required": False,
-                "description": "Retrying with the same key and body replays the first answer (kept at least 24 h); "
-                               "the same key with another body is refused with 409.",
+                "description": "Retrying with the same key and request replays the first answer (kept at least "
+                               "24 h); the same key with another request is refused with 409. Requests are "
+                               "compared as parsed JSON (whitespace and key order do not matter) with their path; "
+                               "a key belongs to one endpoint (method and route) of one shop.",
                 "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LEN, "pattern": "^[ -~]+$"}},
             "TrackingNumber": {"name": "tracking_number", "in": "path", "required": True,
                                "description": "UPU S10 number, any case; unknown or malformed numbers are 404.",
@@ -434,8 +451,10 @@ def _paths(limits: Limits) -> dict[str, Any]:
         "/readyz": system("Readiness: the store answers", json_body(
             {"type": "object", "required": ["status", "store"],
              "properties": {"status": {"const": "ready"}, "store": {"const": "ok"}}}, "Ready."), 503),
-        "/metrics": system("Prometheus metrics", {"description": "Prometheus text exposition format.",
-                                                  "content": {"text/plain": {"schema": {"type": "string"}}}}),
+        "/metrics": system("Prometheus metrics, for loopback clients and the operator token (BARID_METRICS_TOKEN "
+                           "as a bearer token) unless BARID_METRICS_PUBLIC=1",
+                           {"description": "Prometheus text exposition format.",
+                            "content": {"text/plain": {"schema": {"type": "string"}}}}, 403),
         "/openapi.json": system("This document", json_body({"type": "object"}, "OpenAPI 3.1 document.")),
     }
 

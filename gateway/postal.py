@@ -140,6 +140,9 @@ def _strip_controls(s: str) -> str:
     )
 
 
+strip_controls = _strip_controls  # for free text that is not normalised as a name (order ids, descriptions)
+
+
 _ZWNJ_RUN = re.compile(_ZWNJ + "{2,}")
 
 

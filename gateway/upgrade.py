@@ -20,7 +20,8 @@ from . import keys
 
 # 2: a parcel's history is fields of its parcel hash (keys.PARCEL_HISTORY_FIELD)
 # 3: no all-parcels zset per shop; unfiltered listing reads the status indexes (keys.STATUSES)
-LAYOUT = 3
+# 4: each shop counts its orders' live parcels (keys.shop_live_orders), so an order booked before is protected
+LAYOUT = 4
 
 log = logging.getLogger("barid.upgrade")
 _SEQ = re.compile(rb'"id":"evt_[A-Z0-9]+_([0-9]+)"')
@@ -39,7 +40,13 @@ async def upgrade(redis: aioredis.Redis) -> int:
     dropped = 0
     async for key in redis.scan_iter(match=keys.LEGACY_SHIPMENTS_MATCH, count=1000, _type="zset"):
         dropped += await redis.unlink(key)  # its members are all in the status indexes too
+    counted = 0
+    if layout < 4:
+        async for key in redis.scan_iter(match=keys.ORDER_INDEX_MATCH, count=1000, _type="zset"):
+            counted += await _count_live_parcels(redis, key)
     await redis.set(keys.LAYOUT, LAYOUT)
+    if counted:
+        log.info("store layout %d: counted the live parcels of %d orders", LAYOUT, counted)
     if moved:
         log.info("store layout %d: moved the history of %d parcels into their parcel hashes", LAYOUT, moved)
     if dropped:
@@ -61,3 +68,25 @@ async def _move_history(redis: aioredis.Redis, key: bytes) -> None:
             pipe.hset(parcel, mapping=fields)
         pipe.delete(key)
         await pipe.execute()
+
+
+_ORDER_INDEX = re.compile(rb"^\{p[0-9]+\}:shop:([0-9]+):order:(.*)$", re.DOTALL)
+
+
+async def _count_live_parcels(redis: aioredis.Redis, key: bytes) -> int:
+    """Set the order's count of parcels not cancelled from its parcels themselves (so running twice is
+    harmless); 1 when the order has any."""
+    match = _ORDER_INDEX.match(key)
+    if match is None:
+        return 0
+    shop_id, order_id = int(match.group(1)), match.group(2).decode()
+    tns = [m.decode().split(":", 1)[1] for m in await redis.zrange(key, 0, -1)]
+    async with redis.pipeline(transaction=False) as pipe:
+        for tn in tns:
+            pipe.hget(keys.parcel(shop_id, tn), "status")
+        statuses = await pipe.execute()
+    live = sum(status is not None and status != b"cancelled" for status in statuses)
+    if not live:
+        return 0
+    await redis.hset(keys.shop_live_orders(shop_id), order_id, live)
+    return 1

@@ -21,6 +21,7 @@ from .postal import (
     normalize_postal_code,
     normalize_province,
     normalize_text,
+    strip_controls,
 )
 from .regions import region_errors, region_table
 from .tariff import Limits
@@ -33,6 +34,7 @@ CONTENTS_MAX = 200
 # Iran's bounding box, with a margin: a location outside it is a typo (swapped lat/lon, most often).
 LAT_RANGE = (24.0, 40.5)
 LON_RANGE = (43.5, 63.5)
+ANOTHER_PARCEL = "another_parcel_of_order"  # the booking field that allows a second live parcel of an order
 PARTY_FIELDS = ("name", "phone", "postal_code", "province", "city", "address")
 _DIMENSIONS = tuple((dim, f"parcel.{dim}") for dim in ("length_mm", "width_mm", "height_mm"))
 
@@ -42,6 +44,7 @@ _MSG = {
     "type_string": ("Must be a string.", "باید رشته باشد."),
     "type_integer": ("Must be an integer.", "باید عدد صحیح باشد."),
     "type_number": ("Must be a number.", "باید عدد باشد."),
+    "type_boolean": ("Must be true or false.", "باید true یا false باشد."),
     "enum": ("Must be one of: {}.", "باید یکی از این مقادیر باشد: {}."),
     "too_small": ("Must be at least {}.", "باید دست‌کم {} باشد."),
     "too_large": ("Must be at most {}.", "باید حداکثر {} باشد."),
@@ -203,6 +206,9 @@ class ShipmentRequest:
     client_order_id: str | None = None
     zone: str | None = None  # set once priced, so booking does not price twice
     price: dict[str, Any] | None = None
+    # The shop says this is one more parcel of an order that already has one (docs/booking.md): without it a
+    # second live parcel with the same client_order_id is refused.
+    another_parcel: bool = False
 
     @property
     def cod_goods_value(self) -> int | None:
@@ -245,8 +251,9 @@ class RequestValidator:
         if accepted is not None:
             sender, sender_errors = self._default_sender(sender_defaults, PARTY_FIELDS)
             if not sender_errors:
-                client_order_id, service, payment, receiver, parcel = accepted
-                return ShipmentRequest(service, payment, sender, receiver, parcel, client_order_id), Errors()
+                client_order_id, service, payment, receiver, parcel, another = accepted
+                return (ShipmentRequest(service, payment, sender, receiver, parcel, client_order_id,
+                                        another_parcel=another), Errors())
         return self._validate(body, sender_defaults, quote=False)
 
     def quote(self, body: Any, sender_defaults: dict[str, Any]) -> tuple[ShipmentRequest | None, Errors]:
@@ -267,8 +274,13 @@ class RequestValidator:
                 errs.add("client_order_id", "type_string")
             elif len(client_order_id) > lim.client_order_id_max_len:
                 errs.add("client_order_id", "too_long", lim.client_order_id_max_len)
-            else:
-                client_order_id = client_order_id.strip()
+            else:  # free text from the shop: control characters go, as from every other text field
+                client_order_id = strip_controls(client_order_id).strip()
+                if not client_order_id:
+                    errs.add("client_order_id", "type_string")
+        another = body.get(ANOTHER_PARCEL) if not quote else None
+        if another is not None and not isinstance(another, bool):
+            errs.add(ANOTHER_PARCEL, "type_boolean")
         service = _enum(body.get("service"), "service", errs, SERVICES)
         svc = lim.services.get(service) if service else None
 
@@ -323,4 +335,5 @@ class RequestValidator:
                     parcel["contents"] = contents
         if errs:
             return None, errs
-        return ShipmentRequest(service, payment, sender, receiver, parcel, client_order_id), errs
+        return ShipmentRequest(service, payment, sender, receiver, parcel, client_order_id,
+                               another_parcel=bool(another)), errs

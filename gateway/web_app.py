@@ -15,6 +15,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from routing import web as routing_web
 from routing.errors import RoutingError
 from tracking import web as tracking_web
+from tracking.config import TrackingConfig
 
 from . import quiet_log, web_shipments, web_system
 from .access_log import AccessLog
@@ -144,6 +145,13 @@ async def _flush(access_log: AccessLog) -> None:
     access_log.flush()
 
 
+def tracking_config(config: Config) -> TrackingConfig | None:
+    """The tracking settings where the gateway's config decides one of them (None: tracking reads its own)."""
+    if config.webhook_allow_hosts is None:
+        return None
+    return TrackingConfig.from_env(webhook_allow_hosts=config.webhook_allow_hosts)
+
+
 def create_app(config: Config, redis_url: str) -> web.Application:
     """The whole HTTP API on the store at ``redis_url``; nothing runs until the app is started."""
     limits = Limits.load(config.limits_path)
@@ -164,6 +172,6 @@ def create_app(config: Config, redis_url: str) -> web.Application:
         app.on_cleanup.append(lambda _app: _flush(access_log))
     web_system.setup(app)
     web_shipments.setup(app)
-    tracking_web.setup(app)
+    tracking_web.setup(app, tracking_config(config))
     routing_web.setup(app)
     return app

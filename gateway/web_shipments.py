@@ -10,7 +10,8 @@ from aiohttp import web
 
 from .app_keys import BOOKING, LIMITS, METRICS, REDIS, VALIDATOR
 from .auth import known_caller, require_caller
-from .booking import Caller, Replay, ShipmentNotFound, fingerprint
+from . import keys
+from .booking import Caller, OrderIdTaken, Replay, ShipmentNotFound, request_fingerprint
 from .errors import FieldError, MalformedJSON, UnsupportedMediaType, ValidationFailed
 from .idempotency import IdempotencyStore, idempotency_key
 from .keys import STATUSES
@@ -19,6 +20,7 @@ from .tariff import TariffError
 from .timeutil import parse_iso
 
 JSON = "application/json"
+BATCH_SCOPE = "POST /v1/shipments/batch"  # the batch's idempotency scope (keys.idempotency)
 LIST_MAX = 100
 # A listing cursor is an index member (keys.index_member): creation ms, ':', tracking number. The OpenAPI
 # document publishes this pattern, so what it calls a cursor is what is accepted.
@@ -84,15 +86,20 @@ async def _idempotent(request: web.Request, caller: Caller, raw: bytes, produce)
     key = idempotency_key(request)
     booking = request.app[BOOKING]
     store = IdempotencyStore(request.app[REDIS], booking.idempotency_ttl_s)
-    fp = fingerprint(f"{request.method} {request.path}\n".encode() + raw)
     if key is not None:
-        replay = await store.lookup(caller.shop.id, key, fp)
+        scope = f"{request.method} {request.match_info.route.resource.canonical}"
+        try:  # a body that is not JSON (cancel ignores its body) is compared as it came
+            parsed: Any = orjson.loads(raw) if raw else None
+        except orjson.JSONDecodeError:
+            parsed = raw.decode("utf-8", "replace")
+        fp = request_fingerprint(f"{request.method} {request.path}", parsed)
+        replay = await store.lookup(caller.shop.id, key, fp, scope)
         if replay is not None:
             await booking.authorize(caller)
             return replay_response(replay)
     status, body = await produce()
     if key is not None:
-        await store.remember(caller.shop.id, key, fp, status, body)
+        await store.remember(caller.shop.id, key, fp, scope, status, body)
     return web.Response(body=body, status=status, content_type=JSON)
 
 
@@ -149,7 +156,7 @@ async def create_shipment(request: web.Request) -> web.Response:
     key = idempotency_key(request)
     view = await booking.book_one(caller, req) if key is None else None
     if view is None:
-        views, replay = await booking.book(caller, [req], idempotency_key=key, request_fp=_fingerprint(key, raw),
+        views, replay = await booking.book(caller, [req], idempotency_key=key, request_fp=_fingerprint(key, body),
                                            render=_render_one)
         if replay is not None:
             return replay_response(replay)
@@ -158,8 +165,8 @@ async def create_shipment(request: web.Request) -> web.Response:
     return web.Response(body=view, status=201, content_type=JSON)
 
 
-def _fingerprint(idempotency_key: str | None, raw: bytes, path: bytes = b"POST /v1/shipments\n") -> str:
-    return fingerprint(path + raw) if idempotency_key is not None else ""
+def _fingerprint(idempotency_key: str | None, body: Any, target: str = keys.IDEMPOTENCY_SHIPMENTS) -> str:
+    return request_fingerprint(target, body) if idempotency_key is not None else ""
 
 
 async def create_batch(request: web.Request) -> web.Response:
@@ -185,22 +192,27 @@ async def create_batch(request: web.Request) -> web.Response:
     def render(views):
         results = []
         for i, (view, errors) in enumerate(zip(views, item_errors)):
-            if view is not None:
+            if isinstance(view, OrderIdTaken):  # the item's 409: its order already has a live parcel
+                results.append({"index": i, "result": "rejected", "status": 409,
+                                "errors": [view.field_error().to_dict()],
+                                "existing_tracking_number": view.tracking_number})
+            elif view is not None:
                 results.append({"index": i, "result": "booked", "shipment": orjson.Fragment(view)})
             else:
-                results.append({"index": i, "result": "rejected", "errors": [e.to_dict() for e in errors]})
-        booked = sum(v is not None for v in views)
+                results.append({"index": i, "result": "rejected", "status": 422,
+                                "errors": [e.to_dict() for e in errors]})
+        booked = sum(type(v) is bytes for v in views)
         return 200, orjson.dumps({"booked": booked, "rejected": len(views) - booked, "results": results})
 
     key = idempotency_key(request)
     views, replay = await booking.book(caller, reqs, idempotency_key=key,
-                                       request_fp=_fingerprint(key, raw, b"POST /v1/shipments/batch\n"),
-                                       render=render)
+                                       request_fp=_fingerprint(key, body, BATCH_SCOPE),
+                                       render=render, idempotency_scope=BATCH_SCOPE, batch=True)
     if replay is not None:
         return replay_response(replay)
     metrics = request.app[METRICS]
-    for req in reqs:
-        if req is not None:
+    for req, view in zip(reqs, views):
+        if type(view) is bytes:
             metrics.count_booking(req.service, req.payment["type"])
     status, out = render(views)
     return web.Response(body=out, status=status, content_type=JSON)

@@ -33,9 +33,14 @@ async def stored_parcels(redis: aioredis.Redis, shop_id: int) -> int:
 
 
 def shipment_body(**overrides) -> dict:
-    """A valid COD booking from Tehran to Isfahan; keyword arguments replace top-level fields."""
+    """A valid COD booking from Tehran to Isfahan; keyword arguments replace top-level fields.
+
+    Tests book this same order again and again, so it says it is another parcel of its order (a second live
+    parcel with one client_order_id is refused otherwise): tests of that rule pass another_parcel_of_order=None.
+    """
     body = {
         "client_order_id": "ORD-1001",
+        "another_parcel_of_order": True,
         "service": "pishtaz",
         "payment": {"type": "cod", "goods_value": 12_000_000},
         "receiver": {
@@ -45,7 +50,7 @@ def shipment_body(**overrides) -> dict:
         "parcel": {"weight_g": 1200, "declared_value": 5_000_000, "contents": "کتاب"},
     }
     body.update(overrides)
-    return body
+    return {k: v for k, v in body.items() if v is not None}
 
 
 @pytest.fixture(scope="session")

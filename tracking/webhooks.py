@@ -22,6 +22,7 @@ import redis.asyncio as aioredis
 
 from gateway import keys
 from gateway.errors import Conflict, FieldError, NotFound, ValidationFailed
+from gateway.postal import strip_controls
 from gateway.timeutil import iso_ms, parse_iso
 
 from .config import TrackingConfig
@@ -167,6 +168,7 @@ class WebhookRegistry:
             errs.append(FieldError("description", "text_invalid", "at most 200 characters", "حداکثر ۲۰۰ نویسه"))
         if errs:
             raise ValidationFailed(errors=errs)
+        description = strip_controls(description).strip()  # free text: no control characters, as elsewhere
         url = await validate_webhook_url(url, self.config.webhook_allow_hosts)
         secret = new_secret()
         doc = {"id": "ep_" + secrets.token_hex(8), "url": url, "events": events, "status": "active",

@@ -76,10 +76,29 @@ async def test_rate_limit_is_per_shop(app_client, make_shop):
 
 
 async def test_batch_items_count_against_the_rate(app_client, make_shop):
-    shop = await make_shop("bulk", rate_per_s=10, rate_burst=20)
-    resp = await app_client.post("/v1/shipments/batch", json={"shipments": [shipment_body()] * 30},
+    shop = await make_shop("bulk", rate_per_s=1, rate_burst=20)
+    ok = await app_client.post("/v1/shipments/batch", json={"shipments": [shipment_body()] * 12},
+                               headers=shop.headers)
+    assert ok.status == 200
+    resp = await app_client.post("/v1/shipments/batch", json={"shipments": [shipment_body()] * 12},
                                  headers=shop.headers)
-    assert resp.status == 429
+    assert resp.status == 429 and int(resp.headers["Retry-After"]) >= 1
+
+
+async def test_a_batch_larger_than_the_whole_burst_is_a_422_not_a_429(app_client, make_shop, redis):
+    """No wait would ever let it through, so a Retry-After would be a lie: the answer says to split it."""
+    shop = await make_shop("bulk", rate_per_s=10, rate_burst=20)
+    resp = await app_client.post("/v1/shipments/batch", json={"shipments": [shipment_body()] * 21},
+                                 headers=shop.headers)
+    body = await resp.json()
+    assert resp.status == 422 and "Retry-After" not in resp.headers
+    assert body["code"] == "batch_exceeds_burst" and body["burst"] == 20 and "20" in body["detail"]
+    assert "۲۰" in body["detail_fa"]
+    assert await stored_parcels(redis, shop.id) == 0
+    # The same shop's whole burst in one batch is fine; the refused batch used none of it.
+    ok = await app_client.post("/v1/shipments/batch", json={"shipments": [shipment_body()] * 20},
+                               headers=shop.headers)
+    assert ok.status == 200 and (await ok.json())["booked"] == 20
 
 
 async def test_disabling_a_shop_stops_its_key_at_once(app_client, shop, redis):
@@ -92,9 +111,9 @@ async def test_disabling_a_shop_stops_its_key_at_once(app_client, shop, redis):
     assert (await app_client.post("/v1/shipments", json=shipment_body(), headers=shop.headers)).status == 201
 
 
-async def test_rotating_a_key_retires_the_old_one_at_once(app_client, shop, redis):
+async def test_rotating_a_key_without_overlap_retires_the_old_one_at_once(app_client, shop, redis):
     assert (await app_client.get("/v1/shipments", headers=shop.headers)).status == 200
-    new_key = await ShopRegistry(redis).rotate_key(shop.id)
+    new_key = await ShopRegistry(redis).rotate_key(shop.id, overlap_s=0)
     assert (await app_client.get("/v1/shipments", headers=shop.headers)).status == 401
     resp = await app_client.get("/v1/shipments", headers={"Authorization": f"Bearer {new_key}"})
     assert resp.status == 200
@@ -118,7 +137,7 @@ async def test_refused_bookings_leave_no_tracking_index_behind(app_client, make_
     ok = await (await app_client.post("/v1/shipments", json=shipment_body(), headers=shop.headers)).json()
     refused = await app_client.post("/v1/shipments/batch", json={"shipments": [shipment_body()] * 5},
                                     headers=shop.headers)
-    assert refused.status == 429
+    assert refused.status == 422 and (await refused.json())["code"] == "batch_exceeds_burst"
     # The serials the refused batch reserved come right after the booked one; none of them is indexed.
     serial = int(ok["tracking_number"][2:10])
     for n in range(serial + 1, serial + 6):

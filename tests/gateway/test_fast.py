@@ -53,7 +53,7 @@ def check(kernels, limits: Limits, body):
     fast = kernels.canonical_shipment(body, rules)
     req, errs = RequestValidator(limits)._validate(body, SENDER, quote=False)
     slow = [e.code for e in errs.items] if errs else (
-        req.client_order_id, req.service, req.payment, req.receiver, req.parcel)
+        req.client_order_id, req.service, req.payment, req.receiver, req.parcel, req.another_parcel)
     return fast, slow
 
 

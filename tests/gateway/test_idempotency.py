@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
+
+import orjson
 
 from gateway import keys
 from tests.conftest import shipment_body, stored_parcels
@@ -95,3 +98,61 @@ async def test_a_replay_restores_an_index_write_that_died_with_the_first_attempt
     assert again.status == 201 and (await again.json())["tracking_number"] == tn
     assert int(await redis.get(k.tracking_index(tn))) == shop.id
     assert await redis.zscore(k.office_due(doc["delivering_office"]), tn) is not None
+
+
+def _spelled_otherwise(body: dict) -> bytes:
+    """The same JSON with its keys in reverse order and generous whitespace."""
+    def reverse(v):
+        if isinstance(v, dict):
+            return {k: reverse(v[k]) for k in reversed(list(v))}
+        return v
+    return json.dumps(reverse(body), ensure_ascii=False, indent=4).encode()
+
+
+async def test_the_same_request_spelled_otherwise_replays(app_client, shop, redis):
+    """Requests are compared parsed, as Stripe compares parameters: whitespace and key order do not matter."""
+    h = {**shop.headers, "Idempotency-Key": "spelling", "Content-Type": "application/json"}
+    body = shipment_body()
+    first = await app_client.post("/v1/shipments", data=orjson.dumps(body), headers=h)
+    again = await app_client.post("/v1/shipments", data=_spelled_otherwise(body), headers=h)
+    assert first.status == again.status == 201, await again.text()
+    assert again.headers.get("Idempotent-Replayed") == "true" and await first.read() == await again.read()
+    batch = {"shipments": [shipment_body(), shipment_body(client_order_id="o-2")]}
+    hb = {**h, "Idempotency-Key": "spelling-batch"}
+    b1 = await app_client.post("/v1/shipments/batch", data=orjson.dumps(batch), headers=hb)
+    b2 = await app_client.post("/v1/shipments/batch", data=_spelled_otherwise(batch), headers=hb)
+    assert b2.headers.get("Idempotent-Replayed") == "true" and await b1.read() == await b2.read()
+    hq = {**h, "Idempotency-Key": "spelling-quote"}
+    q1 = await app_client.post("/v1/quotes", data=orjson.dumps(body), headers=hq)
+    q2 = await app_client.post("/v1/quotes", data=_spelled_otherwise(body), headers=hq)
+    assert q2.headers.get("Idempotent-Replayed") == "true" and await q1.read() == await q2.read()
+    assert await stored_parcels(redis, shop.id) == 3
+
+
+async def test_a_different_value_is_still_refused(app_client, shop):
+    h = {**shop.headers, "Idempotency-Key": "value"}
+    assert (await app_client.post("/v1/shipments", json=shipment_body(), headers=h)).status == 201
+    other = shipment_body(parcel={"weight_g": 1201, "declared_value": 5_000_000, "contents": "کتاب"})
+    resp = await app_client.post("/v1/shipments", json=other, headers=h)
+    assert resp.status == 409 and (await resp.json())["code"] == "idempotency_key_reused"
+
+
+async def test_keys_are_scoped_per_endpoint(app_client, shop, redis):
+    """One key on two endpoints names two requests, each replayed on its own endpoint."""
+    h = {**shop.headers, "Idempotency-Key": "shared"}
+    quote = await app_client.post("/v1/quotes", json=shipment_body(), headers=h)
+    booking = await app_client.post("/v1/shipments", json=shipment_body(), headers=h)
+    assert quote.status == 200 and booking.status == 201
+    assert "Idempotent-Replayed" not in booking.headers
+    batch = await app_client.post("/v1/shipments/batch", json={"shipments": [shipment_body()]}, headers=h)
+    assert batch.status == 200 and "Idempotent-Replayed" not in batch.headers
+    tn = (await booking.json())["tracking_number"]
+    cancel = await app_client.post(f"/v1/shipments/{tn}/cancel", headers=h)
+    assert cancel.status == 200 and "Idempotent-Replayed" not in cancel.headers
+    again = await app_client.post("/v1/shipments", json=shipment_body(), headers=h)
+    assert again.headers.get("Idempotent-Replayed") == "true" and await again.read() == await booking.read()
+    assert await stored_parcels(redis, shop.id) == 2
+    # Within the cancel route, the key names one parcel's cancel: another parcel's is another request.
+    tn2 = (await batch.json())["results"][0]["shipment"]["tracking_number"]
+    other = await app_client.post(f"/v1/shipments/{tn2}/cancel", headers=h)
+    assert other.status == 409 and (await other.json())["code"] == "idempotency_key_reused"

@@ -116,8 +116,11 @@ def test_cli_manages_shops_with_or_without_a_running_gateway(gateway):
 
     assert asyncio.run(status(auth)) == 200
     rotated = run_cli(env, "shops", "rotate-key", "--shop", str(created["shop_id"]))
-    assert asyncio.run(status(auth)) == 401
+    assert asyncio.run(status(auth)) == 200  # the old key works for the rotation's overlap...
     new_auth = {"Authorization": f"Bearer {rotated['api_key']}"}
+    assert asyncio.run(status(new_auth)) == 200
+    run_cli(env, "shops", "end-rotation", "--shop", str(created["shop_id"]))
+    assert asyncio.run(status(auth)) == 401  # ...until the operator ends it
     assert asyncio.run(status(new_auth)) == 200
     run_cli(env, "shops", "disable", "--shop", str(created["shop_id"]))
     assert asyncio.run(status(new_auth)) == 401

@@ -48,3 +48,23 @@ async def test_layout_2_all_parcels_index_is_dropped_and_listing_still_finds_eve
     assert int(await redis.get(keys.LAYOUT)) == LAYOUT
     listed = await (await app_client.get("/v1/shipments", headers=shop.headers)).json()
     assert [s["tracking_number"] for s in listed["items"]] == tns[::-1]
+
+
+async def test_layout_4_counts_the_live_parcels_of_orders_booked_before(app_client, shop, redis):
+    """Orders booked before the one-live-parcel rule are protected by it after the upgrade."""
+    def order(oid: str) -> dict:
+        return shipment_body(**{"client_order_id": oid, "another_parcel_of_order": None})
+
+    live = await (await app_client.post("/v1/shipments", json=order("old-1"), headers=shop.headers)).json()
+    gone = await (await app_client.post("/v1/shipments", json=order("old-2"), headers=shop.headers)).json()
+    await app_client.post(f"/v1/shipments/{gone['tracking_number']}/cancel", headers=shop.headers)
+    await redis.delete(keys.shop_live_orders(shop.id))  # as a layout-3 store had it: no counts
+    await redis.set(keys.LAYOUT, 3)
+    assert (await app_client.post("/v1/shipments", json=order("old-1"), headers=shop.headers)).status == 201
+    await app_client.post(f"/v1/shipments/{live['tracking_number']}/cancel", headers=shop.headers)  # undo that
+
+    await upgrade(redis)
+    assert int(await redis.get(keys.LAYOUT)) == LAYOUT
+    again = await app_client.post("/v1/shipments", json=order("old-1"), headers=shop.headers)
+    assert again.status == 409
+    assert (await app_client.post("/v1/shipments", json=order("old-2"), headers=shop.headers)).status == 201
