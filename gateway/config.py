@@ -37,6 +37,8 @@ class Config:
     tariff_path: Path | None = None
     # Where the workers of one supervisor share metric snapshots (set by the supervisor; None: this process only).
     metrics_dir: Path | None = None
+    # Key of the signed route-sheet links (routing.sheet_links); None: a random one kept in the store.
+    sheet_secret: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Config:
@@ -56,6 +58,7 @@ class Config:
             access_log=env.get("BARID_ACCESS_LOG", "1") not in ("0", "false", "no"),
             limits_path=Path(env["BARID_LIMITS"]) if env.get("BARID_LIMITS") else None,
             tariff_path=Path(env["BARID_TARIFF"]) if env.get("BARID_TARIFF") else None,
+            sheet_secret=env.get("BARID_SHEET_SECRET") or None,
         )
         cfg = replace(cfg, **overrides) if overrides else cfg
         if cfg.appendfsync not in APPENDFSYNC_POLICIES:
