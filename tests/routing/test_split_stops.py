@@ -10,6 +10,7 @@ from routing.demo import generate_day
 from routing.office_day import Fleet, merge_stops, split_stops
 from routing.offices import load_registry
 from routing.service import PlanRequest, plan_office_day
+from routing.sheet import render_route_sheet
 
 DAY = date(2026, 11, 29)
 
@@ -37,7 +38,12 @@ def test_548_parcels_to_one_address_are_spread_over_postmen():
         assert postman["load_kg"] <= Fleet().capacity_kg
         # one row per address and postman: parts of one stop on the same route are merged back
         assert len({(s["lat"], s["lon"]) for s in postman["stops"]}) == len(postman["stops"])
+        assert postman["stops"][0]["split_parts"] >= 4
     assert plan["solver"]["feasible"]
+    # each postman's sheet says the address is shared, and whom to ask for
+    html = render_route_sheet(plan, 0)
+    assert "بخشی از مرسوله‌های این نشانی با نامه‌رسان دیگری است" in html
+    assert "انبار" in html and 'href="tel:09121234567"' in html
 
 
 def test_split_respects_every_dimension_and_reports_what_no_postman_can_carry():
