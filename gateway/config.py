@@ -52,6 +52,8 @@ class Config:
     # Hosts webhooks may reach although they are not public. None: what BARID_WEBHOOK_ALLOW_HOSTS says (read by
     # the tracking settings). Only `up` sets it, for its demo storefronts on this machine, and prints it.
     webhook_allow_hosts: frozenset[str] | None = None
+    # Key of the signed route-sheet links (routing.sheet_links); None: a random one kept in the store.
+    sheet_secret: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Config:
@@ -74,6 +76,7 @@ class Config:
             metrics_public=env.get("BARID_METRICS_PUBLIC", "0") in ("1", "true", "yes"),
             metrics_token_sha256=hash_token(env["BARID_METRICS_TOKEN"]) if env.get("BARID_METRICS_TOKEN") else None,
             key_rotation_overlap_s=float(env.get("BARID_KEY_ROTATION_OVERLAP_S", cls.key_rotation_overlap_s)),
+            sheet_secret=env.get("BARID_SHEET_SECRET") or None,
         )
         cfg = replace(cfg, **overrides) if overrides else cfg
         if cfg.appendfsync not in APPENDFSYNC_POLICIES:

@@ -45,8 +45,10 @@ SCHEMAS: dict[str, Any] = {
         "type": "object", "required": ["date"],
         "description": "A body that is not a JSON object counts as {}. Unknown fields are ignored.",
         "properties": {
-            "date": {"type": "string", "format": "date", "description": "The delivery day, YYYY-MM-DD: parcels "
-                                                                         "due at the office by then are planned."},
+            "date": {"type": "string", "format": "date", "description": "The delivery day, YYYY-MM-DD, today "
+                                                                         "or later (Iran time): parcels at the "
+                                                                         "office by that day's shift are planned "
+                                                                         "(docs/planning.md)."},
             "time_limit_s": {"type": "number", "minimum": low, "maximum": high, "default": 10,
                              "description": "How long the solver may search."},
             "postmen": {"type": ["integer", "null"], "minimum": 1, "maximum": 200,
@@ -62,8 +64,12 @@ SCHEMAS: dict[str, Any] = {
             "requested_at": _TIME, "started_at": _TIME, "finished_at": _TIME,
             "attempts": {"type": "integer", "minimum": 1},
             "plan": {"type": "object", "required": ["plan_id", "office", "date", "postmen", "unassigned"],
-                     "description": "When done: the office, shift, one route per postman (`postmen`), `unassigned` "
-                                    "parcels with a reason, `totals` and `solver` statistics."},
+                     "description": "When done: the office, shift, one route per postman (`postmen`, each with "
+                                    "`sheet_url`: its route sheet as a signed link that opens without a token "
+                                    "until `sheet_url_expires_at`), `unassigned` parcels with a `reason` "
+                                    "(`not_at_office`, `over_capacity`, `over_cash_cap`, "
+                                    "`time_window_outside_shift`, `no_capacity`), `totals` and `solver` "
+                                    "statistics."},
             "error": {"type": "object", "required": ["code", "message"], "description": "When failed.",
                       "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}},
 }
@@ -79,7 +85,8 @@ PATHS: dict[str, dict[str, Any]] = {
             "202": json_body(ref("PlanRecord"), "Queued.", {"Location": {
                 "required": True, "schema": {"type": "string"}, "description": "The plan's URL."}}),
             **_errors("No such office.", 413, 415, 422,
-                      s422="Malformed JSON, `date` not YYYY-MM-DD, or `time_limit_s` / `postmen` out of range.")}}},
+                      s422="Malformed JSON, `date` not YYYY-MM-DD or before today (`plan_date_in_past`), or "
+                           "`time_limit_s` / `postmen` out of range.")}}},
     "/v1/offices/{code}/plans/{plan_id}": {"get": {
         "tags": ["planning"], "summary": "A delivery plan", "operationId": "getPlan",
         "security": _SECURITY, "parameters": [_CODE, _PLAN_ID],
@@ -87,12 +94,22 @@ PATHS: dict[str, dict[str, Any]] = {
                       **_errors("No such office, or no such plan for this office (plans expire after a week).")}}},
     "/v1/offices/{code}/plans/{plan_id}/postmen/{n}/sheet": {"get": {
         "tags": ["planning"], "summary": "A postman's printable Persian route sheet", "operationId": "getRouteSheet",
-        "security": _SECURITY,
+        "description": "Open it with a staff (or operator) token, or as the plan's `sheet_url` (signed with `exp` "
+                       "and `sig`, no token needed). A tampered link is 403 `sheet_link_invalid`, an expired one 403 "
+                       "`sheet_link_expired`.",
+        "security": [*_SECURITY, {}],
         "parameters": [_CODE, _PLAN_ID, {"name": "n", "in": "path", "required": True, "description": "1-based.",
-                                         "schema": {"type": "string"}, "example": "1"}],
-        "responses": {"200": {"description": "Self-contained HTML page.",
+                                         "schema": {"type": "string"}, "example": "1"},
+                       {"name": "exp", "in": "query", "required": False, "schema": {"type": "string"},
+                        "description": "Signed link: expiry, Unix seconds."},
+                       {"name": "sig", "in": "query", "required": False, "schema": {"type": "string"},
+                        "description": "Signed link: HMAC-SHA256 of office, plan, postman and expiry."}],
+        "responses": {"200": {"description": "Self-contained HTML page (no script; served with a strict "
+                                             "Content-Security-Policy).",
                               "content": {"text/html": {"schema": {"type": "string"}}}},
-                      **_errors("No such office, plan or postman, or the plan is not done yet (plan_not_ready).")}}},
+                      **_errors("No such office, plan or postman, or the plan is not done yet (plan_not_ready).",
+                                s403="Staff of another office, or a sheet link that is tampered with "
+                                     "(`sheet_link_invalid`) or expired (`sheet_link_expired`).")}}},
 }
 
 add_paths(PATHS, SCHEMAS, SECURITY_SCHEMES)

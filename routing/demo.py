@@ -26,6 +26,8 @@ POSTAL_TAIL_DIGITS = "013456789"  # digits 6–10 of an Iranian postal code neve
 STREETS = ("ولیعصر", "انقلاب", "آزادی", "کریمخان", "فاطمی", "طالقانی", "مطهری", "بهار", "شریعتی", "جمهوری",
            "حافظ", "فلسطین", "سعدی", "نواب", "کارگر", "وصال", "قدس", "ایرانشهر", "بهشتی", "گاندی")
 PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+NAMES = ("علی رضایی", "زهرا کاظمی", "محمد حسینی", "فاطمه احمدی", "حسین موسوی", "مریم کریمی", "رضا محمدی",
+         "سارا جعفری", "مهدی صادقی", "نرگس رحیمی")
 
 
 def _seed_for(office: str, day: date, count: int, seed: int) -> int:
@@ -83,7 +85,10 @@ def generate_day(office_code: str, day: date, n_parcels: int = 300, seed: int = 
         parcel = {
             "tracking_number": f"DM{_seed_for(office.code, day, n_parcels, seed) % 10**4:04d}{i:05d}IR",
             "weight_g": weight_g,
-            "receiver": {
+            "receiver": {  # who lives at a building follows from the building, so the draws above stay as they were
+                "name": NAMES[int(b) % len(NAMES)],
+                "phone": f"0912{int(b) * 7919 % 10**7:07d}",
+                "city": office.city,
                 "postal_code": postal_code,
                 "address": address,
                 "location": {"lat": lat, "lon": lon},

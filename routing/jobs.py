@@ -15,6 +15,7 @@ import logging
 import time
 import uuid
 from datetime import date, datetime
+from datetime import time as clock_time
 from typing import Any
 
 import orjson
@@ -22,19 +23,33 @@ import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
 from gateway import keys
-from gateway.errors import FieldError, ValidationFailed
+from gateway.booking import parcel_history
+from gateway.errors import FieldError, GatewayError, ValidationFailed
+from gateway.network import IRAN_TIME
 from gateway.timeutil import iso_ms
 
 from .errors import InvalidDate, NoParcels, RoutingError, SolverFailed, TimeLimitOutOfRange
+from .office_day import Fleet, clock_to_s
 from .offices import load_registry
 from .service import PLAN_TIME_LIMIT_S, PlanRequest, plan_office_day
+from .sheet import fa_digits
 
 log = logging.getLogger("barid.router")
 
 PLAN_TTL_S = 7 * 24 * 3600
 MAX_ATTEMPTS = 2
 CLAIM_GRACE_MS = 30_000
-TERMINAL = {b"delivered", b"returned", b"cancelled"}
+# Parcels this office will never deliver: finished, or on their way back to the sender.
+TERMINAL = {b"delivered", b"returned", b"cancelled", b"returning"}
+# A hub's run to its delivery offices: a parcel sorted out of the office's hub this long before the shift starts
+# is at the office when postmen load (docs/planning.md).
+HUB_TO_OFFICE_S = 4 * 3600
+
+
+class PlanDateInPast(GatewayError):
+    status = 422
+    code = "plan_date_in_past"
+    title = "Plans are made for today or a later day"
 
 
 def parse_day(value: Any) -> date:
@@ -51,6 +66,12 @@ async def submit_plan(redis: aioredis.Redis, office_code: str, body: Any) -> dic
         raise ValidationFailed("the body must be a JSON object", "بدنه باید یک شیء JSON باشد",
                                errors=[FieldError("", "type_object", "Must be a JSON object.", "باید شیء JSON باشد.")])
     day = parse_day(body.get("date"))
+    today = datetime.now(IRAN_TIME).date()  # the offices' calendar day
+    if day < today:
+        raise PlanDateInPast(f"date {day.isoformat()} is before today ({today.isoformat()}, Iran time); "
+                             "a plan can only be made for today or a later day",
+                             f"تاریخ {fa_digits(day.isoformat())} گذشته است؛ برنامهٔ توزیع فقط برای امروز یا "
+                             "روزهای بعد ساخته می‌شود")
     limit = body.get("time_limit_s", 10)
     low, high = PLAN_TIME_LIMIT_S
     if isinstance(limit, bool) or not isinstance(limit, (int, float)) or not low <= limit <= high:
@@ -77,36 +98,75 @@ async def get_plan(redis: aioredis.Redis, office_code: str, plan_id: str) -> dic
 
 
 async def due_parcels(redis: aioredis.Redis, office_code: str, day: date) -> list[dict]:
-    """The office's parcels expected on or before ``day`` and not yet finished, as the planner wants them."""
+    """The parcels a plan of ``office_code`` for ``day`` carries (``office_parcels``), as the planner wants them."""
+    return (await office_parcels(redis, office_code, day))[0]
+
+
+async def office_parcels(redis: aioredis.Redis, office_code: str, day: date,
+                         shift_start: str = Fleet.shift_start) -> tuple[list[dict], list[dict]]:
+    """(parcels a plan for ``day`` carries, parcels due by ``day`` that it cannot, each with its reason).
+
+    A plan carries a parcel that is at the office when the shift starts (docs/planning.md): its latest scan is
+    ``arrived_delivery_office`` or ``delivery_failed`` at this office, or ``sorting_out`` at the office's hub at
+    least ``HUB_TO_OFFICE_S`` before the shift starts. Any such parcel is carried, even one expected later;
+    a parcel expected by ``day`` that is anywhere else (not handed in, between hubs, out with a postman) is
+    reported as ``not_at_office``. Finished and returning parcels leave the office's list."""
+    office = load_registry().get(office_code)
     due_key = keys.office_due(office_code)
-    tns = [t.decode() for t in await redis.zrangebyscore(due_key, "-inf", int(day.strftime("%Y%m%d")))]
-    if not tns:
-        return []
+    entries = [(t.decode(), int(score)) for t, score in await redis.zrange(due_key, 0, -1, withscores=True)]
+    if not entries:
+        return [], []
+    shift_ms = int(datetime.combine(day, clock_time(), IRAN_TIME).timestamp() * 1000) + clock_to_s(shift_start) * 1000
+    due_by = int(day.strftime("%Y%m%d"))
     pipe = redis.pipeline(transaction=False)
-    for tn in tns:
+    for tn, _ in entries:
         pipe.get(keys.tracking_index(tn))
     shops = await pipe.execute()
+    found = [(tn, score, int(shop)) for (tn, score), shop in zip(entries, shops) if shop is not None]
+    finished = [tn for (tn, _), shop in zip(entries, shops) if shop is None]
     pipe = redis.pipeline(transaction=False)
-    found = [(tn, int(shop)) for tn, shop in zip(tns, shops) if shop is not None]
-    for tn, shop in found:
-        pipe.hmget(keys.parcel(shop, tn), "doc", "status")
-    parcels, finished = [], [tn for tn, shop in zip(tns, shops) if shop is None]
-    for (tn, _), (doc, status) in zip(found, await pipe.execute()):
-        if doc is None or status in TERMINAL:
+    for tn, _, shop in found:
+        pipe.hget(keys.parcel(shop, tn), "status")
+    candidates, not_here = [], []
+    for (tn, score, shop), status in zip(found, await pipe.execute()):
+        if status is None or status in TERMINAL:
+            finished.append(tn)
+        elif status in (b"in_transit", b"failed_attempt"):
+            candidates.append((tn, score, shop))
+        elif score <= due_by:
+            not_here.append({"tracking_number": tn, "reason": "not_at_office", "status": status.decode()})
+    pipe = redis.pipeline(transaction=False)
+    for tn, _, shop in candidates:
+        pipe.hgetall(keys.parcel(shop, tn))
+    parcels = []
+    for (tn, score, _), h in zip(candidates, await pipe.execute()):
+        if not h:
             finished.append(tn)
             continue
-        d = orjson.loads(doc)
-        parcels.append({"tracking_number": tn, "weight_g": d["parcel"]["weight_g"], "receiver": d["receiver"],
-                        "payment": d["payment"]})
+        history = parcel_history(h)
+        last = orjson.loads(history[-1]) if history else {}
+        kind, where = last.get("type"), last.get("office")
+        occurred_ms = int(datetime.fromisoformat(last["occurred_at"]).timestamp() * 1000) if history else 0
+        here = (kind in ("arrived_delivery_office", "delivery_failed") and where == office.code) or (
+            kind == "sorting_out" and where == office.hub and occurred_ms + HUB_TO_OFFICE_S * 1000 <= shift_ms)
+        if here:
+            d = orjson.loads(h[b"doc"])
+            parcels.append({"tracking_number": tn, "weight_g": d["parcel"]["weight_g"], "receiver": d["receiver"],
+                            "payment": d["payment"]})
+        elif score <= due_by:
+            not_here.append({"tracking_number": tn, "reason": "not_at_office", "status": h[b"status"].decode()})
     if finished:
         await redis.zrem(due_key, *finished)
-    return parcels
+    return parcels, not_here
 
 
-def _solve(record: dict, parcels: list[dict]) -> dict:
+def _solve(record: dict, parcels: list[dict], not_here: list[dict]) -> dict:
     request = PlanRequest(record["office"], date.fromisoformat(record["date"]), float(record["time_limit_s"]),
                           parcels, record.get("postmen"))
-    return plan_office_day(request)
+    plan = plan_office_day(request)
+    plan["unassigned"] += not_here
+    plan["totals"]["parcels"] += len(not_here)
+    return plan
 
 
 class PlanWorker:
@@ -163,11 +223,13 @@ class PlanWorker:
             record.update(status="running", started_at=iso_ms(time.time()))
             await self.redis.set(keys.plan(plan_id), orjson.dumps(record), ex=PLAN_TTL_S)
             try:
-                parcels = await due_parcels(self.redis, record["office"], date.fromisoformat(record["date"]))
+                parcels, not_here = await office_parcels(self.redis, record["office"],
+                                                         date.fromisoformat(record["date"]))
                 if not parcels:
-                    raise NoParcels(f"no parcels due at {record['office']} by {record['date']}")
+                    raise NoParcels(f"no parcels at {record['office']} for {record['date']}"
+                                    + (f" ({len(not_here)} due there have not arrived)" if not_here else ""))
                 # Solving holds the CPU for up to the time limit: off the loop, so the worker stays responsive.
-                plan = await asyncio.to_thread(_solve, record, parcels)
+                plan = await asyncio.to_thread(_solve, record, parcels, not_here)
                 record.update(status="done", plan={"plan_id": plan_id, **plan}, finished_at=iso_ms(time.time()))
             except RoutingError as exc:
                 record.update(status="failed", error=exc.to_dict(), finished_at=iso_ms(time.time()))

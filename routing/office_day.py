@@ -2,20 +2,21 @@
 
 Times are seconds since local midnight; costs are travel seconds (least total travel time, then fewest postmen
 through a one-second fixed cost per postman used). Parcels for the same address whose time windows overlap
-share one stop.
+share one stop; a stop more than one postman can take (weight, cash, or hand-over time within the shift) is
+split into parts at the same place, each within one postman's limits, so several postmen share it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from . import fast
 from .errors import InvalidParcel, NoParcels
-from .offices import Office, normalize_postal_code
+from .offices import Office, haversine_m, normalize_postal_code
 from .problem import Problem
 
 COD_TYPES = {"cod", "cash_on_delivery", "pas-kerayeh"}
@@ -49,6 +50,10 @@ class Stop:
     address: str
     parcels: list[dict] = field(default_factory=list)
     window: tuple[int, int] | None = None
+    # A stop split across postmen: which address it was (index in merge_stops' order), part n of parts.
+    group: int = 0
+    part: int = 1
+    parts: int = 1
 
     @property
     def weight_g(self) -> int:
@@ -138,6 +143,68 @@ def merge_stops(office: Office, parcels: list[dict]) -> list[Stop]:
             stops.append(stop)
             by_address.setdefault(key, []).append(stop)
     return stops
+
+
+def _service_s(fleet: Fleet, n_parcels: int, cod: bool) -> int:
+    return fleet.service_s + fleet.service_per_extra_parcel_s * (n_parcels - 1) + (fleet.cod_service_s if cod else 0)
+
+
+def _service_budget_s(office: Office, stop: Stop, fleet: Fleet) -> int:
+    """The longest hand-over a postman can do at this stop: leave the office at shift start, start within the
+    stop's window, and be back by shift end."""
+    travel = int(haversine_m(office.lat, office.lon, stop.lat, stop.lon) * fleet.road_factor / fleet.speed_mps) + 1
+    start, end = clock_to_s(fleet.shift_start), clock_to_s(fleet.shift_end)
+    earliest = max(start + travel, stop.window[0] if stop.window else start)
+    return end - travel - earliest
+
+
+def split_stops(office: Office, stops: list[Stop], fleet: Fleet) -> tuple[list[Stop], list[dict]]:
+    """Stops each within one postman's limits, and the parcels no postman could carry at all.
+
+    A stop over the load, the cash cap or the hand-over time one postman has in a shift becomes parts at the
+    same place (first-fit by decreasing weight, so few parts); a parcel alone over the load (``over_capacity``)
+    or the cash cap (``over_cash_cap``) is left out with its reason, as no plan could carry it."""
+    capacity, cash_cap = int(fleet.capacity_kg * 1000), int(fleet.cod_cap_rials)
+    out: list[Stop] = []
+    unassigned: list[dict] = []
+    for group, stop in enumerate(stops):
+        keep = []
+        for parcel in stop.parcels:
+            if parcel["weight_g"] > capacity:
+                unassigned.append({"tracking_number": parcel["tracking_number"], "reason": "over_capacity"})
+            elif _cod(parcel) > cash_cap:
+                unassigned.append({"tracking_number": parcel["tracking_number"], "reason": "over_cash_cap"})
+            else:
+                keep.append(parcel)
+        if not keep:
+            continue
+        budget = _service_budget_s(office, stop, fleet)
+        weight, cash = sum(p["weight_g"] for p in keep), sum(_cod(p) for p in keep)
+        if weight <= capacity and cash <= cash_cap and _service_s(fleet, len(keep), cash > 0) <= budget:
+            out.append(replace(stop, parcels=keep, group=group))
+            continue
+        # Most parcels a part may hold within the hand-over time (at least one: the solver reports the rest).
+        per_extra = max(1, fleet.service_per_extra_parcel_s)
+        max_count = max(1, (budget - fleet.service_s - fleet.cod_service_s) // per_extra + 1)
+        bins: list[list[dict]] = []
+        loads: list[list[int]] = []  # weight, cash per bin
+        for parcel in sorted(keep, key=lambda p: (-p["weight_g"], -_cod(p))):
+            w, c = parcel["weight_g"], _cod(parcel)
+            for items, load in zip(bins, loads):
+                if load[0] + w <= capacity and load[1] + c <= cash_cap and len(items) < max_count:
+                    items.append(parcel)
+                    load[0] += w
+                    load[1] += c
+                    break
+            else:
+                bins.append([parcel])
+                loads.append([w, c])
+        order = {id(p): i for i, p in enumerate(keep)}
+        for part, items in enumerate(bins, 1):
+            # parcels keep their booking order within a part, as they would in an unsplit stop
+            items.sort(key=lambda p: order[id(p)])
+            out.append(replace(stop, parcels=items, group=group, part=part, parts=len(bins)))
+    return out, unassigned
 
 
 def _intersect(a: tuple[int, int] | None, b: tuple[int, int] | None):

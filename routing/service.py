@@ -12,7 +12,7 @@ from datetime import date
 import jdatetime
 
 from .errors import InvalidDate, NoParcels, TimeLimitOutOfRange
-from .office_day import Fleet, build_problem, merge_stops, s_to_clock
+from .office_day import Fleet, build_problem, merge_stops, s_to_clock, split_stops
 from .offices import load_registry
 from .params import SolveParams, Stop
 from .solver import evaluate, solve
@@ -58,6 +58,9 @@ def plan_office_day(request: PlanRequest) -> dict:
             "date": request.day.isoformat(),
             "date_jalali": jdatetime.date.fromgregorian(date=request.day).strftime("%Y/%m/%d"),
             "shift": {"start": shift[0], "end": shift[1]}, "postmen": [], "unassigned": unassigned}
+    # Stops too big for one postman become parts that several share; parcels no postman can carry are reported.
+    plannable, too_big = split_stops(office, plannable, fleet)
+    unassigned += too_big
     if not plannable:
         raise NoParcels("no parcel can be delivered within the shift")
     problem, metres = build_problem(office, plannable, fleet, len(request.parcels))
@@ -103,21 +106,44 @@ def _postman(index: int, route: list[int], problem, stops, starts, metrics, dist
     start_s = int(problem.ready[0]) + first_wait
     end_s = int(problem.ready[0]) + int(metrics[1])
     rows, cash, load = [], 0, int(metrics[2])
-    previous, departure = 0, start_s
-    for sequence, (node, start) in enumerate(zip(route, starts), 1):
+    previous, departure, last_group = 0, start_s, None
+    for node, start in zip(route, starts):
         stop = stops[node - 1]
         arrival = departure + int(problem.duration[previous, node])
         cash += stop.cod_rials
         load -= stop.weight_g
-        rows.append({
-            "sequence": sequence, "arrival": s_to_clock(arrival), "service_start": s_to_clock(int(start)),
-            "arrival_s": arrival, "wait_s": int(start) - arrival, "lat": stop.lat, "lon": stop.lon,
-            "postal_code": stop.postal_code, "address": stop.address,
-            "parcels": [p["tracking_number"] for p in stop.parcels], "weight_kg": stop.weight_g / 1000,
-            "cod_rials": stop.cod_rials, "cash_carried_rials": cash, "load_after_kg": load / 1000,
-            "time_window": [s_to_clock(w) for w in stop.window] if stop.window else None})
         departure = int(start) + int(problem.service[node])
         previous = node
+        if stop.parts > 1 and stop.group == last_group:  # parts of one stop in a row: one visit, one row
+            row = rows[-1]
+            row["parcels"] += [p["tracking_number"] for p in stop.parcels]
+            row["receivers"] += [r for r in _receivers(stop.parcels) if r not in row["receivers"]]
+            row["weight_kg"] = round(row["weight_kg"] + stop.weight_g / 1000, 3)
+            row.update(cod_rials=row["cod_rials"] + stop.cod_rials, cash_carried_rials=cash,
+                       load_after_kg=load / 1000)
+            continue
+        last_group = stop.group
+        first = stop.parcels[0].get("receiver") or {}
+        rows.append({
+            "sequence": len(rows) + 1, "arrival": s_to_clock(arrival), "service_start": s_to_clock(int(start)),
+            "arrival_s": arrival, "wait_s": int(start) - arrival, "lat": stop.lat, "lon": stop.lon,
+            "postal_code": stop.postal_code, "address": stop.address, "city": str(first.get("city") or ""),
+            "receivers": _receivers(stop.parcels),
+            "parcels": [p["tracking_number"] for p in stop.parcels], "weight_kg": stop.weight_g / 1000,
+            "cod_rials": stop.cod_rials, "cash_carried_rials": cash, "load_after_kg": load / 1000,
+            "time_window": [s_to_clock(w) for w in stop.window] if stop.window else None,
+            "split_parts": stop.parts})
     return {"index": index + 1, "start": s_to_clock(start_s), "end": s_to_clock(end_s), "distance_m": distance_m,
             "duration_s": end_s - start_s, "travel_s": int(metrics[0]), "load_kg": int(metrics[2]) / 1000,
             "cod_rials": int(metrics[3]), "stops": rows}
+
+
+def _receivers(parcels: list[dict]) -> list[dict]:
+    """Who to ask for at a stop: each distinct receiver name and phone, in booking order."""
+    out: list[dict] = []
+    for parcel in parcels:
+        receiver = parcel.get("receiver") or {}
+        who = {"name": str(receiver.get("name") or ""), "phone": str(receiver.get("phone") or "")}
+        if who not in out:
+            out.append(who)
+    return out

@@ -2,7 +2,8 @@
 
     POST /v1/offices/{code}/plans                                 {date, time_limit_s, postmen?} -> 202
     GET  /v1/offices/{code}/plans/{plan_id}                       the plan record (queued|running|done|failed)
-    GET  /v1/offices/{code}/plans/{plan_id}/postmen/{n}/sheet     a printable Persian route sheet (HTML)
+    GET  /v1/offices/{code}/plans/{plan_id}/postmen/{n}/sheet     a printable Persian route sheet (HTML), with a
+                                                                  staff token or as the plan's signed ``sheet_url``
 
 Solving happens in router workers (``routing.jobs``), never on the gateway's event loop.
 """
@@ -12,24 +13,28 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+from datetime import date
 
 import orjson
 from aiohttp import web
 
-from gateway.app_keys import REDIS
+from gateway.app_keys import CONFIG, REDIS
 from gateway.errors import Forbidden, NotFound
+from gateway.timeutil import iso_ms
 from gateway.web_shipments import read_json
 from tracking.web import require_staff
 
 from . import (
     api_spec,  # noqa: F401  (documents these routes)
     jobs,
+    sheet_links,
 )
 from .errors import PlanNotFound
 from .offices import load_registry
-from .sheet import render_route_sheet
+from .sheet import SHEET_CSP, render_route_sheet
 
 JSON = "application/json"
+SHEET_SECRET = web.AppKey("sheet_secret", sheet_links.SheetSecret)
 
 
 class NotThisOffice(Forbidden):
@@ -76,23 +81,53 @@ async def _record(request: web.Request) -> dict:
 
 
 async def get_plan(request: web.Request) -> web.Response:
-    return web.Response(body=orjson.dumps(await _record(request)), content_type=JSON)
+    record = await _record(request)
+    if record["status"] == "done":  # each postman's sheet as a link a phone's browser opens without a token
+        secret = await request.app[SHEET_SECRET].get(request.app[REDIS])
+        plan = record["plan"]
+        expires = sheet_links.expires_for(date.fromisoformat(record["date"]), record.get("finished_at"),
+                                          jobs.PLAN_TTL_S)
+        for postman in plan["postmen"]:
+            postman["sheet_url"] = sheet_links.signed_url(secret, record["office"], record["plan_id"],
+                                                          postman["index"], expires)
+            postman["sheet_url_expires_at"] = iso_ms(expires)
+    return web.Response(body=orjson.dumps(record), content_type=JSON)
+
+
+async def _signed_record(request: web.Request, postman: int) -> dict:
+    """The plan, for a signed sheet link (no Authorization needed); a bad or expired link is 403."""
+    office = load_registry().get(request.match_info["code"])
+    plan_id = request.match_info["plan_id"]
+    secret = await request.app[SHEET_SECRET].get(request.app[REDIS])
+    sheet_links.verify(secret, office.code, plan_id, postman, request.query.get("exp", ""),
+                       request.query.get("sig", ""))
+    record = await jobs.get_plan(request.app[REDIS], office.code, plan_id)
+    if record is None:
+        raise PlanNotFound(f"no plan {plan_id[:64]!r} for {office.code}")
+    return record
 
 
 async def route_sheet(request: web.Request) -> web.Response:
-    record = await _record(request)
+    try:
+        postman = int(request.match_info["n"])
+    except ValueError:
+        postman = 0
+    if "sig" in request.query or "exp" in request.query:
+        record = await _signed_record(request, postman)
+    else:
+        record = await _record(request)
     if record["status"] != "done":
         raise NotFound(f"the plan is {record['status']}; sheets exist once it is done", "برنامه هنوز آماده نیست",
                        code="plan_not_ready")
-    try:
-        index = int(request.match_info["n"]) - 1
-    except ValueError:
-        index = -1
-    html = render_route_sheet(record["plan"], index)
-    return web.Response(text=html, content_type="text/html", charset="utf-8")
+    html = render_route_sheet(record["plan"], postman - 1)
+    # The sheet holds receivers' names and phones: not cached, not framed, no referrer (a signed URL is a key).
+    return web.Response(text=html, content_type="text/html", charset="utf-8", headers={
+        "Content-Security-Policy": SHEET_CSP, "Cache-Control": "private, no-store", "Referrer-Policy": "no-referrer",
+        "X-Content-Type-Options": "nosniff"})
 
 
 def setup(app: web.Application) -> None:
+    app[SHEET_SECRET] = sheet_links.SheetSecret(app[CONFIG].sheet_secret if CONFIG in app else None)
     app.router.add_post("/v1/offices/{code}/plans", create_plan)
     app.router.add_get("/v1/offices/{code}/plans/{plan_id}", get_plan)
     app.router.add_get("/v1/offices/{code}/plans/{plan_id}/postmen/{n}/sheet", route_sheet)

@@ -398,11 +398,13 @@ def test_planning_routes_statefully_conform(live):
         return resp
 
     plans, own = "/v1/offices/{code}/plans", {"code": STAFF_OFFICE}
-    # A day long past: any router worker that picks it up fails it at once (no parcels due).
-    queued = call("POST", plans, 202, path_parameters=own, body={"date": "2000-01-01", "time_limit_s": 1})
+    past = call("POST", plans, 422, path_parameters=own, body={"date": "2000-01-01", "time_limit_s": 1})
+    assert past.json()["code"] == "plan_date_in_past"
+    # No router worker runs here: the plan stays queued (one that picks it up later plans it within a second).
+    queued = call("POST", plans, 202, path_parameters=own, body={"date": "2999-01-01", "time_limit_s": 1})
     plan = {**own, "plan_id": queued.json()["plan_id"]}
     assert queued.headers["location"] == [f"/v1/offices/{STAFF_OFFICE}/plans/{plan['plan_id']}"]
-    assert call("GET", plans + "/{plan_id}", 200, path_parameters=plan).json()["date"] == "2000-01-01"
+    assert call("GET", plans + "/{plan_id}", 200, path_parameters=plan).json()["date"] == "2999-01-01"
     call("GET", plans + "/{plan_id}/postmen/{n}/sheet", 404, path_parameters={**plan, "n": "1"})
     call("GET", plans + "/{plan_id}", 404, path_parameters={**own, "plan_id": "nope"})
     call("POST", plans, 403, path_parameters={"code": "IFN-01"}, body={"date": "2000-01-01"})

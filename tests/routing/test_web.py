@@ -12,6 +12,8 @@ from routing.offices import load_registry
 from tests.conftest import shipment_body
 from tracking.staff import create_staff
 
+from .office_flow import Staff, move, to_office
+
 
 def tehran_body(rng: random.Random, i: int) -> dict:
     office = load_registry().get("THR-06")
@@ -35,6 +37,10 @@ async def test_plan_is_queued_solved_by_a_worker_and_read_back(app_client, shop,
     # Without a prefix match, the nearest office delivers: a few random points may fall to a neighbour.
     booked = {d["tracking_number"] for d in docs if d["delivering_office"] == "THR-06"}
     assert len(booked) >= 20
+    staff = Staff(redis)  # a plan carries parcels that reached the office
+    for doc in docs:
+        if doc["tracking_number"] in booked:
+            await move(app_client, staff, doc["tracking_number"], to_office(doc))
     headers = await staff_headers(redis, "THR-06")
     created = await app_client.post("/v1/offices/THR-06/plans", headers=headers,
                                     json={"date": "2030-01-01", "time_limit_s": 1, "postmen": 3})
@@ -51,6 +57,8 @@ async def test_plan_is_queued_solved_by_a_worker_and_read_back(app_client, shop,
     assert 1 <= len(plan["postmen"]) <= 3 and plan["solver"]["feasible"]
     sheet = await app_client.get(f"/v1/offices/THR-06/plans/{record['plan_id']}/postmen/1/sheet", headers=headers)
     assert sheet.status == 200 and 'dir="rtl"' in await sheet.text()
+    signed = await app_client.get(plan["postmen"][0]["sheet_url"])
+    assert signed.status == 200 and 'dir="rtl"' in await signed.text()
     missing = await app_client.get(f"/v1/offices/THR-06/plans/{record['plan_id']}/postmen/99/sheet",
                                    headers=headers)
     assert missing.status == 404
@@ -85,7 +93,7 @@ async def test_a_plan_with_no_parcels_fails_clearly(app_client, redis):
     code = [o for o in load_registry().delivery_offices() if o.code.startswith(("SHZ", "MHD"))][0].code
     headers = await staff_headers(redis, code)
     record = await (await app_client.post(f"/v1/offices/{code}/plans", headers=headers,
-                                          json={"date": "2001-01-01", "time_limit_s": 1})).json()
+                                          json={"date": "2030-01-01", "time_limit_s": 1})).json()
     await PlanWorker(redis).run(burst=True)
     got = await (await app_client.get(f"/v1/offices/{code}/plans/{record['plan_id']}", headers=headers)).json()
     assert got["status"] == "failed" and got["error"]["code"] == "no_parcels"

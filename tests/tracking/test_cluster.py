@@ -51,6 +51,10 @@ async def test_scans_webhooks_and_plans_on_a_cluster(cluster, tcfg, receiver_fac
             assert [e["type"] for e in rec.of(tn)] == ["booked", "accepted"]
             track = await (await client.get(f"/v1/track/{tn}")).json()
             assert track["status"] == "in_transit"
+        # a plan carries parcels at the office: bring them there
+        batch = [scan(tn, "arrived_delivery_office", DEST, len(parcels) + i) for i, (tn, _) in enumerate(parcels)]
+        resp = await client.post("/v1/scans/batch", json={"scans": batch}, headers=staff[DEST])
+        assert (await resp.json())["recorded"] == len(parcels), await resp.text()
         plan = await client.post(f"/v1/offices/{DEST}/plans", headers=staff[DEST],
                                  json={"date": "2030-01-01", "time_limit_s": 1})
         assert plan.status == 202
@@ -58,4 +62,6 @@ async def test_scans_webhooks_and_plans_on_a_cluster(cluster, tcfg, receiver_fac
         record = await (await client.get(f"/v1/offices/{DEST}/plans/{(await plan.json())['plan_id']}",
                                          headers=staff[DEST])).json()
         assert record["status"] == "done", record
+        sheet = await client.get(record["plan"]["postmen"][0]["sheet_url"])  # signed, with the store-held secret
+        assert sheet.status == 200, await sheet.text()
         await redis.aclose()
