@@ -3,12 +3,15 @@
 Both read the shop's feed stream (``keys.shop_feed``), whose entries hold runs of events. A cursor names the
 last event a client has: ``<stream id>`` for the whole of an entry, ``<stream id>.<k>`` for its first k events,
 so ``after=`` and SSE ``Last-Event-ID`` resume exactly where the client stopped, even inside a run. Each SSE
-connection holds one store connection in a blocking XREAD, from a bounded pool of its own.
+connection holds one store connection in a blocking XREAD, from a bounded pool of its own, until its client leaves.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import Awaitable
+from typing import Any
 
 import redis.asyncio as aioredis
 from aiohttp import web
@@ -20,6 +23,10 @@ _CURSOR = re.compile(r"([0-9]{1,20})-([0-9]{1,20})(?:\.([1-9][0-9]{0,3}))?", re.
 _TYPE = re.compile(rb'"type":"([a-z_]+)"')
 _MAX_ID = 2**64 - 1  # each half of a stream id is an unsigned 64-bit number; nothing comes after max-max
 _PAGE_ENTRIES = 100  # entries one read takes while filling a page
+# How often a stream blocked in XREAD looks whether its client is still there. aiohttp (as `python -m gateway up`
+# runs it) does not cancel a handler whose client left, and a quiet feed writes only once a heartbeat: without
+# this look the store connection would stay held for a listener that is gone.
+_GONE_CHECK_S = 1.0
 
 
 def parse_cursor(value: str | None, field: str = "after") -> str | None:
@@ -103,7 +110,8 @@ async def stream(request: web.Request, blocking: aioredis.Redis, shop_id: int, a
             if rest:
                 await resp.write(_sse(_events(rest, skip)))
         while True:
-            got = await blocking.xread({feed: cursor}, count=100, block=int(heartbeat_s * 1000))
+            read = blocking.xread({feed: cursor}, count=100, block=int(heartbeat_s * 1000))
+            got = await _unless_gone(request, read)
             if not got:
                 await resp.write(b": keep-alive\n\n")
                 continue
@@ -112,6 +120,36 @@ async def stream(request: web.Request, blocking: aioredis.Redis, shop_id: int, a
             cursor = entries[-1][0].decode()
     except ConnectionResetError:  # the subscriber left: the normal end of a stream, answered 200 as it was
         return resp
+    except asyncio.CancelledError:
+        # aiohttp cancels the handler of a client that left when handler_cancellation is on (its test server
+        # does): the same normal end. A cancel with the client still there (shutdown) stays a cancel.
+        task = asyncio.current_task()
+        if not _client_gone(request) or task is None:
+            raise
+        task.uncancel()
+        return resp
+
+
+def _client_gone(request: web.Request) -> bool:
+    transport = request.transport
+    return transport is None or transport.is_closing()
+
+
+async def _unless_gone(request: web.Request, read: Awaitable[Any]) -> Any:
+    """The store read's answer, or ConnectionResetError as soon as the client has left. A read given up is
+    cancelled and waited for: redis-py then drops that connection and hands it back to the pool."""
+    task = asyncio.ensure_future(read)
+    try:
+        while True:
+            done, _ = await asyncio.wait((task,), timeout=_GONE_CHECK_S)
+            if done:
+                return task.result()
+            if _client_gone(request):
+                raise ConnectionResetError("the subscriber left")
+    finally:
+        if not task.done():
+            task.cancel()
+            await asyncio.wait((task,))
 
 
 def _sse(events: list[tuple[bytes, bytes]]) -> bytes:
