@@ -203,9 +203,11 @@ def _components(limits: Limits) -> dict[str, Any]:
         "type": "object", "required": ["type"], "description": "`goods_value` (rials) is required for cash on "
         "delivery and ignored for prepaid." + IGNORED,
         "properties": {"type": {"enum": list(PAYMENT_TYPES)},
-                       "goods_value": integer(limits.cod_min_goods_value_rial, limits.cod_max_goods_value_rial,
-                                              "Cash the postman collects, in rials.")},
-        "if": {"properties": {"type": {"const": "cod"}}}, "then": {"required": ["goods_value"]},
+                       "goods_value": {"description": "Cash the postman collects, in rials (cash on delivery "
+                                                      "only; any value is ignored for prepaid)."}},
+        "if": {"properties": {"type": {"const": "cod"}}},
+        "then": {"required": ["goods_value"], "properties": {"goods_value": integer(
+            limits.cod_min_goods_value_rial, limits.cod_max_goods_value_rial, "Cash the postman collects, in rials.")}},
     }
     order_id = {"type": "string", "minLength": 1, "maxLength": limits.client_order_id_max_len,
                 "description": "The shop's own order reference (not blank; trimmed)."}

@@ -59,7 +59,7 @@ def test_document_reads_limits_and_documents_every_route():
     doc, limits = openapi_document(), Limits.load()
     schemas = doc["components"]["schemas"]
     assert schemas["BatchRequest"]["properties"]["shipments"]["maxItems"] == limits.batch_max_items
-    goods = schemas["Payment"]["properties"]["goods_value"]
+    goods = schemas["Payment"]["then"]["properties"]["goods_value"]  # bounded for cash on delivery only
     assert (goods["minimum"], goods["maximum"]) == (limits.cod_min_goods_value_rial, limits.cod_max_goods_value_rial)
     assert "additionalProperties" not in schemas["ShipmentRequest"]  # unknown fields are ignored, not refused
     app = create_app(Config(access_log=False), "redis://unused")
