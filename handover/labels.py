@@ -199,18 +199,22 @@ class _Page:
     def Y(self, y: float) -> float:  # noqa: N802
         return self.y0 + y * self.s
 
-    def font(self, size_pt: float, bold: bool = False) -> None:
-        # One embedded font, emboldened by stroking the outlines: every font a PDF embeds costs a subsetting
-        # pass at output, the largest part of a label's rendering time.
+    def font(self, size_pt: float) -> None:
         self.pdf.set_font("vazir", "", size_pt * self.s)
-        self.pdf.text_mode = TextMode.FILL_STROKE if bold else TextMode.FILL
-        self.pdf.set_line_width(0.12 * self.s)
 
     def text(self, x: float, y: float, w: float, h: float, txt: str, align: str = "R", size: float = 9,
-             bold: bool = False, fill: bool = False) -> None:
-        self.font(size, bold)
+             bold: bool = False, fill: bool = False, on_black: bool = False) -> None:
+        self.font(size)
         self.pdf.set_xy(self.X(x), self.Y(y))
-        self.pdf.cell(w * self.s, h * self.s, txt, align=align, fill=fill)
+        if not bold:
+            self.pdf.cell(w * self.s, h * self.s, txt, align=align, fill=fill)
+            return
+        # One embedded font, emboldened by stroking its outlines: every font a PDF embeds costs a subsetting pass
+        # at output, the largest part of a label's rendering time. The stroke mode is set inside its own graphics
+        # state (q..Q), so it cannot leak into the next line.
+        with self.pdf.local_context(text_mode=TextMode.FILL_STROKE, line_width=size * 0.012 * self.s,
+                                    draw_color=255 if on_black else 0):
+            self.pdf.cell(w * self.s, h * self.s, txt, align=align, fill=fill)
 
     def para(self, x: float, y: float, w: float, line_h: float, txt: str, size: float = 9, max_lines: int = 3) -> None:
         self.font(size)
@@ -261,7 +265,7 @@ def _draw_label(page: _Page, lb: Label, barcode_only: bool = False) -> None:
     page.text(34, 15, 62, 5, lb.office_name, size=8)
     pdf.set_text_color(255)
     page.rect(4, 4, 30, 10, style="F")
-    page.text(4, 4, 30, 10, SERVICE_FA.get(lb.service, lb.service), align="C", size=16, bold=True)
+    page.text(4, 4, 30, 10, SERVICE_FA.get(lb.service, lb.service), align="C", size=16, bold=True, on_black=True)
     pdf.set_text_color(0)
     page.text(4, 15, 30, 5, f"مرسوله {lb.piece} از {lb.pieces}", align="C", size=8)
     page.text(4, 20.5, 92, 4.5, "مسیر: " + " > ".join(lb.hub_path), size=7)
@@ -291,8 +295,8 @@ def _draw_label(page: _Page, lb: Label, barcode_only: bool = False) -> None:
     if lb.cod_rials is not None:
         page.rect(40, 125, 56, 21, style="F")
         pdf.set_text_color(255)
-        page.text(40, 126, 56, 8, "پرداخت در محل", align="C", size=15, bold=True)
-        page.text(40, 135, 56, 9, f"{_rials(lb.cod_rials)} ریال", align="C", size=15, bold=True)
+        page.text(40, 126, 56, 8, "پرداخت در محل", align="C", size=15, bold=True, on_black=True)
+        page.text(40, 135, 56, 9, f"{_rials(lb.cod_rials)} ریال", align="C", size=15, bold=True, on_black=True)
         pdf.set_text_color(0)
     else:
         page.rect(40, 125, 56, 21)
