@@ -163,6 +163,13 @@ def qr_matrix(data: str) -> tuple[tuple[int, ...], ...]:
     return tuple(tuple(row) for row in qr.matrix)
 
 
+@functools.lru_cache(maxsize=256)
+def _qr_width(n_bytes: int) -> int:
+    """Modules across the QR symbol of any URL of this many bytes (byte mode, error correction M): the printer
+    encodes it (^BQ), so only its size is needed here, without encoding the data and scoring its masks."""
+    return segno.make_qr("a" * n_bytes, mode="byte", error="m", boost_error=False, mask=0).symbol_size(border=0)[0]
+
+
 def _qr_rects(matrix: tuple[tuple[int, ...], ...]) -> list[tuple[int, int, int]]:
     """(row, first column, width) of every horizontal run of dark modules: far fewer rectangles than modules."""
     rects = []
@@ -472,7 +479,7 @@ def _zpl_one(lb: Label, pw: int, ll: int) -> str:
                f"^FD{lb.tracking_number}^FS")
     out.append(f"^FO{X(3)},{X(111.5)}^GB{X(94)},0,2^FS")
     # QR (model 2, error correction M), magnification to fill about 32 mm.
-    mag = max(2, min(10, X(32) // (len(qr_matrix(lb.tracking_url)) + 8)))
+    mag = max(2, min(10, X(32) // (_qr_width(len(lb.tracking_url.encode())) + 8)))
     out.append(f"^FO{X(4)},{X(113)}^BQN,2,{mag}^FDMA,{lb.tracking_url}^FS")
     _zfield(out, X(40), X(113.5), f"وزن: {lb.weight_g:,} گرم", X(3.6), max_w=X(56))
     _zfield(out, X(40), X(118.5), f"تاریخ ثبت: {lb.booked_on}", X(3.6), max_w=X(56))
