@@ -1,0 +1,115 @@
+"""Label benchmark: one 100x150 PDF label over HTTP (p50, p99), and labels rendered per second on one core.
+
+    .venv/bin/python bench/label_bench.py [--requests 200] [--labels 300]
+
+Real and on this machine: an embedded store, the gateway app on a loopback port (aiohttp, as the tests run it),
+a shop and a booked parcel; the HTTP phase asks for the same parcel's label ``--requests`` times, one at a time,
+without If-None-Match (every answer is rendered). The rendering phase draws ``--labels`` labels per format in this
+process, each with its own tracking number and receiver (so no text is served from a cache), and, as the floor, the
+same PDF page with only the barcode drawn (what the PDF library costs with no text at all).
+Targets (issue 22): 200 PDF and 1,000 ZPL labels a second per core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from handover.labels import Label, render_pdf, render_zpl  # noqa: E402
+from tests.conftest import TEHRAN_SENDER, shipment_body  # noqa: E402
+
+
+def _pct(samples: list[float], p: float) -> float:
+    s = sorted(samples)
+    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
+
+
+async def http_phase(n: int) -> tuple[float, float]:
+    import aiohttp
+    import redis.asyncio as aioredis
+    from aiohttp import web
+
+    from gateway.config import Config
+    from gateway.shops import ShopRegistry
+    from gateway.store import EmbeddedStore
+    from gateway.web_app import create_app
+
+    with tempfile.TemporaryDirectory() as tmp:
+        store = EmbeddedStore(Path(tmp) / "store")
+        url = store.start()
+        try:
+            r = aioredis.Redis.from_url(url)
+            _, key = await ShopRegistry(r).create("bench", sender=TEHRAN_SENDER)
+            await r.aclose()
+            runner = web.AppRunner(create_app(Config(data_dir=Path(tmp), access_log=False), url))
+            await runner.setup()
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+            port = site._server.sockets[0].getsockname()[1]
+            base, headers = f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {key}"}
+            async with aiohttp.ClientSession() as http:
+                async with http.post(f"{base}/v1/shipments", json=shipment_body(), headers=headers) as resp:
+                    tn = (await resp.json())["tracking_number"]
+                times = []
+                for i in range(n + 10):
+                    t = time.perf_counter()
+                    async with http.get(f"{base}/v1/shipments/{tn}/label?format=pdf&size=100x150",
+                                        headers=headers) as resp:
+                        assert resp.status == 200, await resp.text()
+                        await resp.read()
+                    if i >= 10:  # the first few warm the font and code paths
+                        times.append(time.perf_counter() - t)
+            await runner.cleanup()
+        finally:
+            store.stop()
+    return _pct(times, 50) * 1000, _pct(times, 99) * 1000
+
+
+def _labels(n: int) -> list[Label]:
+    doc = {**shipment_body(), "tracking_number": "", "sender": {**TEHRAN_SENDER},
+           "created_at": "2026-12-01T10:00:00.000Z", "delivering_office": "IFN-01"}
+    doc["receiver"] = {**doc["receiver"], "phone": "09131234567", "postal_code": "8138634561"}
+    base = Label.from_shipment(doc, "", "اداره پست مرکزی اصفهان", ("THR-06", "THR-HUB", "IFN-HUB", "IFN-01"))
+    return [replace(base, tracking_number=f"EP{i:09d}IR", tracking_url=f"https://barid.example/track/EP{i:09d}IR",
+                    receiver_name=f"گیرنده شماره {i}", receiver_address=f"خیابان چهارباغ، کوچه {i}، پلاک {i % 97}")
+            for i in range(n)]
+
+
+def per_second(render, labels: list[Label]) -> float:
+    for lb in labels[:5]:
+        render(lb)
+    t = time.process_time()
+    for lb in labels:
+        render(lb)
+    return len(labels) / (time.process_time() - t)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--requests", type=int, default=200)
+    ap.add_argument("--labels", type=int, default=300)
+    args = ap.parse_args()
+    p50, p99 = asyncio.run(http_phase(args.requests))
+    print(f"HTTP 100x150 PDF label: p50 {p50:.1f} ms, p99 {p99:.1f} ms ({args.requests} requests)")
+    labels = _labels(args.labels)
+    rates = {
+        "PDF 100x150": per_second(lambda lb: render_pdf([lb], "100x150"), labels),
+        "ZPL 100x150": per_second(lambda lb: render_zpl([lb], "100x150"), _labels(args.labels * 2)[args.labels:]),
+        "floor: PDF page, barcode only": per_second(lambda lb: render_pdf([lb], "100x150", barcode_only=True),
+                                                    labels),
+    }
+    for name, rate in rates.items():
+        print(f"{name}: {rate:,.0f} labels/s per core (CPU time)")
+
+
+if __name__ == "__main__":
+    main()
