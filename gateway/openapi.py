@@ -209,7 +209,7 @@ def _components(limits: Limits) -> dict[str, Any]:
         "then": {"required": ["goods_value"], "properties": {"goods_value": integer(
             limits.cod_min_goods_value_rial, limits.cod_max_goods_value_rial, "Cash the postman collects, in rials.")}},
     }
-    order_id = {"type": "string", "minLength": 1, "maxLength": limits.client_order_id_max_len,
+    order_id = {"type": "string", "minLength": 1, "maxLength": limits.client_order_id_max_len, "pattern": _VISIBLE,
                 "description": "The shop's own order reference (not blank; trimmed)."}
     timestamp = {"type": "string", "format": "date-time"}
     party_out = {"type": "object", "required": list(party_props)[:-1], "properties": {

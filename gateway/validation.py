@@ -54,6 +54,8 @@ _MSG = {
                         "مجموع بلندترین ضلع و دو برابر دو ضلع دیگر باید حداکثر {} میلی‌متر باشد."),
 }
 
+_JOINERS = str.maketrans({"\u200c": None, "\u0640": None})  # ZWNJ and tatweel show nothing alone
+
 
 class Errors:
     """Collects field errors; the request is rejected if any were added."""
@@ -276,7 +278,8 @@ class RequestValidator:
                 errs.add("client_order_id", "too_long", lim.client_order_id_max_len)
             else:  # free text from the shop: control characters go, as from every other text field
                 client_order_id = strip_controls(client_order_id).strip()
-                if not client_order_id:
+                # Something visible must remain, as the document's pattern says: ZWNJ and tatweel alone are not.
+                if not client_order_id.translate(_JOINERS).strip():
                     errs.add("client_order_id", "type_string")
         another = body.get(ANOTHER_PARCEL) if not quote else None
         if another is not None and not isinstance(another, bool):

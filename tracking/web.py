@@ -160,7 +160,10 @@ async def poll_events(request: web.Request) -> web.Response:
 async def stream_events(request: web.Request) -> web.StreamResponse:
     shop = await require_shop(request)
     t = request.app[TRACKING]
-    after = feed.parse_cursor(request.headers.get("Last-Event-ID") or request.query.get("after"), "Last-Event-ID")
+    # Both are checked, whichever wins: a bad cursor is a 422 even when the other one would be used.
+    query_after = feed.parse_cursor(request.query.get("after"))
+    header_after = feed.parse_cursor(request.headers.get("Last-Event-ID"), "Last-Event-ID")
+    after = header_after or query_after
     return await feed.stream(request, t.blocking, shop.id, after, t.config.sse_heartbeat_s)
 
 

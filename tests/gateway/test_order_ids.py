@@ -126,6 +126,14 @@ async def test_control_characters_are_stripped_from_every_free_text_field(app_cl
     assert (await resp.json())[part][field] == "abc[2Jde"
 
 
+@pytest.mark.parametrize("oid", ["\u200c", "\u0640", " \u0640\u200c ", "\x01\x02"])
+async def test_an_order_id_with_nothing_visible_is_refused(app_client, shop, redis, oid):
+    resp = await app_client.post("/v1/shipments", json=order(oid), headers=shop.headers)
+    assert resp.status == 422
+    assert [e["field"] for e in (await resp.json())["errors"]] == ["client_order_id"]
+    assert await stored_parcels(redis, shop.id) == 0
+
+
 def test_the_rule_holds_on_the_pure_python_kernels_too(tmp_path):
     """The same tests with BARID_NO_EXTENSIONS=1: the booking kernel's pure-Python twin decides alone."""
     env = {**os.environ, "BARID_NO_EXTENSIONS": "1"}

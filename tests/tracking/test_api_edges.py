@@ -59,3 +59,9 @@ async def test_scan_from_the_distant_past_is_refused(client, shop, book, staff):
         assert resp.status == 422, await resp.text()
         assert (await resp.json())["errors"][0]["field"] == "occurred_at"
     assert (await client.get(f"/track/{tn}")).status == 200
+
+
+async def test_a_bad_after_is_refused_on_the_stream_even_beside_a_good_last_event_id(client, shop):
+    resp = await client.get("/v1/events/stream", params={"after": "not-a-cursor"},
+                            headers={**shop.headers, "Last-Event-ID": "1-0"})
+    assert resp.status == 422 and (await resp.json())["errors"][0]["field"] == "after"
