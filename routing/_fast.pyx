@@ -257,7 +257,7 @@ cdef class _Sisr:
     cdef double route_removal_rate
     cdef u64 state
     cdef char[::1] touched_flag
-    cdef i64[::1] seen, touched, removed, keys, everyone
+    cdef i64[::1] seen, touched, removed, keys, everyone, absences
     cdef i64 seen_mark
     cdef Py_ssize_t n_touched, n_removed
 
@@ -288,6 +288,9 @@ cdef class _Sisr:
         self.everyone = np.arange(self.n_routes, dtype=np.int64)
         self.removed = np.zeros(self.n, dtype=np.int64)
         self.keys = np.zeros(self.n, dtype=np.int64)
+        # How often each customer was left out: while some are, the search minimises their summed counts
+        # (Christiaens & Vanden Berghe's fleet minimisation), so the customers hardest to place go in first.
+        self.absences = np.zeros(self.n, dtype=np.int64)
         self.seen_mark = 0
         self.n_touched = 0
         self.n_removed = 0
@@ -366,9 +369,13 @@ cdef class _Sisr:
             ls_max = self.max_string
         ks_max = 4.0 * self.avg_removed / (1.0 + ls_max) - 1.0
         ks = <i64>(self.uniform() * ks_max) + 1
-        seed = 1 + self.below(self.n - 1)
-        while s.route_of[seed] < 0:
-            seed = 1 + seed % (self.n - 1)
+        if self.n_removed and self.uniform() < 0.5:
+            # around a customer left out: its neighbours' routes are where room must be made
+            seed = self.removed[self.below(self.n_removed)]
+        else:
+            seed = 1 + self.below(self.n - 1)
+            while s.route_of[seed] < 0:
+                seed = 1 + seed % (self.n - 1)
         ruined = 0
         k = -1
         while ruined < ks and k < self.n_neigh:
@@ -536,6 +543,11 @@ cdef class _Sisr:
                 if not s.length[r]:
                     self.open_route(r, c, best)
                     break
+            if best[1] < 0 and found:
+                # the nearby routes are full (a tight fleet): any route with room beats leaving c out
+                for r in range(self.n_routes):
+                    if s.length[r] and self.seen[r] != self.seen_mark:
+                        self.best_position(s, r, c, best)
             r = best[1]
             if r < 0:
                 continue
@@ -548,6 +560,24 @@ cdef class _Sisr:
             self.touch(r)
             self.refresh(s, r)
         self.n_removed = 0
+
+    cdef i64 absent(self, _Solution s) noexcept:
+        cdef i64 total = 0, c
+        for c in range(1, self.n):
+            if s.route_of[c] < 0:
+                total += self.absences[c]
+        return total
+
+    cdef bint accept(self, _Solution current, _Solution candidate, i64 obj, i64 current_obj,
+                     double temperature) noexcept:
+        cdef i64 c
+        if candidate.routed < self.n - 1:
+            for c in range(1, self.n):
+                if candidate.route_of[c] < 0:
+                    self.absences[c] += 1
+        if current.routed == self.n - 1:
+            return obj < current_obj - temperature * log(self.uniform())
+        return candidate.routed > current.routed or self.absent(candidate) < self.absent(current)
 
     def run(self, _Solution current, double time_limit_s, i64 max_iterations):
         cdef Py_ssize_t n_routes = self.n_routes, r
@@ -589,7 +619,7 @@ cdef class _Sisr:
             self.ruin(candidate)
             self.recreate(candidate)
             obj = self.objective(candidate)
-            if obj < current_obj - temperature * log(self.uniform()):
+            if self.accept(current, candidate, obj, current_obj, temperature):
                 current.copy_routes_from(candidate, &self.touched[0], self.n_touched)
                 current_obj = obj
                 if obj < best_obj:

@@ -185,6 +185,9 @@ class _Sisr:
         self.seen_mark = 0
         self.touched: list[int] = []
         self.removed: list[int] = []
+        # How often each customer was left out: while some are, the search minimises their summed counts
+        # (Christiaens & Vanden Berghe's fleet minimisation), so the customers hardest to place go in first.
+        self.absences = [0] * self.n
 
     def refresh(self, s: _Solution, r: int) -> None:
         """Recompute route r: earliest and latest service starts, load, cash, cost, positions."""
@@ -242,9 +245,13 @@ class _Sisr:
         ls_max = min(self.max_string, s.routed / used)
         ks_max = 4.0 * self.avg_removed / (1.0 + ls_max) - 1.0
         ks = int(rng.uniform() * ks_max) + 1
-        seed = 1 + rng.below(self.n - 1)
-        while s.route_of[seed] < 0:
-            seed = 1 + seed % (self.n - 1)
+        if self.removed and rng.uniform() < 0.5:
+            # around a customer left out: its neighbours' routes are where room must be made
+            seed = self.removed[rng.below(len(self.removed))]
+        else:
+            seed = 1 + rng.below(self.n - 1)
+            while s.route_of[seed] < 0:
+                seed = 1 + seed % (self.n - 1)
         neigh = self.neigh[seed]
         ruined, k = 0, -1
         while ruined < ks and k < len(neigh):
@@ -376,6 +383,11 @@ class _Sisr:
                 if not s.routes[r]:
                     self.open_route(r, c, best)
                     break
+            if best[1] < 0 and found:
+                # the nearby routes are full (a tight fleet): any route with room beats leaving c out
+                for r in range(self.n_routes):
+                    if s.routes[r] and self.seen[r] != self.seen_mark:
+                        self.best_position(s, r, c, best)
             r = best[1]
             if r < 0:
                 continue
@@ -384,6 +396,22 @@ class _Sisr:
             self.touch(r)
             self.refresh(s, r)
         self.removed = []
+
+    def absent(self, s: _Solution) -> int:
+        """Summed absence counts of the customers s leaves out."""
+        return sum(self.absences[c] for c in range(1, self.n) if s.route_of[c] < 0)
+
+    def accept(self, current: _Solution, candidate: _Solution, obj: int, current_obj: int,
+               temperature: float) -> bool:
+        """Simulated annealing on cost once everyone is served; before, fewer customers left out, or ones
+        left out less often so far: a distance-blind walk that does not stall on one hard customer."""
+        if candidate.routed < self.n - 1:
+            for c in range(1, self.n):
+                if candidate.route_of[c] < 0:
+                    self.absences[c] += 1
+        if current.routed == self.n - 1:
+            return obj < current_obj - temperature * math.log(self.rng.uniform())
+        return candidate.routed > current.routed or self.absent(candidate) < self.absent(current)
 
     def run(self, current: _Solution, time_limit_s: float, max_iterations: int) -> tuple[_Solution, int]:
         n_routes = self.n_routes
@@ -418,7 +446,7 @@ class _Sisr:
             self.ruin(candidate)
             self.recreate(candidate)
             obj = self.objective(candidate)
-            if obj < current_obj - temperature * math.log(self.rng.uniform()):
+            if self.accept(current, candidate, obj, current_obj, temperature):
                 current.copy_routes_from(candidate, self.touched)
                 current_obj = obj
                 if obj < best_obj:
