@@ -260,6 +260,7 @@ cdef class _Sisr:
     cdef i64[::1] seen, touched, removed, keys, everyone, absences
     cdef i64 seen_mark
     cdef Py_ssize_t n_touched, n_removed
+    cdef bint short
 
     def __init__(self, distance, duration, demand, cod, ready, due, service, capacity, cod_capacity, n_vehicles,
                  fixed_cost, neighbours, params, seed):
@@ -291,6 +292,7 @@ cdef class _Sisr:
         # How often each customer was left out: while some are, the search minimises their summed counts
         # (Christiaens & Vanden Berghe's fleet minimisation), so the customers hardest to place go in first.
         self.absences = np.zeros(self.n, dtype=np.int64)
+        self.short = False  # the current solution leaves customers out
         self.seen_mark = 0
         self.n_touched = 0
         self.n_removed = 0
@@ -440,7 +442,20 @@ cdef class _Sisr:
     cdef void sort_removed(self) noexcept:
         cdef Py_ssize_t i, j, count = self.n_removed
         cdef i64 tmp, c, top = 0
-        cdef double w = self.uniform() * 11.0
+        cdef double w
+        if self.short and self.uniform() < 0.5:
+            # the customers most often left out go first, while the routes still have room
+            for i in range(count):
+                if self.absences[self.removed[i]] > top:
+                    top = self.absences[self.removed[i]]
+            for i in range(count):
+                c = self.removed[i]
+                self.keys[i] = (top - self.absences[c]) * self.n + c
+            qsort(&self.keys[0], count, sizeof(i64), _cmp_i64)
+            for i in range(count):
+                self.removed[i] = self.keys[i] % self.n
+            return
+        w = self.uniform() * 11.0
         if w <= 4.0:
             for i in range(count - 1, 0, -1):
                 j = self.below(i + 1)
@@ -515,6 +530,53 @@ cdef class _Sisr:
         best[1] = r
         best[2] = 0
 
+    cdef void eject_insert(self, _Solution s, i64 c) noexcept:
+        # c takes the place of a customer left out less often than c so far: see the twin's docstring
+        cdef i64 limit = self.absences[c], best_abs = INF, best_delta = INF, a, e, p, q, depart, latest, delta
+        cdef i64 arrive
+        cdef Py_ssize_t r, k, m, best_r = -1, best_k = 0
+        for r in range(self.n_routes):
+            m = s.length[r]
+            for k in range(m):
+                e = s.routes[r, k]
+                a = self.absences[e]
+                if a >= limit or a > best_abs:
+                    continue
+                if (s.load[r] - self.demand[e] + self.demand[c] > self.capacity
+                        or s.cash[r] - self.cod[e] + self.cod[c] > self.cod_capacity):
+                    continue
+                if k > 0:
+                    p = s.routes[r, k - 1]
+                    depart = s.early[r, k - 1] + self.service[p]
+                else:
+                    p = 0
+                    depart = self.ready[0] + self.service[0]
+                if k + 1 < m:
+                    q = s.routes[r, k + 1]
+                    latest = s.late[r, k + 1]
+                else:
+                    q = 0
+                    latest = self.due[0]
+                delta = self.dist[p, c] + self.dist[c, q] - self.dist[p, e] - self.dist[e, q]
+                if a == best_abs and delta >= best_delta:
+                    continue
+                arrive = depart + self.tim[p, c]
+                if arrive < self.ready[c]:
+                    arrive = self.ready[c]
+                if arrive > self.due[c] or arrive + self.service[c] + self.tim[c, q] > latest:
+                    continue
+                best_abs = a
+                best_delta = delta
+                best_r = r
+                best_k = k
+        if best_r < 0:
+            return
+        e = s.routes[best_r, best_k]
+        s.routes[best_r, best_k] = c
+        s.route_of[e] = -1
+        self.touch(best_r)
+        self.refresh(s, best_r)
+
     cdef void recreate(self, _Solution s) noexcept:
         cdef Py_ssize_t a, b, r, k, m
         cdef i64 c, mm
@@ -550,6 +612,8 @@ cdef class _Sisr:
                         self.best_position(s, r, c, best)
             r = best[1]
             if r < 0:
+                if self.short:
+                    self.eject_insert(s, c)
                 continue
             m = s.length[r]
             for k in range(m, best[2], -1):
@@ -616,6 +680,7 @@ cdef class _Sisr:
             if time_limit_s > 0 and elapsed / time_limit_s > progress:
                 progress = elapsed / time_limit_s
             temperature = t0 * pow(tf / t0, progress)
+            self.short = current.routed < self.n - 1
             self.ruin(candidate)
             self.recreate(candidate)
             obj = self.objective(candidate)

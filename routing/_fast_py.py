@@ -188,6 +188,7 @@ class _Sisr:
         # How often each customer was left out: while some are, the search minimises their summed counts
         # (Christiaens & Vanden Berghe's fleet minimisation), so the customers hardest to place go in first.
         self.absences = [0] * self.n
+        self.short = False  # the current solution leaves customers out
 
     def refresh(self, s: _Solution, r: int) -> None:
         """Recompute route r: earliest and latest service starts, load, cash, cost, positions."""
@@ -306,6 +307,10 @@ class _Sisr:
 
     def sort_removed(self) -> None:
         rng, removed = self.rng, self.removed
+        if self.short and rng.uniform() < 0.5:
+            # the customers most often left out go first, while the routes still have room
+            removed.sort(key=lambda c: (-self.absences[c], c))
+            return
         w = rng.uniform() * 11.0
         if w <= 4.0:
             for i in range(len(removed) - 1, 0, -1):
@@ -363,6 +368,53 @@ class _Sisr:
             return
         best[0], best[1], best[2] = delta, r, 0
 
+    def eject_insert(self, s: _Solution, c: int) -> None:
+        """c takes the place of a customer left out less often than c so far (fewest absences, then cheapest),
+        which leaves the route: an ejection chain (Nagata & Bräysy) through the pool of customers left out, so
+        full routes are repacked one swap at a time (bin-packing-tight fleets, where no insertion fits)."""
+        dist, time_, service, ready, due = self.dist, self.time, self.service, self.ready, self.due
+        absences, limit = self.absences, self.absences[c]
+        best_abs, best_delta, best_r, best_k = INF, INF, -1, 0
+        for r in range(self.n_routes):
+            route, early, late = s.routes[r], s.early[r], s.late[r]
+            m = len(route)
+            for k in range(m):
+                e = route[k]
+                a = absences[e]
+                if a >= limit or a > best_abs:
+                    continue
+                if (s.load[r] - self.demand[e] + self.demand[c] > self.capacity
+                        or s.cash[r] - self.cod[e] + self.cod[c] > self.cod_capacity):
+                    continue
+                if k > 0:
+                    p = route[k - 1]
+                    depart = early[k - 1] + service[p]
+                else:
+                    p = 0
+                    depart = ready[0] + service[0]
+                if k + 1 < m:
+                    q = route[k + 1]
+                    latest = late[k + 1]
+                else:
+                    q = 0
+                    latest = due[0]
+                delta = dist[p][c] + dist[c][q] - dist[p][e] - dist[e][q]
+                if a == best_abs and delta >= best_delta:
+                    continue
+                arrive = depart + time_[p][c]
+                if arrive < ready[c]:
+                    arrive = ready[c]
+                if arrive > due[c] or arrive + service[c] + time_[c][q] > latest:
+                    continue
+                best_abs, best_delta, best_r, best_k = a, delta, r, k
+        if best_r < 0:
+            return
+        e = s.routes[best_r][best_k]
+        s.routes[best_r][best_k] = c
+        s.route_of[e] = -1
+        self.touch(best_r)
+        self.refresh(s, best_r)
+
     def recreate(self, s: _Solution) -> None:
         self.sort_removed()
         for c in self.removed:
@@ -390,6 +442,8 @@ class _Sisr:
                         self.best_position(s, r, c, best)
             r = best[1]
             if r < 0:
+                if self.short:
+                    self.eject_insert(s, c)
                 continue
             s.routes[r].insert(best[2], c)
             s.routed += 1
@@ -404,7 +458,8 @@ class _Sisr:
     def accept(self, current: _Solution, candidate: _Solution, obj: int, current_obj: int,
                temperature: float) -> bool:
         """Simulated annealing on cost once everyone is served; before, fewer customers left out, or ones
-        left out less often so far: a distance-blind walk that does not stall on one hard customer."""
+        left out less often so far: a cost-blind walk that does not stall on one hard customer (annealing on
+        cost in this phase too was tried: it kept bin-packing-tight fleets one customer short)."""
         if candidate.routed < self.n - 1:
             for c in range(1, self.n):
                 if candidate.route_of[c] < 0:
@@ -443,6 +498,7 @@ class _Sisr:
             if time_limit_s > 0 and elapsed / time_limit_s > progress:
                 progress = elapsed / time_limit_s
             temperature = t0 * (tf / t0) ** progress
+            self.short = current.routed < self.n - 1
             self.ruin(candidate)
             self.recreate(candidate)
             obj = self.objective(candidate)

@@ -91,6 +91,7 @@ def solve_with_pyvrp(problem: Problem, time_limit_s: float, seed: int = 1) -> tu
                              [np.ascontiguousarray(problem.duration, dtype=np.int64)])
     remaining = max(time_limit_s - (time.perf_counter() - started), 0.01)
     result = pyvrp.solve(data, stop=MaxRuntime(remaining), seed=seed, collect_stats=False, display=False)
-    # visits are client indices numbered after the one depot, which is exactly the problem's node numbering
-    routes = [[int(v) for v in route.visits()] for route in result.best.routes()]
+    # a client activity's idx numbers the clients list; each client's location is its problem node
+    routes = [[int(clients[a.idx].location) for a in route.schedule() if a.is_client()]
+              for route in result.best.routes()]
     return [r for r in routes if r], time.perf_counter() - started
