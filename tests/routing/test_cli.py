@@ -76,3 +76,32 @@ def test_cli_errors_are_clear(args, code):
     proc = _cli(*args)
     assert proc.returncode == 2
     assert f"error: {code}:" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("argv, peers", [
+    (["--peer", "vroom", "--peer", "pyvrp"], ("vroom", "pyvrp")),
+    (["--peer", "pyvrp,vroom"], ("pyvrp", "vroom")),
+    (["--peer", "pyvrp", "--peer", "pyvrp"], ("pyvrp",)),
+    ([], ()),
+])
+def test_bench_peers_repeat_or_comma_separate(monkeypatch, argv, peers):
+    from routing import bench, cli
+
+    seen = {}
+    monkeypatch.setattr(bench, "main", lambda config: seen.setdefault("config", config) and 0)
+    assert cli.main(["bench", "--set", "tight", *argv]) == 0
+    assert seen["config"].peer_list() == peers and seen["config"].sets == ("tight",)
+
+
+def test_bench_refuses_an_unknown_peer():
+    proc = _cli("bench", "--peer", "vroom,ortools")
+    assert proc.returncode == 2 and "unknown peer 'ortools'" in proc.stderr
+
+
+def test_tight_cases_cut_the_fleet_to_the_best_known_count(bench_dir):
+    from routing.bench import tight_cases
+
+    (bench_dir / "bks.csv").write_text("instance,ref_distance,bks_vehmin_cost,bks_vehmin_vehicles\n"
+                                       "R101,618.33,618.33,8\n")
+    [(instance, fleet, reference, expect)] = tight_cases("solomon", bench_dir, "R101")
+    assert (instance.name.split()[0], fleet, reference, expect) == ("R101", 8, 618.33, "feasible")
