@@ -21,6 +21,8 @@ cdef double DEG = 3.14159265358979323846 / 180.0
 cdef u64 GOLDEN = 0x9E3779B97F4A7C15ULL
 cdef double INV53 = 1.0 / 9007199254740992.0
 cdef i64 INF = 1LL << 62
+# Share of the run the fleet minimisation may take while customers are left out (see the twin).
+cdef double FLEET_MIN_SHARE = 0.7
 
 
 def haversine_matrices(double[::1] lat, double[::1] lon, double road_factor, double speed_mps):
@@ -633,13 +635,13 @@ cdef class _Sisr:
         return total
 
     cdef bint accept(self, _Solution current, _Solution candidate, i64 obj, i64 current_obj,
-                     double temperature) noexcept:
+                     double temperature, double progress) noexcept:
         cdef i64 c
         if candidate.routed < self.n - 1:
             for c in range(1, self.n):
                 if candidate.route_of[c] < 0:
                     self.absences[c] += 1
-        if current.routed == self.n - 1:
+        if current.routed == self.n - 1 or progress >= FLEET_MIN_SHARE:
             return obj < current_obj - temperature * log(self.uniform())
         return candidate.routed > current.routed or self.absent(candidate) < self.absent(current)
 
@@ -684,7 +686,7 @@ cdef class _Sisr:
             self.ruin(candidate)
             self.recreate(candidate)
             obj = self.objective(candidate)
-            if self.accept(current, candidate, obj, current_obj, temperature):
+            if self.accept(current, candidate, obj, current_obj, temperature, progress):
                 current.copy_routes_from(candidate, &self.touched[0], self.n_touched)
                 current_obj = obj
                 if obj < best_obj:

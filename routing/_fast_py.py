@@ -16,6 +16,9 @@ EARTH_RADIUS_M = 6_371_000.0
 MASK64 = (1 << 64) - 1
 GOLDEN = 0x9E3779B97F4A7C15
 INF = 1 << 62
+# Share of the run the fleet minimisation may take while customers are left out; after it, annealing on cost
+# (the count of customers left out only falls): when no plan serves everyone, the plan still gets a good cost.
+FLEET_MIN_SHARE = 0.7
 
 
 def haversine_matrices(lat, lon, road_factor: float, speed_mps: float):
@@ -456,7 +459,7 @@ class _Sisr:
         return sum(self.absences[c] for c in range(1, self.n) if s.route_of[c] < 0)
 
     def accept(self, current: _Solution, candidate: _Solution, obj: int, current_obj: int,
-               temperature: float) -> bool:
+               temperature: float, progress: float) -> bool:
         """Simulated annealing on cost once everyone is served; before, fewer customers left out, or ones
         left out less often so far: a cost-blind walk that does not stall on one hard customer (annealing on
         cost in this phase too was tried: it kept bin-packing-tight fleets one customer short)."""
@@ -464,7 +467,7 @@ class _Sisr:
             for c in range(1, self.n):
                 if candidate.route_of[c] < 0:
                     self.absences[c] += 1
-        if current.routed == self.n - 1:
+        if current.routed == self.n - 1 or progress >= FLEET_MIN_SHARE:
             return obj < current_obj - temperature * math.log(self.rng.uniform())
         return candidate.routed > current.routed or self.absent(candidate) < self.absent(current)
 
@@ -502,7 +505,7 @@ class _Sisr:
             self.ruin(candidate)
             self.recreate(candidate)
             obj = self.objective(candidate)
-            if self.accept(current, candidate, obj, current_obj, temperature):
+            if self.accept(current, candidate, obj, current_obj, temperature, progress):
                 current.copy_routes_from(candidate, self.touched)
                 current_obj = obj
                 if obj < best_obj:
