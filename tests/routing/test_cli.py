@@ -105,3 +105,19 @@ def test_tight_cases_cut_the_fleet_to_the_best_known_count(bench_dir):
                                        "R101,618.33,618.33,8\n")
     [(instance, fleet, reference, expect)] = tight_cases("solomon", bench_dir, "R101")
     assert (instance.name.split()[0], fleet, reference, expect) == ("R101", 8, 618.33, "feasible")
+
+
+def test_office_day_bench_runs_pyvrp_on_its_own_model(monkeypatch):
+    """The office day (load and cash caps, time windows, shift) goes to PyVRP through its own model; its routes
+    are evaluated by the router's evaluation, beside the router's."""
+    from routing import office_bench
+
+    if not peer.pyvrp_available():
+        pytest.skip("pyvrp is not installed (extra 'bench')")
+    monkeypatch.setattr(office_bench, "CASES", [(100, 5, 1.0)])
+    lines = []
+    [record] = office_bench.run_office_days(("pyvrp",), 1, lines.append)
+    assert record["feasible"] and record["stops"] > 10
+    other = record["peers"]["pyvrp"]
+    assert other["feasible"] and other["seconds"] < 3.0 and other["cost"] > 0
+    assert "PyVRP travel" in lines[-1]
