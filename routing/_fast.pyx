@@ -263,6 +263,7 @@ cdef class _Sisr:
     cdef i64 seen_mark
     cdef Py_ssize_t n_touched, n_removed
     cdef bint short
+    cdef double fleet_min_share
 
     def __init__(self, distance, duration, demand, cod, ready, due, service, capacity, cod_capacity, n_vehicles,
                  fixed_cost, neighbours, params, seed):
@@ -295,6 +296,14 @@ cdef class _Sisr:
         # (Christiaens & Vanden Berghe's fleet minimisation), so the customers hardest to place go in first.
         self.absences = np.zeros(self.n, dtype=np.int64)
         self.short = False  # the current solution leaves customers out
+        # no plan serves everyone when the fleet carries less than the total demand or cash (see the twin)
+        cdef i64 total_demand = 0, total_cash = 0
+        for c in range(1, self.n):
+            total_demand += self.demand[c]
+            total_cash += self.cod[c]
+        self.fleet_min_share = FLEET_MIN_SHARE
+        if total_demand > self.n_routes * self.capacity or total_cash > self.n_routes * self.cod_capacity:
+            self.fleet_min_share = 0.0
         self.seen_mark = 0
         self.n_touched = 0
         self.n_removed = 0
@@ -641,7 +650,7 @@ cdef class _Sisr:
             for c in range(1, self.n):
                 if candidate.route_of[c] < 0:
                     self.absences[c] += 1
-        if current.routed == self.n - 1 or progress >= FLEET_MIN_SHARE:
+        if current.routed == self.n - 1 or progress >= self.fleet_min_share:
             return obj < current_obj - temperature * log(self.uniform())
         return candidate.routed > current.routed or self.absent(candidate) < self.absent(current)
 

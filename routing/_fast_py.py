@@ -192,6 +192,12 @@ class _Sisr:
         # (Christiaens & Vanden Berghe's fleet minimisation), so the customers hardest to place go in first.
         self.absences = [0] * self.n
         self.short = False  # the current solution leaves customers out
+        # When the whole fleet carries less than the total demand (or cash), no plan serves everyone: the
+        # cost-blind walk would only spoil the cost, so the search anneals on cost from the start.
+        self.fleet_min_share = FLEET_MIN_SHARE
+        if (sum(self.demand[1:]) > self.n_routes * self.capacity
+                or sum(self.cod[1:]) > self.n_routes * self.cod_capacity):
+            self.fleet_min_share = 0.0
 
     def refresh(self, s: _Solution, r: int) -> None:
         """Recompute route r: earliest and latest service starts, load, cash, cost, positions."""
@@ -467,7 +473,7 @@ class _Sisr:
             for c in range(1, self.n):
                 if candidate.route_of[c] < 0:
                     self.absences[c] += 1
-        if current.routed == self.n - 1 or progress >= FLEET_MIN_SHARE:
+        if current.routed == self.n - 1 or progress >= self.fleet_min_share:
             return obj < current_obj - temperature * math.log(self.rng.uniform())
         return candidate.routed > current.routed or self.absent(candidate) < self.absent(current)
 
