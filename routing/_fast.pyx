@@ -21,6 +21,8 @@ cdef double DEG = 3.14159265358979323846 / 180.0
 cdef u64 GOLDEN = 0x9E3779B97F4A7C15ULL
 cdef double INV53 = 1.0 / 9007199254740992.0
 cdef i64 INF = 1LL << 62
+# Share of the run the fleet minimisation may take while customers are left out (see the twin).
+cdef double FLEET_MIN_SHARE = 0.7
 
 
 def haversine_matrices(double[::1] lat, double[::1] lon, double road_factor, double speed_mps):
@@ -257,9 +259,11 @@ cdef class _Sisr:
     cdef double route_removal_rate
     cdef u64 state
     cdef char[::1] touched_flag
-    cdef i64[::1] seen, touched, removed, keys, everyone
+    cdef i64[::1] seen, touched, removed, keys, everyone, absences
     cdef i64 seen_mark
     cdef Py_ssize_t n_touched, n_removed
+    cdef bint short
+    cdef double fleet_min_share
 
     def __init__(self, distance, duration, demand, cod, ready, due, service, capacity, cod_capacity, n_vehicles,
                  fixed_cost, neighbours, params, seed):
@@ -288,6 +292,18 @@ cdef class _Sisr:
         self.everyone = np.arange(self.n_routes, dtype=np.int64)
         self.removed = np.zeros(self.n, dtype=np.int64)
         self.keys = np.zeros(self.n, dtype=np.int64)
+        # How often each customer was left out: while some are, the search minimises their summed counts
+        # (Christiaens & Vanden Berghe's fleet minimisation), so the customers hardest to place go in first.
+        self.absences = np.zeros(self.n, dtype=np.int64)
+        self.short = False  # the current solution leaves customers out
+        # no plan serves everyone when the fleet carries less than the total demand or cash (see the twin)
+        cdef i64 total_demand = 0, total_cash = 0
+        for c in range(1, self.n):
+            total_demand += self.demand[c]
+            total_cash += self.cod[c]
+        self.fleet_min_share = FLEET_MIN_SHARE
+        if total_demand > self.n_routes * self.capacity or total_cash > self.n_routes * self.cod_capacity:
+            self.fleet_min_share = 0.0
         self.seen_mark = 0
         self.n_touched = 0
         self.n_removed = 0
@@ -366,9 +382,13 @@ cdef class _Sisr:
             ls_max = self.max_string
         ks_max = 4.0 * self.avg_removed / (1.0 + ls_max) - 1.0
         ks = <i64>(self.uniform() * ks_max) + 1
-        seed = 1 + self.below(self.n - 1)
-        while s.route_of[seed] < 0:
-            seed = 1 + seed % (self.n - 1)
+        if self.n_removed and self.uniform() < 0.5:
+            # around a customer left out: its neighbours' routes are where room must be made
+            seed = self.removed[self.below(self.n_removed)]
+        else:
+            seed = 1 + self.below(self.n - 1)
+            while s.route_of[seed] < 0:
+                seed = 1 + seed % (self.n - 1)
         ruined = 0
         k = -1
         while ruined < ks and k < self.n_neigh:
@@ -433,7 +453,20 @@ cdef class _Sisr:
     cdef void sort_removed(self) noexcept:
         cdef Py_ssize_t i, j, count = self.n_removed
         cdef i64 tmp, c, top = 0
-        cdef double w = self.uniform() * 11.0
+        cdef double w
+        if self.short and self.uniform() < 0.5:
+            # the customers most often left out go first, while the routes still have room
+            for i in range(count):
+                if self.absences[self.removed[i]] > top:
+                    top = self.absences[self.removed[i]]
+            for i in range(count):
+                c = self.removed[i]
+                self.keys[i] = (top - self.absences[c]) * self.n + c
+            qsort(&self.keys[0], count, sizeof(i64), _cmp_i64)
+            for i in range(count):
+                self.removed[i] = self.keys[i] % self.n
+            return
+        w = self.uniform() * 11.0
         if w <= 4.0:
             for i in range(count - 1, 0, -1):
                 j = self.below(i + 1)
@@ -508,6 +541,53 @@ cdef class _Sisr:
         best[1] = r
         best[2] = 0
 
+    cdef void eject_insert(self, _Solution s, i64 c) noexcept:
+        # c takes the place of a customer left out less often than c so far: see the twin's docstring
+        cdef i64 limit = self.absences[c], best_abs = INF, best_delta = INF, a, e, p, q, depart, latest, delta
+        cdef i64 arrive
+        cdef Py_ssize_t r, k, m, best_r = -1, best_k = 0
+        for r in range(self.n_routes):
+            m = s.length[r]
+            for k in range(m):
+                e = s.routes[r, k]
+                a = self.absences[e]
+                if a >= limit or a > best_abs:
+                    continue
+                if (s.load[r] - self.demand[e] + self.demand[c] > self.capacity
+                        or s.cash[r] - self.cod[e] + self.cod[c] > self.cod_capacity):
+                    continue
+                if k > 0:
+                    p = s.routes[r, k - 1]
+                    depart = s.early[r, k - 1] + self.service[p]
+                else:
+                    p = 0
+                    depart = self.ready[0] + self.service[0]
+                if k + 1 < m:
+                    q = s.routes[r, k + 1]
+                    latest = s.late[r, k + 1]
+                else:
+                    q = 0
+                    latest = self.due[0]
+                delta = self.dist[p, c] + self.dist[c, q] - self.dist[p, e] - self.dist[e, q]
+                if a == best_abs and delta >= best_delta:
+                    continue
+                arrive = depart + self.tim[p, c]
+                if arrive < self.ready[c]:
+                    arrive = self.ready[c]
+                if arrive > self.due[c] or arrive + self.service[c] + self.tim[c, q] > latest:
+                    continue
+                best_abs = a
+                best_delta = delta
+                best_r = r
+                best_k = k
+        if best_r < 0:
+            return
+        e = s.routes[best_r, best_k]
+        s.routes[best_r, best_k] = c
+        s.route_of[e] = -1
+        self.touch(best_r)
+        self.refresh(s, best_r)
+
     cdef void recreate(self, _Solution s) noexcept:
         cdef Py_ssize_t a, b, r, k, m
         cdef i64 c, mm
@@ -536,8 +616,15 @@ cdef class _Sisr:
                 if not s.length[r]:
                     self.open_route(r, c, best)
                     break
+            if best[1] < 0 and found:
+                # the nearby routes are full (a tight fleet): any route with room beats leaving c out
+                for r in range(self.n_routes):
+                    if s.length[r] and self.seen[r] != self.seen_mark:
+                        self.best_position(s, r, c, best)
             r = best[1]
             if r < 0:
+                if self.short:
+                    self.eject_insert(s, c)
                 continue
             m = s.length[r]
             for k in range(m, best[2], -1):
@@ -548,6 +635,24 @@ cdef class _Sisr:
             self.touch(r)
             self.refresh(s, r)
         self.n_removed = 0
+
+    cdef i64 absent(self, _Solution s) noexcept:
+        cdef i64 total = 0, c
+        for c in range(1, self.n):
+            if s.route_of[c] < 0:
+                total += self.absences[c]
+        return total
+
+    cdef bint accept(self, _Solution current, _Solution candidate, i64 obj, i64 current_obj,
+                     double temperature, double progress) noexcept:
+        cdef i64 c
+        if candidate.routed < self.n - 1:
+            for c in range(1, self.n):
+                if candidate.route_of[c] < 0:
+                    self.absences[c] += 1
+        if current.routed == self.n - 1 or progress >= self.fleet_min_share:
+            return obj < current_obj - temperature * log(self.uniform())
+        return candidate.routed > current.routed or self.absent(candidate) < self.absent(current)
 
     def run(self, _Solution current, double time_limit_s, i64 max_iterations):
         cdef Py_ssize_t n_routes = self.n_routes, r
@@ -586,10 +691,11 @@ cdef class _Sisr:
             if time_limit_s > 0 and elapsed / time_limit_s > progress:
                 progress = elapsed / time_limit_s
             temperature = t0 * pow(tf / t0, progress)
+            self.short = current.routed < self.n - 1
             self.ruin(candidate)
             self.recreate(candidate)
             obj = self.objective(candidate)
-            if obj < current_obj - temperature * log(self.uniform()):
+            if self.accept(current, candidate, obj, current_obj, temperature, progress):
                 current.copy_routes_from(candidate, &self.touched[0], self.n_touched)
                 current_obj = obj
                 if obj < best_obj:

@@ -16,6 +16,9 @@ EARTH_RADIUS_M = 6_371_000.0
 MASK64 = (1 << 64) - 1
 GOLDEN = 0x9E3779B97F4A7C15
 INF = 1 << 62
+# Share of the run the fleet minimisation may take while customers are left out; after it, annealing on cost
+# (the count of customers left out only falls): when no plan serves everyone, the plan still gets a good cost.
+FLEET_MIN_SHARE = 0.7
 
 
 def haversine_matrices(lat, lon, road_factor: float, speed_mps: float):
@@ -185,6 +188,16 @@ class _Sisr:
         self.seen_mark = 0
         self.touched: list[int] = []
         self.removed: list[int] = []
+        # How often each customer was left out: while some are, the search minimises their summed counts
+        # (Christiaens & Vanden Berghe's fleet minimisation), so the customers hardest to place go in first.
+        self.absences = [0] * self.n
+        self.short = False  # the current solution leaves customers out
+        # When the whole fleet carries less than the total demand (or cash), no plan serves everyone: the
+        # cost-blind walk would only spoil the cost, so the search anneals on cost from the start.
+        self.fleet_min_share = FLEET_MIN_SHARE
+        if (sum(self.demand[1:]) > self.n_routes * self.capacity
+                or sum(self.cod[1:]) > self.n_routes * self.cod_capacity):
+            self.fleet_min_share = 0.0
 
     def refresh(self, s: _Solution, r: int) -> None:
         """Recompute route r: earliest and latest service starts, load, cash, cost, positions."""
@@ -242,9 +255,13 @@ class _Sisr:
         ls_max = min(self.max_string, s.routed / used)
         ks_max = 4.0 * self.avg_removed / (1.0 + ls_max) - 1.0
         ks = int(rng.uniform() * ks_max) + 1
-        seed = 1 + rng.below(self.n - 1)
-        while s.route_of[seed] < 0:
-            seed = 1 + seed % (self.n - 1)
+        if self.removed and rng.uniform() < 0.5:
+            # around a customer left out: its neighbours' routes are where room must be made
+            seed = self.removed[rng.below(len(self.removed))]
+        else:
+            seed = 1 + rng.below(self.n - 1)
+            while s.route_of[seed] < 0:
+                seed = 1 + seed % (self.n - 1)
         neigh = self.neigh[seed]
         ruined, k = 0, -1
         while ruined < ks and k < len(neigh):
@@ -299,6 +316,10 @@ class _Sisr:
 
     def sort_removed(self) -> None:
         rng, removed = self.rng, self.removed
+        if self.short and rng.uniform() < 0.5:
+            # the customers most often left out go first, while the routes still have room
+            removed.sort(key=lambda c: (-self.absences[c], c))
+            return
         w = rng.uniform() * 11.0
         if w <= 4.0:
             for i in range(len(removed) - 1, 0, -1):
@@ -356,6 +377,53 @@ class _Sisr:
             return
         best[0], best[1], best[2] = delta, r, 0
 
+    def eject_insert(self, s: _Solution, c: int) -> None:
+        """c takes the place of a customer left out less often than c so far (fewest absences, then cheapest),
+        which leaves the route: an ejection chain (Nagata & Bräysy) through the pool of customers left out, so
+        full routes are repacked one swap at a time (bin-packing-tight fleets, where no insertion fits)."""
+        dist, time_, service, ready, due = self.dist, self.time, self.service, self.ready, self.due
+        absences, limit = self.absences, self.absences[c]
+        best_abs, best_delta, best_r, best_k = INF, INF, -1, 0
+        for r in range(self.n_routes):
+            route, early, late = s.routes[r], s.early[r], s.late[r]
+            m = len(route)
+            for k in range(m):
+                e = route[k]
+                a = absences[e]
+                if a >= limit or a > best_abs:
+                    continue
+                if (s.load[r] - self.demand[e] + self.demand[c] > self.capacity
+                        or s.cash[r] - self.cod[e] + self.cod[c] > self.cod_capacity):
+                    continue
+                if k > 0:
+                    p = route[k - 1]
+                    depart = early[k - 1] + service[p]
+                else:
+                    p = 0
+                    depart = ready[0] + service[0]
+                if k + 1 < m:
+                    q = route[k + 1]
+                    latest = late[k + 1]
+                else:
+                    q = 0
+                    latest = due[0]
+                delta = dist[p][c] + dist[c][q] - dist[p][e] - dist[e][q]
+                if a == best_abs and delta >= best_delta:
+                    continue
+                arrive = depart + time_[p][c]
+                if arrive < ready[c]:
+                    arrive = ready[c]
+                if arrive > due[c] or arrive + service[c] + time_[c][q] > latest:
+                    continue
+                best_abs, best_delta, best_r, best_k = a, delta, r, k
+        if best_r < 0:
+            return
+        e = s.routes[best_r][best_k]
+        s.routes[best_r][best_k] = c
+        s.route_of[e] = -1
+        self.touch(best_r)
+        self.refresh(s, best_r)
+
     def recreate(self, s: _Solution) -> None:
         self.sort_removed()
         for c in self.removed:
@@ -376,14 +444,38 @@ class _Sisr:
                 if not s.routes[r]:
                     self.open_route(r, c, best)
                     break
+            if best[1] < 0 and found:
+                # the nearby routes are full (a tight fleet): any route with room beats leaving c out
+                for r in range(self.n_routes):
+                    if s.routes[r] and self.seen[r] != self.seen_mark:
+                        self.best_position(s, r, c, best)
             r = best[1]
             if r < 0:
+                if self.short:
+                    self.eject_insert(s, c)
                 continue
             s.routes[r].insert(best[2], c)
             s.routed += 1
             self.touch(r)
             self.refresh(s, r)
         self.removed = []
+
+    def absent(self, s: _Solution) -> int:
+        """Summed absence counts of the customers s leaves out."""
+        return sum(self.absences[c] for c in range(1, self.n) if s.route_of[c] < 0)
+
+    def accept(self, current: _Solution, candidate: _Solution, obj: int, current_obj: int,
+               temperature: float, progress: float) -> bool:
+        """Simulated annealing on cost once everyone is served; before, fewer customers left out, or ones
+        left out less often so far: a cost-blind walk that does not stall on one hard customer (annealing on
+        cost in this phase too was tried: it kept bin-packing-tight fleets one customer short)."""
+        if candidate.routed < self.n - 1:
+            for c in range(1, self.n):
+                if candidate.route_of[c] < 0:
+                    self.absences[c] += 1
+        if current.routed == self.n - 1 or progress >= self.fleet_min_share:
+            return obj < current_obj - temperature * math.log(self.rng.uniform())
+        return candidate.routed > current.routed or self.absent(candidate) < self.absent(current)
 
     def run(self, current: _Solution, time_limit_s: float, max_iterations: int) -> tuple[_Solution, int]:
         n_routes = self.n_routes
@@ -415,10 +507,11 @@ class _Sisr:
             if time_limit_s > 0 and elapsed / time_limit_s > progress:
                 progress = elapsed / time_limit_s
             temperature = t0 * (tf / t0) ** progress
+            self.short = current.routed < self.n - 1
             self.ruin(candidate)
             self.recreate(candidate)
             obj = self.objective(candidate)
-            if obj < current_obj - temperature * math.log(self.rng.uniform()):
+            if self.accept(current, candidate, obj, current_obj, temperature, progress):
                 current.copy_routes_from(candidate, self.touched)
                 current_obj = obj
                 if obj < best_obj:

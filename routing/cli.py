@@ -12,6 +12,14 @@ from pathlib import Path
 from .errors import InvalidDate, RoutingError
 
 
+def _peers(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in ("vroom", "pyvrp")]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown peer {', '.join(unknown) or text!r} (choose vroom, pyvrp)")
+    return names
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m routing", description="Barid router")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -27,10 +35,13 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--sheets", type=Path, help="write one printable route sheet (HTML) per postman here")
 
     bench = commands.add_parser("bench", help="benchmark against best-known solutions and pyvroom")
-    bench.add_argument("--set", choices=["solomon", "cvrp", "office", "all"], default="solomon")
+    bench.add_argument("--set", choices=["solomon", "cvrp", "office", "tight", "all"], default="solomon",
+                       help="tight: the X and Solomon instances with the fleet at the best-known vehicle count")
     bench.add_argument("--instances", type=Path, help="directory of instances (Solomon .txt / CVRPLIB .vrp, bks.csv)")
     bench.add_argument("--time-limit", type=float, help="seconds per instance (default: solomon 5, cvrp 10)")
-    bench.add_argument("--peer", choices=["vroom"], help="also run pyvroom (exploration level 5, same time cap)")
+    bench.add_argument("--peer", action="append", type=_peers, default=[],
+                       help="also run a peer under the same time cap, one thread: vroom (pyvroom, exploration "
+                            "level 5) or pyvrp; repeat or comma-separate for both")
     bench.add_argument("--json", type=Path, help="write one record per instance to this file")
     bench.add_argument("--only", help="only instances whose name matches this glob, e.g. 'X-n1001*'")
     bench.add_argument("--no-kernels", action="store_true", help="skip the Cython-vs-Python kernel table")
@@ -61,8 +72,9 @@ def _bench(args) -> int:
     from .bench import BenchConfig
     from .bench import main as bench_main
 
-    sets = ("solomon", "cvrp", "office") if args.set == "all" else (args.set,)
-    config = BenchConfig(sets=sets, instances_dir=args.instances, time_limit_s=args.time_limit, peer=args.peer,
+    sets = ("solomon", "cvrp", "office", "tight") if args.set == "all" else (args.set,)
+    peers = tuple(dict.fromkeys(name for group in args.peer for name in group))
+    config = BenchConfig(sets=sets, instances_dir=args.instances, time_limit_s=args.time_limit, peers=peers,
                          json_path=args.json, only=args.only, kernels=not args.no_kernels, seed=args.seed)
     return bench_main(config)
 

@@ -42,12 +42,15 @@ class Instance:
             scale = SOLOMON_SCALE
             return Problem(matrix, times, self.demand.astype(np.int64), (self.ready * scale).astype(np.int64),
                            (self.due * scale).astype(np.int64), (self.service * scale).astype(np.int64),
-                           self.n_vehicles, self.capacity, name=self.name)
+                           self.n_vehicles, self.capacity, name=self.name, meta=self._coordinates())
         matrix = fast.euclidean_matrix(self.x, self.y, 1.0)
         n = len(self.x)
         return Problem(matrix, matrix, self.demand.astype(np.int64), np.zeros(n, np.int64),
                        np.full(n, NO_LIMIT, np.int64), np.zeros(n, np.int64), self.n_vehicles, self.capacity,
-                       name=self.name, has_time_windows=False)
+                       name=self.name, has_time_windows=False, meta=self._coordinates())
+
+    def _coordinates(self) -> dict:
+        return {"x": self.x.tolist(), "y": self.y.tolist()}  # for peers that use geometry (PyVRP)
 
 
 def _fail(path: Path, message: str) -> InstanceParseError:

@@ -7,7 +7,6 @@ import time
 from datetime import date
 from typing import Callable
 
-from . import peer
 from .demo import generate_day
 from .office_day import Fleet, build_problem, merge_stops
 from .offices import load_registry
@@ -37,9 +36,14 @@ def _record(name: str, problem, routes, seconds: float, reference: float | None)
             "feasible": feasible, "stops": problem.n_customers}
 
 
-def run_office_days(with_peer: bool, seed: int, out: Callable[[str], None]) -> list[dict]:
-    """Cost = total travel seconds; gap_pct of the 5 s run is against the 60 s run of the same day."""
-    out(f"\noffice days ({OFFICE}, demo parcels; cost = travel seconds; 5 s gap vs the 60 s run)")
+def run_office_days(peers: tuple[str, ...] | bool, seed: int, out: Callable[[str], None]) -> list[dict]:
+    """Cost = total travel seconds; gap_pct of the 5 s run is against the 60 s run of the same day. Each peer
+    gets the same problem (load and cash caps, time windows, shift) and cap; its routes are evaluated here."""
+    from .bench import PEER_LABELS, solve_peer
+
+    if peers is True:  # the single-peer signature of earlier callers
+        peers = ("vroom",)
+    out(f"\noffice days ({OFFICE}, demo parcels; cost = travel seconds; 5 s gap vs the router's 60 s run)")
     records, best = [], {}
     for n_parcels, postmen, limit in sorted(CASES, key=lambda c: -c[2]):
         problem = _problem(n_parcels, postmen)
@@ -49,14 +53,15 @@ def run_office_days(with_peer: bool, seed: int, out: Callable[[str], None]) -> l
         name = f"{OFFICE}-{n_parcels}p-{postmen}m-{limit:g}s"
         record = _record(name, problem, result.routes, seconds, best.get((n_parcels, postmen)))
         best.setdefault((n_parcels, postmen), record["cost"])
-        if with_peer:
-            routes, peer_seconds = peer.solve_with_vroom(problem, limit)
-            record["peer"] = _record(name, problem, routes, peer_seconds, best[(n_parcels, postmen)])
+        for peer_name in peers or ():
+            routes, peer_seconds = solve_peer(peer_name, problem, limit, seed)
+            record.setdefault("peers", {})[peer_name] = _record(name, problem, routes, peer_seconds,
+                                                                best[(n_parcels, postmen)])
         records.append(record)
         line = (f"{name:<28} {record['stops']:>5} stops  travel {record['cost']:>7} s  postmen {record['vehicles']:>3}"
                 f"  {record['seconds']:6.1f} s  feasible {record['feasible']}  gap {record['gap_pct']}")
-        if "peer" in record:
-            line += f"   | pyvroom travel {record['peer']['cost']} s, {record['peer']['vehicles']} postmen, " \
-                    f"{record['peer']['seconds']} s, feasible {record['peer']['feasible']}"
+        for peer_name, other in record.get("peers", {}).items():
+            line += (f"   | {PEER_LABELS[peer_name]} travel {other['cost']} s, {other['vehicles']} postmen, "
+                     f"{other['seconds']} s, feasible {other['feasible']}, gap {other['gap_pct']}")
         out(line)
     return records

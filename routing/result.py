@@ -14,3 +14,5 @@ class Result:
     unassigned: list[int]  # customers in no route (only with allow_drops, or when nothing feasible was found)
     runtime_s: float
     stats: dict = field(default_factory=dict)  # phase costs and times, iterations, which start OR-Tools used
+    # one entry per unassigned customer: node, reason code, English and Persian details (routing.feasibility)
+    left_out: list[dict] = field(default_factory=list)

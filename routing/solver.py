@@ -8,6 +8,7 @@ import numpy as np
 
 from . import engine, fast
 from .errors import SolverFailed
+from .feasibility import explain_unassigned
 from .params import SolveParams
 from .problem import Problem
 from .result import Result
@@ -64,7 +65,7 @@ def solve(problem: Problem, params: SolveParams | None = None) -> Result:
                     and (metrics[:, 4] == 0).all())
     stats["ortools_cost"] = _cost(problem, metrics)
     return Result(routes, _cost(problem, metrics), len(routes), feasible, unassigned,
-                  time.perf_counter() - started, stats)
+                  time.perf_counter() - started, stats, explain_unassigned(problem, unassigned))
 
 
 def _complete_or_none(problem: Problem, routes: list[list[int]] | None, params: SolveParams):

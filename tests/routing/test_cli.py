@@ -34,16 +34,18 @@ def bench_dir(tmp_path):
 def test_bench_records_checks_and_peer(bench_dir):
     lines = []
     records = run(BenchConfig(sets=("solomon",), instances_dir=bench_dir, time_limit_s=1.0,
-                              peer="vroom" if peer.available() else None, kernels=False,
+                              peers=tuple(n for n, ok in (("vroom", peer.available()), ("pyvrp", peer.pyvrp_available())) if ok),
+                              kernels=False,
                               json_path=bench_dir / "out.json"), lines.append)
     by_name = {r["instance"]: r for r in records}
     assert by_name["broken"]["error"]["code"] == "instance_parse_error"
     r101 = by_name["R101"]
     assert {"instance", "cost", "gap_pct", "vehicles", "seconds", "feasible"} <= r101.keys()
     assert r101["feasible"] and r101["gap_pct"] < 2.0
-    if peer.available():
-        assert {"instance", "cost", "gap_pct", "vehicles", "seconds", "feasible"} <= r101["peer"].keys()
-        assert r101["peer"]["feasible"]
+    for name, ok in (("vroom", peer.available()), ("pyvrp", peer.pyvrp_available())):
+        if ok:  # each peer's routes are checked by the project's own checker, beside the router's record
+            assert {"instance", "cost", "gap_pct", "vehicles", "seconds", "feasible"} <= r101["peers"][name].keys()
+            assert r101["peers"][name]["feasible"]
     assert json.loads((bench_dir / "out.json").read_text()) == records
     assert any("mean gap" in line for line in lines)
 
@@ -74,3 +76,48 @@ def test_cli_errors_are_clear(args, code):
     proc = _cli(*args)
     assert proc.returncode == 2
     assert f"error: {code}:" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("argv, peers", [
+    (["--peer", "vroom", "--peer", "pyvrp"], ("vroom", "pyvrp")),
+    (["--peer", "pyvrp,vroom"], ("pyvrp", "vroom")),
+    (["--peer", "pyvrp", "--peer", "pyvrp"], ("pyvrp",)),
+    ([], ()),
+])
+def test_bench_peers_repeat_or_comma_separate(monkeypatch, argv, peers):
+    from routing import bench, cli
+
+    seen = {}
+    monkeypatch.setattr(bench, "main", lambda config: seen.setdefault("config", config) and 0)
+    assert cli.main(["bench", "--set", "tight", *argv]) == 0
+    assert seen["config"].peer_list() == peers and seen["config"].sets == ("tight",)
+
+
+def test_bench_refuses_an_unknown_peer():
+    proc = _cli("bench", "--peer", "vroom,ortools")
+    assert proc.returncode == 2 and "unknown peer 'ortools'" in proc.stderr
+
+
+def test_tight_cases_cut_the_fleet_to_the_best_known_count(bench_dir):
+    from routing.bench import tight_cases
+
+    (bench_dir / "bks.csv").write_text("instance,ref_distance,bks_vehmin_cost,bks_vehmin_vehicles\n"
+                                       "R101,618.33,618.33,8\n")
+    [(instance, fleet, reference, expect)] = tight_cases("solomon", bench_dir, "R101")
+    assert (instance.name.split()[0], fleet, reference, expect) == ("R101", 8, 618.33, "feasible")
+
+
+def test_office_day_bench_runs_pyvrp_on_its_own_model(monkeypatch):
+    """The office day (load and cash caps, time windows, shift) goes to PyVRP through its own model; its routes
+    are evaluated by the router's evaluation, beside the router's."""
+    from routing import office_bench
+
+    if not peer.pyvrp_available():
+        pytest.skip("pyvrp is not installed (extra 'bench')")
+    monkeypatch.setattr(office_bench, "CASES", [(100, 5, 1.0)])
+    lines = []
+    [record] = office_bench.run_office_days(("pyvrp",), 1, lines.append)
+    assert record["feasible"] and record["stops"] > 10
+    other = record["peers"]["pyvrp"]
+    assert other["feasible"] and other["seconds"] < 3.0 and other["cost"] > 0
+    assert "PyVRP travel" in lines[-1]

@@ -138,3 +138,67 @@ def test_sisr_improves_given_initial_routes(kernels, r101_25):
                                    problem.due, problem.service, problem.capacity, NO_CASH, problem.n_vehicles, 0, nn,
                                    singles, PARAMS, 1, 0, 200)
     assert cost < 0.6 * start_cost and sorted(c for r in routes for c in r) == list(range(1, 26))
+
+
+# Tight fleets: the fleet at the best-known vehicle count, where a search on distance alone left one customer
+# out (X-n101-k25 at 25 vehicles, whose total demand leaves 3 units of the fleet's capacity free; Solomon RC101
+# at its hierarchical best-known 14 vehicles).
+TIGHT = [("X-n101-k25.vrp", 25, (10, 10, 0.5, 0.5, 0.01, 0.4, 0.004, 0.01), 300_000),
+         ("RC101.txt", 14, (10, 10, 0.5, 0.5, 0.01, 1.5, 0.02, 0.01), 80_000)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, fleet, params, iterations", TIGHT)
+def test_sisr_serves_everyone_on_a_tight_fleet(name, fleet, params, iterations):
+    import dataclasses
+
+    from routing.checker import check
+    from routing.instances import load_instance
+
+    from .conftest import DATA
+
+    compiled = _compiled()
+    if compiled is None:
+        pytest.skip("routing._fast is not built (the twin is checked against it on a smaller tight case)")
+    instance = dataclasses.replace(load_instance(DATA / name), n_vehicles=fleet)
+    problem = instance.to_problem()
+    nn = compiled.nearest_neighbours(problem.distance, 40)
+    routes, _, _ = compiled.sisr(problem.distance, problem.duration, problem.demand, problem.cod, problem.ready,
+                                 problem.due, problem.service, problem.capacity, NO_CASH, fleet, 0, nn, [], params,
+                                 1, 0, iterations)
+    report = check(instance, routes)
+    assert report.feasible, report.violations
+
+
+def test_compiled_and_python_sisr_agree_while_customers_are_left_out(r101_25):
+    """Seven vehicles cannot serve the 25-customer R101: the whole run is in the fleet-minimisation phase
+    (absence counts, ejections, absence-first insertion), and both kernels must walk it identically."""
+    import dataclasses
+
+    compiled = _compiled()
+    if compiled is None:
+        pytest.skip("routing._fast is not built")
+    problem = dataclasses.replace(r101_25, n_vehicles=7).to_problem()
+    python = _run_sisr(_fast_py, problem, 400, seed=2)
+    assert python == _run_sisr(compiled, problem, 400, seed=2)
+    assert sum(len(r) for r in python[0]) == 24  # never loses a customer it could place, never duplicates one
+    assert len({c for r in python[0] for c in r}) == 24
+
+
+def test_sisr_left_out_customers_fit_no_route(kernels, r101_25):
+    """When a customer stays out, it is because no route can take it, not because the nearby ones are full."""
+    import dataclasses
+
+    problem = dataclasses.replace(r101_25, n_vehicles=7).to_problem()
+    routes, _, _ = _run_sisr(kernels, problem, 300)
+    served = {c for r in routes for c in r}
+    out = [c for c in range(1, problem.n_nodes) if c not in served]
+    assert out
+    from routing.solver import evaluate
+
+    for c in out:
+        for route in routes:
+            for pos in range(len(route) + 1):
+                trial = route[:pos] + [c] + route[pos:]
+                metrics, _ = evaluate(problem, [trial])
+                assert metrics[0, 2] > problem.capacity or metrics[0, 4] > 0
