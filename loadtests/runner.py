@@ -170,6 +170,10 @@ def run(cfg: LoadConfig, command: str) -> int:
         else:  # the store's files, the acknowledgements and the webhooks received, for a post-mortem
             print(f"kept the run's files for inspection: {tmp}", file=sys.stderr)
     _print(summary, cfg.out_dir)
+    log = cfg.out_dir / "locust.log"
+    if summary.get("consistency_line", "").startswith("NOT TESTED") and log.exists():
+        print("the end of locust.log:\n" + "\n".join(log.read_text(errors="replace").splitlines()[-30:]),
+              file=sys.stderr)
     return 0 if summary["consistent"] else 1
 
 
