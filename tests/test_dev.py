@@ -61,3 +61,11 @@ def test_installer_output_goes_to_the_log_and_shows_only_on_failure(tmp_path: Pa
     with pytest.raises(SystemExit) as exc:
         dev.run_logged([sys.executable, "-c", "print('the real error'); raise SystemExit(3)"], log, "compiling")
     assert "the real error" in str(exc.value) and str(log) in str(exc.value)
+
+
+def test_packages_ship_their_type_information() -> None:
+    package_data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    for package in ("gateway", "tracking", "routing", "loadtests"):
+        assert (ROOT / package / "py.typed").exists() and "py.typed" in package_data[package]
+    for package in ("gateway", "routing"):  # the compiled kernels' stubs
+        assert (ROOT / package / "_fast.pyi").exists() and "*.pyi" in package_data[package]
