@@ -92,10 +92,12 @@ def ensure_env(venv: Path, requested_python: str | None) -> Path:
         base = find_python(requested_python)
         say(f"creating {venv.name} with Python {'%d.%d' % python_version(base)} ({base})")
         subprocess.run([base, "-m", "venv", str(venv)], check=True)
-    elif requested_python and python_version(str(py)) != python_version(shutil.which(requested_python)
-                                                                         or requested_python):
-        sys.exit(f"barid: {venv} was built with another Python; choose another environment with --venv or "
-                 f"BARID_VENV (for example .venv-{'%d.%d' % python_version(str(py))})")
+    elif requested_python:
+        have = python_version(str(py))
+        want = python_version(find_python(requested_python))
+        if have != want:
+            sys.exit(f"barid: {venv} was built with Python {'%d.%d' % have if have else '?'}; choose another "
+                     f"environment with --venv or BARID_VENV (for example .venv-{'%d.%d' % want})")
     stamp = venv / ".barid-installed"
     digest = build_inputs_digest()
     if stamp.exists() and stamp.read_text() == digest:

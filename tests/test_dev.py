@@ -69,3 +69,16 @@ def test_packages_ship_their_type_information() -> None:
         assert (ROOT / package / "py.typed").exists() and "py.typed" in package_data[package]
     for package in ("gateway", "routing"):  # the compiled kernels' stubs
         assert (ROOT / package / "_fast.pyi").exists() and "*.pyi" in package_data[package]
+
+
+def test_an_environment_built_with_another_python_is_not_reused(tmp_path: Path) -> None:
+    venv = tmp_path / ".venv"
+    (venv / "bin").mkdir(parents=True)
+    other = "3.13" if sys.version_info[:2] == (3, 12) else "3.12"
+    fake = venv / "bin" / "python"  # an environment of another Python than the one asked for
+    fake.write_text(f"#!/bin/sh\necho {other}\n")
+    fake.chmod(0o755)
+    with pytest.raises(SystemExit) as exc:
+        dev.ensure_env(venv, sys.executable)
+    wanted = "%d.%d" % sys.version_info[:2]
+    assert f"built with Python {other}" in str(exc.value) and f".venv-{wanted}" in str(exc.value)
