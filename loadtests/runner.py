@@ -26,14 +26,13 @@ from typing import Any
 import orjson
 import redis
 
-from bench.booking_bench import free_port, wait_port
-
 from . import ceiling, report
 from .config import LoadConfig
 from .consistency import check, wait_drained
 from .monitor import Monitor, tree
 from .seed import seed
 from .system import ROOT, System
+from .wrk import free_port, wait_port
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 
@@ -73,7 +72,24 @@ def _locust(cfg: LoadConfig, base: str, seed_path: Path, ack_dir: Path) -> subpr
     return subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
 
 
+def missing_tools(cfg: LoadConfig) -> list[str]:
+    """What this run needs and does not have, each with the command that installs it."""
+    missing = []
+    # Run Locust as the run will (it is never imported here: it monkey-patches the process with gevent).
+    probe = subprocess.run([sys.executable, "-m", "locust", "--version"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        missing.append("Locust is not installed (or does not start): pip install 'locust>=2.30' "
+                       "(in a checkout, python3 dev.py test installs it)")
+    if cfg.ceiling_s and not shutil.which("wrk"):
+        missing.append(ceiling.WRK_MISSING)
+    return missing
+
+
 def run(cfg: LoadConfig, command: str) -> int:
+    missing = missing_tools(cfg)
+    if missing:  # a run without its tools would report zero requests as if all were well
+        print("\n".join(f"python -m loadtests: {m}" for m in missing), file=sys.stderr)
+        return 2
     cfg.out_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="barid-lt-"))
     summary: dict[str, Any] = {"consistent": False}
@@ -154,6 +170,10 @@ def run(cfg: LoadConfig, command: str) -> int:
         else:  # the store's files, the acknowledgements and the webhooks received, for a post-mortem
             print(f"kept the run's files for inspection: {tmp}", file=sys.stderr)
     _print(summary, cfg.out_dir)
+    log = cfg.out_dir / "locust.log"
+    if summary.get("consistency_line", "").startswith("NOT TESTED") and log.exists():
+        print("the end of locust.log:\n" + "\n".join(log.read_text(errors="replace").splitlines()[-30:]),
+              file=sys.stderr)
     return 0 if summary["consistent"] else 1
 
 
@@ -163,6 +183,9 @@ def _summary(cfg: LoadConfig, command: str, verdict: dict, ceil: dict, received:
     wh = report.webhook_figures(received.get("events", {}))
     total = lf["total"] or {"requests_per_s": 0, "p50_ms": 0, "p95_ms": 0, "p99_ms": 0, "failures": 0}
     seeded = cfg.shops * cfg.seed_parcels
+    if not lf["total"].get("requests"):  # nothing was offered: nothing was tested, whatever the check says
+        verdict = {**verdict, "consistent": False,
+                   "line": f"NOT TESTED: Locust made no requests (see {cfg.out_dir / 'locust.log'})"}
     return {
         "consistent": verdict["consistent"], "consistency_line": verdict["line"],
         "requests_per_s": total["requests_per_s"], "p50_ms": total["p50_ms"], "p95_ms": total["p95_ms"],

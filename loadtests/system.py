@@ -19,8 +19,9 @@ from pathlib import Path
 
 import psutil
 
-from bench.booking_bench import free_port, wait_port
 from gateway.store import EmbeddedStore
+
+from .wrk import free_port, wait_port
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -17,8 +17,9 @@ KEYS = {"consistent", "requests_per_s", "p99_ms", "errors", "bookings_per_s", "c
 def test_short_run_is_consistent_and_reported(tmp_path: Path) -> None:
     cmd = [sys.executable, "-m", "loadtests", "run", "--duration", "12", "--rate", "60", "--processes", "2",
            "--workers", "1", "--shops", "2", "--seed-parcels", "20", "--ceiling-seconds", "0", "--out", str(tmp_path)]
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=75,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    # From outside the checkout, without PYTHONPATH: as from an installed copy, which has no bench/.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=75, env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     summary = orjson.loads((tmp_path / "summary.json").read_bytes())
     assert KEYS <= set(summary)
