@@ -5,7 +5,7 @@
     python3 dev.py test    # build everything and run the full test suite (extra args go to pytest)
 
 Both create ./.venv when it is missing and (re)install the project into it, building the Cython extension,
-whenever pyproject.toml, setup.py or a .pyx file changed since the last install.
+whenever pyproject.toml, setup.py or a kernel source (.pyx, .pxd and its .py) changed since the last install.
 """
 
 from __future__ import annotations
@@ -35,7 +35,9 @@ def find_python311() -> str:
 
 def build_inputs_digest(extras: str) -> str:
     h = hashlib.sha256(extras.encode())
-    for path in sorted([ROOT / "pyproject.toml", ROOT / "setup.py", *ROOT.glob("*/*.pyx")]):
+    # A .pxd types a pure-Python kernel compiled from the .py beside it: both are build inputs too.
+    kernels = [*ROOT.glob("*/*.pyx"), *ROOT.glob("*/*.pxd"), *(p.with_suffix(".py") for p in ROOT.glob("*/*.pxd"))]
+    for path in sorted([ROOT / "pyproject.toml", ROOT / "setup.py", *kernels]):
         h.update(path.name.encode() + path.read_bytes())
     return h.hexdigest()
 
