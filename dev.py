@@ -5,8 +5,9 @@
     python3 dev.py test    # build everything and run the full test suite (extra args go to pytest)
 
 Both use one environment, ./.venv, with everything both need; it is created when missing and the project is
-(re)installed into it, compiling the Cython kernels, whenever pyproject.toml, setup.py or a .pyx file changed
-since the last install. The installer's output goes to <venv>/install.log; the screen shows progress only.
+(re)installed into it, compiling the Cython kernels, whenever pyproject.toml, setup.py or a kernel source (.pyx,
+.pxd and its .py) changed since the last install. The installer's output goes to <venv>/install.log; the screen
+shows progress only.
 
 Choosing the interpreter and the environment (CI uses one environment per Python version):
 
@@ -67,7 +68,9 @@ def find_python(requested: str | None) -> str:
 
 def build_inputs_digest() -> str:
     h = hashlib.sha256(EXTRAS.encode())
-    for path in sorted([ROOT / "pyproject.toml", ROOT / "setup.py", *ROOT.glob("*/*.pyx")]):
+    # A .pxd types a pure-Python kernel compiled from the .py beside it: both are build inputs too.
+    kernels = [*ROOT.glob("*/*.pyx"), *ROOT.glob("*/*.pxd"), *(p.with_suffix(".py") for p in ROOT.glob("*/*.pxd"))]
+    for path in sorted([ROOT / "pyproject.toml", ROOT / "setup.py", *kernels]):
         h.update(path.name.encode() + path.read_bytes())
     return h.hexdigest()
 

@@ -1,6 +1,7 @@
-"""The one switch for the project's compiled kernels (``gateway/_fast.pyx``, ``routing/_fast.pyx``).
+"""The one switch for the project's compiled kernels (``gateway.fast`` lists the gateway's, ``routing/_fast.pyx``).
 
-Each compiled module has a pure-Python twin with the same functions and results. ``BARID_NO_EXTENSIONS=1``, or a
+Each compiled module has a pure-Python twin with the same functions and results (for most, the very source it
+is compiled from). ``BARID_NO_EXTENSIONS=1``, or a
 kernel that was not built, selects the twin.
 """
 

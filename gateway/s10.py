@@ -27,26 +27,11 @@ class S10Error(GatewayError):
         self.message_fa = message_fa
 
 
-_WEIGHTS = (8, 6, 4, 2, 3, 5, 9, 7)
-SERIAL_MAX = 99_999_999
+SERIAL_MAX = fast.s10.SERIAL_MAX
 _TWO_LETTERS = re.compile(r"[A-Z]{2}", re.ASCII)
 _S10 = re.compile(r"([A-Z]{2})([0-9]{8})([0-9])([A-Z]{2})", re.ASCII)
-
-
-def check_digit(serial: int) -> int:
-    if not 0 <= serial <= SERIAL_MAX:
-        raise ValueError(f"S10 serial must be 0..{SERIAL_MAX}, got {serial}")
-    # Every booking and every scan computes this: the weighted sums of the serial's two halves come from tables.
-    c = 11 - (_HIGH_SUMS[serial // 10_000] + _LOW_SUMS[serial % 10_000]) % 11
-    return 0 if c == 10 else 5 if c == 11 else c
-
-
-def _half_sums(weights: tuple[int, ...]) -> list[int]:
-    a, b, c, d = weights
-    return [a * (n // 1000) + b * (n // 100 % 10) + c * (n // 10 % 10) + d * (n % 10) for n in range(10_000)]
-
-
-_HIGH_SUMS, _LOW_SUMS = _half_sums(_WEIGHTS[:4]), _half_sums(_WEIGHTS[4:])
+# The check digit is computed in one place, the S10 kernel (gateway/_s10_py.py, compiled as gateway._s10_c).
+check_digit = fast.check_digit
 
 
 def format_tracking_number(indicator: str, serial: int, country: str = "IR") -> str:

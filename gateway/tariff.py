@@ -2,14 +2,15 @@
 
 Both files are read once at start-up; ``Tariff.quote`` then runs on every booking with no I/O and integer
 arithmetic only. Money is integer rials. A rate is in basis points and applied as round half up to the rial,
-``(amount * rate_bp + 5_000) // 10_000``. VAT is charged on base + cod_fee + insurance.
+``(amount * rate_bp + 5_000) // 10_000``. VAT is charged on base + cod_fee + insurance. The pricing rules are
+written once, in the price table kernel (``_tariff_py.py``); this module loads and checks the data and explains
+a refusal.
 """
 
 from __future__ import annotations
 
 import functools
 import tomllib
-from bisect import bisect_left
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,8 +30,6 @@ SAME_PROVINCE = "same_province"
 OTHER_PROVINCE = "other_province"
 ZONES = (SAME_CITY, SAME_PROVINCE, OTHER_PROVINCE)  # cheapest first: prices must not decrease along it
 
-_BP_DENOMINATOR = 10_000
-_GRAMS_PER_KG = 1_000
 
 
 class TariffError(RuleViolation):
@@ -41,11 +40,6 @@ class TariffError(RuleViolation):
 
 class TariffDataError(ValueError):
     """limits.toml or tariff.toml is inconsistent: a deployment error, raised at start-up, never per request."""
-
-
-def _apply_rate(amount: int, rate_bp: int) -> int:
-    """amount x rate, rounded half up to the rial (amounts and rates are never negative)."""
-    return (amount * rate_bp + _BP_DENOMINATOR // 2) // _BP_DENOMINATOR
 
 
 def _int(table: Mapping[str, Any], key: str, where: str, *, minimum: int = 0) -> int:
@@ -179,7 +173,7 @@ class PriceBreakdown(NamedTuple):  # a tuple, not a frozen dataclass: made on ev
 
 @dataclass(frozen=True)
 class _ServiceRates:
-    """One service's bands as parallel sorted arrays, so a quote is one bisect and one index."""
+    """One service's bands as parallel sorted arrays (the price table walks them)."""
 
     bounds_g: tuple[int, ...]  # ascending band upper bounds, inclusive
     prices: Mapping[str, tuple[int, ...]]  # zone -> price of each band
@@ -240,7 +234,13 @@ class Tariff:
         self._table = self.price_table()
 
     def price_table(self, table_type: type = fast.PriceTable) -> fast.PriceTable:
-        """This tariff's numbers for the kernel that prices bookings (``price``)."""
+        """This tariff's numbers for the kernel that prices every quote and booking (``price``)."""
+        try:
+            return self._new_table(table_type)
+        except ValueError as exc:  # numbers beyond exact 64-bit pricing: a deployment error
+            raise TariffDataError(str(exc)) from None
+
+    def _new_table(self, table_type: type) -> fast.PriceTable:
         return table_type(
             {name: (rates.bounds_g, dict(rates.prices), dict(rates.per_extra_kg) if rates.per_extra_kg else None,
                     rates.limits.max_weight_g, rates.limits.max_declared_value_rial)
@@ -296,77 +296,54 @@ class Tariff:
         declared_value: int | None = None,
     ) -> PriceBreakdown:
         """Price one item. cod_goods_value None means no cash on delivery; declared_value None or 0, no insurance."""
-        rates = self._services.get(service)
-        if rates is None:
-            raise _unknown_service(self._services)
-        prices = rates.prices.get(zone)
-        if prices is None:
-            raise TariffError(
+        p = self.price(service, weight_g, zone, cod_goods_value, declared_value)
+        return PriceBreakdown(p["base"], p["cod_fee"], p["insurance"], p["vat"], p["total"])  # type: ignore[arg-type]
+
+    def price(self, service: str, weight_g: int, zone: str, cod_goods_value: int | None = None,
+              declared_value: int | None = None) -> dict[str, int | str]:
+        """``quote(...).to_dict()``: the price table (``fast.PriceTable``, the one place the pricing rules are
+        written) prices it or names the rule it breaks, and the refusal is explained here."""
+        breakdown = self._table.quote(service, weight_g, zone, cod_goods_value, declared_value)
+        if type(breakdown) is str:
+            raise self._refusal(breakdown, service, weight_g)
+        return breakdown
+
+    def _refusal(self, code: str, service: str, weight_g: int) -> TariffError:
+        if code == "service_unknown":
+            return _unknown_service(self._services)
+        if code == "zone_unknown":
+            return TariffError(
                 "zone_unknown",
                 f"Unknown zone; expected one of: {', '.join(ZONES)}.",
                 f"منطقهٔ ارسال ناشناخته است؛ یکی از این‌ها را انتخاب کنید: {', '.join(ZONES)}.",
             )
-        base = self._base_price(rates, prices, zone, weight_g)
-        cod_fee = self._cod_fee(cod_goods_value)
-        insurance = self._insurance(rates.limits, declared_value)
-        vat = _apply_rate(base + cod_fee + insurance, self._vat_bp)
-        return PriceBreakdown(base, cod_fee, insurance, vat, base + cod_fee + insurance + vat)
-
-    def price(self, service: str, weight_g: int, zone: str, cod_goods_value: int | None = None,
-              declared_value: int | None = None) -> dict[str, int | str]:
-        """``quote(...).to_dict()``, from the compiled price table (``fast.PriceTable``); it declines whatever quote
-        would refuse, and quote then raises the error that explains why."""
-        breakdown = self._table.quote(service, weight_g, zone, cod_goods_value, declared_value)
-        if breakdown is None:
-            breakdown = self.quote(service, weight_g, zone, cod_goods_value, declared_value).to_dict()
-        return breakdown
-
-    def _base_price(self, rates: _ServiceRates, prices: tuple[int, ...], zone: str, weight_g: int) -> int:
-        if isinstance(weight_g, bool) or not isinstance(weight_g, int) or weight_g <= 0:
-            raise TariffError(
+        if code == "weight_invalid":
+            return TariffError(
                 "weight_invalid",
                 "Weight must be a positive whole number of grams.",
                 "وزن باید عددی صحیح و مثبت به گرم باشد.",
             )
-        max_weight = rates.limits.max_weight_g
-        if weight_g > max_weight:
-            raise TariffError(
+        limits = self._services[service].limits
+        if code == "weight_over_limit":
+            max_weight = limits.max_weight_g
+            return TariffError(
                 "weight_over_limit",
                 f"Weight {weight_g} g is over this service's limit of {max_weight} g.",
                 f"وزن {weight_g} گرم از سقف {max_weight} گرم این سرویس بیشتر است.",
             )
-        band = bisect_left(rates.bounds_g, weight_g)  # first band whose inclusive bound holds the weight
-        if band < len(prices):
-            return prices[band]
-        # Only reachable when per_extra_kg is set: loading refuses a tariff whose bands stop short otherwise.
-        extra_kg = -(-(weight_g - rates.bounds_g[-1]) // _GRAMS_PER_KG)  # ceiling division: per started kg
-        return prices[-1] + extra_kg * rates.per_extra_kg[zone]  # type: ignore[index]
-
-    def _cod_fee(self, goods_value: int | None) -> int:
-        if goods_value is None:
-            return 0
-        low, high = self.limits.cod_min_goods_value_rial, self.limits.cod_max_goods_value_rial
-        if isinstance(goods_value, bool) or not isinstance(goods_value, int) or not low <= goods_value <= high:
-            raise TariffError(
+        if code == "cod_value_out_of_range":
+            low, high = self.limits.cod_min_goods_value_rial, self.limits.cod_max_goods_value_rial
+            return TariffError(
                 "cod_value_out_of_range",
                 f"Cash-on-delivery goods value must be a whole number of rials from {low} to {high}.",
                 f"مبلغ کالای پرداخت در محل باید عددی صحیح بین {low} و {high} ریال باشد.",
             )
-        return min(max(_apply_rate(goods_value, self._cod_fee_bp), self._cod_fee_min), self._cod_fee_max)
-
-    def _insurance(self, limits: ServiceLimits, declared_value: int | None) -> int:
-        if declared_value is None:
-            return 0
-        high = limits.max_declared_value_rial
-        if isinstance(declared_value, bool) or not isinstance(declared_value, int) or not 0 <= declared_value <= high:
-            raise TariffError(
-                "declared_value_out_of_range",
-                f"Declared value must be a whole number of rials from 0 to {high}.",
-                f"ارزش اظهارشده باید عددی صحیح بین ۰ و {high} ریال باشد.",
-            )
-        if declared_value == 0:
-            return 0
-        return max(_apply_rate(declared_value, self._insurance_bp), self._insurance_min)
+        high = limits.max_declared_value_rial  # declared_value_out_of_range
+        return TariffError(
+            "declared_value_out_of_range",
+            f"Declared value must be a whole number of rials from 0 to {high}.",
+            f"ارزش اظهارشده باید عددی صحیح بین ۰ و {high} ریال باشد.",
+        )
 
 
 @functools.cache

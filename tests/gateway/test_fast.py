@@ -1,5 +1,6 @@
-"""The booking kernels, compiled and pure Python through one fixture: the canonical check must never accept what
-the validator would reject or rewrite, and the packer must write exactly what hiredis writes."""
+"""The gateway's kernels, compiled and pure Python through one fixture: the canonical check must never accept what
+the validator would reject or rewrite, the compiled price table must price and refuse as its source does in
+Python, and the packer must write exactly what hiredis writes."""
 
 from __future__ import annotations
 
@@ -9,15 +10,17 @@ import os
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from types import SimpleNamespace
 
 import hiredis
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway import _fast_py
+from gateway import _isotime_py, _resp_py, _s10_py, _shipment_py, _tariff_py, fast
 from gateway.s10 import parse_tracking_number as parse
-from gateway.tariff import ZONES, Limits, Tariff, TariffError
+from gateway.tariff import ZONES, Limits, Tariff, TariffDataError, TariffError
 from gateway.validation import RequestValidator, shipment_rules
 
 SENDER = {"name": "کتاب‌فروشی آفتاب", "phone": "09121234567", "postal_code": "1458973311", "province": "تهران",
@@ -31,15 +34,31 @@ BOOKING = {
 }
 
 
+# Each kernel: its compiled module and its pure-Python one (for the first three, the same source).
+MODULES = {"tariff": ("gateway._tariff_c", _tariff_py), "shipment": ("gateway._shipment_c", _shipment_py),
+           "s10": ("gateway._s10_c", _s10_py), "resp": ("gateway._resp", _resp_py),
+           "isotime": ("gateway._isotime", _isotime_py)}
+
+
+def _kernels(modules) -> SimpleNamespace:
+    t, sh, s10, resp, iso = (modules[name] for name in MODULES)
+    return SimpleNamespace(PriceTable=t.PriceTable, ShipmentRules=sh.ShipmentRules,
+                           canonical_shipment=sh.canonical_shipment, check_digit=s10.check_digit,
+                           s10_number=s10.s10_number, pack_commands=resp.pack_commands, iso_ms=iso.iso_ms)
+
+
+PURE = _kernels({name: twin for name, (_, twin) in MODULES.items()})
+
+
 @pytest.fixture(params=["compiled", "python"])
 def kernels(request):
     """Both implementations, like aiohttp's C and pure-Python parsers."""
     if request.param == "python":
-        return _fast_py
+        return PURE
     try:
-        return importlib.import_module("gateway._fast")
+        return _kernels({name: importlib.import_module(compiled) for name, (compiled, _) in MODULES.items()})
     except ImportError:
-        pytest.skip("gateway._fast is not built")
+        pytest.skip("the gateway's kernels are not built")
 
 
 @pytest.fixture(scope="module")
@@ -206,17 +225,22 @@ def test_a_postal_code_of_another_province_is_left_to_the_validator_which_refuse
 
 
 def test_one_switch_turns_the_extension_off():
-    code = "import gateway.fast as f; print(f.COMPILED, f.kernels.__name__)"
+    code = "import gateway.fast as f; print(f.COMPILED, *(m.__name__ for m in f.KERNELS.values()))"
     env = {**os.environ, "BARID_NO_EXTENSIONS": "1"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
-    assert out.split() == ["False", "gateway._fast_py"]
-    try:
-        importlib.import_module("gateway._fast")
-    except ImportError:
-        pytest.skip("gateway._fast is not built")
+    assert out.split() == ["False", *(twin.__name__ for _, twin in MODULES.values())]
+    if not fast.COMPILED:
+        pytest.skip("the gateway's kernels are not built")
     env.pop("BARID_NO_EXTENSIONS")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
-    assert out.split() == ["True", "gateway._fast"]
+    assert out.split() == ["True", *(compiled for compiled, _ in MODULES.values())]
+
+
+def test_the_compiled_kernels_are_built_from_the_pure_python_sources():
+    # One source per rule: each *_c.py that setup.py compiles is the pure module itself, not a copy.
+    for name in ("tariff", "shipment", "s10"):
+        compiled = Path(_tariff_py.__file__).with_name(f"_{name}_c.py")
+        assert compiled.is_symlink() and compiled.resolve() == Path(MODULES[name][1].__file__).resolve()
 
 
 # --- prices, tracking numbers, timestamps --------------------------------------------------------------------
@@ -229,29 +253,35 @@ def tariff() -> Tariff:
 def slow_price(tariff: Tariff, *args):
     try:
         return tariff.quote(*args).to_dict()
-    except TariffError:
-        return None
+    except TariffError as exc:
+        return exc.code
 
 
 @settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(service=st.sampled_from(["pishtaz", "sefareshi", "post", 1]),
-       weight=st.one_of(st.integers(-10, 40_000), st.sampled_from([True, 1.5, "900", None, 2**70])),
+       weight=st.one_of(st.integers(-10, 40_000), st.sampled_from([True, 1.5, "900", None, 2**70, -2**70])),
        zone=st.sampled_from([*ZONES, "abroad"]),
-       cod=st.one_of(st.none(), st.integers(-1, 10**11), st.sampled_from([True, 1e6, "1000000", 2**70])),
+       cod=st.one_of(st.none(), st.integers(-1, 10**11), st.sampled_from([True, 1e6, "1000000", 2**70, -2**64])),
        declared=st.one_of(st.none(), st.integers(-1, 10**11), st.sampled_from([False, 1e6, 2**70])))
-def test_the_price_table_prices_as_the_tariff_does_and_declines_what_it_refuses(kernels, tariff, service, weight,
-                                                                                 zone, cod, declared):
-    fast = tariff.price_table(kernels.PriceTable).quote(service, weight, zone, cod, declared)
-    slow = slow_price(tariff, service, weight, zone, cod, declared)
-    if slow is None:
-        assert fast is None
-    else:
-        assert fast is None or fast == slow
+def test_the_price_table_prices_and_refuses_as_its_python_source_and_the_tariff_do(kernels, tariff, service,
+                                                                                    weight, zone, cod, declared):
+    args = (service, weight, zone, cod, declared)
+    answer = tariff.price_table(kernels.PriceTable).quote(*args)
+    assert answer == tariff.price_table(_tariff_py.PriceTable).quote(*args) == slow_price(tariff, *args)
+
+
+def test_a_tariff_too_large_to_price_exactly_is_refused_at_start_up(kernels, tariff):
+    rates = tariff._services["pishtaz"]
+    services = {"pishtaz": (rates.bounds_g, dict(rates.prices), None, rates.limits.max_weight_g, 10**17)}
+    with pytest.raises(ValueError):
+        kernels.PriceTable(services, 1000, 100, 5, 10, 1, 10**9, 50, 3)
+    with pytest.raises(TariffDataError):
+        Tariff(tariff._services, tariff.limits, 10**15, 100, 5, 10, 50, 3)
 
 
 def test_the_price_table_answers_every_booking_the_tariff_accepts(kernels, tariff, limits):
-    """Declining is always safe, so the table must be shown to answer: every band edge, zone and fee case."""
-    table = tariff.price_table(kernels.PriceTable)
+    """Every band edge, zone and fee case is priced, and priced alike by both builds."""
+    table, source = tariff.price_table(kernels.PriceTable), tariff.price_table(_tariff_py.PriceTable)
     cods = (None, limits.cod_min_goods_value_rial, 12_345_678, limits.cod_max_goods_value_rial)
     for service, svc in limits.services.items():
         weights = sorted({1, 999, 1000, 1001, 2000, 2001, 5000, 10_000, 20_000, svc.max_weight_g - 1, svc.max_weight_g})
@@ -260,7 +290,8 @@ def test_the_price_table_answers_every_booking_the_tariff_accepts(kernels, tarif
                 for cod in cods:
                     for declared in (None, 0, 1, 5_000_000, svc.max_declared_value_rial):
                         args = (service, weight, zone, cod, declared)
-                        assert table.quote(*args) == tariff.quote(*args).to_dict(), args
+                        answer = table.quote(*args)
+                        assert type(answer) is dict and answer == source.quote(*args), args
 
 
 def test_a_tariff_with_a_price_per_extra_kilogram_is_priced_the_same(kernels, tariff):
@@ -270,7 +301,7 @@ def test_a_tariff_with_a_price_per_extra_kilogram_is_priced_the_same(kernels, ta
                             {z: 7_000 + i for i, z in enumerate(ZONES)}, rates.limits.max_weight_g,
                             rates.limits.max_declared_value_rial)}
     table = kernels.PriceTable(services, 1000, 100, 5, 10, 1, 10**9, 50, 3)
-    twin = _fast_py.PriceTable(services, 1000, 100, 5, 10, 1, 10**9, 50, 3)
+    twin = _tariff_py.PriceTable(services, 1000, 100, 5, 10, 1, 10**9, 50, 3)
     for weight in (rates.bounds_g[-2], rates.bounds_g[-2] + 1, last, last + 999, rates.limits.max_weight_g):
         for zone in ZONES:
             assert table.quote("pishtaz", weight, zone, 500, 7) == twin.quote("pishtaz", weight, zone, 500, 7)
@@ -282,6 +313,7 @@ def test_a_tariff_with_a_price_per_extra_kilogram_is_priced_the_same(kernels, ta
                                                   (99_999_999, "RR999999995GB"), (12_345_678, "RR123456785GB")])
 def test_tracking_numbers_are_formatted_with_the_s10_check_digit(kernels, serial, expected):
     assert kernels.s10_number("RR", serial, "GB") == expected
+    assert kernels.check_digit(serial) == int(expected[10])
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -295,6 +327,8 @@ def test_every_tracking_number_the_kernel_makes_parses_back(kernels, serial):
 def test_a_serial_outside_eight_digits_is_a_value_error(kernels, serial):
     with pytest.raises(ValueError):
         kernels.s10_number("EP", serial, "IR")
+    with pytest.raises(ValueError):
+        kernels.check_digit(serial)
 
 
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -306,4 +340,4 @@ def test_timestamps_are_the_calendar_s_in_utc_with_milliseconds(kernels, ts):
         expected = datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(milliseconds=ms)
         assert kernels.iso_ms(ts) == expected.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
     else:
-        assert kernels.iso_ms(ts) == _fast_py.iso_ms(ts)
+        assert kernels.iso_ms(ts) == _isotime_py.iso_ms(ts)

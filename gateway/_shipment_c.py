@@ -1,0 +1,1 @@
+_shipment_py.py

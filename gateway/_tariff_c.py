@@ -1,0 +1,1 @@
+_tariff_py.py
