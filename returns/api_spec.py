@@ -7,6 +7,7 @@ states and reasons come from the code that applies them.
 from __future__ import annotations
 
 from gateway.openapi import add_paths, problem_responses
+from routing.offices import load_registry
 from tracking.events import FAILURE_REASONS
 
 from .cases import STATES
@@ -38,8 +39,8 @@ SCHEMAS = {
             "tracking_number": {"type": "string", "description": "Required in a bulk request only."},
             "date": {"type": "string", "format": "date", "description": "reschedule only."},
             "phone": {"type": "string", "description": "update_contact only: an Iranian mobile number."},
-            "address_notes": {"type": "string", "maxLength": _POLICY.notes_max_chars,
-                              "description": "update_contact only."},
+            "address_notes": {"type": "string", "description": f"update_contact only: at most "
+                                                               f"{_POLICY.notes_max_chars} characters."},
         }},
     "NdrAttempt": {
         "type": "object", "required": ["attempt", "event_id", "reason", "reason_fa", "office", "occurred_at"],
@@ -84,8 +85,10 @@ PATHS = {
             {"name": "status", "in": "query", "schema": {"enum": list(STATES)}},
             {"name": "reason", "in": "query", "description": "Of the latest attempt.",
              "schema": {"enum": list(FAILURE_REASONS)}},
-            {"name": "office", "in": "query", "description": "Office of the latest attempt.", "schema": _STR},
-            {"name": "after", "in": "query", "description": "`next_after` of the previous page.", "schema": _STR},
+            {"name": "office", "in": "query", "description": "Office of the latest attempt.",
+             "schema": {"enum": sorted(c for c, o in load_registry().offices.items() if o.kind == "office")}},
+            {"name": "after", "in": "query", "description": "`next_after` of the previous page.",
+             "schema": {"type": "string", "pattern": "^[0-9]{13}:[A-Z]{2}[0-9]{9}[A-Z]{2}$"}},
             {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100,
                                                         "default": 50}},
         ],
@@ -99,8 +102,10 @@ PATHS = {
         "operationId": "bulkNdrActions", "parameters": [_IDEM],
         "requestBody": {"required": True, "content": {"application/json": {"schema": {
             "type": "object", "required": ["actions"],
-            "properties": {"actions": {"type": "array", "items": ref("NdrAction"), "minItems": 1,
-                                       "maxItems": _POLICY.bulk_max_items}}}}}},
+            "properties": {"actions": {
+                "type": "array", "minItems": 1, "maxItems": _POLICY.bulk_max_items,
+                # Each item is checked on its own (its error is in its result), so any object is a valid item.
+                "items": {"type": "object", "description": "An NdrAction with its `tracking_number`."}}}}}}},
         "responses": {"200": {"description": "One result per action.",
                               "content": {"application/json": {"schema": ref("NdrBulkResult")}}},
                       **problem_responses(401, 409, 415, 422, 429, 503)}}},

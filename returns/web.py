@@ -170,13 +170,10 @@ async def post_action(request: web.Request) -> web.Response:
         tn = _tn(request.match_info["tracking_number"])
         if tn is None:
             raise _not_found(request.match_info["tracking_number"])
-        parsed = parse_action(body, cases.registry, cases.policy, today_iran())
+        await cases.get(caller.shop.id, tn)  # no case (or another shop's parcel): 404, whatever the body says
+        parsed = parse_action(body, cases.registry, cases.policy, today_iran())  # the path's number wins
         if isinstance(parsed, list):
             raise validation_failed(parsed)
-        if isinstance(body, dict) and body.get("tracking_number") not in (None, tn):
-            raise validation_failed([FieldError("tracking_number", "tracking_number_mismatch",
-                                                "Differs from the tracking number in the path.",
-                                                "با کد رهگیری نشانی درخواست یکی نیست.")])
         return 200, orjson.dumps(await cases.act(caller.shop.id, tn, *parsed))
 
     return await _idempotent(request, caller, raw, produce)
@@ -192,9 +189,9 @@ async def post_bulk(request: web.Request) -> web.Response:
         await app[BOOKING].authorize(caller)
         items = body.get("actions") if isinstance(body, dict) else None
         top = cases.policy.bulk_max_items
-        if not isinstance(items, list) or not 0 < len(items) <= top:
+        if not isinstance(items, list) or not 0 < len(items) <= top or not all(isinstance(i, dict) for i in items):
             raise validation_failed([FieldError("actions", "actions_invalid",
-                                                f"Must be a list of 1-{top} actions.",
+                                                f"Must be a list of 1-{top} action objects.",
                                                 f"فهرست actions باید ۱ تا {top} اقدام داشته باشد.")])
         today = today_iran()
         results: list[dict[str, Any]] = []
@@ -266,6 +263,6 @@ def setup(app: web.Application, policy: Policy | None = None, settings: NdrSetti
     r = app.router
     r.add_get("/v1/ndr", list_cases)
     r.add_post("/v1/ndr/actions", post_bulk)
-    r.add_get("/v1/ndr/{tracking_number}", get_case)
+    r.add_get("/v1/ndr/{tracking_number:(?!actions$)[^{}/]+}", get_case)  # /v1/ndr/actions is POST only
     r.add_post("/v1/ndr/{tracking_number}/actions", post_action)
 
