@@ -27,6 +27,7 @@ from gateway.booking import parcel_history
 from gateway.errors import FieldError, GatewayError, ValidationFailed
 from gateway.network import IRAN_TIME
 from gateway.timeutil import iso_ms
+from returns.planning import plan_exclusion, receiver_for_plan
 
 from .errors import InvalidDate, NoParcels, RoutingError, SolverFailed, TimeLimitOutOfRange
 from .office_day import Fleet, clock_to_s
@@ -110,7 +111,8 @@ async def office_parcels(redis: aioredis.Redis, office_code: str, day: date,
     ``arrived_delivery_office`` or ``delivery_failed`` at this office, or ``sorting_out`` at the office's hub at
     least ``HUB_TO_OFFICE_S`` before the shift starts. Any such parcel is carried, even one expected later;
     a parcel expected by ``day`` that is anywhere else (not handed in, between hubs, out with a postman) is
-    reported as ``not_at_office``. Finished and returning parcels leave the office's list."""
+    reported as ``not_at_office``. Finished and returning parcels leave the office's list. A parcel its
+    failed-delivery case holds at the counter, or schedules for a later day, is left out (``returns.planning``)."""
     office = load_registry().get(office_code)
     due_key = keys.office_due(office_code)
     entries = [(t.decode(), int(score)) for t, score in await redis.zrange(due_key, 0, -1, withscores=True)]
@@ -149,10 +151,12 @@ async def office_parcels(redis: aioredis.Redis, office_code: str, day: date,
         occurred_ms = int(datetime.fromisoformat(last["occurred_at"]).timestamp() * 1000) if history else 0
         here = (kind in ("arrived_delivery_office", "delivery_failed") and where == office.code) or (
             kind == "sorting_out" and where == office.hub and occurred_ms + HUB_TO_OFFICE_S * 1000 <= shift_ms)
+        if here and plan_exclusion(h, day):
+            continue  # its failed-delivery case keeps it off this day's plan (held, or due on a later date)
         if here:
             d = orjson.loads(h[b"doc"])
-            parcels.append({"tracking_number": tn, "weight_g": d["parcel"]["weight_g"], "receiver": d["receiver"],
-                            "payment": d["payment"]})
+            parcels.append({"tracking_number": tn, "weight_g": d["parcel"]["weight_g"],
+                            "receiver": receiver_for_plan(h, d["receiver"]), "payment": d["payment"]})
         elif score <= due_by:
             not_here.append({"tracking_number": tn, "reason": "not_at_office", "status": h[b"status"].decode()})
     if finished:

@@ -16,7 +16,7 @@ from gateway.validation import SERVICES
 from routing.offices import load_registry
 
 from .config import TrackingConfig
-from .events import COD_METHODS, FAILURE_REASONS, RULES, STAFF_EVENTS
+from .events import COD_METHODS, FAILURE_REASONS, FEATURE_EVENTS, RULES, STAFF_EVENTS
 
 _DEFAULTS = TrackingConfig()
 _OFFICES = load_registry().offices
@@ -47,7 +47,7 @@ SECURITY_SCHEMES = {"staffBearer": {
     "description": "A post-office staff member's token, `st_<staff id>_<secret>`; the staff member scans for "
                    "their own office only."}}
 
-_EVENT_NAMES = {"type": "array", "minItems": 1, "items": {"enum": list(RULES)}}
+_EVENT_NAMES = {"type": "array", "minItems": 1, "items": {"enum": [*RULES, *sorted(FEATURE_EVENTS)]}}
 _OFFICE_REF = {"type": "object", "required": ["code", "name_fa", "name_en", "city", "province"],
                "properties": {k: {"type": "string"} for k in ("code", "name_fa", "name_en", "city", "province")}}
 
@@ -174,7 +174,7 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "id": {"type": "string", "pattern": _CURSOR_PATTERN,
                    "description": "The cursor after this event: send it back as `Last-Event-ID` (or `after`)."},
-            "event": {"enum": list(RULES), "description": "The event's `type`."},
+            "event": {"enum": [*RULES, *sorted(FEATURE_EVENTS)], "description": "The event's `type`."},
             "data": {"type": "string", "contentMediaType": "application/json", "contentSchema": ref("Event"),
                      "description": "The Event, as JSON on one line."},
             "retry": {"type": "integer", "minimum": 0, "description": "Reconnection delay in milliseconds."}}},

@@ -6,6 +6,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from returns.policy import load_policy
+
 from .ratelimit import TrackLimits
 
 # Seconds between webhook attempts after a failure (first retry 5 s after the first try, ...). With the first
@@ -55,8 +57,9 @@ class TrackingConfig:
     max_clock_skew_s: float = 300.0
     # ...and at most this far in the past (an offline device uploads within days, never years).
     max_scan_age_s: float = 90 * 86400.0
-    # After this many failed delivery attempts the parcel goes back to the sender.
-    max_delivery_attempts: int = 3
+    # After this many failed delivery attempts the parcel goes back to the sender (the failed-delivery policy's
+    # data, returns/data/ndr.toml, says how many).
+    max_delivery_attempts: int = field(default_factory=lambda: load_policy().max_attempts)
     sse_heartbeat_s: float = 15.0
     # Public tracking lookups per client address ([public_tracking] in gateway/data/limits.toml).
     track_limits: TrackLimits = field(default_factory=TrackLimits.load)

@@ -91,7 +91,13 @@ FAILURE_REASONS: dict[str, tuple[bool, str]] = {
     "access_denied": (False, "دسترسی به محل ممکن نبود"),
     "business_closed": (False, "محل کار تعطیل بود"),
     "force_majeure": (False, "شرایط قهری"),
+    "phone_unreachable": (False, "تلفن گیرنده در دسترس نبود"),
+    "asked_reschedule": (False, "گیرنده تحویل در روز دیگری را خواست"),
 }
+
+# Events other features append to the shop's feed and the outbox (returns.cases: failed-delivery cases), which a
+# webhook endpoint may subscribe to by name as to RULES.
+FEATURE_EVENTS = frozenset({"ndr_opened", "ndr_action", "ndr_closed"})
 
 COD_METHODS = ("cash", "card")
 

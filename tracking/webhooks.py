@@ -26,7 +26,7 @@ from gateway.postal import strip_controls
 from gateway.timeutil import iso_ms, parse_iso
 
 from .config import TrackingConfig
-from .events import RULES
+from .events import FEATURE_EVENTS, RULES
 from .ssrf import validate_webhook_url
 
 SECRET_PREFIX = "whsec_"
@@ -112,7 +112,7 @@ def _events(raw: Any) -> list[str] | None:
     if raw is None:
         return ["*"]
     if isinstance(raw, list) and raw and all(isinstance(e, str) for e in raw):
-        if raw == ["*"] or all(e in RULES for e in raw):
+        if raw == ["*"] or all(e in RULES or e in FEATURE_EVENTS for e in raw):
             return sorted(set(raw))
     return None
 
