@@ -65,10 +65,15 @@ def test_installer_output_goes_to_the_log_and_shows_only_on_failure(tmp_path: Pa
 
 def test_packages_ship_their_type_information() -> None:
     package_data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
-    for package in ("gateway", "tracking", "routing", "loadtests"):
+    for package in ("gateway", "tracking", "routing", "handover", "returns", "loadtests"):
         assert (ROOT / package / "py.typed").exists() and "py.typed" in package_data[package]
-    for package in ("gateway", "routing"):  # the compiled kernels' stubs
-        assert (ROOT / package / "_fast.pyi").exists() and "*.pyi" in package_data[package]
+    # Each hand-written Cython kernel has a stub; kernels compiled from a typed .py (through a .pxd) are typed by it.
+    pyx = sorted(ROOT.glob("*/*.pyx"))
+    assert pyx
+    for source in pyx:
+        assert source.with_suffix(".pyi").exists() and "*.pyi" in package_data[source.parent.name], source
+    for pxd in ROOT.glob("*/*.pxd"):
+        assert pxd.with_suffix(".py").exists(), pxd
 
 
 def test_an_environment_built_with_another_python_is_not_reused(tmp_path: Path) -> None:

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 
 from gateway import keys
 from tracking.dispatcher import Dispatcher
+
+
+async def caught_up(redis, stream: str, group: str) -> None:
+    """Wait until ``group`` has read and acknowledged everything in ``stream`` (its worker polls)."""
+    for _ in range(200):
+        groups = {g["name"].decode() if isinstance(g["name"], bytes) else g["name"]: g
+                  for g in await redis.xinfo_groups(stream)}
+        if group not in groups or (groups[group]["lag"] == 0 and groups[group]["pending"] == 0):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{group} did not catch up on {stream}")
 
 
 async def test_trim_keeps_unacknowledged_and_recent_entries(shop, book, redis, store_url, tcfg, dispatch):
@@ -18,6 +30,7 @@ async def test_trim_keeps_unacknowledged_and_recent_entries(shop, book, redis, s
         ids = [i for i, f in got[0][1] if f[b"t"].decode() in tns]
         await redis.xack(stream, "audit", ids[0])
         await dispatch()
+        await caught_up(redis, stream, "ndr")  # the gateway's failed-delivery worker reads the outbox too
         # A week-long window: nothing is old enough.
         before = await redis.xlen(stream)
         await Dispatcher(store_url, tcfg).trim()
