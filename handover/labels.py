@@ -162,8 +162,16 @@ def _runs(modules: str) -> list[tuple[int, int]]:
 @functools.lru_cache(maxsize=4096)
 def qr_matrix(data: str) -> tuple[tuple[int, ...], ...]:
     """The QR symbol's modules (1 dark), error correction M, without the quiet zone."""
-    qr = segno.make_qr(data, error="m", boost_error=False)
+    qr = segno.make_qr(data, error="m", boost_error=False, mask=_qr_mask(len(data), data[:-13]))
     return tuple(tuple(row) for row in qr.matrix)
+
+
+@functools.lru_cache(maxsize=256)
+def _qr_mask(length: int, prefix: str) -> int:
+    """The mask segno scores best for the first tracking URL of this shape (same base URL and length), reused for
+    the others: scoring the eight masks is most of a QR code's cost, and URLs that differ only in the tracking
+    number's characters score alike. Any mask is valid to a reader; the choice only avoids confusing patterns."""
+    return segno.make_qr(prefix + "A" * (length - len(prefix)), error="m", boost_error=False).mask
 
 
 @functools.lru_cache(maxsize=256)

@@ -70,6 +70,10 @@ def fragments(text: str, rtl_base: bool = True) -> tuple[tuple[str, bool], ...]:
         return ((text.translate(_BIDI_CONTROLS), True),)
     if not has_rtl and not any(c in text for c in (LRI, PDI)):
         return ((text.translate(_BIDI_CONTROLS), False),)
+    if rtl_base:
+        fast = _rtl_numbers_only(text)
+        if fast is not None:
+            return fast
     base = TextDirection.RTL if rtl_base else TextDirection.LTR
     out = []
     for frag, direction in BidiParagraph(text=text, base_direction=base).get_bidi_fragments():
@@ -77,6 +81,97 @@ def fragments(text: str, rtl_base: bool = True) -> tuple[tuple[str, bool], ...]:
         if frag:
             out.append((frag, direction == TextDirection.RTL))
     return tuple(out)
+
+
+_DIGITS = frozenset("0123456789\u06f0\u06f1\u06f2\u06f3\u06f4\u06f5\u06f6\u06f7\u06f8\u06f9")  # bidi class EN
+
+
+def _rtl_numbers_only(text: str) -> tuple[tuple[str, bool], ...] | None:
+    """UAX #9 for the common label line, in one pass: a right-to-left paragraph of Persian words, European digits
+    and neutral punctuation, with left-to-right isolates (``ltr``) holding no right-to-left letters. Anything else
+    (Latin letters outside an isolate, Arabic-Indic digits, embeddings, nested isolates) answers None and takes
+    fpdf2's full algorithm. Tests check both agree.
+
+    The rules that apply: digits after an Arabic letter are Arabic numbers (W2), else European (the paragraph
+    starts right-to-left); one common separator (, . / :) between two numbers of the same kind joins them, and
+    one European separator (+ -) joins only European numbers (W4); European terminators (% and the like) next to
+    European digits join them (W5); every other neutral sits with the right-to-left text (N1); an isolate is one
+    left-to-right run."""
+    n = len(text)
+    cls = [_bidi_class(c) for c in text]
+    out: list[tuple[str, bool]] = []
+    i, seg, seen_al = 0, [], False
+    while i < n:
+        c, k = text[i], cls[i]
+        if k == "LRI":
+            j = text.find(PDI, i + 1)
+            if j < 0:
+                return None
+            inner = cls[i + 1:j]
+            if any(x in ("R", "AL", "AN", "LRI", "RLI", "FSI", "LRE", "RLE", "LRO", "RLO", "PDF") for x in inner):
+                return None
+            if j == i + 1:  # an empty isolate is a neutral inside the right-to-left text
+                seg.append(text[i:j + 1])
+                i = j + 1
+                continue
+            if seg:
+                out.append(("".join(seg), True))
+                seg = []
+            out.append((text[i + 1:j], False))
+            i = j + 1
+            continue
+        if k in ("L", "AN", "RLI", "FSI", "PDI", "LRE", "RLE", "LRO", "RLO", "PDF", "B", "S"):
+            return None
+        if k == "R":
+            return None  # Hebrew letters: leave them to the full algorithm
+        if k == "AL":
+            seen_al = True  # digits after an Arabic letter are Arabic numbers (W2)
+            seg.append(c)
+            i += 1
+            continue
+        if k == "EN":
+            j = i
+            if seen_al:  # Arabic number: digits, joined by one common separator
+                while True:
+                    while j < n and cls[j] == "EN":
+                        j += 1
+                    if j + 1 < n and cls[j] == "CS" and cls[j + 1] == "EN":
+                        j += 1
+                        continue
+                    break
+            else:  # European number: digits, one separator of either kind between digits, terminators around
+                while seg and cls[i - 1] == "ET":  # terminators just before the digits
+                    i -= 1
+                    seg.pop()
+                j = i
+                while True:
+                    while j < n and cls[j] in ("EN", "ET"):
+                        j += 1
+                    if j + 1 < n and cls[j] in ("CS", "ES") and cls[j - 1] == "EN" and cls[j + 1] == "EN":
+                        j += 1
+                        continue
+                    break
+            if seg:
+                out.append(("".join(seg), True))
+                seg = []
+            out.append((text[i:j], False))
+            i = j
+            continue
+        # neutrals (WS, ON, CS, ES, ET, NSM after a letter, BN) sit with the right-to-left text
+        if k == "NSM" and (i == 0 or cls[i - 1] not in ("AL", "NSM")):
+            return None  # a mark after a digit or a neutral: leave it to the full algorithm
+        seg.append(c)
+        i += 1
+    if seg:
+        out.append(("".join(seg), True))
+    return tuple((f.translate(_BIDI_CONTROLS), r) for f, r in out if f.translate(_BIDI_CONTROLS))
+
+
+@functools.lru_cache(maxsize=1024)
+def _bidi_class(c: str) -> str:
+    import unicodedata
+
+    return unicodedata.bidirectional(c)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +239,10 @@ class ShapedFont:
             adv += pos.x_advance
         return Run(tuple(glyphs), tuple(texts), adv)
 
+    def word_pt(self, word: str, size_pt: float) -> float:
+        """A word's width: one direction is enough to measure it (the advance does not depend on the order)."""
+        return self.shape(word.translate(_BIDI_CONTROLS), any(map(_is_rtl_char, word))).advance * size_pt / self.upem
+
     def width_pt(self, text: str, size_pt: float, rtl_base: bool = True) -> float:
         return sum(self.shape(f, r).advance for f, r in fragments(text, rtl_base)) * size_pt / self.upem
 
@@ -185,21 +284,23 @@ class TextWriter:
         pdf._out(ops)
 
     def wrap(self, text: str, w_mm: float, size_pt: float, max_lines: int) -> list[str]:
-        """Greedy word wrap in logical order; the last line is cut with an ellipsis if the text is longer."""
+        """Greedy word wrap in logical order, words measured one by one (shaped and cached each, so a long address
+        costs no bidi pass per trial); the last line is cut with an ellipsis if the text is longer."""
         limit = w_mm * self.pdf.k
-        words, lines, cur = text.split(), [], ""
-        for i, word in enumerate(words):
-            trial = f"{cur} {word}" if cur else word
-            if not cur or self.font.width_pt(trial, size_pt) <= limit:
-                cur = trial
-                continue
-            lines.append(cur)
-            cur = word
-            if len(lines) == max_lines:
-                break
+        space = self.font.width_pt(" ", size_pt)
+        words, lines, cur, cur_w = text.split(), [], [], 0.0
+        for word in words:
+            ww = self.font.word_pt(word, size_pt)
+            if cur and cur_w + space + ww > limit:
+                lines.append(" ".join(cur))
+                cur, cur_w = [], 0.0
+                if len(lines) == max_lines:
+                    break
+            cur_w += (space if cur else 0.0) + ww
+            cur.append(word)
         else:
             if cur:
-                lines.append(cur)
+                lines.append(" ".join(cur))
             return lines
         last = lines[-1]
         while last and self.font.width_pt(last + " …", size_pt) > limit:
