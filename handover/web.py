@@ -18,27 +18,53 @@ import os
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 
+import orjson
 from aiohttp import web
 
 from gateway import keys
 from gateway.app_keys import BOOKING, REDIS
 from gateway.auth import require_caller
 from gateway.booking import ShipmentNotFound
-from gateway.errors import Conflict, FieldError
+from gateway.errors import Conflict, FieldError, GatewayError, NotFound
 from gateway.s10 import is_valid
-from gateway.web_shipments import validation_failed
+from gateway.timeutil import parse_iso
+from gateway.web_shipments import _idempotent, json_response, read_json, validation_failed
 from routing.errors import RoutingError
 
 from . import api_spec  # noqa: F401  (documents these routes)
+from . import jobs
 from .labels import CONTENT_TYPES, FORMATS, SIZES, ZPL_SIZES, Label, render
 
 PRINTS_FIELD = "label_prints"  # on the parcel hash: how many labels were sent
 _EXECUTOR = web.AppKey("handover_executor", ThreadPoolExecutor)
+_WORKER = web.AppKey("handover_label_worker", asyncio.Task)
 
 
 class ParcelCancelled(Conflict):
     code = "label_parcel_cancelled"
     title = "A cancelled parcel gets no label"
+
+
+class LabelJobTooLarge(GatewayError):
+    status = 422
+    code = "label_job_too_large"
+    title = "A label job holds at most 5,000 parcels"
+
+
+class LabelJobEmpty(GatewayError):
+    status = 422
+    code = "label_job_empty"
+    title = "No parcel to print in that range"
+
+
+class LabelJobNotFound(NotFound):
+    code = "label_job_not_found"
+    title = "No such label job"
+
+
+class LabelJobNotReady(Conflict):
+    code = "label_job_not_ready"
+    title = "The label job has not finished"
 
 
 def public_base(request: web.Request) -> str:
@@ -114,13 +140,169 @@ def _label(booking, raw_doc: bytes, url: str) -> Label:
     return Label.from_shipment(doc, url, office_name, doc.get("route") or ())
 
 
+# -- bulk label jobs ---------------------------------------------------------------------------------------------
+
+_FA_MAX = "۵٬۰۰۰"
+
+
+def _job_errors(body) -> tuple[list[FieldError], str, str]:
+    errors: list[FieldError] = []
+    if not isinstance(body, dict):
+        return [FieldError("", "type_object", "Must be a JSON object.", "باید شیء JSON باشد.")], "", ""
+    fmt = body.get("format", "pdf")
+    size = body.get("size", "a4-2up" if fmt == "pdf" else "100x150")
+    if not isinstance(fmt, str) or not isinstance(size, str):
+        errors.append(FieldError("format", "type_string", "format and size must be strings.",
+                                 "قالب و اندازه باید رشته باشند."))
+        return errors, "", ""
+    if fmt == "png":
+        errors.append(FieldError("format", "enum", "A label job makes one PDF or one ZPL stream: pdf or zpl.",
+                                 "خروجی کار گروهی برچسب یک فایل PDF یا ZPL است: pdf یا zpl."))
+    errors += _query_errors(fmt, size)
+    has_tns, has_range = "tracking_numbers" in body, "booked_between" in body
+    if has_tns == has_range:
+        errors.append(FieldError("tracking_numbers", "one_of",
+                                 "Give exactly one of tracking_numbers or booked_between.",
+                                 "دقیقاً یکی از tracking_numbers یا booked_between را بفرستید."))
+    elif has_tns:
+        tns = body["tracking_numbers"]
+        if not isinstance(tns, list) or not tns or not all(isinstance(t, str) for t in tns):
+            errors.append(FieldError("tracking_numbers", "type_array", "Must be a non-empty array of strings.",
+                                     "باید فهرستی ناتهی از شماره‌های رهگیری باشد."))
+    else:
+        rng = body["booked_between"]
+        ok = isinstance(rng, dict) and isinstance(rng.get("from"), str) and isinstance(rng.get("to"), str)
+        if ok:
+            try:
+                ok = parse_iso(rng["from"]) <= parse_iso(rng["to"])
+            except ValueError:
+                ok = False
+        if not ok:
+            errors.append(FieldError("booked_between", "range_invalid",
+                                     "Must be {from, to}: ISO 8601 times with a zone, from not after to.",
+                                     "باید {from, to} با زمان‌های ISO 8601 دارای منطقهٔ زمانی باشد و from پس از to "
+                                     "نباشد."))
+    return errors, fmt, size
+
+
+def _too_large(count: int) -> LabelJobTooLarge:
+    return LabelJobTooLarge(f"{count} parcels asked for; a label job holds at most {jobs.MAX_ITEMS}",
+                            f"{count} مرسوله درخواست شده است؛ هر کار گروهی برچسب حداکثر {_FA_MAX} مرسوله دارد")
+
+
+async def _booked_between(redis, shop_id: int, rng: dict) -> list[str]:
+    """The shop's parcels booked in the range, oldest first, cancelled ones left out (nothing to print)."""
+    lo = "[%013d" % int(parse_iso(rng["from"]) * 1000)
+    hi = "(%013d" % (int(parse_iso(rng["to"]) * 1000) + 1)
+    pipe = redis.pipeline(transaction=False)
+    for status in keys.STATUSES:
+        if status != "cancelled":
+            pipe.zrange(keys.shop_status_index(shop_id, status), lo, hi, bylex=True, offset=0,
+                        num=jobs.MAX_ITEMS + 1)
+    members = sorted({m for found in await pipe.execute() for m in found})
+    return [m.decode().split(":", 1)[1] for m in members]
+
+
+async def post_label_job(request: web.Request) -> web.Response:
+    caller = await require_caller(request)
+    body, raw = await read_json(request)
+    app = request.app
+    booking = app[BOOKING]
+
+    async def produce() -> tuple[int, bytes]:
+        errors, fmt, size = _job_errors(body)
+        if errors:
+            await booking.authorize(caller)
+            raise validation_failed(errors)
+        problems: list[dict] = []
+        if "tracking_numbers" in body:
+            seen: dict[str, None] = {}
+            for t in body["tracking_numbers"]:
+                seen.setdefault(t.strip().upper(), None)
+            if len(seen) > jobs.MAX_ITEMS:
+                await booking.authorize(caller)
+                raise _too_large(len(seen))
+            tns = []
+            for tn in seen:
+                if is_valid(tn):
+                    tns.append(tn)
+                else:
+                    problems.append(jobs._problem(tn[:20], "shipment_not_found", f"no shipment {tn[:20]} in this shop",
+                                                  "مرسوله در این فروشگاه یافت نشد"))
+        else:
+            tns = await _booked_between(app[REDIS], caller.shop.id, body["booked_between"])
+            if len(tns) > jobs.MAX_ITEMS:
+                await booking.authorize(caller)
+                raise _too_large(len(tns))
+            if not tns:
+                await booking.authorize(caller)
+                raise LabelJobEmpty("no parcel of this shop that can be printed was booked in that range",
+                                    "در این بازه مرسولهٔ قابل چاپی از این فروشگاه ثبت نشده است")
+        await booking.authorize(caller)
+        record = await jobs.create_job(app[REDIS], caller.shop.id, fmt, size, tns, problems, public_base(request))
+        return 202, orjson.dumps(jobs.public_view(record, public_base(request)))
+
+    return await _idempotent(request, caller, raw, produce)
+
+
+async def _job(request: web.Request) -> dict:
+    caller = await require_caller(request)
+    job_id = request.match_info["job_id"]
+    record, _ = await asyncio.gather(jobs.get_job(request.app[REDIS], caller.shop.id, job_id),
+                                     request.app[BOOKING].authorize(caller))
+    if record is None:
+        raise LabelJobNotFound(f"no label job {job_id[:40]} in this shop",
+                               "کار گروهی برچسب با این شناسه در این فروشگاه یافت نشد")
+    return record
+
+
+async def get_label_job(request: web.Request) -> web.Response:
+    record = await _job(request)
+    return json_response(jobs.public_view(record, public_base(request)))
+
+
+async def get_label_job_file(request: web.Request) -> web.Response:
+    record = await _job(request)
+    if record["status"] != "done":
+        raise LabelJobNotReady(f"label job {record['job_id']} is {record['status']}; its file is not ready",
+                               "کار گروهی برچسب هنوز تمام نشده و فایل آن آماده نیست")
+    body = await request.app[REDIS].get(jobs.file_key(record["shop_id"], record["job_id"])) or b""
+    ext = record["format"]
+    return web.Response(body=body, content_type=CONTENT_TYPES[ext], headers={
+        "Content-Disposition": f'attachment; filename="{record["job_id"]}-{record["size"]}.{ext}"'})
+
+
 async def _ctx(app: web.Application) -> AsyncIterator[None]:
     executor = app[_EXECUTOR] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="labels")
+    booking = app[BOOKING]
+    worker = jobs.LabelJobWorker(app[REDIS], lambda doc, url: _label(booking, doc, url))
+    app[_WORKER] = asyncio.get_running_loop().create_task(_run_worker(worker))
     yield
+    app[_WORKER].cancel()
+    try:
+        await app[_WORKER]
+    except (asyncio.CancelledError, Exception):
+        pass
     executor.shutdown(wait=False, cancel_futures=True)
 
 
+async def _run_worker(worker: jobs.LabelJobWorker) -> None:
+    """The gateway process's label worker: restarts after a store error rather than dying with it."""
+    while True:
+        try:
+            await worker.run()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            jobs.log.exception("label worker stopped; restarting")
+            await asyncio.sleep(1)
+
+
 def setup(app: web.Application) -> None:
-    """Add the label route (after the gateway's store context: it uses the store client and the booking service)."""
+    """Add the label routes (after the gateway's store context: they use the store client and the booking
+    service) and the process's label-job worker."""
     app.cleanup_ctx.append(_ctx)
     app.router.add_get("/v1/shipments/{tracking_number}/label", get_label)
+    app.router.add_post("/v1/label-jobs", post_label_job)
+    app.router.add_get("/v1/label-jobs/{job_id}", get_label_job)
+    app.router.add_get("/v1/label-jobs/{job_id}/file", get_label_job_file)
