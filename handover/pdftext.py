@@ -31,7 +31,7 @@ from fontTools import subset as ftsubset
 from fontTools.ttLib import TTFont
 from fpdf.bidi import BidiParagraph
 from fpdf.enums import PDFResourceType, TextDirection
-from fpdf.output import CIDSystemInfo, OutputProducer, PDFFont, PDFFontStream, _cid_font_widths
+from fpdf.output import CIDSystemInfo, OutputProducer, PDFFont, PDFFontStream
 from fpdf.fonts import PDFFontDescriptor
 from fpdf.enums import FontDescriptorFlags
 from fpdf.syntax import Name, PDFArray, PDFContentStream
@@ -356,6 +356,22 @@ def _line_ops(font: ShapedFont, x: float, top: float, w: float, h: float, text: 
     return "".join(out), tuple(used)
 
 
+def _widths_array(widths: dict[int, int]) -> str:
+    """The CID font's /W array, ``[first [w w ...] ...]`` for each run of consecutive glyph ids."""
+    out, run, first, prev = [], [], -2, -2
+    for gid in sorted(widths):
+        if gid != prev + 1 and run:
+            out.append(f"{first} [{' '.join(run)}]")
+            run = []
+        if not run:
+            first = gid
+        run.append(str(widths[gid]))
+        prev = gid
+    if run:
+        out.append(f"{first} [{' '.join(run)}]")
+    return "[" + " ".join(out) + "]"
+
+
 def _to_unicode(used: dict[int, str]) -> bytes:
     lines = []
     for gid, txt in sorted(used.items()):
@@ -387,7 +403,7 @@ class LabelProducer(OutputProducer):
         composite = PDFFont(subtype="Type0", base_font=base, encoding="Identity-H")
         self._add_pdf_obj(composite, "fonts")
         widths = {gid: font.widths[gid] for gid in writer.used if gid < len(font.widths)}
-        cid = PDFFont(subtype="CIDFontType2", base_font=base, d_w=font.widths[0], w=_cid_font_widths(widths))
+        cid = PDFFont(subtype="CIDFontType2", base_font=base, d_w=font.widths[0], w=_widths_array(widths))
         self._add_pdf_obj(cid, "fonts")
         composite.descendant_fonts = PDFArray([cid])
         to_unicode = PDFContentStream(_to_unicode(writer.used), compress=True)
