@@ -28,7 +28,7 @@ from redis.exceptions import ResponseError
 from gateway import keys
 from gateway.timeutil import iso_ms
 
-from .labels import CONTENT_TYPES, Label, render
+from .labels import CONTENT_TYPES, Label, render, render_pdf
 
 log = logging.getLogger("barid.labels")
 
@@ -38,7 +38,8 @@ JOBS_STREAM = "barid:labels:jobs"
 JOBS_GROUP = "labelers"
 MAX_ATTEMPTS = 3
 CLAIM_IDLE_MS = 60_000
-CHUNK = 250  # labels rendered (and progress recorded) per step
+CHUNK = 250  # labels read from the store, and ZPL labels rendered, per step
+PROGRESS_EVERY_S = 0.5
 PRINTS_FIELD = "label_prints"
 
 
@@ -185,8 +186,8 @@ class LabelJobWorker:
                 else:
                     labels.append(self.label_of(doc, f"{record['base']}/track/{tn}"))
                     printable.append(tn)
-        # One document: rendered in pieces so progress shows, joined at the end (ZPL streams concatenate; a PDF
-        # is one document, so its pages are drawn in one pass off the loop, progress recorded per piece of ZPL).
+        # ZPL streams concatenate, so they are rendered in pieces; a PDF is one document drawn in one pass off the
+        # loop, its progress read from the drawing thread meanwhile.
         if fmt == "zpl":
             parts = []
             for i in range(0, len(labels), CHUNK):
@@ -195,8 +196,18 @@ class LabelJobWorker:
                 await self._save(record)
                 await self._keep_claim(entry_id)
             body = b"".join(parts)
+        elif labels:
+            drawn = [0]
+            task = asyncio.ensure_future(asyncio.to_thread(render_pdf, labels, size, progress=drawn))
+            while not task.done():
+                await asyncio.wait({task}, timeout=PROGRESS_EVERY_S)
+                if not task.done():
+                    record.update(done=len(problems) + drawn[0], problems=problems)
+                    await self._save(record)
+                    await self._keep_claim(entry_id)
+            body = task.result()
         else:
-            body = await asyncio.to_thread(render, labels, fmt, size) if labels else b""
+            body = b""
         pipe = self.redis.pipeline(transaction=False)
         for tn in printable:
             pipe.hincrby(keys.parcel(shop_id, tn), PRINTS_FIELD, 1)

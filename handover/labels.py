@@ -328,14 +328,18 @@ def _cells(size: str) -> list[tuple[float, float, float, float]]:
     return [(0.0, 0.0, w, h)]
 
 
-def render_pdf(labels: Sequence[Label], size: str, *, barcode_only: bool = False) -> bytes:
-    """One PDF of the labels: a page each, or two to an A4 page for a4-2up."""
+def render_pdf(labels: Sequence[Label], size: str, *, barcode_only: bool = False,
+               progress: list[int] | None = None) -> bytes:
+    """One PDF of the labels: a page each, or two to an A4 page for a4-2up. ``progress[0]`` counts the labels
+    drawn (read by a bulk job from another thread)."""
     pdf = _new_pdf(size) if not barcode_only else _bare_pdf(size)
     cells = _cells(size)
     for i, lb in enumerate(labels):
         if i % len(cells) == 0:
             pdf.add_page()
         _draw_label(_Page(pdf, *cells[i % len(cells)]), lb, barcode_only)
+        if progress is not None:
+            progress[0] = i + 1
     return bytes(pdf.output(output_producer_class=LabelProducer))
 
 
