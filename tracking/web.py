@@ -160,7 +160,10 @@ async def poll_events(request: web.Request) -> web.Response:
 async def stream_events(request: web.Request) -> web.StreamResponse:
     shop = await require_shop(request)
     t = request.app[TRACKING]
-    after = feed.parse_cursor(request.headers.get("Last-Event-ID") or request.query.get("after"), "Last-Event-ID")
+    # A bad ?after= is refused even when a Last-Event-ID header (which wins) resumes the stream.
+    query_after = feed.parse_cursor(request.query.get("after"))
+    header = request.headers.get("Last-Event-ID")
+    after = feed.parse_cursor(header, "Last-Event-ID") if header else query_after
     return await feed.stream(request, t.blocking, shop.id, after, t.config.sse_heartbeat_s)
 
 
