@@ -481,7 +481,8 @@ def _zpl_one(lb: Label, pw: int, ll: int) -> str:
     _zfield(out, X(4), X(15), lb.office_name, X(3.6), max_w=X(92))
     out.append(f"^FO{X(4)},{X(4)}^GB{X(30)},{X(10)},{X(10)}^FS")
     _zfield(out, X(6), X(5), SERVICE_FA.get(lb.service, lb.service), X(6), bold=True, invert=True)
-    _zfield(out, X(4), X(20.5), f"مرسوله {ltr(str(lb.piece))} از {ltr(str(lb.pieces))} — مسیر: " + " > ".join(lb.hub_path), X(3),
+    _zfield(out, X(4), X(20.5),
+            f"مرسوله {ltr(str(lb.piece))} از {ltr(str(lb.pieces))} — مسیر: " + " > ".join(lb.hub_path), X(3),
             max_w=X(92))
     out.append(f"^FO{X(3)},{X(26)}^GB{X(94)},0,2^FS")
     # Receiver.

@@ -20,7 +20,6 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import jdatetime
-import orjson
 from fpdf import FPDF
 
 from gateway import keys

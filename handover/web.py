@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 

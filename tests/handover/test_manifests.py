@@ -121,7 +121,8 @@ async def test_bad_manifests_are_refused_and_change_nothing(app_client, shop, ma
     assert {(e["field"], e["code"]) for e in problem["errors"]} == {
         ("tracking_numbers[1]", "cancelled"), ("tracking_numbers[2]", "not_found")}
     assert await redis.hget(manifests.manifested_key(shop.id), good) is None
-    for body in ({}, {"tracking_numbers": []}, {"date": "yesterday"}, {"tracking_numbers": [good], "date": "2026-01-01"}):
+    for body in ({}, {"tracking_numbers": []}, {"date": "yesterday"},
+                 {"tracking_numbers": [good], "date": "2026-01-01"}):
         resp = await app_client.post("/v1/manifests", json=body, headers=shop.headers)
         assert resp.status == 422, body
     m = await (await app_client.post("/v1/manifests", json={"tracking_numbers": [good]}, headers=shop.headers)).json()
