@@ -28,15 +28,16 @@ import jdatetime
 import segno
 from barcode.codex import Code128
 from fpdf import FPDF
-from fpdf.enums import TextMode
 from PIL import Image, ImageDraw, ImageFont
+
+from .pdftext import LabelProducer, TextWriter, fragments, label_font, ltr
 
 FONT_DIR = Path(__file__).with_name("fonts")
 FONT_REGULAR = FONT_DIR / "Vazirmatn-Regular.ttf"
 FONT_BOLD = FONT_DIR / "Vazirmatn-Bold.ttf"
 
 # Bumped whenever the layout changes, so a cached label (ETag) is never taken for a new one.
-LAYOUT_VERSION = "1"
+LAYOUT_VERSION = "2"
 
 FORMATS = ("pdf", "zpl", "png")
 # Page sizes in mm (width, height). a4-2up puts two labels of half an A4 each side by side on a landscape A4.
@@ -83,8 +84,10 @@ class Label:
         """A label of a stored shipment document (gateway.booking's ``doc``)."""
         rcv, snd, parcel, payment = doc["receiver"], doc.get("sender") or {}, doc.get("parcel") or {}, doc["payment"]
         booked = jdatetime.datetime.fromgregorian(datetime=_iso_local(doc["created_at"]))
+        # The postal code is a left-to-right island: after Persian words the bidi algorithm would otherwise read
+        # its digits as Arabic numbers and print the two halves swapped (73311-14589).
         sender_addr = " ".join(p for p in (snd.get("address", ""), snd.get("city", ""),
-                                           _postal_5_5(snd.get("postal_code", ""))) if p)
+                                           ltr(_postal_5_5(snd.get("postal_code", "")))) if p)
         pieces = _positive(parcel.get("pieces"), 1)
         return cls(
             tracking_number=doc["tracking_number"], tracking_url=tracking_url,
@@ -159,8 +162,16 @@ def _runs(modules: str) -> list[tuple[int, int]]:
 @functools.lru_cache(maxsize=4096)
 def qr_matrix(data: str) -> tuple[tuple[int, ...], ...]:
     """The QR symbol's modules (1 dark), error correction M, without the quiet zone."""
-    qr = segno.make_qr(data, error="m", boost_error=False)
+    qr = segno.make_qr(data, error="m", boost_error=False, mask=_qr_mask(len(data), data[:-13]))
     return tuple(tuple(row) for row in qr.matrix)
+
+
+@functools.lru_cache(maxsize=256)
+def _qr_mask(length: int, prefix: str) -> int:
+    """The mask segno scores best for the first tracking URL of this shape (same base URL and length), reused for
+    the others: scoring the eight masks is most of a QR code's cost, and URLs that differ only in the tracking
+    number's characters score alike. Any mask is valid to a reader; the choice only avoids confusing patterns."""
+    return segno.make_qr(prefix + "A" * (length - len(prefix)), error="m", boost_error=False).mask
 
 
 @functools.lru_cache(maxsize=256)
@@ -196,6 +207,7 @@ class _Page:
 
     def __init__(self, pdf: FPDF, x0: float, y0: float, w: float, h: float) -> None:
         self.pdf = pdf
+        self.tw: TextWriter = getattr(pdf, "_barid_text", None)
         self.s = min(w / DESIGN_W, h / DESIGN_H)
         self.x0 = x0 + (w - DESIGN_W * self.s) / 2
         self.y0 = y0 + (h - DESIGN_H * self.s) / 2
@@ -206,28 +218,13 @@ class _Page:
     def Y(self, y: float) -> float:  # noqa: N802
         return self.y0 + y * self.s
 
-    def font(self, size_pt: float) -> None:
-        self.pdf.set_font("vazir", "", size_pt * self.s)
-
     def text(self, x: float, y: float, w: float, h: float, txt: str, align: str = "R", size: float = 9,
-             bold: bool = False, fill: bool = False, on_black: bool = False) -> None:
-        self.font(size)
-        self.pdf.set_xy(self.X(x), self.Y(y))
-        if not bold:
-            self.pdf.cell(w * self.s, h * self.s, txt, align=align, fill=fill)
-            return
-        # One embedded font, emboldened by stroking its outlines: every font a PDF embeds costs a subsetting pass
-        # at output, the largest part of a label's rendering time. The stroke mode is set inside its own graphics
-        # state (q..Q), so it cannot leak into the next line.
-        with self.pdf.local_context(text_mode=TextMode.FILL_STROKE, line_width=size * 0.012 * self.s,
-                                    draw_color=255 if on_black else 0):
-            self.pdf.cell(w * self.s, h * self.s, txt, align=align, fill=fill)
+             bold: bool = False, on_black: bool = False) -> None:
+        self.tw.line(self.X(x), self.Y(y), w * self.s, h * self.s, txt, size * self.s, align, bold, on_black)
 
     def para(self, x: float, y: float, w: float, line_h: float, txt: str, size: float = 9, max_lines: int = 3) -> None:
-        self.font(size)
-        self.pdf.set_xy(self.X(x), self.Y(y))
-        self.pdf.multi_cell(w * self.s, line_h * self.s, txt, align="R", max_line_height=line_h * self.s,
-                            new_x="LMARGIN", new_y="NEXT", **({"max_lines": max_lines} if _MULTI_MAX else {}))
+        for i, line in enumerate(self.tw.wrap(txt, w * self.s, size * self.s, max_lines)):
+            self.text(x, y + i * line_h, w, line_h, line, size=size)
 
     def rect(self, x: float, y: float, w: float, h: float, style: str = "D") -> None:
         self.pdf.set_line_width(0.3 * self.s)
@@ -237,22 +234,24 @@ class _Page:
         self.pdf.set_line_width(0.3 * self.s)
         self.pdf.line(self.X(3), self.Y(y), self.X(97), self.Y(y))
 
+    def _fill_rects(self, rects: list[tuple[float, float, float, float]]) -> None:
+        """Filled rectangles (mm, top-left origin) as one path: the same ``re``/``f`` operators fpdf2's rect()
+        writes, without its per-call bookkeeping (a QR code is a few hundred rectangles)."""
+        k, h = self.pdf.k, self.pdf.h_pt
+        ops = [f"{x * k:.2f} {h - y * k:.2f} {w * k:.2f} {-hh * k:.2f} re" for x, y, w, hh in rects]
+        self.pdf._out(" ".join(ops) + " f")
+
     def code128(self, x: float, y: float, w: float, h: float, data: str) -> None:
         modules = code128_modules(data)
         mw = w * self.s / len(modules)
         bx, by, bh = self.X(x), self.Y(y), h * self.s
-        for start, width in _runs(modules):
-            self.pdf.rect(bx + start * mw, by, width * mw, bh, style="F")
+        self._fill_rects([(bx + start * mw, by, width * mw, bh) for start, width in _runs(modules)])
 
     def qr(self, x: float, y: float, size: float, data: str) -> None:
         matrix = qr_matrix(data)
         m = size * self.s / len(matrix)
         qx, qy = self.X(x), self.Y(y)
-        for r, c, n in _qr_rects(matrix):
-            self.pdf.rect(qx + c * m, qy + r * m, n * m + 0.01, m + 0.01, style="F")
-
-
-_MULTI_MAX = "max_lines" in FPDF.multi_cell.__code__.co_varnames
+        self._fill_rects([(qx + c * m, qy + r * m, n * m + 0.01, m + 0.01) for r, c, n in _qr_rects(matrix)])
 
 
 def _draw_label(page: _Page, lb: Label, barcode_only: bool = False) -> None:
@@ -274,13 +273,13 @@ def _draw_label(page: _Page, lb: Label, barcode_only: bool = False) -> None:
     page.rect(4, 4, 30, 10, style="F")
     page.text(4, 4, 30, 10, SERVICE_FA.get(lb.service, lb.service), align="C", size=16, bold=True, on_black=True)
     pdf.set_text_color(0)
-    page.text(4, 15, 30, 5, f"مرسوله {lb.piece} از {lb.pieces}", align="C", size=8)
+    page.text(4, 15, 30, 5, f"مرسوله {ltr(str(lb.piece))} از {ltr(str(lb.pieces))}", align="C", size=8)
     page.text(4, 20.5, 92, 4.5, "مسیر: " + " > ".join(lb.hub_path), size=7)
     page.line(26)
     # Receiver.
     page.text(60, 27, 36, 6, "گیرنده:", size=9, bold=True)
     page.text(4, 27, 60, 6, lb.receiver_name, size=12, bold=True)
-    page.text(4, 33.5, 92, 5, f"موبایل: {lb.receiver_mobile}", size=9)
+    page.text(4, 33.5, 92, 5, f"موبایل: {ltr(lb.receiver_mobile)}", size=9)
     page.para(4, 39, 92, 4.6, lb.receiver_address, size=9, max_lines=2)
     page.text(4, 48.5, 92, 5, f"{lb.receiver_city}، {lb.receiver_province}", size=9)
     page.text(60, 55, 36, 9, "کد پستی:", size=9)
@@ -289,7 +288,7 @@ def _draw_label(page: _Page, lb: Label, barcode_only: bool = False) -> None:
     # Sender.
     page.text(60, 67, 36, 5, "فرستنده:", size=8, bold=True)
     page.text(4, 67, 60, 5, lb.sender_name, size=9, bold=True)
-    page.text(4, 72, 92, 4.5, f"تلفن: {lb.sender_phone}", size=8)
+    page.text(4, 72, 92, 4.5, f"تلفن: {ltr(lb.sender_phone)}", size=8)
     page.para(4, 76.5, 92, 4, "نشانی برگشت: " + lb.sender_address, size=7.5, max_lines=2)
     page.line(84.5)
     # Human-readable line under the bars.
@@ -297,13 +296,13 @@ def _draw_label(page: _Page, lb: Label, barcode_only: bool = False) -> None:
     page.line(111.5)
     # Foot: QR on the left, the facts and the money on the right.
     page.qr(4, 114, 32, lb.tracking_url)
-    page.text(40, 113.5, 56, 5, f"وزن: {lb.weight_g:,} گرم", size=9)
-    page.text(40, 118.5, 56, 5, f"تاریخ ثبت: {lb.booked_on}", size=9)
+    page.text(40, 113.5, 56, 5, f"وزن: {ltr(f'{lb.weight_g:,}')} گرم", size=9)
+    page.text(40, 118.5, 56, 5, f"تاریخ ثبت: {ltr(lb.booked_on)}", size=9)
     if lb.cod_rials is not None:
         page.rect(40, 125, 56, 21, style="F")
         pdf.set_text_color(255)
         page.text(40, 126, 56, 8, "پرداخت در محل", align="C", size=15, bold=True, on_black=True)
-        page.text(40, 135, 56, 9, f"{_rials(lb.cod_rials)} ریال", align="C", size=15, bold=True, on_black=True)
+        page.text(40, 135, 56, 9, f"{ltr(_rials(lb.cod_rials))} ریال", align="C", size=15, bold=True, on_black=True)
         pdf.set_text_color(0)
     else:
         page.rect(40, 125, 56, 21)
@@ -317,13 +316,9 @@ def _new_pdf(size: str) -> FPDF:
     pdf.set_auto_page_break(False)
     pdf.set_creator("Barid")
     pdf.set_creation_date(_EPOCH)  # same content, same bytes
-    _add_fonts(pdf)
-    pdf.set_text_shaping(True)
+    # The font is prepared once per process (handover.pdftext); the document only records the glyphs it uses.
+    TextWriter(pdf, label_font(FONT_REGULAR))
     return pdf
-
-
-def _add_fonts(pdf: FPDF) -> None:
-    pdf.add_font("vazir", "", FONT_REGULAR)
 
 
 def _cells(size: str) -> list[tuple[float, float, float, float]]:
@@ -333,15 +328,19 @@ def _cells(size: str) -> list[tuple[float, float, float, float]]:
     return [(0.0, 0.0, w, h)]
 
 
-def render_pdf(labels: Sequence[Label], size: str, *, barcode_only: bool = False) -> bytes:
-    """One PDF of the labels: a page each, or two to an A4 page for a4-2up."""
+def render_pdf(labels: Sequence[Label], size: str, *, barcode_only: bool = False,
+               progress: list[int] | None = None) -> bytes:
+    """One PDF of the labels: a page each, or two to an A4 page for a4-2up. ``progress[0]`` counts the labels
+    drawn (read by a bulk job from another thread)."""
     pdf = _new_pdf(size) if not barcode_only else _bare_pdf(size)
     cells = _cells(size)
     for i, lb in enumerate(labels):
         if i % len(cells) == 0:
             pdf.add_page()
         _draw_label(_Page(pdf, *cells[i % len(cells)]), lb, barcode_only)
-    return bytes(pdf.output())
+        if progress is not None:
+            progress[0] = i + 1
+    return bytes(pdf.output(output_producer_class=LabelProducer))
 
 
 def _bare_pdf(size: str) -> FPDF:
@@ -393,18 +392,47 @@ def _pil_font(px: int, bold: bool) -> ImageFont.FreeTypeFont:
 @functools.lru_cache(maxsize=8192)
 def text_field(text: str, px: int, bold: bool = False, max_w: int = 0) -> tuple[int, int, str]:
     """Text rendered to a 1-bit ^GF field: (width in dots, height, ZPL field body ``^GFA,...``). Right-aligned in
-    ``max_w`` dots when given (the text is cut on the left, where an RTL line ends, if it is too long)."""
+    ``max_w`` dots when given (the text is cut on the left, where an RTL line ends, if it is too long).
+
+    The line is laid out word by word, right to left (the bidi runs from handover.pdftext, words of a
+    left-to-right run kept in their order), and each word is rendered once by Pillow with raqm and reused: Persian
+    letters never join across a space, so the words' own shapes are the line's, and a label's words (street,
+    alley, common names, digits) repeat far more than its lines do."""
     font = _pil_font(px, bold)
-    left, top, right, bottom = font.getbbox(text, direction=None)
-    tw = max(1, right - left)
+    space = max(1, round(font.getlength(" ")))
+    items: list[tuple[Image.Image | None, int]] = []  # words and spaces, visual order, left to right
+    for frag, rtl in reversed(fragments(text)):
+        run: list[tuple[Image.Image | None, int]] = []
+        for i, word in enumerate(frag.split(" ")):
+            if i:
+                run.append((None, space))
+            if word:
+                run.append(_word(word, px, bold, rtl))
+        items.extend(reversed(run) if rtl else run)
     th = max(1, int(px * 1.45))
+    tw = max(1, sum(a for _, a in items))
     w = max_w or tw
     w = (w + 7) // 8 * 8
     img = Image.new("1", (w, th), 1)
-    draw = ImageDraw.Draw(img)
-    x = w - tw - left if max_w else -left
-    draw.text((x, int(px * 0.2)), text, font=font, fill=0)
+    x = w - tw if max_w else 0
+    for glyphs, advance in items:
+        if glyphs is not None:
+            img.paste(0, (x, 0), glyphs)
+        x += advance
     return w, th, _gf(img)
+
+
+@functools.lru_cache(maxsize=16384)
+def _word(word: str, px: int, bold: bool, rtl: bool) -> tuple[Image.Image, int]:
+    """One word's ink as a 1-bit mask (255 where black) of the line's height, and its advance in dots."""
+    font = _pil_font(px, bold)
+    direction = "rtl" if rtl else "ltr"
+    advance = max(1, round(font.getlength(word, direction=direction)))
+    left, _, right, _ = font.getbbox(word, direction=direction)
+    width = max(advance, right) + max(0, -left)
+    mask = Image.new("1", (width, max(1, int(px * 1.45))), 0)
+    ImageDraw.Draw(mask).text((max(0, -left), int(px * 0.2)), word, font=font, fill=1, direction=direction)
+    return mask, advance
 
 
 def _gf(img: Image.Image) -> str:
@@ -453,12 +481,13 @@ def _zpl_one(lb: Label, pw: int, ll: int) -> str:
     _zfield(out, X(4), X(15), lb.office_name, X(3.6), max_w=X(92))
     out.append(f"^FO{X(4)},{X(4)}^GB{X(30)},{X(10)},{X(10)}^FS")
     _zfield(out, X(6), X(5), SERVICE_FA.get(lb.service, lb.service), X(6), bold=True, invert=True)
-    _zfield(out, X(4), X(20.5), f"مرسوله {lb.piece} از {lb.pieces} — مسیر: " + " > ".join(lb.hub_path), X(3),
+    _zfield(out, X(4), X(20.5),
+            f"مرسوله {ltr(str(lb.piece))} از {ltr(str(lb.pieces))} — مسیر: " + " > ".join(lb.hub_path), X(3),
             max_w=X(92))
     out.append(f"^FO{X(3)},{X(26)}^GB{X(94)},0,2^FS")
     # Receiver.
     _zfield(out, X(4), X(27), "گیرنده: " + lb.receiver_name, X(4.6), bold=True, max_w=X(92))
-    _zfield(out, X(4), X(33.5), f"موبایل: {lb.receiver_mobile}", X(3.6), max_w=X(92))
+    _zfield(out, X(4), X(33.5), f"موبایل: {ltr(lb.receiver_mobile)}", X(3.6), max_w=X(92))
     addr = lb.receiver_address
     _zfield(out, X(4), X(39), addr[:70], X(3.6), max_w=X(92))
     if len(addr) > 70:
@@ -469,7 +498,7 @@ def _zpl_one(lb: Label, pw: int, ll: int) -> str:
     out.append(f"^FO{X(3)},{X(66)}^GB{X(94)},0,2^FS")
     # Sender.
     _zfield(out, X(4), X(67), "فرستنده: " + lb.sender_name, X(3.4), bold=True, max_w=X(92))
-    _zfield(out, X(4), X(72), f"تلفن: {lb.sender_phone}", X(3.2), max_w=X(92))
+    _zfield(out, X(4), X(72), f"تلفن: {ltr(lb.sender_phone)}", X(3.2), max_w=X(92))
     _zfield(out, X(4), X(76.5), ("نشانی برگشت: " + lb.sender_address)[:90], X(3), max_w=X(92))
     out.append(f"^FO{X(3)},{X(84.5)}^GB{X(94)},0,2^FS")
     # Code 128 (subset B, the printer picks the sets with ">:"-free auto mode) with its human-readable line.
@@ -481,12 +510,12 @@ def _zpl_one(lb: Label, pw: int, ll: int) -> str:
     # QR (model 2, error correction M), magnification to fill about 32 mm.
     mag = max(2, min(10, X(32) // (_qr_width(len(lb.tracking_url.encode())) + 8)))
     out.append(f"^FO{X(4)},{X(113)}^BQN,2,{mag}^FDMA,{lb.tracking_url}^FS")
-    _zfield(out, X(40), X(113.5), f"وزن: {lb.weight_g:,} گرم", X(3.6), max_w=X(56))
-    _zfield(out, X(40), X(118.5), f"تاریخ ثبت: {lb.booked_on}", X(3.6), max_w=X(56))
+    _zfield(out, X(40), X(113.5), f"وزن: {ltr(f'{lb.weight_g:,}')} گرم", X(3.6), max_w=X(56))
+    _zfield(out, X(40), X(118.5), f"تاریخ ثبت: {ltr(lb.booked_on)}", X(3.6), max_w=X(56))
     if lb.cod_rials is not None:
         out.append(f"^FO{X(40)},{X(125)}^GB{X(56)},{X(21)},{X(21)}^FS")
         _zfield(out, X(42), X(126), "پرداخت در محل", X(5.6), bold=True, max_w=X(52), invert=True)
-        _zfield(out, X(42), X(135), f"{_rials(lb.cod_rials)} ریال", X(5.6), bold=True, max_w=X(52), invert=True)
+        _zfield(out, X(42), X(135), f"{ltr(_rials(lb.cod_rials))} ریال", X(5.6), bold=True, max_w=X(52), invert=True)
     else:
         out.append(f"^FO{X(40)},{X(125)}^GB{X(56)},{X(21)},2^FS")
         _zfield(out, X(42), X(126), "پیش‌پرداخت", X(5.6), bold=True, max_w=X(52))

@@ -210,6 +210,16 @@ UNSTATABLE_RULES: dict[tuple[str, str], dict[str, str]] = {
     **dict.fromkeys((("GET", "/v1/events"), ("GET", "/v1/events/stream")), {
         "cursor_invalid": "each half of a stream id is at most 2**64 - 1, a bound on a 20-digit number that a "
                           "pattern could state only digit by digit"}),
+    ("POST", "/v1/label-jobs"): {
+        "range_invalid": "booked_between's from must not be after its to: a schema cannot compare two fields",
+        "label_job_empty": "whether the shop booked anything in the range is the store's to know",
+        "label_job_too_large": "how many parcels the shop booked in the range is the store's to know"},
+    ("POST", "/v1/manifests"): {
+        "date_invalid": "a pattern admits days no calendar has (2026-02-30)",
+        "manifest_empty": "whether the shop has parcels waiting from that day is the store's to know",
+        **dict.fromkeys(("not_found", "cancelled", "already_handed_over"),
+                        "whether a tracking number is one of the shop's parcels waiting for handover is the store's "
+                        "to know")},
     ("POST", "/v1/scans"): dict.fromkeys(
         ("occurred_too_long_ago", "occurred_in_future"), "occurred_at must lie in a window around the time of the "
         "request; a schema has no 'now'") | {
