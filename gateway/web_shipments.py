@@ -8,9 +8,9 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from . import keys
 from .app_keys import BOOKING, LIMITS, METRICS, REDIS, VALIDATOR
 from .auth import known_caller, require_caller
-from . import keys
 from .booking import Caller, OrderIdTaken, Replay, ShipmentNotFound, request_fingerprint
 from .errors import FieldError, MalformedJSON, UnsupportedMediaType, ValidationFailed
 from .idempotency import IdempotencyStore, idempotency_key

@@ -30,10 +30,9 @@ import uharfbuzz as hb
 from fontTools import subset as ftsubset
 from fontTools.ttLib import TTFont
 from fpdf.bidi import BidiParagraph
-from fpdf.enums import PDFResourceType, TextDirection
-from fpdf.output import CIDSystemInfo, OutputProducer, PDFFont, PDFFontStream
+from fpdf.enums import FontDescriptorFlags, PDFResourceType, TextDirection
 from fpdf.fonts import PDFFontDescriptor
-from fpdf.enums import FontDescriptorFlags
+from fpdf.output import CIDSystemInfo, OutputProducer, PDFFont, PDFFontStream
 from fpdf.syntax import Name, PDFArray, PDFContentStream
 
 # What a label can print: Basic Latin, Latin-1 punctuation and signs, Arabic with the Persian letters and digits,

@@ -16,9 +16,9 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from datetime import datetime, timedelta
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
 
 import orjson
 from aiohttp import web
@@ -33,8 +33,11 @@ from gateway.timeutil import iso_ms, parse_iso
 from gateway.web_shipments import _idempotent, json_response, read_json, validation_failed
 from routing.errors import RoutingError
 
-from . import api_spec  # noqa: F401  (documents these routes)
-from . import jobs, manifests
+from . import (
+    api_spec,  # noqa: F401  (documents these routes)
+    jobs,
+    manifests,
+)
 from .labels import CONTENT_TYPES, FORMATS, SIZES, ZPL_SIZES, Label, render
 
 PRINTS_FIELD = "label_prints"  # on the parcel hash: how many labels were sent

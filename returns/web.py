@@ -30,7 +30,7 @@ from aiohttp import web
 
 from gateway.app_keys import BATCHER, BOOKING, REDIS
 from gateway.auth import require_caller, require_shop
-from gateway.errors import FieldError, GatewayError, ValidationFailed
+from gateway.errors import FieldError, GatewayError
 from gateway.postal import PostalError, normalize_mobile, normalize_text
 from gateway.s10 import is_valid
 from gateway.web_shipments import _idempotent, read_json, validation_failed

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.errors import PROBLEM_CONTENT_TYPE
 from gateway import keys
+from gateway.errors import PROBLEM_CONTENT_TYPE
 from gateway.keys import STATUSES
 from gateway.openapi import JSON, add_paths, json_body, problem_responses, ref
 from gateway.validation import SERVICES

@@ -17,8 +17,8 @@ from gateway.errors import GatewayError
 from gateway.problems import CATALOGUE
 from routing.errors import RoutingError
 from routing.offices import load_registry
-from tracking.staff import create_staff
 from tests.conftest import shipment_body
+from tracking.staff import create_staff
 
 ROOT = Path(__file__).resolve().parents[2]
 PERSIAN = re.compile(r"[\u0600-\u06FF]")
