@@ -29,6 +29,7 @@ from gateway.auth import require_caller
 from gateway.booking import ShipmentNotFound
 from gateway.errors import Conflict, FieldError, GatewayError, NotFound
 from gateway.s10 import is_valid
+from gateway.tasks import stop_task
 from gateway.timeutil import iso_ms, parse_iso
 from gateway.web_shipments import _idempotent, json_response, read_json, validation_failed
 from routing.errors import RoutingError
@@ -481,11 +482,7 @@ async def _ctx(app: web.Application) -> AsyncIterator[None]:
     worker = jobs.LabelJobWorker(app[REDIS], lambda doc, url: _label(booking, doc, url))
     app[_WORKER] = asyncio.get_running_loop().create_task(_run_worker(worker))
     yield
-    app[_WORKER].cancel()
-    try:
-        await app[_WORKER]
-    except (asyncio.CancelledError, Exception):
-        pass
+    await stop_task(app[_WORKER])
     executor.shutdown(wait=False, cancel_futures=True)
 
 

@@ -14,7 +14,6 @@ shared by every gateway process) and applies passed deadlines. ``BARID_NDR_INTER
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import re
@@ -33,6 +32,7 @@ from gateway.auth import require_caller, require_shop
 from gateway.errors import FieldError, GatewayError
 from gateway.postal import PostalError, normalize_mobile, normalize_text
 from gateway.s10 import is_valid
+from gateway.tasks import stop_task
 from gateway.web_shipments import _idempotent, read_json, validation_failed
 from routing.offices import Registry, load_registry
 from tracking.events import FAILURE_REASONS
@@ -250,9 +250,7 @@ async def _ctx(app: web.Application) -> AsyncIterator[None]:
     task = asyncio.ensure_future(run_worker(cases, interval)) if interval > 0 else None
     yield
     if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await stop_task(task)
 
 
 def setup(app: web.Application, policy: Policy | None = None, settings: NdrSettings | None = None) -> None:
