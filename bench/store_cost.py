@@ -41,6 +41,7 @@ from gateway.store import find_server_binary
 from gateway.tariff import Limits, Tariff
 from gateway.timeutil import iso_ms
 from gateway.validation import RequestValidator
+from money.sheba import EXAMPLE_SHEBA
 from routing.offices import load_registry
 from tests.conftest import TEHRAN_SENDER, shipment_body
 from tracking.config import TrackingConfig
@@ -64,7 +65,8 @@ async def drive(url: str, parcels: int, scans: bool) -> None:
     batcher = Batcher(client, url)
     booking = BookingService(client, batcher, limits, Tariff.load(config.tariff_path, limits), ParcelNetwork(),
                              default_rate=1e6, default_burst=10**6, idempotency_ttl_s=3600, serial_block=1000)
-    _, key = await ShopRegistry(client).create("cost", sender=TEHRAN_SENDER, rate_per_s=1e6, rate_burst=10**6)
+    _, key = await ShopRegistry(client).create("cost", sender=TEHRAN_SENDER, rate_per_s=1e6, rate_burst=10**6,
+                                              sheba=EXAMPLE_SHEBA, sheba_verified=True)
     caller = await ShopDirectory(client).caller(_Headers(key))
     validator = RequestValidator(limits)
     sem = asyncio.Semaphore(64)

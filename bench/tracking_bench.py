@@ -75,12 +75,14 @@ async def setup_data(redis_url: str, base: str, parcels: int) -> tuple[dict, dic
     import redis.asyncio as aioredis
 
     from gateway.shops import ShopRegistry
+    from money.sheba import EXAMPLE_SHEBA
     from routing.offices import load_registry
     from tests.conftest import TEHRAN_SENDER, shipment_body
     from tracking.staff import create_staff
 
     redis = aioredis.Redis.from_url(redis_url)
-    shop, key = await ShopRegistry(redis).create("bench", sender=TEHRAN_SENDER, rate_per_s=1e6, rate_burst=10**6)
+    shop, key = await ShopRegistry(redis).create("bench", sender=TEHRAN_SENDER, rate_per_s=1e6, rate_burst=10**6,
+                                                  sheba=EXAMPLE_SHEBA, sheba_verified=True)
     staff = {}
     for office in (ORIGIN, HUB, DEST):
         made = await create_staff(redis, load_registry(), office, "bench")

@@ -157,7 +157,8 @@ def cmd_shops(args: argparse.Namespace, config: Config) -> None:
                 raise ValidationFailed("the default sender is invalid", "اطلاعات فرستنده نامعتبر است",
                                        errors=errs.items)
             shop, api_key = await shops.create(args.name, sender=sender, enamad_id=args.enamad_id,
-                                               rate_per_s=args.rate, rate_burst=args.burst)
+                                               rate_per_s=args.rate, rate_burst=args.burst, sheba=args.sheba,
+                                               sheba_verified=args.sheba_verified)
             return {**shop.public(), "api_key": api_key}
         if args.shops_cmd == "list":
             return [s.public() for s in await shops.list()]
@@ -169,6 +170,11 @@ def cmd_shops(args: argparse.Namespace, config: Config) -> None:
             return {**(await shops.get(args.shop)).public(), "api_key": api_key}
         if args.shops_cmd == "end-rotation":
             return (await shops.end_rotation(args.shop)).public()
+        if args.shops_cmd == "set-bank":
+            return (await shops.set_bank(args.shop, args.sheba, args.verified)).public()
+        if args.shops_cmd == "set-legal":
+            return (await shops.set_legal(args.shop, args.type, args.national_id, args.enamad_id,
+                                          args.settlement_plan)).public()
         if args.shops_cmd == "disable":
             return (await shops.set_status(args.shop, "disabled")).public()
         if args.shops_cmd == "enable":
@@ -202,7 +208,22 @@ def build_parser() -> argparse.ArgumentParser:
         create.add_argument(f"--sender-{f}", help=f"default sender {f.replace('-', ' ')}")
     create.add_argument("--rate", type=float, help="requests per second (default from BARID_RATE_PER_S)")
     create.add_argument("--burst", type=int, help="burst size (default from BARID_RATE_BURST)")
+    create.add_argument("--sheba", help="payout account (IR + 24 digits); COD bookings need a verified one")
+    create.add_argument("--sheba-verified", action="store_true", help="the Sheba account was verified")
     ssub.add_parser("list", help="list shops")
+    bank = ssub.add_parser("set-bank", help="record the shop's payout account (Sheba), checked; shown masked")
+    bank.add_argument("--shop", type=int, required=True)
+    bank.add_argument("--sheba", required=True, help="IR followed by 24 digits")
+    bank.add_argument("--verified", action="store_true",
+                      help="the account holder was verified (COD bookings need it); without it the account is "
+                           "recorded unverified")
+    legal = ssub.add_parser("set-legal", help="record who the shop is in law, its Enamad code, its payout plan")
+    legal.add_argument("--shop", type=int, required=True)
+    legal.add_argument("--type", required=True, choices=("individual", "company"))
+    legal.add_argument("--national-id", required=True,
+                       help="a person's 10-digit national id, or a company's 11-digit national id")
+    legal.add_argument("--enamad-id", help="the shop's Enamad code")
+    legal.add_argument("--settlement-plan", help="a plan of money/data/policy.toml (default: the default cycle)")
     for name, text in (("rotate-key", "issue a new API key; the old one keeps working for the overlap "
                                       "(BARID_KEY_ROTATION_OVERLAP_S, default 24 h; --overlap 0: stops at once)"),
                        ("end-rotation", "the previous API key stops working now (ends a rotation's overlap)"),

@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
+from money.sheba import EXAMPLE_SHEBA
 from routing.offices import load_registry
 from tracking.staff import create_staff
 
@@ -62,7 +63,8 @@ async def seed_demo(redis: aioredis.Redis, config: Config, parcels: int = 12) ->
     if await redis.scard(keys.SHOPS_ALL):
         return None
     shop, api_key = await ShopRegistry(redis).create("فروشگاه نمونه برید", sender=DEMO_SENDER,
-                                                     enamad_id="DEMO-ENAMAD")
+                                                     enamad_id="DEMO-ENAMAD",
+                                                     sheba=EXAMPLE_SHEBA, sheba_verified=True)
     limits = Limits.load(config.limits_path)
     tariff = Tariff.load(config.tariff_path, limits)
     booking = BookingService(redis, Batcher(redis), limits, tariff, ParcelNetwork(), default_rate=config.rate_per_s,

@@ -18,8 +18,13 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
+from money.legal import check_legal
+from money.policy import policy
+from money.sheba import describe, parse_sheba
+
 from . import keys
-from .errors import NotFound, Unauthorized
+from .errors import NotFound, Unauthorized, ValidationFailed
+from .postal import normalize_digits
 from .timeutil import iso_ms
 
 KEY_PREFIX = "bk_"
@@ -83,6 +88,13 @@ class Shop:
     rate_burst: int | None = None
     prev_key_hash: str | None = None  # the key before the last rotation, valid until prev_key_until_ms
     prev_key_until_ms: int | None = None
+    legal_type: str | None = None  # individual or company
+    national_id: str | None = None  # a person's کد ملی or a company's شناسه ملی, check digit verified
+    sheba: str | None = None  # the payout account, IR + 24 digits, checked (money/sheba.py)
+    sheba_verified: bool = False
+    settlement_plan: str | None = None  # a plan of money/data/policy.toml; None: the default cycle
+    # Decided once per record (money/data/policy.toml) so a COD booking only reads it: None = may book COD.
+    cod_refusal: str | None = None
 
     def accepts(self, key_hash: str, now_ms: float | None = None) -> bool:
         """The key (by hash) is this shop's current key, or its previous one within the rotation overlap."""
@@ -101,7 +113,20 @@ class Shop:
                "sender": self.sender, "created_at": self.created_at}
         if self.prev_key_until_ms is not None and self.prev_key_until_ms > time.time() * 1000:
             out["previous_key_valid_until"] = iso_ms(self.prev_key_until_ms / 1000)
+        out["legal"] = {"type": self.legal_type,
+                        "national_id_masked": mask_id(self.national_id) if self.national_id else None}
+        out["bank_account"] = self.bank_account()
+        out["settlement_plan"] = self.settlement_plan
+        out["cod_allowed"] = self.cod_refusal is None
+        if self.cod_refusal is not None:
+            out["cod_refusal"] = self.cod_refusal
         return out
+
+    def bank_account(self) -> dict[str, Any] | None:
+        """The payout account as listings show it: masked, with its bank and whether it is verified."""
+        if self.sheba is None:
+            return None
+        return {**describe(self.sheba), "verified": self.sheba_verified}
 
     @classmethod
     def from_hash(cls, shop_id: int, h: dict[bytes, bytes]) -> Shop:
@@ -114,7 +139,15 @@ class Shop:
             rate_burst=int(h[b"burst"]) if b"burst" in h else None,
             prev_key_hash=g(b"prev_key_hash"),
             prev_key_until_ms=int(h[b"prev_key_until"]) if b"prev_key_until" in h else None,
+            legal_type=g(b"legal_type"), national_id=g(b"national_id"), sheba=g(b"sheba"),
+            sheba_verified=h.get(b"sheba_verified") == b"1", settlement_plan=g(b"settlement_plan"),
+            cod_refusal=policy().cod_refusal(sheba_verified=h.get(b"sheba_verified") == b"1" and b"sheba" in h,
+                                             enamad_id=g(b"enamad_id")),
         )
+
+
+def mask_id(national_id: str) -> str:
+    return "*" * (len(national_id) - 3) + national_id[-3:]
 
 
 class ShopRegistry:
@@ -124,7 +157,8 @@ class ShopRegistry:
         self.redis = redis
 
     async def create(self, name: str, *, sender: dict[str, Any] | None = None, enamad_id: str | None = None,
-                     rate_per_s: float | None = None, rate_burst: int | None = None) -> tuple[Shop, str]:
+                     rate_per_s: float | None = None, rate_burst: int | None = None, sheba: str | None = None,
+                     sheba_verified: bool = False) -> tuple[Shop, str]:
         shop_id = int(await self.redis.incr(keys.SHOP_SEQ))
         api_key = _new_key(shop_id)
         mapping: dict[str, Any] = {
@@ -137,6 +171,8 @@ class ShopRegistry:
             mapping["rate"] = rate_per_s
         if rate_burst is not None:
             mapping["burst"] = rate_burst
+        if sheba is not None:
+            mapping.update(_bank_fields(sheba, sheba_verified))
         await self.redis.hset(keys.shop(shop_id), mapping=mapping)
         await self.redis.sadd(keys.SHOPS_ALL, shop_id)
         return await self.get(shop_id), api_key
@@ -172,3 +208,47 @@ class ShopRegistry:
         await self.get(shop_id)
         await self.redis.hset(keys.shop(shop_id), "status", status)
         return await self.get(shop_id)
+
+    async def set_bank(self, shop_id: int, sheba: str, verified: bool = False) -> Shop:
+        """Record the shop's payout account (checked first: a bad number changes nothing)."""
+        fields = _bank_fields(sheba, verified)
+        await self.get(shop_id)
+        await self.redis.hset(keys.shop(shop_id), mapping=fields)
+        return await self.get(shop_id)
+
+    async def set_legal(self, shop_id: int, legal_type: str, national_id: str, enamad_id: str | None = None,
+                        settlement_plan: str | None = None) -> Shop:
+        """Record who the shop is in law (and its Enamad code, its settlement plan), all checked first."""
+        fields: dict[str, Any] = {"legal_type": legal_type, "national_id": check_legal(legal_type, national_id)}
+        if enamad_id is not None:
+            fields["enamad_id"] = check_enamad(enamad_id)
+        if settlement_plan is not None:
+            if settlement_plan not in policy().plans:
+                raise SettlementPlanUnknown(
+                    f"no settlement plan {settlement_plan!r}; plans: {', '.join(sorted(policy().plans))}",
+                    "چنین برنامهٔ تسویه‌ای در سیاست‌های مالی تعریف نشده است")
+            fields["settlement_plan"] = settlement_plan
+        await self.get(shop_id)
+        await self.redis.hset(keys.shop(shop_id), mapping=fields)
+        return await self.get(shop_id)
+
+
+class EnamadInvalid(ValidationFailed):
+    code = "enamad_invalid"
+    title = "Enamad code is not valid"
+
+
+class SettlementPlanUnknown(ValidationFailed):
+    code = "settlement_plan_unknown"
+    title = "No such settlement plan"
+
+
+def check_enamad(enamad_id: str) -> str:
+    code = normalize_digits(enamad_id.strip())
+    if not (code.isascii() and code.isdigit() and 4 <= len(code) <= 20):
+        raise EnamadInvalid("an Enamad code is 4 to 20 digits", "کد اینماد باید ۴ تا ۲۰ رقم باشد")
+    return code
+
+
+def _bank_fields(sheba: str, verified: bool) -> dict[str, str]:
+    return {"sheba": parse_sheba(sheba).iban, "sheba_verified": "1" if verified else "0"}

@@ -14,6 +14,7 @@ import orjson
 import redis.asyncio as aioredis
 
 from gateway.shops import ShopRegistry
+from money.sheba import EXAMPLE_SHEBA
 from routing.offices import load_registry
 from tracking.staff import create_staff
 
@@ -32,7 +33,8 @@ async def _store_side(redis_url: str, shops: int, rng: random.Random) -> tuple[l
             sender = {**party(rng, registry, office), "name": f"فروشگاه آزمایشی {i + 1}"}
             # Rate limits are not what this test measures: a shop's limit is far above the offered load.
             shop, key = await ShopRegistry(redis).create(f"loadtest-{i + 1}", sender=sender, rate_per_s=1e6,
-                                                         rate_burst=10**6)
+                                                         rate_burst=10**6, sheba=EXAMPLE_SHEBA,
+                                                         sheba_verified=True)
             made.append({"id": shop.id, "key": key, "origin": office})
         staff = {}
         for code in registry.offices:

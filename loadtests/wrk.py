@@ -21,6 +21,7 @@ import orjson
 import redis.asyncio as aioredis
 
 from gateway.shops import ShopRegistry
+from money.sheba import EXAMPLE_SHEBA
 from routing.offices import load_registry
 
 from .bodies import shipment
@@ -112,6 +113,7 @@ async def make_shop(url: str) -> str:
     client = aioredis.Redis.from_url(url)
     _, key = await ShopRegistry(client).create("bench", sender={
         "name": "فروشگاه", "phone": "09121234567", "postal_code": "1458973311", "province": "تهران",
-        "city": "تهران", "address": "خیابان آزادی"}, rate_per_s=1e6, rate_burst=1_000_000)
+        "city": "تهران", "address": "خیابان آزادی"}, rate_per_s=1e6, rate_burst=1_000_000,
+        sheba=EXAMPLE_SHEBA, sheba_verified=True)
     await client.aclose()
     return key

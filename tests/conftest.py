@@ -18,6 +18,7 @@ from gateway.config import Config
 from gateway.shops import ShopRegistry
 from gateway.store import EmbeddedStore
 from gateway.web_app import create_app
+from money.sheba import EXAMPLE_SHEBA
 
 DATA = Path(__file__).parent / "data"
 
@@ -25,6 +26,8 @@ TEHRAN_SENDER = {
     "name": "فروشگاه نمونه", "phone": "09121234567", "postal_code": "1458973311", "province": "تهران",
     "city": "تهران", "address": "تهران، خیابان آزادی، پلاک ۱۰",
 }
+# Test shops have a verified payout account, as the money policy requires of a shop that books COD.
+VERIFIED_BANK = {"sheba": EXAMPLE_SHEBA, "sheba_verified": True}
 
 
 async def stored_parcels(redis: aioredis.Redis, shop_id: int) -> int:
@@ -114,6 +117,8 @@ class ShopHandle:
 def make_shop(redis: aioredis.Redis):
     async def make(name: str = "shop", **kwargs) -> ShopHandle:
         kwargs.setdefault("sender", TEHRAN_SENDER)
+        for k, v in VERIFIED_BANK.items():  # COD bookings need a verified payout account (money/policy.py)
+            kwargs.setdefault(k, v)
         shop, key = await ShopRegistry(redis).create(name, **kwargs)
         return ShopHandle(shop, key)
 

@@ -1,0 +1,1 @@
+"""Money: the COD ledger, cash closes, shop remittances and payout files (issue 23)."""

@@ -1,0 +1,103 @@
+"""Money policy as data (money/data/policy.toml): who may book cash on delivery, and each shop's payout cycle.
+
+The file is read once per process. The COD rule is decided once per shop record (``cod_refusal``, kept on the
+shop profile the booking path already caches), so a booking pays for it with one attribute read.
+"""
+
+from __future__ import annotations
+
+import functools
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gateway.errors import GatewayError
+
+POLICY_FILE = Path(__file__).with_name("data") / "policy.toml"
+
+# The Jalali week, Saturday first, with Python's date.weekday() of each day (Monday = 0).
+JALALI_WEEKDAYS = {"شنبه": 5, "یکشنبه": 6, "دوشنبه": 0, "سه‌شنبه": 1, "چهارشنبه": 2, "پنجشنبه": 3, "جمعه": 4}
+EVERY_DAY = "*"
+
+
+class CodRequiresVerifiedSheba(GatewayError):
+    status = 422
+    code = "cod_requires_verified_sheba"
+    title = "Cash on delivery needs a verified Sheba account"
+
+
+class CodRequiresEnamad(GatewayError):
+    status = 422
+    code = "cod_requires_enamad"
+    title = "Cash on delivery needs an Enamad code"
+
+
+class PolicyError(ValueError):
+    """The policy file itself is wrong: found at start, never on a request."""
+
+
+@dataclass(frozen=True, slots=True)
+class Cycle:
+    """When a shop is paid: ``days_after_delivery`` working days after delivery, then on the next payout day
+    (a Python weekday, or None for every working day), if the total reaches ``minimum_payout_rial``."""
+
+    days_after_delivery: int
+    payout_weekday: int | None
+    minimum_payout_rial: int
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Cycle:
+        day = d.get("payout_weekday", EVERY_DAY)
+        if day != EVERY_DAY and day not in JALALI_WEEKDAYS:
+            raise PolicyError(f"payout_weekday {day!r} is not a day of the Jalali week ({', '.join(JALALI_WEEKDAYS)})")
+        n, minimum = d.get("days_after_delivery"), d.get("minimum_payout_rial", 0)
+        if not isinstance(n, int) or not 0 <= n <= 60 or not isinstance(minimum, int) or minimum < 0:
+            raise PolicyError(f"settlement cycle {d!r}: days_after_delivery 0..60 and minimum_payout_rial >= 0")
+        return cls(n, None if day == EVERY_DAY else JALALI_WEEKDAYS[day], minimum)
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    cod_requires_verified_sheba: bool
+    cod_requires_enamad: bool
+    default_cycle: Cycle
+    plans: dict[str, Cycle]
+
+    def cycle(self, plan: str | None) -> Cycle:
+        """A shop's cycle: its plan's, or the default (a plan since removed from the file falls back too)."""
+        return self.plans.get(plan, self.default_cycle) if plan else self.default_cycle
+
+    def cod_refusal(self, *, sheba_verified: bool, enamad_id: str | None) -> str | None:
+        """The problem code a COD booking of a shop like this gets, or None when it may book COD."""
+        if self.cod_requires_verified_sheba and not sheba_verified:
+            return CodRequiresVerifiedSheba.code
+        if self.cod_requires_enamad and not enamad_id:
+            return CodRequiresEnamad.code
+        return None
+
+
+def parse_policy(text: str) -> Policy:
+    raw = tomllib.loads(text)
+    cod, settlement = raw.get("cod", {}), raw.get("settlement", {})
+    return Policy(bool(cod.get("requires_verified_sheba", True)), bool(cod.get("requires_enamad", False)),
+                  Cycle.from_dict(settlement.get("default", {"days_after_delivery": 3})),
+                  {name: Cycle.from_dict(c) for name, c in settlement.get("plans", {}).items()})
+
+
+@functools.cache
+def policy() -> Policy:
+    return parse_policy(POLICY_FILE.read_text(encoding="utf-8"))
+
+
+def cod_refused(code: str) -> GatewayError:
+    """The 422 a COD booking gets from a shop whose record ``cod_refusal`` named ``code``."""
+    if code == CodRequiresEnamad.code:
+        return CodRequiresEnamad(
+            "this shop may not book cash-on-delivery parcels until its Enamad code is recorded",
+            "ثبت مرسولهٔ پرداخت در محل برای این فروشگاه تا ثبت کد اینماد آن ممکن نیست")
+    return CodRequiresVerifiedSheba(
+        "this shop may not book cash-on-delivery parcels until its bank account (Sheba) is recorded and verified:"
+        " the collected money would have nowhere to go",
+        "ثبت مرسولهٔ پرداخت در محل برای این فروشگاه تا ثبت و تأیید شماره شبای حساب بانکی آن ممکن نیست؛"
+        " پول دریافتی از خریدار جایی برای واریز ندارد")
