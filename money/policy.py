@@ -63,6 +63,8 @@ class Policy:
     cod_requires_enamad: bool
     default_cycle: Cycle
     plans: dict[str, Cycle]
+    payer_name: str = ""
+    payer_sheba: str = ""
 
     def cycle(self, plan: str | None) -> Cycle:
         """A shop's cycle: its plan's, or the default (a plan since removed from the file falls back too)."""
@@ -79,10 +81,11 @@ class Policy:
 
 def parse_policy(text: str) -> Policy:
     raw = tomllib.loads(text)
-    cod, settlement = raw.get("cod", {}), raw.get("settlement", {})
+    cod, settlement, payer = raw.get("cod", {}), raw.get("settlement", {}), raw.get("payer", {})
     return Policy(bool(cod.get("requires_verified_sheba", True)), bool(cod.get("requires_enamad", False)),
                   Cycle.from_dict(settlement.get("default", {"days_after_delivery": 3})),
-                  {name: Cycle.from_dict(c) for name, c in settlement.get("plans", {}).items()})
+                  {name: Cycle.from_dict(c) for name, c in settlement.get("plans", {}).items()},
+                  str(payer.get("name", "")), str(payer.get("sheba", "")))
 
 
 @functools.cache
