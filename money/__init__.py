@@ -1,1 +1,1 @@
-"""Money: the COD ledger, cash closes, shop remittances and payout files (issue 23)."""
+"""Money: the PostgreSQL ledger of COD and fees, the ledger workers, and the postman's cash close."""
