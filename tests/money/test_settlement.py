@@ -68,3 +68,13 @@ def test_the_policy_file_has_a_default_cycle_and_named_plans():
     assert p.default_cycle.payout_weekday == TUESDAY
     with pytest.raises(PolicyError):
         parse_policy('[settlement.default]\ndays_after_delivery = 3\npayout_weekday = "Tuesday"\n')
+
+
+def test_the_cod_rule_reads_the_policy():
+    strict = parse_policy("[cod]\nrequires_verified_sheba = true\nrequires_enamad = true\n")
+    assert strict.cod_refusal(sheba_verified=False, enamad_id="123456") == "cod_requires_verified_sheba"
+    assert strict.cod_refusal(sheba_verified=True, enamad_id=None) == "cod_requires_enamad"
+    assert strict.cod_refusal(sheba_verified=True, enamad_id="123456") is None
+    lenient = parse_policy("[cod]\nrequires_verified_sheba = false\n")
+    assert lenient.cod_refusal(sheba_verified=False, enamad_id=None) is None
+    assert policy().cod_requires_verified_sheba and not policy().cod_requires_enamad  # as shipped
