@@ -49,9 +49,9 @@ sys.path.insert(0, str(ROOT))
 
 from bench.proc import children, cpu_seconds  # noqa: E402
 from gateway.shops import ShopRegistry  # noqa: E402
-from gateway.store import EmbeddedStore  # noqa: E402
+from kernel.store.client import EmbeddedStore  # noqa: E402
 from loadtests.bodies import shipment  # noqa: E402
-from routing.offices import load_registry  # noqa: E402
+from kernel.postal.offices import load_registry  # noqa: E402
 
 # What shops send, as the load-test kit makes it (loadtests/bodies.py): receivers at real addresses all over the
 # country, 60 % cash on delivery, 0.2-8 kg, a fifth of the phones in Persian digits. Fixed seed: every run and

@@ -132,13 +132,13 @@ async def drive(stage: str, requests: int) -> None:
     from bench.booking_bench import BODIES
     from gateway.app_keys import BATCHER, BOOKING, LIMITS, METRICS, SHOPS, VALIDATOR
     from gateway.auth import ShopDirectory
-    from gateway.batcher import Batcher
+    from kernel.store.batcher import Batcher
     from gateway.booking import BookingService, Caller
     from gateway.config import Config
     from gateway.metrics import Metrics
-    from gateway.network import ParcelNetwork
+    from kernel.postal.network import ParcelNetwork
     from gateway.shops import Shop
-    from gateway.tariff import Limits, Tariff
+    from kernel.postal.tariff import Limits, Tariff
     from gateway.validation import RequestValidator
     from gateway.web_app import observe
     from tests.conftest import TEHRAN_SENDER

@@ -47,10 +47,10 @@ class StoredBookings:
 
     def __init__(self, app: web.Application, shop, key_hash: str, worker: int) -> None:
         from bench.booking_bench import BODIES
-        from gateway import keys
+        from kernel.store import keys
         from gateway.app_keys import BATCHER, BOOKING, VALIDATOR
         from gateway.booking import FEED_MAXLEN, _shop_keys
-        from gateway.timeutil import iso_ms
+        from kernel.postal.timeutil import iso_ms
 
         booking = app[BOOKING]
         self.batcher, self.script, self.shop_id = app[BATCHER], booking._book, shop.id
@@ -93,7 +93,7 @@ def stored_app() -> web.Application:
     from gateway.app_keys import LIMITS, REDIS
     from gateway.config import Config
     from gateway.shops import ShopRegistry, hash_key, parse_api_key
-    from gateway.tariff import Limits
+    from kernel.postal.tariff import Limits
     from gateway.web_app import _store_ctx
 
     config, api_key = Config.from_env(), os.environ["BENCH_API_KEY"]

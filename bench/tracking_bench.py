@@ -75,7 +75,7 @@ async def setup_data(redis_url: str, base: str, parcels: int) -> tuple[dict, dic
     import redis.asyncio as aioredis
 
     from gateway.shops import ShopRegistry
-    from routing.offices import load_registry
+    from kernel.postal.offices import load_registry
     from tests.conftest import TEHRAN_SENDER, shipment_body
     from tracking.staff import create_staff
 
@@ -302,7 +302,7 @@ def main() -> None:
     if args.serve:
         serve(args.serve[0], int(args.serve[1]))
         return
-    from gateway.store import EmbeddedStore
+    from kernel.store.client import EmbeddedStore
 
     with tempfile.TemporaryDirectory(prefix="barid-bench-") as tmp:
         store = EmbeddedStore(Path(tmp), allocator=args.store_allocator)

@@ -18,7 +18,7 @@ from typing import Any
 
 import hiredis
 
-from .postal import normalize_digits
+from kernel.postal.text import normalize_digits
 
 _ZWNJ = "\u200c"
 _ZWJ = "\u200d"

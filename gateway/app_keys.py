@@ -11,10 +11,10 @@ from .config import Config
 
 if TYPE_CHECKING:  # the AppKeys below name these types as strings, for type checkers; no import cycle at run time
     from .auth import ShopDirectory  # noqa: F401
-    from .batcher import Batcher  # noqa: F401
+    from kernel.store.batcher import Batcher  # noqa: F401
     from .booking import BookingService  # noqa: F401
     from .metrics import Metrics, MetricsShare  # noqa: F401
-    from .tariff import Limits, Tariff  # noqa: F401
+    from kernel.postal.tariff import Limits, Tariff  # noqa: F401
     from .validation import RequestValidator  # noqa: F401
 
 CONFIG = web.AppKey("config", Config)

@@ -13,10 +13,10 @@ import time
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from . import keys
+from kernel.store import keys
 from .app_keys import BOOKING, SHOPS
 from .booking import Caller
-from .errors import Unauthorized
+from kernel.errors import Unauthorized
 from .shops import InvalidApiKey, Shop, hash_key, parse_api_key
 
 PROFILE_TTL_S = 30.0

@@ -20,16 +20,16 @@ from typing import Any, NamedTuple
 import orjson
 import redis.asyncio as aioredis
 
-from . import keys, lua
-from .batcher import Batcher, Script
-from .errors import Conflict, FieldError, GatewayError, NotFound, RateLimited, Unauthorized
-from .network import ParcelNetwork
-from .postal import _fa_digits
-from .s10 import format_tracking_number
-from .serials import SerialAllocator
+from kernel.store import keys, lua
+from kernel.store.batcher import Batcher, Script
+from kernel.errors import Conflict, FieldError, BaridError, NotFound, RateLimited, Unauthorized
+from kernel.postal.network import ParcelNetwork
+from kernel.postal.text import _fa_digits
+from kernel.postal.s10 import format_tracking_number
+from kernel.store.serials import SerialAllocator
 from .shops import Shop
-from .tariff import Limits, Tariff, zone_of
-from .timeutil import iso_ms
+from kernel.postal.tariff import Limits, Tariff, zone_of
+from kernel.postal.timeutil import iso_ms
 from .validation import ShipmentRequest
 
 FEED_MAXLEN = 100_000  # entries per shop (each up to keys.FEED_RUN events): the polling/SSE window
@@ -86,10 +86,9 @@ class AlreadyCancelled(Conflict):
     title = "Shipment is already cancelled"
 
 
-class BatchExceedsBurst(GatewayError):
+class BatchExceedsBurst(BaridError):
     """A batch that costs more than the shop's whole burst: no wait would let it through, so it is not a 429."""
 
-    status = 422
     code = "batch_exceeds_burst"
     title = "Batch is larger than the shop's rate-limit burst"
 

@@ -21,17 +21,17 @@ import orjson
 import redis.asyncio as aioredis
 
 from routing.jobs import serve as serve_router
-from routing.offices import load_registry
+from kernel.postal.offices import load_registry
 from tracking.config import TrackingConfig
 from tracking.dispatcher import serve as serve_dispatcher
 from tracking.staff import create_staff, list_staff, revoke_staff
 
 from .config import Config
 from .demo import seed_demo
-from .errors import GatewayError, ValidationFailed
+from kernel.errors import BaridError, ValidationFailed
 from .shops import ShopRegistry
-from .store import async_client, durability_report, open_store
-from .upgrade import upgrade
+from kernel.store.client import async_client, durability_report, open_store
+from kernel.store.upgrade import upgrade
 from .validation import Errors, party
 from .web_runner import Role, Supervisor, configure_logging, run_worker
 
@@ -251,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     config = Config.from_env()
     try:
         COMMANDS[args.cmd](args, config)
-    except GatewayError as exc:
+    except BaridError as exc:
         _print(exc.to_problem())
         return 1
     return 0

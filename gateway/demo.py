@@ -13,16 +13,16 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
-from routing.offices import load_registry
+from kernel.postal.offices import load_registry
 from tracking.staff import create_staff
 
-from . import keys
-from .batcher import Batcher
+from kernel.store import keys
+from kernel.store.batcher import Batcher
 from .booking import BookingService, Caller
 from .config import Config
-from .network import ParcelNetwork
+from kernel.postal.network import ParcelNetwork
 from .shops import ShopRegistry, hash_key
-from .tariff import Limits, Tariff
+from kernel.postal.tariff import Limits, Tariff
 from .validation import RequestValidator
 
 DEMO_SENDER = {

@@ -14,9 +14,9 @@ import orjson
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from . import keys
+from kernel.store import keys
 from .booking import IdempotencyKeyReused, Replay
-from .errors import FieldError, ValidationFailed
+from kernel.errors import FieldError, ValidationFailed
 
 MAX_KEY_LEN = 255
 

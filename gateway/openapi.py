@@ -11,11 +11,11 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
-from .errors import PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE
+from kernel.errors import PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE
 from .idempotency import MAX_KEY_LEN
-from .keys import STATUSES
-from .postal import CITY_MAX_LEN, provinces
-from .tariff import ZONES, Limits
+from kernel.store.keys import STATUSES
+from kernel.postal.text import CITY_MAX_LEN, provinces
+from kernel.postal.tariff import ZONES, Limits
 from .validation import ADDRESS_MAX, CONTENTS_MAX, LAT_RANGE, LON_RANGE, NAME_MAX, PAYMENT_TYPES, SERVICES
 from .web_shipments import CURSOR_PATTERN, LIST_MAX
 
@@ -309,7 +309,7 @@ def _components(limits: Limits) -> dict[str, Any]:
                         **{k: {"type": "integer"} for k in parcel_props}, "contents": {"type": "string"}}},
                     "zone": {"enum": list(ZONES)}, "price": ref("Price"), "created_at": timestamp,
                     "status": {"enum": list(STATUSES)}, "status_at": timestamp, "updated_at": timestamp,
-                    # Filled from the post-office network at booking (gateway.network).
+                    # Filled from the post-office network at booking (kernel.postal.network).
                     "origin_office": {"type": "string"}, "delivering_office": {"type": "string"},
                     "route": {"type": "array", "items": {"type": "string"}, "description": "Office codes, in order."},
                     "expected_delivery": {"type": "string", "description": "ISO 8601, Iran time."},

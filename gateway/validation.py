@@ -11,8 +11,8 @@ from functools import partial
 from typing import Any
 
 from . import fast
-from .errors import FieldError
-from .postal import (
+from kernel.errors import FieldError
+from kernel.postal.text import (
     CITY_MAX_LEN,
     PostalError,
     canonical_province_names,
@@ -23,8 +23,8 @@ from .postal import (
     normalize_text,
     strip_controls,
 )
-from .regions import region_errors, region_table
-from .tariff import Limits
+from kernel.postal.regions import region_errors, region_table
+from kernel.postal.tariff import Limits
 
 SERVICES = ("pishtaz", "sefareshi")
 PAYMENT_TYPES = ("cod", "prepaid")

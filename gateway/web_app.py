@@ -13,7 +13,6 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from routing import web as routing_web
-from routing.errors import RoutingError
 from tracking import web as tracking_web
 from tracking.config import TrackingConfig
 
@@ -33,23 +32,25 @@ from .app_keys import (
     VALIDATOR,
 )
 from .auth import ShopDirectory
-from .batcher import Batcher
+from kernel.store.batcher import Batcher
 from .booking import BookingService
 from .config import Config
-from .errors import PROBLEM_CONTENT_TYPE, GatewayError, PayloadTooLarge, StoreUnavailable
+from kernel.errors import PROBLEM_CONTENT_TYPE, BaridError, PayloadTooLarge, StoreUnavailable
 from .metrics import Metrics, MetricsShare
-from .network import ParcelNetwork
-from .problems import describe
-from .store import async_client
-from .tariff import Limits, Tariff
+from kernel.postal.network import ParcelNetwork
+from kernel.store.client import async_client
+from kernel.postal.tariff import Limits, Tariff
 from .validation import RequestValidator
 
 log = logging.getLogger("barid.gateway")
 
 
-def problem_response(exc: GatewayError, instance: str | None = None) -> web.Response:
-    return web.Response(body=orjson.dumps(exc.to_problem(instance)), status=exc.status,
-                        content_type=PROBLEM_CONTENT_TYPE, headers=exc.headers)
+def problem_response(exc: BaridError, instance: str | None = None, status: int | None = None) -> web.Response:
+    """The one place an error becomes an HTTP answer: its status is the catalogue's for its code (``status``
+    only for aiohttp's own HTTP errors, whose status aiohttp chose)."""
+    body = exc.to_problem(instance, status=status)
+    return web.Response(body=orjson.dumps(body), status=body["status"], content_type=PROBLEM_CONTENT_TYPE,
+                        headers=exc.headers)
 
 
 CLIENT_CLOSED = 499  # nginx's status for a request whose client went away before the answer was complete
@@ -69,7 +70,7 @@ def observe(metrics: Metrics, access_log: AccessLog | None, max_body_bytes: int)
         start = time.perf_counter()
         try:
             response = await handler(request)
-        except GatewayError as exc:
+        except BaridError as exc:
             metrics.count_error(exc.code)
             response = problem_response(exc, request.path)
         except web.HTTPRequestEntityTooLarge:
@@ -78,16 +79,11 @@ def observe(metrics: Metrics, access_log: AccessLog | None, max_body_bytes: int)
             response = problem_response(exc, request.path)
         except web.HTTPException as exc:
             code = {404: "route_not_found", 405: "method_not_allowed"}.get(exc.status, "http_error")
-            err = GatewayError(exc.reason, status=exc.status, code=code, title=exc.reason)
+            err = BaridError(exc.reason, code=code, title=exc.reason)
             metrics.count_error(code)
-            response = problem_response(err, request.path)
+            response = problem_response(err, request.path, exc.status)
             if exc.status == 405 and "Allow" in exc.headers:
                 response.headers["Allow"] = exc.headers["Allow"]
-        except RoutingError as exc:  # the router's own error root, mapped here like everything else
-            kind = describe(exc.code)
-            err = GatewayError(exc.message, kind.fa, status=exc.status, code=exc.code, title=kind.title)
-            metrics.count_error(err.code)
-            response = problem_response(err, request.path)
         except (RedisConnectionError, RedisTimeoutError, BusyLoadingError, TimeoutError) as exc:
             err = StoreUnavailable(f"the store did not answer ({type(exc).__name__}); nothing was applied",
                                    "پایگاه داده پاسخ نداد؛ درخواست اعمال نشد", headers={"Retry-After": "1"})
@@ -102,7 +98,7 @@ def observe(metrics: Metrics, access_log: AccessLog | None, max_body_bytes: int)
             response = web.Response(status=CLIENT_CLOSED)
         except Exception:
             log.exception("unhandled error on %s %s", request.method, request.path)
-            err = GatewayError("the gateway failed to handle this request; it was not applied",
+            err = BaridError("the gateway failed to handle this request; it was not applied",
                                "خطای داخلی؛ درخواست اعمال نشد")
             metrics.count_error(err.code)
             response = problem_response(err, request.path)

@@ -10,14 +10,14 @@ from aiohttp import web
 
 from .app_keys import BOOKING, LIMITS, METRICS, REDIS, VALIDATOR
 from .auth import known_caller, require_caller
-from . import keys
+from kernel.store import keys
 from .booking import Caller, OrderIdTaken, Replay, ShipmentNotFound, request_fingerprint
-from .errors import FieldError, MalformedJSON, UnsupportedMediaType, ValidationFailed
+from kernel.errors import FieldError, MalformedJSON, UnsupportedMediaType, ValidationFailed
 from .idempotency import IdempotencyStore, idempotency_key
-from .keys import STATUSES
-from .s10 import is_valid
-from .tariff import TariffError
-from .timeutil import parse_iso
+from kernel.store.keys import STATUSES
+from kernel.postal.s10 import is_valid
+from kernel.postal.tariff import TariffError
+from kernel.postal.timeutil import parse_iso
 
 JSON = "application/json"
 BATCH_SCOPE = "POST /v1/shipments/batch"  # the batch's idempotency scope (keys.idempotency)

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from .app_keys import CONFIG, LIMITS, METRICS, METRICS_SHARE, REDIS
 from .config import Config, hash_token
-from .errors import Forbidden, StoreUnavailable
+from kernel.errors import Forbidden, StoreUnavailable
 from .openapi import openapi_document
 
 _OPENAPI = web.AppKey("openapi_body", bytes)

@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 import redis
 
-from gateway import keys
+from kernel.store import keys
 from gateway.booking import parcel_history
 from tracking.events import OUTBOX_RANGE, outbox_entry
 

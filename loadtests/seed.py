@@ -14,7 +14,7 @@ import orjson
 import redis.asyncio as aioredis
 
 from gateway.shops import ShopRegistry
-from routing.offices import load_registry
+from kernel.postal.offices import load_registry
 from tracking.staff import create_staff
 
 from .bodies import party, shipment

@@ -20,7 +20,7 @@ from pathlib import Path
 import psutil
 
 from bench.booking_bench import free_port, wait_port
-from gateway.store import EmbeddedStore
+from kernel.store.client import EmbeddedStore
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.errors import PROBLEM_CONTENT_TYPE
+from kernel.errors import PROBLEM_CONTENT_TYPE
 from gateway.openapi import JSON, add_paths, json_body, problem_responses, ref
 
 from .service import PLAN_TIME_LIMIT_S

@@ -45,7 +45,7 @@ def _worker(args) -> int:
     import logging
 
     from gateway.config import Config
-    from gateway.store import open_store
+    from kernel.store.client import open_store
 
     from .jobs import serve
 

@@ -14,7 +14,7 @@ from datetime import date
 import numpy as np
 
 from .errors import InvalidParcel
-from .offices import Office, load_registry
+from kernel.postal.offices import Office, load_registry
 
 MIN_PARCELS, MAX_PARCELS = 100, 3000
 BLOCK_M = 90.0  # street spacing

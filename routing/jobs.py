@@ -22,15 +22,15 @@ import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
-from gateway import keys
+from kernel.store import keys
 from gateway.booking import parcel_history
-from gateway.errors import FieldError, GatewayError, ValidationFailed
-from gateway.network import IRAN_TIME
-from gateway.timeutil import iso_ms
+from kernel.errors import FieldError, BaridError, ValidationFailed
+from kernel.postal.network import IRAN_TIME
+from kernel.postal.timeutil import iso_ms
 
 from .errors import InvalidDate, NoParcels, RoutingError, SolverFailed, TimeLimitOutOfRange
 from .office_day import Fleet, clock_to_s
-from .offices import load_registry
+from kernel.postal.offices import load_registry
 from .service import PLAN_TIME_LIMIT_S, PlanRequest, plan_office_day
 from .sheet import fa_digits
 
@@ -46,8 +46,7 @@ TERMINAL = {b"delivered", b"returned", b"cancelled", b"returning"}
 HUB_TO_OFFICE_S = 4 * 3600
 
 
-class PlanDateInPast(GatewayError):
-    status = 422
+class PlanDateInPast(BaridError):
     code = "plan_date_in_past"
     title = "Plans are made for today or a later day"
 
@@ -244,7 +243,7 @@ def serve(redis_url: str, *, burst: bool = False, cluster: bool = False) -> int:
     """Entry point of a router process (a supervisor role, or ``python -m routing worker``)."""
     import uvloop
 
-    from gateway.store import async_client
+    from kernel.store.client import async_client
 
     async def main() -> int:
         redis = async_client(redis_url, cluster=cluster)

@@ -10,7 +10,7 @@ from typing import Callable
 from . import peer
 from .demo import generate_day
 from .office_day import Fleet, build_problem, merge_stops
-from .offices import load_registry
+from kernel.postal.offices import load_registry
 from .params import SolveParams, Stop
 from .solver import evaluate, solve
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from . import fast
 from .errors import InvalidParcel, NoParcels
-from .offices import Office, haversine_m, normalize_postal_code
+from kernel.postal.offices import Office, haversine_m, normalize_postal_code
 from .problem import Problem
 
 COD_TYPES = {"cod", "cash_on_delivery", "pas-kerayeh"}

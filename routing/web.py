@@ -19,8 +19,8 @@ import orjson
 from aiohttp import web
 
 from gateway.app_keys import CONFIG, REDIS
-from gateway.errors import Forbidden, NotFound
-from gateway.timeutil import iso_ms
+from kernel.errors import Forbidden, NotFound
+from kernel.postal.timeutil import iso_ms
 from gateway.web_shipments import read_json
 from tracking.web import require_staff
 
@@ -30,7 +30,7 @@ from . import (
     sheet_links,
 )
 from .errors import PlanNotFound
-from .offices import load_registry
+from kernel.postal.offices import load_registry
 from .sheet import SHEET_CSP, render_route_sheet
 
 JSON = "application/json"

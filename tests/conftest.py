@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
-from gateway import keys
+from kernel.store import keys
 from gateway.config import Config
 from gateway.shops import ShopRegistry
-from gateway.store import EmbeddedStore
+from kernel.store.client import EmbeddedStore
 from gateway.web_app import create_app
 
 DATA = Path(__file__).parent / "data"

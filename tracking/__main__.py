@@ -12,7 +12,7 @@ import signal
 import sys
 
 from gateway.config import Config
-from gateway.store import open_store
+from kernel.store.client import open_store
 
 from .config import TrackingConfig
 from .dispatcher import serve

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.errors import PROBLEM_CONTENT_TYPE
-from gateway import keys
-from gateway.keys import STATUSES
+from kernel.errors import PROBLEM_CONTENT_TYPE
+from kernel.store import keys
+from kernel.store.keys import STATUSES
 from gateway.openapi import JSON, add_paths, json_body, problem_responses, ref
 from gateway.validation import SERVICES
-from routing.offices import load_registry
+from kernel.postal.offices import load_registry
 
 from .config import TrackingConfig
 from .events import COD_METHODS, FAILURE_REASONS, RULES, STAFF_EVENTS

@@ -52,11 +52,11 @@ import aiohttp
 import orjson
 from redis.exceptions import ResponseError
 
-from gateway import keys
-from gateway.batcher import Batcher, Script
-from gateway.errors import GatewayError, ValidationFailed
-from gateway.store import async_client
-from gateway.timeutil import parse_iso
+from kernel.store import keys
+from kernel.store.batcher import Batcher, Script
+from kernel.errors import BaridError, ValidationFailed
+from kernel.store.client import async_client
+from kernel.postal.timeutil import parse_iso
 
 from .config import TrackingConfig
 from .ssrf import GuardedResolver, check_url
@@ -528,7 +528,7 @@ class Dispatcher:
     async def _disable(self, shop_id: int, ep: str) -> None:
         try:
             doc = await self.registry.set_status(shop_id, ep, "disabled", "endpoint answered 410 Gone")
-        except GatewayError:  # deleted meanwhile
+        except BaridError:  # deleted meanwhile
             return
         cached = self._docs.get(str(shop_id), {}).get(ep)
         if cached is not None:

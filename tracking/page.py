@@ -19,8 +19,8 @@ from zoneinfo import ZoneInfo
 import jdatetime
 import orjson
 
-from gateway.timeutil import parse_iso
-from routing.offices import Registry
+from kernel.postal.timeutil import parse_iso
+from kernel.postal.offices import Registry
 
 from .events import FAILURE_REASONS, RULES, STATUS_FA
 

@@ -19,11 +19,11 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from gateway import keys
-from gateway.batcher import Batcher, Script
-from gateway.errors import RateLimited
+from kernel.store import keys
+from kernel.store.batcher import Batcher, Script
+from kernel.errors import RateLimited
+from kernel.postal.tariff import LIMITS_PATH
 
-LIMITS_PATH = Path(__file__).resolve().parent.parent / "gateway" / "data" / "limits.toml"
 
 # KEYS: 1 the address's key. ARGV: 1 ms between lookups (1000 / rate), 2 the tolerance in ms (interval x burst).
 # Returns 0 (allowed, counted) or the ms to wait before the next lookup is allowed (nothing counted).

@@ -16,16 +16,16 @@ import orjson
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from gateway import keys
+from kernel.store import keys
 from gateway.app_keys import BATCHER, CONFIG, REDIS, STORE_URL
 from gateway.auth import require_shop
-from gateway.batcher import Batcher
+from kernel.store.batcher import Batcher
 from gateway.booking import parcel_history
-from gateway.errors import GatewayError, ValidationFailed
-from gateway.s10 import S10Error, format_tracking_number, parse_tracking_number
-from gateway.store import async_client
+from kernel.errors import BaridError, ValidationFailed
+from kernel.postal.s10 import S10Error, format_tracking_number, parse_tracking_number
+from kernel.store.client import async_client
 from gateway.web_shipments import read_json
-from routing.offices import Registry, load_registry
+from kernel.postal.offices import Registry, load_registry
 
 from . import (
     api_spec,  # noqa: F401  (documents these routes)
@@ -74,7 +74,7 @@ async def post_scan(request: web.Request) -> web.Response:
     if isinstance(scan, list):
         raise ValidationFailed(f"{len(scan)} field(s) are invalid", "برخی فیلدها نامعتبرند", errors=scan)
     (result,) = await t.scans.record(staff, [scan])
-    if isinstance(result, GatewayError):
+    if isinstance(result, BaridError):
         raise result
     return _json({"scan_id": scan.scan_id, "tracking_number": scan.tracking_number, **result},
                  200 if result["duplicate"] else 201)
@@ -93,7 +93,7 @@ async def post_scan_batch(request: web.Request) -> web.Response:
             results.append({"index": i, "ok": False, "error": problem_of(ValidationFailed(errors=s))})
             continue
         r = next(recorded)
-        if isinstance(r, GatewayError):
+        if isinstance(r, BaridError):
             results.append({"index": i, "scan_id": s.scan_id, "ok": False, "error": problem_of(r)})
         else:
             results.append({"index": i, "scan_id": s.scan_id, "ok": True, **r})

@@ -9,10 +9,10 @@ import redis.asyncio as aioredis
 
 from gateway import booking
 from gateway.booking import BookingService, Caller, parcel_history
-from gateway.network import ParcelNetwork
-from gateway.s10 import parse_tracking_number
+from kernel.postal.network import ParcelNetwork
+from kernel.postal.s10 import parse_tracking_number
 from gateway.shops import Shop
-from gateway.tariff import Limits, Tariff
+from kernel.postal.tariff import Limits, Tariff
 from gateway.validation import RequestValidator
 from tests.conftest import TEHRAN_SENDER, shipment_body
 

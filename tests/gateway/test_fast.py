@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gateway import _fast_py
-from gateway.s10 import parse_tracking_number as parse
-from gateway.tariff import ZONES, Limits, Tariff, TariffError
+from kernel.postal.s10 import parse_tracking_number as parse
+from kernel.postal.tariff import ZONES, Limits, Tariff, TariffError
 from gateway.validation import RequestValidator, shipment_rules
 
 SENDER = {"name": "کتاب‌فروشی آفتاب", "phone": "09121234567", "postal_code": "1458973311", "province": "تهران",
@@ -189,7 +189,7 @@ def test_every_one_digit_change_of_a_postal_code_is_judged_as_the_validator_judg
 def test_a_postal_code_of_another_province_is_left_to_the_validator_which_refuses_it(kernels, limits):
     # Every postal region with its own province stays on the fast path; with any other province, neither path
     # books it: the kernel defers, the validator names both fields (docs/coverage.md).
-    from routing.offices import load_registry, postal_regions
+    from kernel.postal.offices import load_registry, postal_regions
 
     registry = load_registry()
     names = sorted(set(postal_regions().values()))

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from gateway import keys
+from kernel.store import keys
 from gateway.config import Config
 from gateway.shops import ShopRegistry
 from tests.conftest import shipment_body

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from gateway.network import IRAN_TIME, ParcelNetwork
+from kernel.postal.network import IRAN_TIME, ParcelNetwork
 
 SENDER = {"name": "x", "phone": "09121234567", "postal_code": "1458973311", "province": "تهران", "city": "تهران",
           "address": "x"}

@@ -34,13 +34,14 @@ from schemathesis.specs.openapi.checks import (
 )
 
 import tracking.ssrf
-from gateway import keys, openapi
+from kernel.store import keys
+from gateway import openapi
 from gateway.config import Config
 from gateway.openapi import openapi_document
 from gateway.shops import ShopRegistry
-from gateway.tariff import Limits
+from kernel.postal.tariff import Limits
 from gateway.web_app import create_app
-from routing.offices import load_registry
+from kernel.postal.offices import load_registry
 from tests.conftest import TEHRAN_SENDER
 from tracking.staff import create_staff
 
@@ -196,7 +197,7 @@ _BOOKING_RULES = {
     "too_large_girth": "longest side + twice the other two is a sum over three fields; only each side's own "
                        "maximum is in the schema",
     "postal_code_province_mismatch": "which provinces a postal code's leading digits allow pairs two fields over "
-                                     "the postal-region table (routing/data/offices.json); the 422 documents it",
+                                     "the postal-region table (kernel/postal/data/offices.json); the 422 documents it",
 }
 # Every check runs on every operation. positive_data_acceptance (schema-valid data must not be refused) has a
 # narrow exception on these operations: a 422 whose every error code is one of these rules no JSON Schema can

@@ -5,10 +5,10 @@ from __future__ import annotations
 import random
 
 from gateway.demo import DEMO_SENDER
-from gateway.tariff import Limits
+from kernel.postal.tariff import Limits
 from gateway.validation import RequestValidator
 from loadtests import bodies
-from routing.offices import load_registry
+from kernel.postal.offices import load_registry
 
 
 def test_every_office_gets_valid_receivers_that_route_to_it():

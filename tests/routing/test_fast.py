@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from routing import _fast_py
-from routing.offices import haversine_m
+from kernel.postal.offices import haversine_m
 
 from .conftest import _compiled
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import random
 from datetime import date
 
-from gateway import keys
+from kernel.store import keys
 from routing.jobs import PlanWorker, due_parcels
-from routing.offices import load_registry
+from kernel.postal.offices import load_registry
 from tests.conftest import shipment_body
 from tracking.staff import create_staff
 

@@ -20,7 +20,7 @@ from standardwebhooks import Webhook
 
 from gateway.config import Config
 from gateway.web_app import create_app
-from routing.offices import load_registry
+from kernel.postal.offices import load_registry
 from tests.conftest import shipment_body
 from tracking import web as tracking_web
 from tracking.config import TrackingConfig

@@ -10,10 +10,10 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from gateway.config import Config
 from gateway.shops import ShopRegistry
-from gateway.store import async_client
+from kernel.store.client import async_client
 from gateway.web_app import create_app
 from routing.jobs import PlanWorker
-from routing.offices import load_registry
+from kernel.postal.offices import load_registry
 from tests.conftest import TEHRAN_SENDER, shipment_body
 from tests.tracking.conftest import DEST, ORIGIN, scan
 from tracking import web as tracking_web

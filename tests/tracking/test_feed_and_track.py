@@ -10,7 +10,7 @@ import shutil
 
 import pytest
 
-from gateway import keys
+from kernel.store import keys
 from gateway.config import Config
 from gateway.web_app import create_app
 from tests.conftest import shipment_body

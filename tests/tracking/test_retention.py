@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from gateway import keys
+from kernel.store import keys
 from tracking.dispatcher import Dispatcher
 
 

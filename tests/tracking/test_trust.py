@@ -13,9 +13,9 @@ import aiohttp
 import orjson
 import pytest
 
-from gateway import keys
+from kernel.store import keys
 from gateway.booking import parcel_history
-from routing.offices import load_registry
+from kernel.postal.offices import load_registry
 from tests.tracking.conftest import DEST, DEST_HUB, HUB, ORIGIN, scan
 from tracking import ratelimit
 from tracking import web as tracking_web

@@ -1,5 +1,5 @@
 """Where a booked parcel goes: its acceptance and delivering offices, its path through the sorting hubs and
-its expected delivery date, from the post-office registry (``routing.offices``).
+its expected delivery date, from the post-office registry (``kernel.postal.offices``).
 
 Routes and dates depend only on a handful of values, so they are cached: a booking pays a dict lookup, not a
 shortest-path search and a Jalali holiday check.
@@ -11,10 +11,10 @@ import functools
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from routing.errors import RoutingError
-from routing.offices import Office, Registry, load_registry
+from kernel.postal.offices import NetworkError
+from kernel.postal.offices import Office, Registry, load_registry
 
-from .postal import province_by_name
+from kernel.postal.text import province_by_name
 
 IRAN_TIME = timezone(timedelta(hours=3, minutes=30))  # Iran has kept standard time all year since 2022
 
@@ -45,13 +45,13 @@ class ParcelNetwork:
     def _office_for(self, party: dict[str, Any], loc: dict[str, float] | None) -> Office:
         try:
             return self.registry.delivering_office(party["postal_code"], loc and loc["lat"], loc and loc["lon"])
-        except RoutingError:
+        except NetworkError:
             province = province_by_name(party["province"])
             return self._nearest(province.capital_lat, province.capital_lon)
 
     @functools.lru_cache(maxsize=64)  # noqa: B019 - one per province, the network lives as long as the process
     def _nearest(self, lat: float, lon: float) -> Office:
-        from routing.offices import haversine_m
+        from kernel.postal.offices import haversine_m
 
         return min(self._offices, key=lambda o: (haversine_m(lat, lon, o.lat, o.lon), o.code))
 

@@ -1,6 +1,6 @@
 """The post-office registry: delivery offices, sorting hubs, trunk links and service levels, all as data.
 
-``load_registry()`` reads ``routing/data/{offices,network,service_levels}.json`` once per directory.
+``load_registry()`` reads ``kernel/postal/data/{offices,network,service_levels}.json`` once per directory.
 """
 
 from __future__ import annotations
@@ -16,12 +16,41 @@ from pathlib import Path
 
 import jdatetime
 
-from .errors import InvalidPostalCode, UnknownOffice, UnknownPostalArea, UnknownService
+from kernel.errors import BaridError
 
 DATA_DIR = Path(__file__).with_name("data")
 POSTAL_CODE_RULE = re.compile(r"^(?!(\d)\1{3})[13-9]{4}[1346-9][013-9]{5}$")
 _DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
 EARTH_RADIUS_M = 6_371_000.0
+
+
+class NetworkError(BaridError):
+    """A post office, postal area or service the network does not know; ``message`` is the English detail."""
+
+    code = "network_error"
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+    def to_dict(self) -> dict:
+        return {"code": self.code, "message": self.message}
+
+
+class UnknownOffice(NetworkError):
+    code = "unknown_office"
+
+
+class UnknownPostalArea(NetworkError):
+    code = "unknown_postal_area"
+
+
+class InvalidPostalCode(NetworkError):
+    code = "invalid_postal_code"
+
+
+class UnknownService(NetworkError):
+    code = "unknown_service"
 
 
 @dataclass(frozen=True)

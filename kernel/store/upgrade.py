@@ -16,7 +16,7 @@ import re
 
 import redis.asyncio as aioredis
 
-from . import keys
+from kernel.store import keys
 
 # 2: a parcel's history is fields of its parcel hash (keys.PARCEL_HISTORY_FIELD)
 # 3: no all-parcels zset per shop; unfiltered listing reads the status indexes (keys.STATUSES)

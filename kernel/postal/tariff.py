@@ -17,8 +17,8 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from gateway import fast
-from gateway.errors import RuleViolation
-from gateway.postal import place_match_key
+from kernel.errors import RuleViolation
+from kernel.postal.text import place_match_key
 
 _DATA_DIR = Path(__file__).with_name("data")
 LIMITS_PATH = _DATA_DIR / "limits.toml"

@@ -39,7 +39,7 @@ from pathlib import Path
 import redis
 import redis.asyncio as aioredis
 
-from .config import Config
+from gateway.config import Config
 
 log = logging.getLogger("barid.store")
 

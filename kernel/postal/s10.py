@@ -10,14 +10,13 @@ from __future__ import annotations
 import re
 
 from gateway import fast
-from gateway.errors import GatewayError
-from gateway.postal import normalize_digits
+from kernel.errors import BaridError
+from kernel.postal.text import normalize_digits
 
 
-class S10Error(GatewayError):
+class S10Error(BaridError):
     """A tracking number that is malformed, has a wrong check digit, or was not issued by the expected country."""
 
-    status = 422
     code = "tracking_number_invalid"
     title = "Invalid tracking number"
 

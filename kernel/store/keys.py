@@ -19,7 +19,7 @@ PARTITIONS = 64
 SHOP_SEQ = "barid:shop:seq"  # INCR -> next shop id
 SHOPS_ALL = "barid:shops"  # set of shop ids (operator listing; a few thousand members, never a SCAN)
 STAFF_SEQ = "barid:staff:seq"
-LAYOUT = "barid:layout"  # the data layout version the store holds (gateway.upgrade)
+LAYOUT = "barid:layout"  # the data layout version the store holds (kernel.store.upgrade)
 
 
 def serial_counter(prefix: str) -> str:
@@ -141,7 +141,7 @@ PARCEL_SCAN_FIELD = "scan:"
 # one HSET a scan makes anyway: a history key of its own cost the store 6 % more per scan (bench/store_cost.py).
 PARCEL_HISTORY_FIELD = "h:"
 # Layout 1 kept the history in a zset of its own per parcel (legacy_history: event JSON members scored by
-# occurred ms); gateway.upgrade moves such zsets into the parcel hashes.
+# occurred ms); kernel.store.upgrade moves such zsets into the parcel hashes.
 LEGACY_HISTORY_INFIX = ":hist:"
 LEGACY_HISTORY_MATCH = "{p*}" + LEGACY_HISTORY_INFIX + "*"
 
@@ -150,9 +150,9 @@ def legacy_history(shop_id: int, tracking_number: str) -> str:
     return f"{tag(shop_id)}{LEGACY_HISTORY_INFIX}{tracking_number}"
 
 
-# Layouts 1 and 2 also kept a zset of all of a shop's parcels beside the status indexes; gateway.upgrade deletes it.
+# Layouts 1 and 2 also kept a zset of all of a shop's parcels beside the status indexes; kernel.store.upgrade deletes it.
 LEGACY_SHIPMENTS_MATCH = "{p*}:shop:*:shipments"
-ORDER_INDEX_MATCH = "{p*}:shop:*:order:*"  # every shop_order_index (gateway.upgrade to layout 4)
+ORDER_INDEX_MATCH = "{p*}:shop:*:order:*"  # every shop_order_index (kernel.store.upgrade to layout 4)
 
 
 def legacy_shop_shipments(shop_id: int) -> str:

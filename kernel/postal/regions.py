@@ -1,7 +1,7 @@
 """Which province a postal code belongs to, and the check that an address's claimed province agrees with it.
 
 An Iranian postal code's leading digits name its region. The table is the post-office registry's postal regions
-(``routing/data/offices.json``, "provinces"; sources in ``docs/coverage.md``): the same data that routes a parcel
+(``kernel/postal/data/offices.json``, "provinces"; sources in ``docs/coverage.md``): the same data that routes a parcel
 to its delivering office, so a booking can never be routed by one province and priced by another.
 """
 
@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from routing.offices import postal_regions
+from kernel.postal.offices import postal_regions
 
-from .errors import FieldError
-from .postal import canonical_province_names, province_by_name
+from kernel.errors import FieldError
+from kernel.postal.text import canonical_province_names, province_by_name
 
 MISMATCH = "postal_code_province_mismatch"
 _PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")

@@ -17,7 +17,7 @@ from redis.asyncio.connection import parse_url
 from redis.exceptions import ConnectionError as StoreConnectionError
 from redis.exceptions import NoScriptError, ResponseError
 
-from .fast import pack_commands
+from gateway.fast import pack_commands
 
 
 def as_error(reply: Exception) -> ResponseError:

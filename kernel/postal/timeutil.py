@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from . import fast
+from gateway import fast
 
 # ISO 8601 in UTC with milliseconds and a Z, e.g. 2026-11-29T05:24:15.123Z: every booking and scan stamps one,
 # so it is one of the compiled kernels (gateway/_fast.pyx, twin in gateway/_fast_py.py).

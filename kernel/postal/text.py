@@ -14,7 +14,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from gateway.errors import RuleViolation
+from kernel.errors import RuleViolation
 
 
 class PostalError(RuleViolation):

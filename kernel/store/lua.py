@@ -1,6 +1,6 @@
 """Lua sources of the store-side scripts. Each touches only the keys of one shop partition ({pN})."""
 
-from .keys import PARCEL_HISTORY_FIELD
+from kernel.store.keys import PARCEL_HISTORY_FIELD
 
 # Shared by every script a shop's request runs: the key must match, the shop must be active, and the request
 # must fit the shop's rate (GCRA: a token bucket without a timer; the state is one number, the shop hash's

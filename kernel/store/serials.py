@@ -10,13 +10,12 @@ import asyncio
 
 import redis.asyncio as aioredis
 
-from . import keys
-from .errors import GatewayError
-from .s10 import SERIAL_MAX
+from kernel.store import keys
+from kernel.errors import BaridError
+from kernel.postal.s10 import SERIAL_MAX
 
 
-class SerialsExhausted(GatewayError):
-    status = 503
+class SerialsExhausted(BaridError):
     code = "serials_exhausted"
     title = "No tracking numbers left for this service"
 

@@ -1,7 +1,10 @@
-"""The gateway's error root and its one mapping to HTTP (RFC 9457 problem details).
+"""Barid's one error root, ``BaridError``, with no HTTP in it.
 
-Narrow subclasses live beside the code that raises them; each carries a stable machine ``code``, an HTTP
-``status``, a short ``title`` and an English ``detail`` with a Persian ``detail_fa`` beside it.
+Narrow subclasses live beside the code that raises them; each carries a stable machine ``code``, a short
+``title`` and an English ``detail`` with a Persian ``detail_fa`` beside it. The HTTP status of a code is not an
+attribute of the error: it is a column of the problem catalogue (``kernel/data/problems.toml``), the one table
+from code to status, and the gateway's error middleware is the one place that answers HTTP with it. So the
+domain raises without knowing HTTP, and a CLI or a worker reports the same error without one.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .problems import describe
+from kernel.problems import CATALOGUE, ProblemType, describe
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://barid.post.ir/problems/"
@@ -26,12 +29,14 @@ class FieldError:
         return {"field": self.field, "code": self.code, "message": self.message, "message_fa": self.message_fa}
 
 
-class GatewayError(Exception):
-    """Root of every error Barid answers with. Subclasses set the class attributes."""
+class BaridError(Exception):
+    """Root of every error Barid answers with. Subclasses set the class attributes.
 
-    status: int = 500
+    ``headers`` are hints for whoever answers (``Retry-After`` on a rate limit or a busy store); ``extra``
+    members are added to the problem body."""
+
     code: str = "internal_error"
-    title: str = "Internal error"
+    title: str = ""  # empty: the catalogue's title for the code
 
     def __init__(
         self,
@@ -41,32 +46,35 @@ class GatewayError(Exception):
         errors: list[FieldError] | None = None,
         headers: dict[str, str] | None = None,
         code: str | None = None,
-        status: int | None = None,
         title: str | None = None,
         extra: dict[str, Any] | None = None,
     ) -> None:
+        if code is not None:
+            self.code = code
+        self.title = title or self.title or self.kind().title
         super().__init__(detail or self.title)
         self.detail = detail or self.title
         self.detail_fa = detail_fa
         self.errors = errors or []
         self.headers = headers or {}
         self.extra = extra or {}
-        if code is not None:
-            self.code = code
-        if status is not None:
-            self.status = status
-        if title is not None:
-            self.title = title
 
-    def to_problem(self, instance: str | None = None) -> dict[str, Any]:
+    def kind(self) -> ProblemType:
+        """The catalogue entry for this error: its code's, else (a rule code named at the raise site, which the
+        catalogue does not list) its class's."""
+        return CATALOGUE.get(self.code) or describe(type(self).code)
+
+    def to_problem(self, instance: str | None = None, *, status: int | None = None) -> dict[str, Any]:
+        """The RFC 9457 body; its ``status`` is the catalogue's for this code unless ``status`` is given (an HTTP
+        error of aiohttp's own, whose status is known only at the edge)."""
         body: dict[str, Any] = {
             "type": PROBLEM_TYPE_BASE + self.code,
             "title": self.title,
-            "status": self.status,
+            "status": status if status is not None else self.kind().status,
             "code": self.code,
             "detail": self.detail,
         }
-        body["detail_fa"] = self.detail_fa or describe(self.code).fa
+        body["detail_fa"] = self.detail_fa or self.kind().fa
         if instance:
             body["instance"] = instance
         if self.errors:
@@ -75,17 +83,17 @@ class GatewayError(Exception):
         return body
 
 
-class ValidationFailed(GatewayError):
-    status = 422
+class ValidationFailed(BaridError):
     code = "validation_failed"
     title = "Request validation failed"
 
 
-class RuleViolation(GatewayError):
+class RuleViolation(BaridError):
     """Input that breaks one named business rule; ``code`` says which. Raised deep in domain code (postal
-    rules, the tariff) where the field is not known: the handler attaches it to a field."""
+    rules, the tariff) where the field is not known: the handler attaches it to a field. A rule's own code is
+    not in the problem catalogue; as a problem it answers as ``rule_violation``'s entry says."""
 
-    status = 422
+    code = "rule_violation"
 
     def __init__(self, code: str, message: str, message_fa: str) -> None:
         super().__init__(message, message_fa, code=code)
@@ -93,55 +101,46 @@ class RuleViolation(GatewayError):
         self.message_fa = message_fa
 
 
-class MalformedJSON(GatewayError):
-    status = 422
+class MalformedJSON(BaridError):
     code = "malformed_json"
     title = "Body is not valid JSON"
 
 
-class Unauthorized(GatewayError):
-    status = 401
+class Unauthorized(BaridError):
     code = "unauthorized"
     title = "Missing or invalid credentials"
 
 
-class Forbidden(GatewayError):
-    status = 403
+class Forbidden(BaridError):
     code = "forbidden"
     title = "Not allowed"
 
 
-class NotFound(GatewayError):
-    status = 404
+class NotFound(BaridError):
     code = "not_found"
     title = "Not found"
 
 
-class Conflict(GatewayError):
-    status = 409
+class Conflict(BaridError):
     code = "conflict"
     title = "Conflict"
 
 
-class PayloadTooLarge(GatewayError):
-    status = 413
+class PayloadTooLarge(BaridError):
     code = "payload_too_large"
     title = "Request body too large"
 
 
-class UnsupportedMediaType(GatewayError):
-    status = 415
+class UnsupportedMediaType(BaridError):
     code = "unsupported_media_type"
     title = "Body must be application/json"
 
 
-class RateLimited(GatewayError):
-    status = 429
+class RateLimited(BaridError):
     code = "rate_limited"
     title = "Too many requests"
 
 
-class StoreUnavailable(GatewayError):
-    status = 503
+class StoreUnavailable(BaridError):
     code = "store_unavailable"
     title = "Store unavailable"

@@ -29,7 +29,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import NoScriptError, RedisError
 
-from .resp import RespConnection
+from kernel.store.resp import RespConnection
 
 
 class Script:
