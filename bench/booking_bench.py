@@ -48,7 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.proc import children, cpu_seconds  # noqa: E402
-from gateway.shops import ShopRegistry  # noqa: E402
+from booking.shops import ShopRegistry  # noqa: E402
 from kernel.store.client import EmbeddedStore  # noqa: E402
 from loadtests.bodies import shipment  # noqa: E402
 from kernel.postal.offices import load_registry  # noqa: E402

@@ -100,8 +100,8 @@ class _Request:
 def _handler(stage: str):
     from aiohttp import web
 
-    from gateway import web_shipments as ws
-    from gateway.app_keys import BOOKING, VALIDATOR
+    from booking import web as ws
+    from booking.app_keys import BOOKING, VALIDATOR
 
     def answer():
         return web.Response(body=ANSWER, status=201, content_type="application/json")
@@ -130,16 +130,17 @@ async def drive(stage: str, requests: int) -> None:
     from multidict import CIMultiDict, CIMultiDictProxy
 
     from bench.booking_bench import BODIES
-    from gateway.app_keys import BATCHER, BOOKING, LIMITS, METRICS, SHOPS, VALIDATOR
-    from gateway.auth import ShopDirectory
+    from booking.app_keys import BOOKING, SHOPS, VALIDATOR
+    from kernel.app_keys import BATCHER, LIMITS, METRICS
+    from booking.auth import ShopDirectory
     from kernel.store.batcher import Batcher
-    from gateway.booking import BookingService, Caller
-    from gateway.config import Config
+    from booking.service import BookingService, Caller
+    from kernel.settings import Config
     from gateway.metrics import Metrics
     from kernel.postal.network import ParcelNetwork
-    from gateway.shops import Shop
+    from booking.shops import Shop
     from kernel.postal.tariff import Limits, Tariff
-    from gateway.validation import RequestValidator
+    from booking.validation import RequestValidator
     from gateway.web_app import observe
     from tests.conftest import TEHRAN_SENDER
 
@@ -195,7 +196,7 @@ def main() -> None:
     if args.run:
         import uvloop
 
-        from gateway.web_runner import tune_gc
+        from gateway.supervisor import tune_gc
 
         tune_gc()  # the worker's collector settings: with the default ones a gen-0 pass ran every few requests
         uvloop.run(drive(args.run, args.requests))

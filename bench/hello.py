@@ -25,7 +25,7 @@ import time
 import orjson
 from aiohttp import web
 
-from gateway.web_runner import Role, Supervisor, tune_gc
+from gateway.supervisor import Role, Supervisor, tune_gc
 
 
 async def hello(request: web.Request) -> web.Response:
@@ -37,7 +37,7 @@ FLOOR_ANSWER = b'{"answer":"' + b"x" * 880 + b'"}'  # a booking's answer is abou
 
 async def floor(request: web.Request) -> web.Response:
     content = request.content
-    orjson.loads(content.read_nowait() if content.is_eof() else await request.read())  # as gateway.web_shipments
+    orjson.loads(content.read_nowait() if content.is_eof() else await request.read())  # as booking.web
     return web.Response(body=FLOOR_ANSWER, status=201, content_type="application/json")
 
 
@@ -48,8 +48,9 @@ class StoredBookings:
     def __init__(self, app: web.Application, shop, key_hash: str, worker: int) -> None:
         from bench.booking_bench import BODIES
         from kernel.store import keys
-        from gateway.app_keys import BATCHER, BOOKING, VALIDATOR
-        from gateway.booking import FEED_MAXLEN, _shop_keys
+        from booking.app_keys import BOOKING, VALIDATOR
+        from kernel.app_keys import BATCHER
+        from booking.service import FEED_MAXLEN, _shop_keys
         from kernel.postal.timeutil import iso_ms
 
         booking = app[BOOKING]
@@ -90,9 +91,9 @@ STORED = web.AppKey("stored", StoredBookings)
 def stored_app() -> web.Application:
     """The gateway's own store pieces (its client, batcher, validator and booking service, as ``create_app``
     makes them), and the prepared bookings on top."""
-    from gateway.app_keys import LIMITS, REDIS
-    from gateway.config import Config
-    from gateway.shops import ShopRegistry, hash_key, parse_api_key
+    from kernel.app_keys import LIMITS, REDIS
+    from kernel.settings import Config
+    from booking.shops import ShopRegistry, hash_key, parse_api_key
     from kernel.postal.tariff import Limits
     from gateway.web_app import _store_ctx
 

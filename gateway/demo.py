@@ -18,12 +18,12 @@ from tracking.staff import create_staff
 
 from kernel.store import keys
 from kernel.store.batcher import Batcher
-from .booking import BookingService, Caller
-from .config import Config
+from booking.service import BookingService, Caller
+from kernel.settings import Config
 from kernel.postal.network import ParcelNetwork
-from .shops import ShopRegistry, hash_key
+from booking.shops import ShopRegistry, hash_key
 from kernel.postal.tariff import Limits, Tariff
-from .validation import RequestValidator
+from booking.validation import RequestValidator
 
 DEMO_SENDER = {
     "name": "فروشگاه برید", "phone": "09121234567", "postal_code": "1458973311", "province": "تهران",

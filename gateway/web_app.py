@@ -1,4 +1,11 @@
-"""The gateway's aiohttp application: ``create_app(config)`` builds it, web_runner runs it."""
+"""The composition root: ``create_app(config)`` builds the shared services once, mounts each feature's routes
+(one line per feature, at the end of ``create_app``), and answers every error as problem+json with the status
+the problem catalogue gives its code. The supervisor (``gateway/supervisor.py``) runs it.
+
+Where a new feature goes: a package beside ``booking/``, ``tracking/`` and ``routing/`` with a ``web.setup``
+(its routes) and an ``api_spec.fragment`` (its OpenAPI), mounted here and listed in ``gateway.openapi``. See
+docs/architecture.md.
+"""
 
 from __future__ import annotations
 
@@ -12,35 +19,23 @@ from redis.exceptions import BusyLoadingError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from booking import web as booking_web
+from booking.app_keys import BOOKING, SHOPS, VALIDATOR
+from booking.auth import ShopDirectory
+from booking.service import BookingService
+from booking.validation import RequestValidator
+from gateway import quiet_log, web_system
+from gateway.access_log import AccessLog
+from gateway.metrics import METRICS_SHARE, Metrics, MetricsShare
+from kernel.app_keys import BATCHER, CONFIG, LIMITS, METRICS, REDIS, STORE_URL, TARIFF
+from kernel.errors import PROBLEM_CONTENT_TYPE, BaridError, PayloadTooLarge, StoreUnavailable
+from kernel.postal.network import ParcelNetwork
+from kernel.postal.tariff import Limits, Tariff
+from kernel.settings import Config
+from kernel.store.batcher import Batcher
+from kernel.store.client import async_client
 from routing import web as routing_web
 from tracking import web as tracking_web
-from tracking.config import TrackingConfig
-
-from . import quiet_log, web_shipments, web_system
-from .access_log import AccessLog
-from .app_keys import (
-    BATCHER,
-    BOOKING,
-    CONFIG,
-    LIMITS,
-    METRICS,
-    METRICS_SHARE,
-    REDIS,
-    SHOPS,
-    STORE_URL,
-    TARIFF,
-    VALIDATOR,
-)
-from .auth import ShopDirectory
-from kernel.store.batcher import Batcher
-from .booking import BookingService
-from .config import Config
-from kernel.errors import PROBLEM_CONTENT_TYPE, BaridError, PayloadTooLarge, StoreUnavailable
-from .metrics import Metrics, MetricsShare
-from kernel.postal.network import ParcelNetwork
-from kernel.store.client import async_client
-from kernel.postal.tariff import Limits, Tariff
-from .validation import RequestValidator
 
 log = logging.getLogger("barid.gateway")
 
@@ -141,13 +136,6 @@ async def _flush(access_log: AccessLog) -> None:
     access_log.flush()
 
 
-def tracking_config(config: Config) -> TrackingConfig | None:
-    """The tracking settings where the gateway's config decides one of them (None: tracking reads its own)."""
-    if config.webhook_allow_hosts is None:
-        return None
-    return TrackingConfig.from_env(webhook_allow_hosts=config.webhook_allow_hosts)
-
-
 def create_app(config: Config, redis_url: str) -> web.Application:
     """The whole HTTP API on the store at ``redis_url``; nothing runs until the app is started."""
     limits = Limits.load(config.limits_path)
@@ -166,8 +154,9 @@ def create_app(config: Config, redis_url: str) -> web.Application:
     app.cleanup_ctx.append(_store_ctx(config, redis_url))
     if access_log is not None:
         app.on_cleanup.append(lambda _app: _flush(access_log))
+    # The features, one line each (after the store context above: their contexts use its services).
     web_system.setup(app)
-    web_shipments.setup(app)
-    tracking_web.setup(app, tracking_config(config))
-    routing_web.setup(app)
+    booking_web.setup(app)
+    tracking_web.setup(app, config.effective_tracking())
+    routing_web.setup(app, staff_auth=tracking_web.require_staff)
     return app

@@ -9,8 +9,9 @@ import ipaddress
 import orjson
 from aiohttp import web
 
-from .app_keys import CONFIG, LIMITS, METRICS, METRICS_SHARE, REDIS
-from .config import Config, hash_token
+from kernel.app_keys import CONFIG, LIMITS, METRICS, REDIS
+from gateway.metrics import METRICS_SHARE
+from kernel.settings import Config, hash_token
 from kernel.errors import Forbidden, StoreUnavailable
 from .openapi import openapi_document
 

@@ -13,7 +13,7 @@ import aiohttp
 import orjson
 import redis.asyncio as aioredis
 
-from gateway.shops import ShopRegistry
+from booking.shops import ShopRegistry
 from kernel.postal.offices import load_registry
 from tracking.staff import create_staff
 

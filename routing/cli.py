@@ -44,7 +44,7 @@ def _parser() -> argparse.ArgumentParser:
 def _worker(args) -> int:
     import logging
 
-    from gateway.config import Config
+    from kernel.settings import Config
     from kernel.store.client import open_store
 
     from .jobs import serve

@@ -14,8 +14,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from kernel.store import keys
-from gateway.config import Config
-from gateway.shops import ShopRegistry
+from kernel.settings import Config
+from booking.shops import ShopRegistry
 from kernel.store.client import EmbeddedStore
 from gateway.web_app import create_app
 

@@ -58,7 +58,7 @@ from kernel.errors import BaridError, ValidationFailed
 from kernel.store.client import async_client
 from kernel.postal.timeutil import parse_iso
 
-from .config import TrackingConfig
+from kernel.settings import TrackingConfig
 from .ssrf import GuardedResolver, check_url
 from .webhooks import ENQUEUE, WebhookRegistry, live_keys, sign
 

@@ -15,14 +15,11 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-import tomllib
-from dataclasses import dataclass
-from pathlib import Path
 
 from kernel.store import keys
 from kernel.store.batcher import Batcher, Script
 from kernel.errors import RateLimited
-from kernel.postal.tariff import LIMITS_PATH
+from kernel.settings import TrackLimits
 
 
 # KEYS: 1 the address's key. ARGV: 1 ms between lookups (1000 / rate), 2 the tolerance in ms (interval x burst).
@@ -46,22 +43,6 @@ class TrackRateLimited(RateLimited):
 
 
 _FA_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
-
-
-@dataclass(frozen=True, slots=True)
-class TrackLimits:
-    rate_per_s: float
-    burst: int
-
-    def __post_init__(self) -> None:
-        if not self.rate_per_s > 0 or self.burst < 1:
-            raise ValueError(f"public tracking limits need rate_per_s > 0 and burst >= 1, got {self}")
-
-    @classmethod
-    def load(cls, path: Path | str = LIMITS_PATH) -> TrackLimits:
-        with open(path, "rb") as f:
-            table = tomllib.load(f).get("public_tracking", {})
-        return cls(float(table.get("rate_per_s", 1.0)), int(table.get("burst", 60)))
 
 
 def client_key(remote: str | None) -> str:

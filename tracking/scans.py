@@ -24,14 +24,14 @@ import redis.asyncio as aioredis
 
 from kernel.store import keys
 from kernel.store.batcher import Batcher, Script
-from gateway.booking import FEED_MAXLEN
+from booking.service import FEED_MAXLEN
 from kernel.errors import Conflict, FieldError, Forbidden, BaridError, NotFound, ValidationFailed
 from kernel.store.keys import STATUSES
 from kernel.postal.s10 import check_digit
 from kernel.postal.timeutil import iso_ms
 from kernel.postal.offices import Registry
 
-from .config import TrackingConfig
+from kernel.settings import TrackingConfig
 from .events import (
     AFTER_TERMINAL,
     COD_METHODS,

@@ -17,23 +17,18 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from kernel.store import keys
-from gateway.app_keys import BATCHER, CONFIG, REDIS, STORE_URL
-from gateway.auth import require_shop
+from kernel.app_keys import BATCHER, CONFIG, REDIS, STORE_URL
+from booking.auth import require_shop
 from kernel.store.batcher import Batcher
-from gateway.booking import parcel_history
+from booking.service import parcel_history
 from kernel.errors import BaridError, ValidationFailed
 from kernel.postal.s10 import S10Error, format_tracking_number, parse_tracking_number
 from kernel.store.client import async_client
-from gateway.web_shipments import read_json
+from kernel.http import read_json
 from kernel.postal.offices import Registry, load_registry
 
-from . import (
-    api_spec,  # noqa: F401  (documents these routes)
-    feed,
-    page,
-    ratelimit,
-)
-from .config import TrackingConfig
+from . import feed, page, ratelimit
+from kernel.settings import TrackingConfig
 from .scans import ParcelNotFound, Scan, ScanService, parse_scan, problem_of
 from .staff import Staff, bearer
 from .webhooks import WebhookRegistry
@@ -222,9 +217,9 @@ async def _ctx(app: web.Application) -> AsyncIterator[None]:
     await blocking.aclose()
 
 
-def setup(app: web.Application, config: TrackingConfig | None = None, offices: Registry | None = None) -> None:
+def setup(app: web.Application, config: TrackingConfig, offices: Registry | None = None) -> None:
     """Add the tracking routes and services to the gateway app (after its store context)."""
-    app[TRACKING_CONFIG] = config or TrackingConfig.from_env()
+    app[TRACKING_CONFIG] = config
     if offices is not None:
         app[_OFFICES] = offices
     app.cleanup_ctx.append(_ctx)

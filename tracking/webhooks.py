@@ -25,7 +25,7 @@ from kernel.errors import Conflict, FieldError, NotFound, ValidationFailed
 from kernel.postal.text import strip_controls
 from kernel.postal.timeutil import iso_ms, parse_iso
 
-from .config import TrackingConfig
+from kernel.settings import TrackingConfig
 from .events import RULES
 from .ssrf import validate_webhook_url
 

@@ -39,7 +39,7 @@ from pathlib import Path
 import redis
 import redis.asyncio as aioredis
 
-from gateway.config import Config
+from kernel.settings import Config
 
 log = logging.getLogger("barid.store")
 

@@ -137,7 +137,7 @@ def office_staff(office_code: str) -> str:
 # A parcel's scan dedupe records are fields of its parcel hash: "scan:<scan_id>" -> "<event id>|<event>|<ms>".
 PARCEL_SCAN_FIELD = "scan:"
 # A parcel's history is fields of its parcel hash too: "h:<occurred ms>:<seq>" -> event JSON, one per event,
-# never rewritten (gateway.booking.parcel_history orders them). In the hash, recording an event is part of the
+# never rewritten (booking.service.parcel_history orders them). In the hash, recording an event is part of the
 # one HSET a scan makes anyway: a history key of its own cost the store 6 % more per scan (bench/store_cost.py).
 PARCEL_HISTORY_FIELD = "h:"
 # Layout 1 kept the history in a zset of its own per parcel (legacy_history: event JSON members scored by

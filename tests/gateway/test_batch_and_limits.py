@@ -8,9 +8,9 @@ from pathlib import Path
 import orjson
 
 from kernel.store import keys
-from gateway.config import Config
+from kernel.settings import Config
 from kernel.postal.s10 import format_tracking_number, is_valid
-from gateway.shops import ShopRegistry
+from booking.shops import ShopRegistry
 from kernel.postal.tariff import LIMITS_PATH
 from gateway.web_app import create_app
 from tests.conftest import shipment_body, stored_parcels

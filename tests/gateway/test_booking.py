@@ -7,13 +7,13 @@ import asyncio
 import orjson
 import redis.asyncio as aioredis
 
-from gateway import booking
-from gateway.booking import BookingService, Caller, parcel_history
+from booking import service as booking
+from booking.service import BookingService, Caller, parcel_history
 from kernel.postal.network import ParcelNetwork
 from kernel.postal.s10 import parse_tracking_number
-from gateway.shops import Shop
+from booking.shops import Shop
 from kernel.postal.tariff import Limits, Tariff
-from gateway.validation import RequestValidator
+from booking.validation import RequestValidator
 from tests.conftest import TEHRAN_SENDER, shipment_body
 
 

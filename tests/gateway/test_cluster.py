@@ -9,7 +9,7 @@ import pytest
 import redis as redis_sync
 
 from kernel.store import keys
-from gateway.shops import ShopRegistry
+from booking.shops import ShopRegistry
 from kernel.store.client import async_client
 from kernel.store.upgrade import upgrade
 from gateway.web_app import create_app

@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 from kernel.store import keys
-from gateway.config import Config
-from gateway.shops import ShopRegistry
+from kernel.settings import Config
+from booking.shops import ShopRegistry
 from tests.conftest import shipment_body
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 from aiohttp import web
 
-from gateway.config import Config
+from kernel.settings import Config
 from gateway.web_app import create_app
 
 TOKEN = "metrics-operator-token-0123456789"

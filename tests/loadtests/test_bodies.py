@@ -6,7 +6,7 @@ import random
 
 from gateway.demo import DEMO_SENDER
 from kernel.postal.tariff import Limits
-from gateway.validation import RequestValidator
+from booking.validation import RequestValidator
 from loadtests import bodies
 from kernel.postal.offices import load_registry
 

@@ -12,7 +12,7 @@ from datetime import date, datetime
 
 import pytest
 
-from gateway.config import Config
+from kernel.settings import Config
 from kernel.postal.network import IRAN_TIME
 from gateway.web_app import create_app
 from routing import jobs, sheet_links

@@ -8,8 +8,8 @@ import asyncio
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from gateway.config import Config
-from gateway.shops import ShopRegistry
+from kernel.settings import Config
+from booking.shops import ShopRegistry
 from kernel.store.client import async_client
 from gateway.web_app import create_app
 from routing.jobs import PlanWorker

@@ -11,7 +11,7 @@ import shutil
 import pytest
 
 from kernel.store import keys
-from gateway.config import Config
+from kernel.settings import Config
 from gateway.web_app import create_app
 from tests.conftest import shipment_body
 from tests.tracking.conftest import DEST, HUB, ORIGIN, life, scan

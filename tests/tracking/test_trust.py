@@ -14,13 +14,13 @@ import orjson
 import pytest
 
 from kernel.store import keys
-from gateway.booking import parcel_history
+from booking.service import parcel_history
 from kernel.postal.offices import load_registry
 from tests.tracking.conftest import DEST, DEST_HUB, HUB, ORIGIN, scan
 from tracking import ratelimit
 from tracking import web as tracking_web
-from tracking.config import TrackingConfig
-from tracking.ratelimit import TrackLimits
+from kernel.settings import TrackingConfig
+from kernel.settings import TrackLimits
 from tracking.staff import create_staff
 
 MASHHAD = "MHD-01"

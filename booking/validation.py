@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from . import fast
+from gateway import fast
 from kernel.errors import FieldError
 from kernel.postal.text import (
     CITY_MAX_LEN,

@@ -15,7 +15,7 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from kernel.store import keys
-from .booking import IdempotencyKeyReused, Replay
+from booking.service import IdempotencyKeyReused, Replay
 from kernel.errors import FieldError, ValidationFailed
 
 MAX_KEY_LEN = 255

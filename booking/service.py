@@ -27,10 +27,10 @@ from kernel.postal.network import ParcelNetwork
 from kernel.postal.text import _fa_digits
 from kernel.postal.s10 import format_tracking_number
 from kernel.store.serials import SerialAllocator
-from .shops import Shop
+from booking.shops import Shop
 from kernel.postal.tariff import Limits, Tariff, zone_of
 from kernel.postal.timeutil import iso_ms
-from .validation import ShipmentRequest
+from booking.validation import ShipmentRequest
 
 FEED_MAXLEN = 100_000  # entries per shop (each up to keys.FEED_RUN events): the polling/SSE window
 

@@ -8,18 +8,19 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from .app_keys import BOOKING, LIMITS, METRICS, REDIS, VALIDATOR
-from .auth import known_caller, require_caller
+from booking.app_keys import BOOKING, VALIDATOR
+from kernel.app_keys import LIMITS, METRICS, REDIS
+from booking.auth import known_caller, require_caller
 from kernel.store import keys
-from .booking import Caller, OrderIdTaken, Replay, ShipmentNotFound, request_fingerprint
-from kernel.errors import FieldError, MalformedJSON, UnsupportedMediaType, ValidationFailed
-from .idempotency import IdempotencyStore, idempotency_key
+from booking.service import Caller, OrderIdTaken, Replay, ShipmentNotFound, request_fingerprint
+from kernel.errors import FieldError, ValidationFailed
+from kernel.http import JSON, json_at_hand, json_response, read_json
+from booking.idempotency import IdempotencyStore, idempotency_key
 from kernel.store.keys import STATUSES
 from kernel.postal.s10 import is_valid
 from kernel.postal.tariff import TariffError
 from kernel.postal.timeutil import parse_iso
 
-JSON = "application/json"
 BATCH_SCOPE = "POST /v1/shipments/batch"  # the batch's idempotency scope (keys.idempotency)
 LIST_MAX = 100
 # A listing cursor is an index member (keys.index_member): creation ms, ':', tracking number. The OpenAPI
@@ -28,46 +29,10 @@ CURSOR_PATTERN = "^[0-9]{13}:[0-9A-Z]{0,26}$"
 _CURSOR = re.compile(CURSOR_PATTERN.strip("^$"), re.ASCII)
 
 
-def json_response(data: Any, status: int = 200) -> web.Response:
-    return web.Response(body=orjson.dumps(data), status=status, content_type=JSON)
-
-
 def replay_response(replay: Replay) -> web.Response:
     resp = web.Response(body=replay.body, status=replay.status, content_type=JSON)
     resp.headers["Idempotent-Replayed"] = "true"
     return resp
-
-
-def _require_json_type(request: web.Request) -> None:
-    ctype = request.headers.get("Content-Type", JSON)
-    if not (ctype.startswith(JSON) or "+json" in ctype):
-        raise UnsupportedMediaType(f"Content-Type {ctype!r} is not JSON", "نوع محتوا باید JSON باشد")
-
-
-def _parsed(raw: bytes) -> tuple[Any, bytes]:
-    try:
-        return orjson.loads(raw), raw
-    except orjson.JSONDecodeError as exc:
-        raise MalformedJSON(f"body is not valid JSON: {exc}", "بدنه درخواست JSON معتبر نیست") from None
-
-
-def json_at_hand(request: web.Request) -> tuple[Any, bytes] | None:
-    """``read_json`` without an await, when the whole body came with the headers (a JSON request nearly always
-    does): taken as it lies rather than through read()'s chunk loop, with read()'s size limit; else None."""
-    _require_json_type(request)
-    content = request.content
-    if not content.is_eof() or content.exception():
-        return None
-    raw = content.read_nowait()
-    if len(raw) > request.client_max_size:
-        raise web.HTTPRequestEntityTooLarge(request.client_max_size, len(raw))
-    return _parsed(raw)
-
-
-async def read_json(request: web.Request) -> tuple[Any, bytes]:
-    """The parsed JSON body and its bytes (415 unless the content type is JSON, 422 unless it parses)."""
-    at_hand = json_at_hand(request)
-    return at_hand if at_hand is not None else _parsed(await request.read())
 
 
 def validation_failed(errors: list[FieldError]) -> ValidationFailed:

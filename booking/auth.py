@@ -14,10 +14,10 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from kernel.store import keys
-from .app_keys import BOOKING, SHOPS
-from .booking import Caller
+from booking.app_keys import BOOKING, SHOPS
+from booking.service import Caller
 from kernel.errors import Unauthorized
-from .shops import InvalidApiKey, Shop, hash_key, parse_api_key
+from booking.shops import InvalidApiKey, Shop, hash_key, parse_api_key
 
 PROFILE_TTL_S = 30.0
 

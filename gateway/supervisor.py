@@ -1,5 +1,6 @@
-"""Running the gateway: one process, or N worker processes sharing the port (SO_REUSEPORT) under a supervisor
-that owns the store, restarts a worker that dies, and stops everything cleanly on SIGINT/SIGTERM."""
+"""The process supervisor (was ``web_runner``): runs the gateway as one process, or N worker processes sharing
+the port (SO_REUSEPORT), beside the dispatcher and planner roles; it owns the store, restarts a process that
+dies, and stops everything cleanly on SIGINT/SIGTERM. (aiohttp's own ``web_runner`` is a different thing.)"""
 
 from __future__ import annotations
 
@@ -15,13 +16,14 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from .config import Config
+from kernel.settings import Config
 
-log = logging.getLogger("barid.runner")
+log = logging.getLogger("barid.supervisor")
 
 
 def configure_logging(level: str | None = None) -> None:
-    logging.basicConfig(level=level or os.environ.get("BARID_LOG_LEVEL", "INFO"), stream=sys.stderr,
+    """Log lines to stderr at ``level`` (None: the settings' BARID_LOG_LEVEL)."""
+    logging.basicConfig(level=level or Config.from_env().log_level, stream=sys.stderr,
                         format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
 
 
@@ -41,7 +43,7 @@ def run_worker(config: Config, redis_url: str) -> None:
         uvloop.install()
     except ImportError:  # pragma: no cover - uvloop is a dependency; the stdlib loop still works
         pass
-    from .web_app import create_app
+    from gateway.web_app import create_app
 
     app = create_app(config, redis_url)
     tune_gc()
