@@ -24,7 +24,7 @@ from kernel.store import keys, lua
 from kernel.store.batcher import Batcher, Script
 from kernel.errors import Conflict, FieldError, BaridError, NotFound, RateLimited, Unauthorized
 from kernel.postal.network import ParcelNetwork
-from kernel.postal.text import _fa_digits
+from kernel.postal.text import fa_digits
 from kernel.postal.s10 import format_tracking_number
 from kernel.store.serials import SerialAllocator
 from booking.shops import Shop
@@ -129,8 +129,8 @@ def raise_for_guard(res: list) -> None:
         raise BatchExceedsBurst(
             f"this batch books more shipments than the shop's rate-limit burst ({burst}); split it into batches of"
             f" at most {burst}",
-            f"تعداد مرسوله‌های این دسته از سقف درخواست هم‌زمان فروشگاه ({_fa_digits(burst)}) بیشتر است؛"
-            f" آن را به دسته‌های حداکثر {_fa_digits(burst)} تایی تقسیم کنید",
+            f"تعداد مرسوله‌های این دسته از سقف درخواست هم‌زمان فروشگاه ({fa_digits(burst)}) بیشتر است؛"
+            f" آن را به دسته‌های حداکثر {fa_digits(burst)} تایی تقسیم کنید",
             extra={"burst": burst})
     if verdict == b"RATE":
         retry_ms = int(res[1])

@@ -26,13 +26,13 @@ from kernel.store import keys
 from booking.service import parcel_history
 from kernel.errors import FieldError, BaridError, ValidationFailed
 from kernel.postal.network import IRAN_TIME
+from kernel.postal.text import fa_digits
 from kernel.postal.timeutil import iso_ms
 
 from .errors import InvalidDate, NoParcels, RoutingError, SolverFailed, TimeLimitOutOfRange
 from .office_day import Fleet, clock_to_s
 from kernel.postal.offices import load_registry
 from .service import PLAN_TIME_LIMIT_S, PlanRequest, plan_office_day
-from .sheet import fa_digits
 
 log = logging.getLogger("barid.router")
 

@@ -12,10 +12,10 @@ from html import escape
 
 import jdatetime
 
+from kernel.postal.text import fa_decimal, fa_digits, fa_rials, normalize_digits
+
 from .errors import PlanNotFound
 
-PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
-ASCII_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
 WEEKDAYS_FA = ["دوشنبه", "سه‌شنبه", "چهارشنبه", "پنجشنبه", "جمعه", "شنبه", "یکشنبه"]
 
 STYLE = """
@@ -49,22 +49,11 @@ SHEET_CSP = ("default-src 'none'; style-src 'sha256-"
              + "'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 
 
-def fa_digits(value) -> str:
-    return str(value).translate(PERSIAN_DIGITS)
-
-
-def fa_decimal(value: float, places: int = 1) -> str:
-    """A decimal in Persian digits with the Persian decimal separator (٫), e.g. ۱۲٫۵."""
-    return fa_digits(f"{value:.{places}f}").replace(".", "٫")
-
-
-def _money(rials: int) -> str:
-    return fa_digits(f"{rials:,}").replace(",", "٬")
 
 
 def tel_href(phone: str) -> str:
     """A ``tel:`` URI for a phone number as booked (Persian or ASCII digits, spaces, dashes)."""
-    text = str(phone).translate(ASCII_DIGITS)
+    text = normalize_digits(str(phone))
     digits = "".join(ch for ch in text if ch.isascii() and ch.isdigit())
     return "tel:" + ("+" if text.lstrip().startswith("+") else "") + digits
 
@@ -95,7 +84,7 @@ def render_route_sheet(plan: dict, postman_index: int) -> str:
     rows = []
     for stop in postman["stops"]:
         window = "–".join(stop["time_window"]) if stop["time_window"] else "—"
-        cod = f"دریافت از گیرنده: {_money(stop['cod_rials'])} ریال" if stop["cod_rials"] else "—"
+        cod = f"دریافت از گیرنده: {fa_rials(stop['cod_rials'])} ریال" if stop["cod_rials"] else "—"
         parcels = "<br>".join(escape(t) for t in stop["parcels"])
         names, phones = _receivers_cell(stop.get("receivers") or [])
         shared = ("<br><span class='note'>بخشی از مرسوله‌های این نشانی با نامه‌رسان دیگری است</span>"
@@ -127,7 +116,7 @@ def render_route_sheet(plan: dict, postman_index: int) -> str:
 نامه‌رسان شماره {fa_digits(postman['index'])} — شروع {fa_digits(postman['start'])}، پایان پیش‌بینی‌شده {fa_digits(postman['end'])}<br>
 {fa_digits(len(postman['stops']))} توقف، {fa_digits(parcel_count)} مرسوله، وزن کل {fa_decimal(postman['load_kg'])} کیلوگرم،
 مسافت {fa_decimal(postman['distance_m'] / 1000)} کیلومتر<br>
-جمع دریافت از گیرندگان (پرداخت در محل): {_money(postman['cod_rials'])} ریال
+جمع دریافت از گیرندگان (پرداخت در محل): {fa_rials(postman['cod_rials'])} ریال
 </div>
 <table>
 <thead><tr><th>ردیف</th><th>ساعت</th><th>گیرنده</th><th>تلفن</th><th>شهر</th><th>نشانی</th><th>کد پستی</th>

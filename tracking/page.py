@@ -21,15 +21,11 @@ import orjson
 
 from kernel.postal.timeutil import parse_iso
 from kernel.postal.offices import Registry
+from kernel.postal.text import fa_digits
 
 from .events import FAILURE_REASONS, RULES, STATUS_FA
 
 TEHRAN = ZoneInfo("Asia/Tehran")
-_FA_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
-
-
-def fa_digits(text: str) -> str:
-    return text.translate(_FA_DIGITS)
 
 
 def jalali(iso: str) -> str:

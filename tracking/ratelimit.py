@@ -19,6 +19,7 @@ import ipaddress
 from kernel.store import keys
 from kernel.store.batcher import Batcher, Script
 from kernel.errors import RateLimited
+from kernel.postal.text import fa_digits
 from kernel.settings import TrackLimits
 
 
@@ -42,9 +43,6 @@ class TrackRateLimited(RateLimited):
     title = "Too many tracking lookups from this address"
 
 
-_FA_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
-
-
 def client_key(remote: str | None) -> str:
     """The store key of a client address: an IPv4 address, or the /64 an IPv6 address belongs to."""
     try:
@@ -65,5 +63,5 @@ async def check(batcher: Batcher, limits: TrackLimits, remote: str | None) -> No
         seconds = max(1, -(-int(wait_ms) // 1000))
         raise TrackRateLimited(
             f"too many tracking lookups from this address; retry in {seconds} s",
-            f"درخواست‌های رهگیری از این نشانی بیش از حد مجاز است؛ {str(seconds).translate(_FA_DIGITS)} ثانیهٔ دیگر "
+            f"درخواست‌های رهگیری از این نشانی بیش از حد مجاز است؛ {fa_digits(seconds)} ثانیهٔ دیگر "
             "دوباره تلاش کنید", headers={"Retry-After": str(seconds)})

@@ -17,10 +17,9 @@ from pathlib import Path
 import jdatetime
 
 from kernel.errors import BaridError
+from kernel.postal.text import POSTAL_CODE_RULE, normalize_digits
 
 DATA_DIR = Path(__file__).with_name("data")
-POSTAL_CODE_RULE = re.compile(r"^(?!(\d)\1{3})[13-9]{4}[1346-9][013-9]{5}$")
-_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
 EARTH_RADIUS_M = 6_371_000.0
 
 
@@ -81,7 +80,7 @@ class ServiceLevel:
 
 def normalize_postal_code(postal_code: str) -> str:
     """Persian/Arabic digits to ASCII, separators removed; raises if it is not a valid Iranian postal code."""
-    code = str(postal_code).translate(_DIGITS).replace("-", "").replace(" ", "")
+    code = normalize_digits(str(postal_code)).replace("-", "").replace(" ", "")
     if not POSTAL_CODE_RULE.match(code):
         raise InvalidPostalCode(f"{postal_code!r} is not a valid 10-digit Iranian postal code")
     return code

@@ -12,10 +12,9 @@ from typing import Any
 from kernel.postal.offices import postal_regions
 
 from kernel.errors import FieldError
-from kernel.postal.text import canonical_province_names, province_by_name
+from kernel.postal.text import canonical_province_names, fa_digits, province_by_name
 
 MISMATCH = "postal_code_province_mismatch"
-_PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 
 
 def _expand(regions: dict[str, str]) -> tuple[int, dict[str, str]]:
@@ -59,6 +58,6 @@ def region_errors(party: dict[str, Any], prefix: str) -> list[FieldError]:
     real, given = province_by_name(actual), province_by_name(claimed)
     en = (f"Postal code {postal_code} belongs to {real.name_en} province, not {given.name_en}; "
           "the postal code decides where a parcel goes: correct the postal code or the province.")
-    fa = (f"کد پستی {postal_code.translate(_PERSIAN_DIGITS)} متعلق به استان {real.name_fa} است، نه {given.name_fa}؛ "
+    fa = (f"کد پستی {fa_digits(postal_code)} متعلق به استان {real.name_fa} است، نه {given.name_fa}؛ "
           "مقصد مرسوله را کد پستی تعیین می‌کند: کد پستی یا استان را اصلاح کنید.")
     return [FieldError(f"{prefix}.postal_code", MISMATCH, en, fa), FieldError(f"{prefix}.province", MISMATCH, en, fa)]

@@ -36,8 +36,19 @@ def normalize_digits(s: str) -> str:
     return s.translate(_DIGITS_TO_ASCII)
 
 
-def _fa_digits(n: int) -> str:
-    return str(n).translate(_ASCII_TO_PERSIAN)
+def fa_digits(value: object) -> str:
+    """``value`` as text with Persian digits: the one digit formatter of every page, sheet, message and label."""
+    return str(value).translate(_ASCII_TO_PERSIAN)
+
+
+def fa_decimal(value: float, places: int = 1) -> str:
+    """A decimal in Persian digits with the Persian decimal separator (٫), e.g. ۱۲٫۵."""
+    return fa_digits(f"{value:.{places}f}").replace(".", "٫")
+
+
+def fa_rials(rials: int) -> str:
+    """An amount with Persian digits and the Persian thousands separator (٬), e.g. ۱۲٬۰۰۰."""
+    return fa_digits(f"{rials:,}").replace(",", "٬")
 
 
 def _digits_input(raw: object) -> str | None:
@@ -67,14 +78,14 @@ def _strip_digit_grouping(s: str) -> str:
 # alirezavafi/persian-plus (PostalCodeExtensions.cs). It is a plausibility check, not a checksum (Iran Post
 # publishes none): no 0 or 2 in the first four digits, fifth digit not 0, 2 or 5, no 2 in the last five, and the
 # first four digits not all equal. re.ASCII keeps \d to 0-9.
-_POSTAL_CODE_RULE = re.compile(r"^(?!(\d)\1{3})[13-9]{4}[1346-9][013-9]{5}$", re.ASCII)
+POSTAL_CODE_RULE = re.compile(r"^(?!(\d)\1{3})[13-9]{4}[1346-9][013-9]{5}$", re.ASCII)
 _TEN_DIGITS = re.compile(r"[0-9]{10}", re.ASCII)
 
 
 def normalize_postal_code(raw: object) -> str:
     """The 10 ASCII digits of an Iranian postal code given as str/int, Persian/Arabic digits, spaces, hyphens."""
     # Already canonical (most input): one regex instead of the whole normalisation.
-    if type(raw) is str and len(raw) == 10 and raw.isascii() and raw.isdigit() and _POSTAL_CODE_RULE.match(raw):
+    if type(raw) is str and len(raw) == 10 and raw.isascii() and raw.isdigit() and POSTAL_CODE_RULE.match(raw):
         return raw
     text = _digits_input(raw)
     digits = _strip_digit_grouping(text) if text is not None else ""
@@ -84,7 +95,7 @@ def normalize_postal_code(raw: object) -> str:
             "Postal code must be exactly 10 digits.",
             "کد پستی باید دقیقاً ۱۰ رقم باشد.",
         )
-    if not _POSTAL_CODE_RULE.match(digits):
+    if not POSTAL_CODE_RULE.match(digits):
         raise PostalError(
             "postal_code_invalid",
             "This is not a valid Iranian postal code.",
@@ -175,7 +186,7 @@ def normalize_text(raw: object, max_len: int, *, error_code: str = "text_invalid
         raise PostalError(
             error_code,
             f"Must be non-empty text of at most {max_len} characters.",
-            f"باید متنی غیرخالی با حداکثر {_fa_digits(max_len)} نویسه باشد.",
+            f"باید متنی غیرخالی با حداکثر {fa_digits(max_len)} نویسه باشد.",
         )
     return text
 

@@ -11,7 +11,8 @@ import pytest
 
 from kernel.postal.text import provinces
 from kernel.postal.offices import UnknownPostalArea
-from kernel.postal.offices import DATA_DIR, POSTAL_CODE_RULE, haversine_m, load_registry, postal_regions
+from kernel.postal.offices import DATA_DIR, haversine_m, load_registry, postal_regions
+from kernel.postal.text import POSTAL_CODE_RULE
 
 REGISTRY = load_registry()
 PROVINCES = {p.name_fa: p for p in provinces()}

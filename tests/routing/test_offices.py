@@ -4,7 +4,8 @@ from datetime import date, datetime
 import pytest
 
 from kernel.postal.offices import InvalidPostalCode, NetworkError, UnknownOffice, UnknownService
-from kernel.postal.offices import DATA_DIR, POSTAL_CODE_RULE, load_registry
+from kernel.postal.offices import DATA_DIR, load_registry
+from kernel.postal.text import POSTAL_CODE_RULE
 
 REQUIRED_CITIES = {"تهران", "مشهد", "اصفهان", "شیراز", "تبریز", "اهواز", "کرمان", "رشت", "یزد", "قم", "کرج"}
 
