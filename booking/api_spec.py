@@ -47,6 +47,19 @@ def _invisible_ranges() -> str:
 _VISIBLE = f"[^{_invisible_ranges()}]"
 
 
+def _order_id_visible() -> str:
+    """What the validator keeps of a client_order_id (control and format characters go, bar ZWNJ and ZWJ; the ends
+    are trimmed of whitespace), as a class of the characters of which one must remain."""
+    dropped = [c for c in range(0x10000) if not 0xD800 <= c <= 0xDFFF and c not in (0x200C, 0x200D) and (
+        chr(c).isspace() or unicodedata.category(chr(c)) in ("Cc", "Cf"))]
+    ranges, start = [], dropped[0]
+    for prev, c in zip(dropped, [*dropped[1:], None]):
+        if c != prev + 1:
+            ranges.append((start, prev))
+            start = c
+    return "[^" + "".join(f"\\u{a:04x}" if a == b else f"\\u{a:04x}-\\u{b:04x}" for a, b in ranges) + "]"
+
+
 def _postal_code_pattern() -> str:
     """postal.normalize_postal_code's rule (no 0 or 2 in the first four digits, nor all four equal; fifth digit
     not 0, 2 or 5; no 2 in the last five) over what it accepts before normalising, as one regex."""
@@ -139,7 +152,8 @@ def _components(limits: Limits) -> dict[str, Any]:
             limits.cod_min_goods_value_rial, limits.cod_max_goods_value_rial, "Cash the postman collects, in rials.")}},
     }
     order_id = {"type": "string", "minLength": 1, "maxLength": limits.client_order_id_max_len,
-                "description": "The shop's own order reference (not blank; trimmed)."}
+                "pattern": _order_id_visible(),
+                "description": "The shop's own order reference (not blank; trimmed; control characters dropped)."}
     timestamp = {"type": "string", "format": "date-time"}
     party_out = {"type": "object", "required": list(party_props)[:-1], "properties": {
         **{k: {"type": "string"} for k in list(party_props)[:-1]}, "location": location}}
