@@ -229,9 +229,9 @@ class BookingService:
             view, doc_json, event_json, office, expected = self._records(shop_id, req, tn, now, created_at, stamp)
             views.append(view)
             # Key names come from keys.py; the per-shop part of them is formatted once per shop (_shop_keys).
-            items.append((i, [shop.parcel + tn, shop.order + req.client_order_id],
-                          [tn, created_ms, keys.index_member(created_ms, tn), doc_json, event_json, created_at,
-                           req.client_order_id, "1" if req.another_parcel else ""],
+            items.append((i, lua.book_item_keys(shop.parcel + tn, shop.order + req.client_order_id),
+                          lua.book_item_args(tn, created_ms, keys.index_member(created_ms, tn), doc_json, event_json,
+                                             created_at, req.client_order_id, req.another_parcel),
                           ("SET", keys.tracking_index(tn), shop_id),
                           ("ZADD", keys.office_due(office), int(expected.replace("-", "")), tn)))
         idem_key = (keys.idempotency(shop_id, idempotency_key, idempotency_scope) if idempotency_key is not None
@@ -245,10 +245,10 @@ class BookingService:
                 status, body = render(views)
                 idem_record = orjson.dumps({"fp": request_fp, "status": status, "body": body.decode(),
                                             "side": side})
-            script_keys = [shop.shop, idem_key, *shop.booking, shop.live_orders]
-            args = [*caller.guard_args(self._rate_arg, self.default_burst, booked or 1),
-                    "1" if idempotency_key is not None else "", self.idempotency_ttl_s, idem_record, booked,
-                    shop_id, FEED_MAXLEN]
+            script_keys = [*lua.book_head_keys(shop.shop, idem_key, *shop.booking, shop.live_orders)]
+            args = [*lua.book_head_args(caller.guard_args(self._rate_arg, self.default_burst, booked or 1),
+                                        idempotent=idempotency_key is not None, ttl_s=self.idempotency_ttl_s,
+                                        record=idem_record, count=booked, shop_id=shop_id, feed_maxlen=FEED_MAXLEN)]
             for item in items:
                 script_keys += item[1]
                 args += item[2]
@@ -318,10 +318,13 @@ class BookingService:
         view, doc_json, event_json, office, expected = self._records(shop_id, req, tn, now, created_at,
                                                                      created_at.encode())
         order_id = req.client_order_id
-        script = (*shop.book_one, shop.parcel + tn, shop.order + order_id, caller.key_hash,
-                  self._rate_arg, self.default_burst, 1, "", self.idempotency_ttl_s, b"", 1, shop_id, FEED_MAXLEN,
-                  tn, created_ms, keys.index_member(created_ms, tn), doc_json, event_json, created_at, order_id,
-                  "1" if req.another_parcel else "")
+        # The same builders as book()'s, so the two cannot lay the script's arguments out differently.
+        script = (*shop.book_one, *lua.book_item_keys(shop.parcel + tn, shop.order + order_id),
+                  *lua.book_head_args(caller.guard_args(self._rate_arg, self.default_burst, 1), idempotent=False,
+                                      ttl_s=self.idempotency_ttl_s, record=b"", count=1, shop_id=shop_id,
+                                      feed_maxlen=FEED_MAXLEN),
+                  *lua.book_item_args(tn, created_ms, keys.index_member(created_ms, tn), doc_json, event_json,
+                                      created_at, order_id, req.another_parcel))
         side = (("SET", keys.tracking_index(tn), shop_id),
                 ("ZADD", keys.office_due(office), int(expected.replace("-", "")), tn))
         res, *side_replies = await self.batcher.script_and(self._book, script, side)
@@ -472,10 +475,11 @@ def _shop_keys(shop_id: int) -> _ShopKeys:
     booking = (keys.shop_status_index(shop_id, "pre_transit"), keys.partition_events(keys.partition_of(shop_id)),
                keys.shop_feed(shop_id))
     # book_one's KEYS: no idempotency record, so KEYS[2] is the shop key (the script does not touch it as one),
-    # then the live orders, and one parcel and order index follow: 8 keys.
+    # then the live orders, and one parcel and order index follow.
     live_orders = keys.shop_live_orders(shop_id)
+    head = lua.book_head_keys(shop, shop, *booking, live_orders)
     return _ShopKeys(shop, booking, keys.parcel(shop_id, ""), keys.shop_order_index(shop_id, ""),
-                     ("EVALSHA", BOOK_SCRIPT.sha, 8, shop, shop, *booking, live_orders), live_orders)
+                     lua.book_evalsha_prefix(BOOK_SCRIPT.sha, head, items=1), live_orders)
 
 
 # The booked event as the API and the webhooks show it, byte for byte what orjson makes of it, filled in per
