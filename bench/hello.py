@@ -50,7 +50,8 @@ class StoredBookings:
         from kernel.store import keys
         from booking.app_keys import BOOKING, VALIDATOR
         from kernel.app_keys import BATCHER
-        from booking.service import FEED_MAXLEN, _shop_keys
+        from booking.service import _shop_keys
+        from kernel.store.keys import FEED_MAXLEN
         from kernel.postal.timeutil import iso_ms
 
         booking = app[BOOKING]

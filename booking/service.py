@@ -32,7 +32,6 @@ from kernel.postal.tariff import Limits, Tariff, zone_of
 from kernel.postal.timeutil import iso_ms
 from booking.validation import ShipmentRequest
 
-FEED_MAXLEN = 100_000  # entries per shop (each up to keys.FEED_RUN events): the polling/SSE window
 
 
 BOOK_SCRIPT = Script(lua.BOOK)
@@ -248,7 +247,7 @@ class BookingService:
             script_keys = [*lua.book_head_keys(shop.shop, idem_key, *shop.booking, shop.live_orders)]
             args = [*lua.book_head_args(caller.guard_args(self._rate_arg, self.default_burst, booked or 1),
                                         idempotent=idempotency_key is not None, ttl_s=self.idempotency_ttl_s,
-                                        record=idem_record, count=booked, shop_id=shop_id, feed_maxlen=FEED_MAXLEN)]
+                                        record=idem_record, count=booked, shop_id=shop_id, feed_maxlen=keys.FEED_MAXLEN)]
             for item in items:
                 script_keys += item[1]
                 args += item[2]
@@ -322,7 +321,7 @@ class BookingService:
         script = (*shop.book_one, *lua.book_item_keys(shop.parcel + tn, shop.order + order_id),
                   *lua.book_head_args(caller.guard_args(self._rate_arg, self.default_burst, 1), idempotent=False,
                                       ttl_s=self.idempotency_ttl_s, record=b"", count=1, shop_id=shop_id,
-                                      feed_maxlen=FEED_MAXLEN),
+                                      feed_maxlen=keys.FEED_MAXLEN),
                   *lua.book_item_args(tn, created_ms, keys.index_member(created_ms, tn), doc_json, event_json,
                                       created_at, order_id, req.another_parcel))
         side = (("SET", keys.tracking_index(tn), shop_id),
@@ -393,7 +392,7 @@ class BookingService:
             raise ShipmentNotFound(f"no shipment {tracking_number} in this shop",
                                    f"مرسوله {tracking_number} در این فروشگاه یافت نشد")
         view = shipment_view(parcel)
-        view["history"] = [orjson.loads(e) for e in parcel_history(parcel)]
+        view["history"] = [orjson.loads(e) for e in keys.parcel_history(parcel)]
         return view
 
     async def list(self, caller: Caller, *, status: str | None, client_order_id: str | None,
@@ -444,7 +443,7 @@ class BookingService:
             keys.shop_feed(shop_id), keys.shop_live_orders(shop_id),
         ]
         args = [*caller.guard_args(self._rate_arg, self.default_burst), tracking_number, shop_id, now_iso,
-                FEED_MAXLEN, orjson.dumps(event), int(now * 1000)]
+                keys.FEED_MAXLEN, orjson.dumps(event), int(now * 1000)]
         res = await self.batcher.evalsha(self._cancel, script_keys, args)
         raise_for_guard(res)
         if res[0] == b"NOT_FOUND":
@@ -492,20 +491,6 @@ BOOKED_EVENT = (b'{"id":"evt_%s_1","type":"booked","tracking_number":"%s","shop_
 FRESH_STATUS = b',"status":"pre_transit","status_at":"%s","updated_at":"%s"}'
 
 VIEW_FIELDS = (b"doc", b"status", b"status_at", b"updated_at")  # what shipment_view reads of a parcel hash
-_HISTORY = keys.PARCEL_HISTORY_FIELD.encode()
-
-
-def parcel_history(h: dict[bytes, bytes]) -> list[bytes]:
-    """The events (JSON) in a parcel hash's history, oldest first: by occurred_at, then in recording order."""
-    entries = []
-    for field, event in h.items():
-        if field.startswith(_HISTORY):
-            occurred_ms, _, seq = field[len(_HISTORY):].partition(b":")
-            entries.append((int(occurred_ms), int(seq), event))
-    entries.sort()
-    return [event for _, _, event in entries]
-
-
 def shipment_view(h: dict[bytes, bytes]) -> dict[str, Any]:
     doc = orjson.loads(h[b"doc"])
     doc["status"] = h[b"status"].decode()

@@ -25,7 +25,7 @@ import orjson
 import redis
 
 from kernel.store import keys
-from booking.service import parcel_history
+from kernel.store.keys import parcel_history
 from tracking.events import OUTBOX_RANGE, outbox_entry
 
 _ID = re.compile(rb'"id":"([^"]+)"')

@@ -23,7 +23,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
 from kernel.store import keys
-from booking.service import parcel_history
+from kernel.store.keys import parcel_history
 from kernel.errors import FieldError, BaridError, ValidationFailed
 from kernel.postal.network import IRAN_TIME
 from kernel.postal.text import fa_digits

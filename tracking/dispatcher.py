@@ -31,7 +31,7 @@ Retention
   ``outbox_retention_s`` (default 7 days). A lagging or new group therefore never loses entries; the stream
   holds at most the retention window plus whatever is unacknowledged.
 * Dead letters: dropped ``dead_retention_s`` (default 30 days) after the event was recorded.
-* Shop feeds (polling/SSE): capped by the gateway at ``FEED_MAXLEN`` entries per shop (XADD MAXLEN ~), each
+* Shop feeds (polling/SSE): capped at ``keys.FEED_MAXLEN`` entries per shop (XADD MAXLEN ~), each
   of one to ``keys.FEED_RUN`` events.
 * Delivery queues hold only undelivered events; a queue disappears with its last event.
 """

@@ -24,7 +24,7 @@ import redis.asyncio as aioredis
 
 from kernel.store import keys
 from kernel.store.batcher import Batcher, Script
-from booking.service import FEED_MAXLEN
+from kernel.store.keys import FEED_MAXLEN
 from kernel.errors import Conflict, FieldError, Forbidden, BaridError, NotFound, ValidationFailed
 from kernel.store.keys import STATUSES
 from kernel.postal.s10 import check_digit

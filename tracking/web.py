@@ -20,7 +20,7 @@ from kernel.store import keys
 from kernel.app_keys import BATCHER, CONFIG, REDIS, STORE_URL
 from booking.auth import require_shop
 from kernel.store.batcher import Batcher
-from booking.service import parcel_history
+from kernel.store.keys import parcel_history
 from kernel.errors import BaridError, ValidationFailed
 from kernel.postal.s10 import S10Error, format_tracking_number, parse_tracking_number
 from kernel.store.client import async_client

@@ -137,7 +137,7 @@ def office_staff(office_code: str) -> str:
 # A parcel's scan dedupe records are fields of its parcel hash: "scan:<scan_id>" -> "<event id>|<event>|<ms>".
 PARCEL_SCAN_FIELD = "scan:"
 # A parcel's history is fields of its parcel hash too: "h:<occurred ms>:<seq>" -> event JSON, one per event,
-# never rewritten (booking.service.parcel_history orders them). In the hash, recording an event is part of the
+# never rewritten (parcel_history below orders them). In the hash, recording an event is part of the
 # one HSET a scan makes anyway: a history key of its own cost the store 6 % more per scan (bench/store_cost.py).
 PARCEL_HISTORY_FIELD = "h:"
 # Layout 1 kept the history in a zset of its own per parcel (legacy_history: event JSON members scored by
@@ -200,3 +200,20 @@ def office_due(office_code: str) -> str:
 def plan(plan_id: str) -> str:
     """String JSON: the plan record {plan_id, office, date, status, plan | error, ...}; expires after a week."""
     return f"barid:plan:{plan_id}"
+
+
+FEED_MAXLEN = 100_000  # entries per shop (each up to keys.FEED_RUN events): the polling/SSE window
+
+
+_HISTORY = PARCEL_HISTORY_FIELD.encode()
+
+
+def parcel_history(h: dict[bytes, bytes]) -> list[bytes]:
+    """The events (JSON) in a parcel hash's history, oldest first: by occurred_at, then in recording order."""
+    entries = []
+    for field, event in h.items():
+        if field.startswith(_HISTORY):
+            occurred_ms, _, seq = field[len(_HISTORY):].partition(b":")
+            entries.append((int(occurred_ms), int(seq), event))
+    entries.sort()
+    return [event for _, _, event in entries]

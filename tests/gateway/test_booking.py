@@ -8,7 +8,8 @@ import orjson
 import redis.asyncio as aioredis
 
 from booking import service as booking
-from booking.service import BookingService, Caller, parcel_history
+from booking.service import BookingService, Caller
+from kernel.store.keys import parcel_history
 from kernel.postal.network import ParcelNetwork
 from kernel.postal.s10 import parse_tracking_number
 from booking.shops import Shop

@@ -7,7 +7,7 @@ import asyncio
 import orjson
 
 from kernel.store import keys
-from booking.service import parcel_history
+from kernel.store.keys import parcel_history
 from kernel.postal.offices import load_registry
 from tests.conftest import shipment_body
 from tests.tracking.conftest import DEST, DEST_HUB, HUB, ORIGIN, at, life, scan

@@ -14,7 +14,7 @@ import orjson
 import pytest
 
 from kernel.store import keys
-from booking.service import parcel_history
+from kernel.store.keys import parcel_history
 from kernel.postal.offices import load_registry
 from tests.tracking.conftest import DEST, DEST_HUB, HUB, ORIGIN, scan
 from tracking import ratelimit
