@@ -22,7 +22,7 @@ STORE_ALLOCATORS = ("auto", "libc")  # see store.server_environment
 APPENDFSYNC_POLICIES = ("always", "everysec", "no")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
-# Every environment variable Barid reads, and what it sets (docs/operations.md repeats this list).
+# Every environment variable Barid reads, and what it sets.
 VARIABLES: dict[str, str] = {
     "REDIS_URL": "an external store (Valkey/Redis); unset: an embedded server under BARID_DATA",
     "BARID_REDIS_CLUSTER": "1: REDIS_URL names one node of a Redis Cluster",
