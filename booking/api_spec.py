@@ -10,14 +10,13 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
-from kernel.openapi import IGNORED, JSON, json_body, problem_responses, ref
 from booking.idempotency import MAX_KEY_LEN
-from kernel.store.keys import STATUSES
-from kernel.postal.text import CITY_MAX_LEN, provinces
-from kernel.postal.tariff import ZONES, Limits
 from booking.validation import ADDRESS_MAX, CONTENTS_MAX, LAT_RANGE, LON_RANGE, NAME_MAX, PAYMENT_TYPES, SERVICES
 from booking.web import CURSOR_PATTERN, LIST_MAX
-
+from kernel.openapi import IGNORED, JSON, json_body, problem_responses, ref
+from kernel.postal.tariff import ZONES, Limits
+from kernel.postal.text import CITY_MAX_LEN, provinces
+from kernel.store.keys import STATUSES
 
 # Whitespace (the characters both Python's str.split() and a JSON Schema (ECMA-262) regex call whitespace) and the
 # dashes and ZWNJ that postal.py drops between digit groups: a phone or postal code may hold them anywhere.

@@ -13,11 +13,11 @@ import time
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from kernel.store import keys
 from booking.app_keys import BOOKING, SHOPS
 from booking.service import Caller
-from kernel.errors import Unauthorized
 from booking.shops import InvalidApiKey, Shop, hash_key, parse_api_key
+from kernel.errors import Unauthorized
+from kernel.store import keys
 
 PROFILE_TTL_S = 30.0
 

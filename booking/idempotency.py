@@ -14,9 +14,9 @@ import orjson
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from kernel.store import keys
 from booking.service import IdempotencyKeyReused, Replay
 from kernel.errors import FieldError, ValidationFailed
+from kernel.store import keys
 
 MAX_KEY_LEN = 255
 

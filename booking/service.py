@@ -20,19 +20,17 @@ from typing import Any, NamedTuple
 import orjson
 import redis.asyncio as aioredis
 
+from booking.shops import Shop
+from booking.validation import ShipmentRequest
+from kernel.errors import BaridError, Conflict, FieldError, NotFound, RateLimited, Unauthorized
+from kernel.postal.network import ParcelNetwork
+from kernel.postal.s10 import format_tracking_number
+from kernel.postal.tariff import Limits, Tariff, zone_of
+from kernel.postal.text import fa_digits
+from kernel.postal.timeutil import iso_ms
 from kernel.store import keys, lua
 from kernel.store.batcher import Batcher, Script
-from kernel.errors import Conflict, FieldError, BaridError, NotFound, RateLimited, Unauthorized
-from kernel.postal.network import ParcelNetwork
-from kernel.postal.text import fa_digits
-from kernel.postal.s10 import format_tracking_number
 from kernel.store.serials import SerialAllocator
-from booking.shops import Shop
-from kernel.postal.tariff import Limits, Tariff, zone_of
-from kernel.postal.timeutil import iso_ms
-from booking.validation import ShipmentRequest
-
-
 
 BOOK_SCRIPT = Script(lua.BOOK)
 

@@ -18,9 +18,9 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
-from kernel.store import keys
 from kernel.errors import NotFound, Unauthorized
 from kernel.postal.timeutil import iso_ms
+from kernel.store import keys
 
 KEY_PREFIX = "bk_"
 

@@ -12,6 +12,8 @@ from typing import Any
 
 from gateway import fast
 from kernel.errors import FieldError
+from kernel.postal.regions import region_errors, region_table
+from kernel.postal.tariff import Limits
 from kernel.postal.text import (
     CITY_MAX_LEN,
     PostalError,
@@ -23,8 +25,6 @@ from kernel.postal.text import (
     normalize_text,
     strip_controls,
 )
-from kernel.postal.regions import region_errors, region_table
-from kernel.postal.tariff import Limits
 
 SERVICES = ("pishtaz", "sefareshi")
 PAYMENT_TYPES = ("cod", "prepaid")

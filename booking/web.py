@@ -9,17 +9,17 @@ import orjson
 from aiohttp import web
 
 from booking.app_keys import BOOKING, VALIDATOR
-from kernel.app_keys import LIMITS, METRICS, REDIS
 from booking.auth import known_caller, require_caller
-from kernel.store import keys
+from booking.idempotency import IdempotencyStore, idempotency_key
 from booking.service import Caller, OrderIdTaken, Replay, ShipmentNotFound, request_fingerprint
+from kernel.app_keys import LIMITS, METRICS, REDIS
 from kernel.errors import FieldError, ValidationFailed
 from kernel.http import JSON, json_at_hand, json_response, read_json
-from booking.idempotency import IdempotencyStore, idempotency_key
-from kernel.store.keys import STATUSES
 from kernel.postal.s10 import is_valid
 from kernel.postal.tariff import TariffError
 from kernel.postal.timeutil import parse_iso
+from kernel.store import keys
+from kernel.store.keys import STATUSES
 
 BATCH_SCOPE = "POST /v1/shipments/batch"  # the batch's idempotency scope (keys.idempotency)
 LIST_MAX = 100

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -20,20 +19,19 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
-from routing.jobs import serve as serve_router
+from booking.shops import ShopRegistry
+from booking.validation import Errors, party
+from gateway.supervisor import Role, Supervisor, configure_logging, run_worker
+from kernel.errors import BaridError, ValidationFailed
 from kernel.postal.offices import load_registry
-from kernel.settings import TrackingConfig
+from kernel.settings import Config, TrackingConfig
+from kernel.store.client import async_client, durability_report, open_store
+from kernel.store.upgrade import upgrade
+from routing.jobs import serve as serve_router
 from tracking.dispatcher import serve as serve_dispatcher
 from tracking.staff import create_staff, list_staff, revoke_staff
 
-from kernel.settings import Config
 from .demo import seed_demo
-from kernel.errors import BaridError, ValidationFailed
-from booking.shops import ShopRegistry
-from kernel.store.client import async_client, durability_report, open_store
-from kernel.store.upgrade import upgrade
-from booking.validation import Errors, party
-from gateway.supervisor import Role, Supervisor, configure_logging, run_worker
 
 
 def _print(data: Any) -> None:

@@ -13,9 +13,10 @@ from datetime import date
 
 import numpy as np
 
-from .errors import InvalidParcel
 from kernel.postal.offices import Office, load_registry
 from kernel.postal.text import fa_digits
+
+from .errors import InvalidParcel
 
 MIN_PARCELS, MAX_PARCELS = 100, 3000
 BLOCK_M = 90.0  # street spacing

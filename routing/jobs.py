@@ -22,16 +22,16 @@ import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
-from kernel.store import keys
-from kernel.store.keys import parcel_history
-from kernel.errors import FieldError, BaridError, ValidationFailed
+from kernel.errors import BaridError, FieldError, ValidationFailed
 from kernel.postal.network import IRAN_TIME
+from kernel.postal.offices import load_registry
 from kernel.postal.text import fa_digits
 from kernel.postal.timeutil import iso_ms
+from kernel.store import keys
+from kernel.store.keys import parcel_history
 
 from .errors import InvalidDate, NoParcels, RoutingError, SolverFailed, TimeLimitOutOfRange
 from .office_day import Fleet, clock_to_s
-from kernel.postal.offices import load_registry
 from .service import PLAN_TIME_LIMIT_S, PlanRequest, plan_office_day
 
 log = logging.getLogger("barid.router")

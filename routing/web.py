@@ -20,13 +20,13 @@ from aiohttp import web
 
 from kernel.app_keys import CONFIG, REDIS
 from kernel.errors import Forbidden, NotFound
-from kernel.postal.timeutil import iso_ms
 from kernel.http import read_json
+from kernel.postal.offices import load_registry
+from kernel.postal.timeutil import iso_ms
 from tracking.staff import Staff
 
 from . import jobs, sheet_links
 from .errors import PlanNotFound
-from kernel.postal.offices import load_registry
 from .sheet import SHEET_CSP, render_route_sheet
 
 JSON = "application/json"

@@ -14,7 +14,6 @@ import sys
 from kernel.settings import Config
 from kernel.store.client import open_store
 
-from kernel.settings import TrackingConfig
 from .dispatcher import serve
 
 

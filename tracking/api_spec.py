@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from booking.validation import SERVICES
 from kernel.errors import PROBLEM_CONTENT_TYPE
+from kernel.openapi import JSON, json_body, problem_responses, ref
+from kernel.postal.offices import load_registry
+from kernel.settings import TrackingConfig
 from kernel.store import keys
 from kernel.store.keys import STATUSES
-from kernel.openapi import JSON, json_body, problem_responses, ref
-from booking.validation import SERVICES
-from kernel.postal.offices import load_registry
 
-from kernel.settings import TrackingConfig
 from .events import COD_METHODS, FAILURE_REASONS, RULES, STAFF_EVENTS
 
 _DEFAULTS = TrackingConfig()

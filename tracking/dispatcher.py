@@ -52,13 +52,13 @@ import aiohttp
 import orjson
 from redis.exceptions import ResponseError
 
+from kernel.errors import BaridError, ValidationFailed
+from kernel.postal.timeutil import parse_iso
+from kernel.settings import TrackingConfig
 from kernel.store import keys
 from kernel.store.batcher import Batcher, Script
-from kernel.errors import BaridError, ValidationFailed
 from kernel.store.client import async_client
-from kernel.postal.timeutil import parse_iso
 
-from kernel.settings import TrackingConfig
 from .ssrf import GuardedResolver, check_url
 from .webhooks import ENQUEUE, WebhookRegistry, live_keys, sign
 

@@ -19,9 +19,9 @@ from zoneinfo import ZoneInfo
 import jdatetime
 import orjson
 
-from kernel.postal.timeutil import parse_iso
 from kernel.postal.offices import Registry
 from kernel.postal.text import fa_digits
+from kernel.postal.timeutil import parse_iso
 
 from .events import FAILURE_REASONS, RULES, STATUS_FA
 

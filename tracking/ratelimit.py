@@ -16,12 +16,11 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 
-from kernel.store import keys
-from kernel.store.batcher import Batcher, Script
 from kernel.errors import RateLimited
 from kernel.postal.text import fa_digits
 from kernel.settings import TrackLimits
-
+from kernel.store import keys
+from kernel.store.batcher import Batcher, Script
 
 # KEYS: 1 the address's key. ARGV: 1 ms between lookups (1000 / rate), 2 the tolerance in ms (interval x burst).
 # Returns 0 (allowed, counted) or the ms to wait before the next lookup is allowed (nothing counted).

@@ -22,16 +22,15 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
-from kernel.store import keys
-from kernel.store.batcher import Batcher, Script
-from kernel.store.keys import FEED_MAXLEN
-from kernel.errors import Conflict, FieldError, Forbidden, BaridError, NotFound, ValidationFailed
-from kernel.store.keys import STATUSES
+from kernel.errors import BaridError, Conflict, FieldError, Forbidden, NotFound, ValidationFailed
+from kernel.postal.offices import Registry
 from kernel.postal.s10 import check_digit
 from kernel.postal.timeutil import iso_ms
-from kernel.postal.offices import Registry
-
 from kernel.settings import TrackingConfig
+from kernel.store import keys
+from kernel.store.batcher import Batcher, Script
+from kernel.store.keys import FEED_MAXLEN, STATUSES
+
 from .events import (
     AFTER_TERMINAL,
     COD_METHODS,

@@ -17,10 +17,10 @@ from typing import Any
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from kernel.store import keys
 from kernel.errors import FieldError, NotFound, Unauthorized, ValidationFailed
-from kernel.postal.timeutil import iso_ms
 from kernel.postal.offices import Office, Registry
+from kernel.postal.timeutil import iso_ms
+from kernel.store import keys
 
 
 class InvalidStaffToken(Unauthorized):

@@ -16,19 +16,19 @@ import orjson
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from kernel.store import keys
-from kernel.app_keys import BATCHER, CONFIG, REDIS, STORE_URL
 from booking.auth import require_shop
-from kernel.store.batcher import Batcher
-from kernel.store.keys import parcel_history
+from kernel.app_keys import BATCHER, CONFIG, REDIS, STORE_URL
 from kernel.errors import BaridError, ValidationFailed
-from kernel.postal.s10 import S10Error, format_tracking_number, parse_tracking_number
-from kernel.store.client import async_client
 from kernel.http import read_json
 from kernel.postal.offices import Registry, load_registry
+from kernel.postal.s10 import S10Error, format_tracking_number, parse_tracking_number
+from kernel.settings import TrackingConfig
+from kernel.store import keys
+from kernel.store.batcher import Batcher
+from kernel.store.client import async_client
+from kernel.store.keys import parcel_history
 
 from . import feed, page, ratelimit
-from kernel.settings import TrackingConfig
 from .scans import ParcelNotFound, Scan, ScanService, parse_scan, problem_of
 from .staff import Staff, bearer
 from .webhooks import WebhookRegistry

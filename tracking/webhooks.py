@@ -20,12 +20,12 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
-from kernel.store import keys
 from kernel.errors import Conflict, FieldError, NotFound, ValidationFailed
 from kernel.postal.text import strip_controls
 from kernel.postal.timeutil import iso_ms, parse_iso
-
 from kernel.settings import TrackingConfig
+from kernel.store import keys
+
 from .events import RULES
 from .ssrf import validate_webhook_url
 

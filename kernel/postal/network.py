@@ -11,9 +11,7 @@ import functools
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from kernel.postal.offices import NetworkError
-from kernel.postal.offices import Office, Registry, load_registry
-
+from kernel.postal.offices import NetworkError, Office, Registry, load_registry
 from kernel.postal.text import province_by_name
 
 IRAN_TIME = timezone(timedelta(hours=3, minutes=30))  # Iran has kept standard time all year since 2022

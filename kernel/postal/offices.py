@@ -8,7 +8,6 @@ from __future__ import annotations
 import heapq
 import json
 import math
-import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache

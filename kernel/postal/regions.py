@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from kernel.postal.offices import postal_regions
-
 from kernel.errors import FieldError
+from kernel.postal.offices import postal_regions
 from kernel.postal.text import canonical_province_names, fa_digits, province_by_name
 
 MISMATCH = "postal_code_province_mismatch"

@@ -17,7 +17,7 @@ from typing import Any
 from kernel.store.keys import PARCEL_HISTORY_FIELD
 
 _DIR = Path(__file__).with_name("scripts")
-_INCLUDE = re.compile(r"^-- @include (\w+)\n", re.M)
+_INCLUDE = re.compile(r"^-- @include (\w+)\n", re.MULTILINE)
 
 
 def source(name: str) -> str:

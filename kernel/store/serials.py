@@ -10,9 +10,9 @@ import asyncio
 
 import redis.asyncio as aioredis
 
-from kernel.store import keys
 from kernel.errors import BaridError
 from kernel.postal.s10 import SERIAL_MAX
+from kernel.store import keys
 
 
 class SerialsExhausted(BaridError):

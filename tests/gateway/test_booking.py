@@ -9,12 +9,12 @@ import redis.asyncio as aioredis
 
 from booking import service as booking
 from booking.service import BookingService, Caller
-from kernel.store.keys import parcel_history
+from booking.shops import Shop
+from booking.validation import RequestValidator
 from kernel.postal.network import ParcelNetwork
 from kernel.postal.s10 import parse_tracking_number
-from booking.shops import Shop
 from kernel.postal.tariff import Limits, Tariff
-from booking.validation import RequestValidator
+from kernel.store.keys import parcel_history
 from tests.conftest import TEHRAN_SENDER, shipment_body
 
 

@@ -15,10 +15,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from booking.validation import RequestValidator, shipment_rules
 from gateway import _fast_py
 from kernel.postal.s10 import parse_tracking_number as parse
 from kernel.postal.tariff import ZONES, Limits, Tariff, TariffError
-from booking.validation import RequestValidator, shipment_rules
 
 SENDER = {"name": "کتاب‌فروشی آفتاب", "phone": "09121234567", "postal_code": "1458973311", "province": "تهران",
           "city": "تهران", "address": "خیابان انقلاب، پلاک ۱۲"}

@@ -9,9 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from kernel.store import keys
-from kernel.settings import Config
 from booking.shops import ShopRegistry
+from kernel.settings import Config
+from kernel.store import keys
 from tests.conftest import shipment_body
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -34,15 +34,15 @@ from schemathesis.specs.openapi.checks import (
 )
 
 import tracking.ssrf
-from kernel.store import keys
-from gateway import openapi
-from kernel.settings import Config, TrackLimits, TrackingConfig
-from gateway.openapi import openapi_document
-from kernel.openapi import json_body, problem_responses, ref
 from booking.shops import ShopRegistry
-from kernel.postal.tariff import Limits
+from gateway import openapi
+from gateway.openapi import openapi_document
 from gateway.web_app import create_app
+from kernel.openapi import json_body, problem_responses, ref
 from kernel.postal.offices import load_registry
+from kernel.postal.tariff import Limits
+from kernel.settings import Config, TrackingConfig, TrackLimits
+from kernel.store import keys
 from tests.conftest import TEHRAN_SENDER
 from tracking.staff import create_staff
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from kernel.postal import text as postal
 from kernel.errors import BaridError
+from kernel.postal import text as postal
 from kernel.postal.text import (
     PostalError,
     normalize_city,

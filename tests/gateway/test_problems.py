@@ -15,10 +15,10 @@ import kernel
 import routing
 import tracking
 from kernel.errors import BaridError
-from kernel.problems import CATALOGUE
 from kernel.postal.offices import load_registry
-from tracking.staff import create_staff
+from kernel.problems import CATALOGUE
 from tests.conftest import shipment_body
+from tracking.staff import create_staff
 
 ROOT = Path(__file__).resolve().parents[2]
 PERSIAN = re.compile(r"[\u0600-\u06FF]")

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from kernel.postal.text import provinces
-from kernel.postal.regions import MISMATCH, province_of_postal_code
 from kernel.postal.offices import load_registry, postal_regions
+from kernel.postal.regions import MISMATCH, province_of_postal_code
+from kernel.postal.text import provinces
 from tests.conftest import shipment_body, stored_parcels
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from kernel.store import client as store_mod
 from kernel.settings import Config
+from kernel.store import client as store_mod
 from kernel.store.client import EmbeddedStore, find_jemalloc, find_server_binary, server_environment, server_malloc
 
 

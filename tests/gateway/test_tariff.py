@@ -6,7 +6,6 @@ from pathlib import Path
 import pytest
 
 from kernel.errors import BaridError
-from kernel.postal.text import normalize_city, normalize_province
 from kernel.postal.tariff import (
     LIMITS_PATH,
     TARIFF_PATH,
@@ -18,6 +17,7 @@ from kernel.postal.tariff import (
     TariffError,
     zone_of,
 )
+from kernel.postal.text import normalize_city, normalize_province
 
 RAW_TARIFF = tomllib.loads(TARIFF_PATH.read_text(encoding="utf-8"))
 RAW_LIMITS = tomllib.loads(LIMITS_PATH.read_text(encoding="utf-8"))

@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 from gateway import cli
-from kernel.settings import Config
 from gateway.web_app import create_app
+from kernel.settings import Config
 from tracking import web as tracking_web
 
 ROOT = Path(__file__).resolve().parents[2]

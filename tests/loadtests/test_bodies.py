@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import random
 
-from gateway.demo import DEMO_SENDER
-from kernel.postal.tariff import Limits
 from booking.validation import RequestValidator
-from loadtests import bodies
+from gateway.demo import DEMO_SENDER
 from kernel.postal.offices import load_registry
+from kernel.postal.tariff import Limits
+from loadtests import bodies
 
 
 def test_every_office_gets_valid_receivers_that_route_to_it():

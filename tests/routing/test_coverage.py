@@ -9,10 +9,8 @@ from datetime import datetime
 
 import pytest
 
-from kernel.postal.text import provinces
-from kernel.postal.offices import UnknownPostalArea
-from kernel.postal.offices import DATA_DIR, haversine_m, load_registry, postal_regions
-from kernel.postal.text import POSTAL_CODE_RULE
+from kernel.postal.offices import DATA_DIR, UnknownPostalArea, haversine_m, load_registry, postal_regions
+from kernel.postal.text import POSTAL_CODE_RULE, provinces
 
 REGISTRY = load_registry()
 PROVINCES = {p.name_fa: p for p in provinces()}

@@ -8,8 +8,8 @@ import sys
 import numpy as np
 import pytest
 
-from routing import _fast_py
 from kernel.postal.offices import haversine_m
+from routing import _fast_py
 
 from .conftest import _compiled
 

@@ -3,8 +3,14 @@ from datetime import date, datetime
 
 import pytest
 
-from kernel.postal.offices import InvalidPostalCode, NetworkError, UnknownOffice, UnknownService
-from kernel.postal.offices import DATA_DIR, load_registry
+from kernel.postal.offices import (
+    DATA_DIR,
+    InvalidPostalCode,
+    NetworkError,
+    UnknownOffice,
+    UnknownService,
+    load_registry,
+)
 from kernel.postal.text import POSTAL_CODE_RULE
 
 REQUIRED_CITIES = {"تهران", "مشهد", "اصفهان", "شیراز", "تبریز", "اهواز", "کرمان", "رشت", "یزد", "قم", "کرج"}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from kernel.store import keys
 from kernel.postal.network import IRAN_TIME
+from kernel.store import keys
 from routing.jobs import office_parcels
 
 from .office_flow import FUTURE, Staff, book, isfahan, move, plan_for, to_office

@@ -12,11 +12,11 @@ from datetime import date, datetime
 
 import pytest
 
-from kernel.settings import Config
-from kernel.postal.network import IRAN_TIME
 from gateway.web_app import create_app
-from routing import jobs, sheet_links
+from kernel.postal.network import IRAN_TIME
 from kernel.postal.offices import load_registry
+from kernel.settings import Config
+from routing import jobs, sheet_links
 
 from .office_flow import Staff, book, isfahan, move, plan_for, to_office
 

@@ -6,9 +6,9 @@ import asyncio
 
 import orjson
 
+from kernel.postal.offices import load_registry
 from kernel.store import keys
 from kernel.store.keys import parcel_history
-from kernel.postal.offices import load_registry
 from tests.conftest import shipment_body
 from tests.tracking.conftest import DEST, DEST_HUB, HUB, ORIGIN, at, life, scan
 from tracking.events import OUTBOX_RANGE, outbox_entry

@@ -13,14 +13,13 @@ import aiohttp
 import orjson
 import pytest
 
+from kernel.postal.offices import load_registry
+from kernel.settings import TrackingConfig, TrackLimits
 from kernel.store import keys
 from kernel.store.keys import parcel_history
-from kernel.postal.offices import load_registry
 from tests.tracking.conftest import DEST, DEST_HUB, HUB, ORIGIN, scan
 from tracking import ratelimit
 from tracking import web as tracking_web
-from kernel.settings import TrackingConfig
-from kernel.settings import TrackLimits
 from tracking.staff import create_staff
 
 MASHHAD = "MHD-01"
