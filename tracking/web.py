@@ -1,7 +1,7 @@
 """Tracking routes: staff scans, webhook endpoints, the shop's event feed and the buyers' tracking.
 
-``setup(app)`` adds the routes and a cleanup_ctx that builds the services once the gateway's store client
-(``gateway.app_keys.REDIS``) exists, so it must be called after the gateway's own store context is added.
+``setup(app, config)`` adds the routes and a cleanup_ctx that builds the services once the store client
+(``kernel.app_keys.REDIS``) exists, so the gateway mounts it after its store context (gateway/web_app.py).
 """
 
 from __future__ import annotations
@@ -155,7 +155,11 @@ async def poll_events(request: web.Request) -> web.Response:
 async def stream_events(request: web.Request) -> web.StreamResponse:
     shop = await require_shop(request)
     t = request.app[TRACKING]
-    after = feed.parse_cursor(request.headers.get("Last-Event-ID") or request.query.get("after"), "Last-Event-ID")
+    # A resuming client's Last-Event-ID wins over `after`, but a malformed `after` is refused either way, as the
+    # document says (it would otherwise be accepted whenever the header came with it).
+    query_after = feed.parse_cursor(request.query.get("after"))
+    header = request.headers.get("Last-Event-ID")
+    after = feed.parse_cursor(header, "Last-Event-ID") if header else query_after
     return await feed.stream(request, t.blocking, shop.id, after, t.config.sse_heartbeat_s)
 
 

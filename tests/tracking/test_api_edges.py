@@ -59,3 +59,10 @@ async def test_scan_from_the_distant_past_is_refused(client, shop, book, staff):
         assert resp.status == 422, await resp.text()
         assert (await resp.json())["errors"][0]["field"] == "occurred_at"
     assert (await client.get(f"/track/{tn}")).status == 200
+
+
+async def test_a_malformed_after_is_refused_even_beside_a_last_event_id(client, shop):
+    # Last-Event-ID wins over `after` when both come, but `after` is still a documented, checked parameter.
+    resp = await client.get("/v1/events/stream", params={"after": "not-a-cursor"},
+                            headers={**shop.headers, "Last-Event-ID": "1-0"})
+    assert resp.status == 422 and (await resp.json())["errors"][0]["field"] == "after"
