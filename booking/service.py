@@ -434,14 +434,13 @@ class BookingService:
             "shop_id": shop_id, "status": "cancelled", "occurred_at": now_iso, "recorded_at": now_iso,
             "office": None, "data": {},
         }
-        script_keys = [
-            keys.shop(shop_id), keys.parcel(shop_id, tracking_number),
-            keys.shop_status_index(shop_id, "pre_transit"),
+        script_keys = lua.cancel_keys(
+            keys.shop(shop_id), keys.parcel(shop_id, tracking_number), keys.shop_status_index(shop_id, "pre_transit"),
             keys.shop_status_index(shop_id, "cancelled"), keys.partition_events(keys.partition_of(shop_id)),
-            keys.shop_feed(shop_id), keys.shop_live_orders(shop_id),
-        ]
-        args = [*caller.guard_args(self._rate_arg, self.default_burst), tracking_number, shop_id, now_iso,
-                keys.FEED_MAXLEN, orjson.dumps(event), int(now * 1000)]
+            keys.shop_feed(shop_id), keys.shop_live_orders(shop_id))
+        args = lua.cancel_args(caller.guard_args(self._rate_arg, self.default_burst), tracking_number=tracking_number,
+                               shop_id=shop_id, now_iso=now_iso, feed_maxlen=keys.FEED_MAXLEN,
+                               event=orjson.dumps(event), now_ms=int(now * 1000))
         res = await self.batcher.evalsha(self._cancel, script_keys, args)
         raise_for_guard(res)
         if res[0] == b"NOT_FOUND":

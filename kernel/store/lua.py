@@ -63,6 +63,19 @@ def book_item_args(tracking_number: str, created_ms: int, index_member: str, doc
             "1" if another_parcel else "")
 
 
+def cancel_keys(shop: str, parcel: str, pre_transit: str, cancelled: str, outbox: str, feed: str,
+                live_orders: str) -> list[str]:
+    """cancel.lua's KEYS[1..7]."""
+    return [shop, parcel, pre_transit, cancelled, outbox, feed, live_orders]
+
+
+def cancel_args(guard: Sequence[Any], *, tracking_number: str, shop_id: int, now_iso: str, feed_maxlen: int,
+                event: bytes, now_ms: int) -> list[Any]:
+    """cancel.lua's ARGV: the guard's four, then ARGV[5..10]; ``event`` holds ``__SEQ__`` where the parcel's next
+    sequence number goes."""
+    return [*guard, tracking_number, shop_id, now_iso, feed_maxlen, event, now_ms]
+
+
 def book_evalsha_prefix(sha: str, head_keys: Sequence[str], items: int) -> tuple[Any, ...]:
     """An EVALSHA of book.lua up to its item keys, with the key count for ``items`` items (prepared once per shop
     for the one-item booking)."""
