@@ -23,10 +23,9 @@ import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
 from kernel.errors import BaridError, FieldError, ValidationFailed
-from kernel.postal.network import IRAN_TIME
 from kernel.postal.offices import load_registry
 from kernel.postal.text import fa_digits
-from kernel.postal.timeutil import iso_ms
+from kernel.postal.timeutil import IRAN_TIME, iso_ms
 from kernel.store import keys
 from kernel.store.keys import parcel_history
 

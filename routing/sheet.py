@@ -10,13 +10,10 @@ import hashlib
 from datetime import date
 from html import escape
 
-import jdatetime
-
 from kernel.postal.text import fa_decimal, fa_digits, fa_rials, normalize_digits
+from kernel.postal.timeutil import jalali_long
 
 from .errors import PlanNotFound
-
-WEEKDAYS_FA = ["دوشنبه", "سه‌شنبه", "چهارشنبه", "پنجشنبه", "جمعه", "شنبه", "یکشنبه"]
 
 STYLE = """
 body { font-family: Vazirmatn, Tahoma, sans-serif; margin: 1.5cm; color: #111; }
@@ -66,11 +63,6 @@ def _receivers_cell(receivers: list[dict]) -> tuple[str, str]:
         if who.get("phone"):
             phones.append(f'<a href="{escape(tel_href(who["phone"]))}">{escape(fa_digits(who["phone"]))}</a>')
     return "<br>".join(names) or "—", "<br>".join(phones) or "—"
-
-
-def jalali_long(day: date) -> str:
-    j = jdatetime.date.fromgregorian(date=day)
-    return fa_digits(f"{WEEKDAYS_FA[day.weekday()]} {j.day} {j.j_months_fa[j.month - 1]} {j.year}")
 
 
 def render_route_sheet(plan: dict, postman_index: int) -> str:

@@ -14,25 +14,15 @@ from functools import lru_cache
 from pathlib import Path
 from string import Template
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import jdatetime
 import orjson
 
 from kernel.postal.offices import Registry
 from kernel.postal.text import fa_digits
-from kernel.postal.timeutil import parse_iso
+from kernel.postal.timeutil import jalali_datetime
 
 from .events import FAILURE_REASONS, RULES, STATUS_FA
-
-TEHRAN = ZoneInfo("Asia/Tehran")
-
-
-def jalali(iso: str) -> str:
-    """'2025-03-20T10:30:00.000Z' -> 'پنج‌شنبه ۳۰ اسفند ۱۴۰۳، ساعت ۱۴:۰۰' (Tehran time)."""
-    dt = datetime.fromtimestamp(parse_iso(iso), TEHRAN)
-    j = jdatetime.datetime.fromgregorian(datetime=dt, locale="fa_IR")
-    return fa_digits(f"{j.strftime('%A')} {j.day} {j.strftime('%B')} {j.year}، ساعت {j.strftime('%H:%M')}")
 
 
 def _office(registry: Registry, code: str | None) -> dict[str, Any] | None:
@@ -82,7 +72,7 @@ def render(view: dict[str, Any]) -> bytes:
             place = f'<div class="muted">{_esc(e["office"]["name_fa"])}، {_esc(e["office"]["city"])}</div>'
         reason = f'<div>{_esc(e["reason_fa"])}</div>' if e.get("reason_fa") else ""
         rows.append(f'<li><div class="ev">{_esc(e["label_fa"])}</div>{reason}{place}'
-                    f'<div class="muted"><time datetime="{_esc(e["occurred_at"])}">{_esc(jalali(e["occurred_at"]))}'
+                    f'<div class="muted"><time datetime="{_esc(e["occurred_at"])}">{_esc(jalali_datetime(e["occurred_at"]))}'
                     f"</time></div></li>")
     dest = view["destination"]
     where = f'<div class="muted">مقصد: {_esc(dest["city"])}، {_esc(dest["province"])}</div>' if dest["city"] else ""
@@ -94,7 +84,7 @@ def render(view: dict[str, Any]) -> bytes:
         eta = f"<div>تحویل پیش‌بینی‌شده: {_esc(day)}</div>"
     body = (f'<section class="card"><div class="muted">کد رهگیری</div><div class="tn">{_esc(view["tracking_number"])}'
             f'</div><div class="status st-{_esc(view["status"])}" id="status">{_esc(view["status_fa"])}</div>'
-            f'<div class="muted">{_esc(jalali(view["status_at"]))}</div>{where}{eta}</section>'
+            f'<div class="muted">{_esc(jalali_datetime(view["status_at"]))}</div>{where}{eta}</section>'
             f'<section class="card"><h1>سوابق مرسوله</h1><ol id="history">{"".join(rows)}</ol></section>')
     return _template().substitute(title=f"رهگیری {_esc(view['tracking_number'])}", body=body).encode()
 

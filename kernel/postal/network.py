@@ -8,13 +8,12 @@ shortest-path search and a Jalali holiday check.
 from __future__ import annotations
 
 import functools
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
 from kernel.postal.offices import NetworkError, Office, Registry, load_registry
 from kernel.postal.text import province_by_name
-
-IRAN_TIME = timezone(timedelta(hours=3, minutes=30))  # Iran has kept standard time all year since 2022
+from kernel.postal.timeutil import IRAN_TIME
 
 
 class ParcelNetwork:

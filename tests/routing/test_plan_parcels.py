@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from kernel.postal.network import IRAN_TIME
+from kernel.postal.timeutil import IRAN_TIME
 from kernel.store import keys
 from routing.jobs import office_parcels
 

@@ -13,8 +13,8 @@ from datetime import date, datetime
 import pytest
 
 from gateway.web_app import create_app
-from kernel.postal.network import IRAN_TIME
 from kernel.postal.offices import load_registry
+from kernel.postal.timeutil import IRAN_TIME
 from kernel.settings import Config
 from routing import jobs, sheet_links
 
