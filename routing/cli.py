@@ -9,7 +9,9 @@ import time
 from datetime import date
 from pathlib import Path
 
-from .errors import InvalidDate, RoutingError
+from kernel.errors import BaridError
+
+from .errors import InvalidDate
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -132,6 +134,6 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return {"bench": _bench, "plan": _plan, "worker": _worker}[args.command](args)
-    except RoutingError as exc:
-        print(f"error: {exc.code}: {exc.message}", file=sys.stderr)
+    except BaridError as exc:  # the planner's errors and the office network's (an unknown office)
+        print(f"error: {exc.code}: {exc.detail}", file=sys.stderr)
         return 2

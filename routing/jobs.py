@@ -29,7 +29,7 @@ from kernel.postal.timeutil import IRAN_TIME, iso_ms
 from kernel.store import keys
 from kernel.store.keys import parcel_history
 
-from .errors import InvalidDate, NoParcels, RoutingError, SolverFailed, TimeLimitOutOfRange
+from .errors import InvalidDate, NoParcels, SolverFailed, TimeLimitOutOfRange
 from .office_day import Fleet, clock_to_s
 from .service import PLAN_TIME_LIMIT_S, PlanRequest, plan_office_day
 
@@ -229,8 +229,9 @@ class PlanWorker:
                 # Solving holds the CPU for up to the time limit: off the loop, so the worker stays responsive.
                 plan = await asyncio.to_thread(_solve, record, parcels, not_here)
                 record.update(status="done", plan={"plan_id": plan_id, **plan}, finished_at=iso_ms(time.time()))
-            except RoutingError as exc:
-                record.update(status="failed", error=exc.to_dict(), finished_at=iso_ms(time.time()))
+            except BaridError as exc:  # the planner's errors, and the office network's (a bad postal code)
+                record.update(status="failed", error={"code": exc.code, "message": exc.detail},
+                              finished_at=iso_ms(time.time()))
             except Exception as exc:  # a solver bug must fail the plan, not the worker
                 log.exception("plan %s failed", plan_id)
                 record.update(status="failed", error=SolverFailed(f"{type(exc).__name__}: {exc}").to_dict())
