@@ -13,18 +13,17 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
-from money.sheba import EXAMPLE_SHEBA
-from routing.offices import load_registry
+from booking.service import BookingService, Caller
+from booking.shops import ShopRegistry, hash_key
+from booking.validation import RequestValidator
+from kernel.postal.network import ParcelNetwork
+from kernel.postal.offices import load_registry
+from kernel.postal.tariff import Limits, Tariff
+from kernel.settings import Config
+from kernel.store import keys
+from kernel.store.batcher import Batcher
+from money.accounts import example_bank
 from tracking.staff import create_staff
-
-from . import keys
-from .batcher import Batcher
-from .booking import BookingService, Caller
-from .config import Config
-from .network import ParcelNetwork
-from .shops import ShopRegistry, hash_key
-from .tariff import Limits, Tariff
-from .validation import RequestValidator
 
 DEMO_SENDER = {
     "name": "فروشگاه برید", "phone": "09121234567", "postal_code": "1458973311", "province": "تهران",
@@ -64,7 +63,7 @@ async def seed_demo(redis: aioredis.Redis, config: Config, parcels: int = 12) ->
         return None
     shop, api_key = await ShopRegistry(redis).create("فروشگاه نمونه برید", sender=DEMO_SENDER,
                                                      enamad_id="DEMO-ENAMAD",
-                                                     sheba=EXAMPLE_SHEBA, sheba_verified=True)
+                                                     bank=example_bank())
     limits = Limits.load(config.limits_path)
     tariff = Tariff.load(config.tariff_path, limits)
     booking = BookingService(redis, Batcher(redis), limits, tariff, ParcelNetwork(), default_rate=config.rate_per_s,

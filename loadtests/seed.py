@@ -13,9 +13,9 @@ import aiohttp
 import orjson
 import redis.asyncio as aioredis
 
-from gateway.shops import ShopRegistry
-from money.sheba import EXAMPLE_SHEBA
-from routing.offices import load_registry
+from booking.shops import ShopRegistry
+from kernel.postal.offices import load_registry
+from money.accounts import example_bank
 from tracking.staff import create_staff
 
 from .bodies import party, shipment
@@ -33,8 +33,7 @@ async def _store_side(redis_url: str, shops: int, rng: random.Random) -> tuple[l
             sender = {**party(rng, registry, office), "name": f"فروشگاه آزمایشی {i + 1}"}
             # Rate limits are not what this test measures: a shop's limit is far above the offered load.
             shop, key = await ShopRegistry(redis).create(f"loadtest-{i + 1}", sender=sender, rate_per_s=1e6,
-                                                         rate_burst=10**6, sheba=EXAMPLE_SHEBA,
-                                                         sheba_verified=True)
+                                                         rate_burst=10**6, bank=example_bank())
             made.append({"id": shop.id, "key": key, "origin": office})
         staff = {}
         for code in registry.offices:

@@ -20,9 +20,9 @@ from pathlib import Path
 import orjson
 import redis.asyncio as aioredis
 
-from gateway.shops import ShopRegistry
-from money.sheba import EXAMPLE_SHEBA
-from routing.offices import load_registry
+from booking.shops import ShopRegistry
+from kernel.postal.offices import load_registry
+from money.accounts import example_bank
 
 from .bodies import shipment
 
@@ -114,6 +114,6 @@ async def make_shop(url: str) -> str:
     _, key = await ShopRegistry(client).create("bench", sender={
         "name": "فروشگاه", "phone": "09121234567", "postal_code": "1458973311", "province": "تهران",
         "city": "تهران", "address": "خیابان آزادی"}, rate_per_s=1e6, rate_burst=1_000_000,
-        sheba=EXAMPLE_SHEBA, sheba_verified=True)
+        bank=example_bank())
     await client.aclose()
     return key

@@ -5,21 +5,19 @@ Both numbers carry a check digit, so a mistyped one is caught here rather than b
 
 from __future__ import annotations
 
-from gateway.errors import GatewayError
-from gateway.postal import normalize_digits
+from kernel.errors import BaridError
+from kernel.postal.text import normalize_digits
 
 LEGAL_TYPES = ("individual", "company")
 _COMPANY_WEIGHTS = (29, 27, 23, 19, 17, 29, 27, 23, 19, 17)
 
 
-class LegalIdInvalid(GatewayError):
-    status = 422
+class LegalIdInvalid(BaridError):
     code = "legal_id_invalid"
     title = "National id is not valid"
 
 
-class LegalTypeInvalid(GatewayError):
-    status = 422
+class LegalTypeInvalid(BaridError):
     code = "legal_type_invalid"
     title = "Legal type must be individual or company"
 

@@ -19,7 +19,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
-from gateway.errors import Conflict
+from kernel.errors import Conflict
 
 from .remittance import SCHEDULED, Remittance
 from .sheba import parse_sheba

@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gateway.errors import GatewayError
-
 POLICY_FILE = Path(__file__).with_name("data") / "policy.toml"
 
 # The Jalali week, Saturday first, with Python's date.weekday() of each day (Monday = 0).
@@ -21,16 +19,8 @@ JALALI_WEEKDAYS = {"شنبه": 5, "یکشنبه": 6, "دوشنبه": 0, "سه‌
 EVERY_DAY = "*"
 
 
-class CodRequiresVerifiedSheba(GatewayError):
-    status = 422
-    code = "cod_requires_verified_sheba"
-    title = "Cash on delivery needs a verified Sheba account"
-
-
-class CodRequiresEnamad(GatewayError):
-    status = 422
-    code = "cod_requires_enamad"
-    title = "Cash on delivery needs an Enamad code"
+# The problem codes a refused COD booking gets (booking/shops.py raises them; the policy only names them).
+COD_REQUIRES_VERIFIED_SHEBA, COD_REQUIRES_ENAMAD = "cod_requires_verified_sheba", "cod_requires_enamad"
 
 
 class PolicyError(ValueError):
@@ -73,9 +63,9 @@ class Policy:
     def cod_refusal(self, *, sheba_verified: bool, enamad_id: str | None) -> str | None:
         """The problem code a COD booking of a shop like this gets, or None when it may book COD."""
         if self.cod_requires_verified_sheba and not sheba_verified:
-            return CodRequiresVerifiedSheba.code
+            return COD_REQUIRES_VERIFIED_SHEBA
         if self.cod_requires_enamad and not enamad_id:
-            return CodRequiresEnamad.code
+            return COD_REQUIRES_ENAMAD
         return None
 
 
@@ -92,15 +82,3 @@ def parse_policy(text: str) -> Policy:
 def policy() -> Policy:
     return parse_policy(POLICY_FILE.read_text(encoding="utf-8"))
 
-
-def cod_refused(code: str) -> GatewayError:
-    """The 422 a COD booking gets from a shop whose record ``cod_refusal`` named ``code``."""
-    if code == CodRequiresEnamad.code:
-        return CodRequiresEnamad(
-            "this shop may not book cash-on-delivery parcels until its Enamad code is recorded",
-            "ثبت مرسولهٔ پرداخت در محل برای این فروشگاه تا ثبت کد اینماد آن ممکن نیست")
-    return CodRequiresVerifiedSheba(
-        "this shop may not book cash-on-delivery parcels until its bank account (Sheba) is recorded and verified:"
-        " the collected money would have nowhere to go",
-        "ثبت مرسولهٔ پرداخت در محل برای این فروشگاه تا ثبت و تأیید شماره شبای حساب بانکی آن ممکن نیست؛"
-        " پول دریافتی از خریدار جایی برای واریز ندارد")

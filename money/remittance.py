@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-from gateway.errors import Conflict, GatewayError
+from kernel.errors import BaridError, Conflict
 
 from .policy import Cycle
 from .settlement import WorkingDay, payout_date
@@ -43,8 +43,7 @@ class RemittanceTransitionInvalid(Conflict):
     title = "Remittance cannot move to that status"
 
 
-class RemittanceLineInvalid(GatewayError):
-    status = 422
+class RemittanceLineInvalid(BaridError):
     code = "remittance_line_invalid"
     title = "Settled line is not valid"
 

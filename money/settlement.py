@@ -9,12 +9,13 @@ Wednesday) counts from Thursday.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Protocol, TypeVar
+
+from kernel.postal.timeutil import IRAN_TIME as IRAN
 
 from .policy import Cycle
 
-IRAN = timezone(timedelta(hours=3, minutes=30))  # Iran has kept standard time all year since 2022
 MAX_SEARCH_DAYS = 400  # a calendar with no working day for over a year is a broken calendar, not a long wait
 
 WorkingDay = Callable[[date], bool]

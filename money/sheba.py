@@ -16,8 +16,8 @@ from pathlib import Path
 from schwifty import IBAN
 from schwifty.exceptions import InvalidChecksumDigits, SchwiftyException
 
-from gateway.errors import GatewayError
-from gateway.postal import _fa_digits, normalize_digits
+from kernel.errors import BaridError
+from kernel.postal.text import fa_digits, normalize_digits
 
 # A valid Sheba number (Bank Melli, check digits right, no real account): the demo data, tests and load kit
 # give it to their shops so they may book COD.
@@ -25,8 +25,7 @@ EXAMPLE_SHEBA = "IR110170000000123456789001"
 BANKS_FILE = Path(__file__).with_name("data") / "banks_ir.toml"
 
 
-class ShebaInvalid(GatewayError):
-    status = 422
+class ShebaInvalid(BaridError):
     code = "sheba_invalid"
     title = "Sheba number is malformed"
 
@@ -74,18 +73,6 @@ def mask(iban: str) -> str:
     return iban[:7] + "*" * (len(iban) - 11) + iban[-4:] if len(iban) > 11 else iban
 
 
-def describe(iban: str) -> dict[str, str | None]:
-    """A stored Sheba number as listings show it (masked, its bank), without refusing one whose bank the table
-    no longer lists."""
-    bank = banks().get(iban[4:7])
-    return {"sheba_masked": mask(iban), "bank_code": iban[4:7], "bank": bank.name if bank else None,
-            "bank_fa": bank.name_fa if bank else None}
-
-
-def _digits_fa(digits: str) -> str:
-    return "".join(_fa_digits(int(d)) for d in digits)  # digit by digit: a code's leading zeros are kept
-
-
 def parse_sheba(raw: object) -> Sheba:
     """The Sheba number a shop typed (spaces, Persian digits and lower case allowed), checked, or a problem
     that says which rule it breaks."""
@@ -110,6 +97,6 @@ def parse_sheba(raw: object) -> Sheba:
     bank = banks().get(compact[4:7])
     if bank is None:
         raise ShebaUnknownBank(f"bank code {compact[4:7]} in this Sheba number is not a known Iranian bank",
-                               f"کد بانک {_digits_fa(compact[4:7])} در این شماره شبا به هیچ بانک ایرانی تعلق ندارد",
+                               f"کد بانک {fa_digits(compact[4:7])} در این شماره شبا به هیچ بانک ایرانی تعلق ندارد",
                                extra={"bank_code": compact[4:7]})
     return Sheba(compact, bank)

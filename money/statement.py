@@ -16,8 +16,9 @@ from datetime import datetime, timezone
 import jdatetime
 from fpdf import FPDF
 
-from handover.labels import FONT_REGULAR, fa_digits
+from handover.labels import FONT_REGULAR
 from handover.pdftext import LabelProducer, TextWriter, label_font
+from kernel.postal.text import fa_digits, fa_rials
 
 from .remittance import FEE_KINDS, STATUS_FA, Line, Remittance
 from .settlement import local_day
@@ -26,12 +27,7 @@ ROWS_PER_PAGE = 30
 CSV_CHUNK_ROWS = 500  # rows per streamed chunk: small enough to start at once, big enough to cost little
 CSV_HEADER = ("tracking_number", "delivered_at", "collected", *FEE_KINDS, "fees", "net")
 FEE_FA = {"shipping": "کرایهٔ پستی", "cod_fee": "کارمزد پرداخت در محل", "insurance": "بیمه", "vat": "مالیات بر ارزش افزوده"}
-PERSIAN_THOUSANDS = "\u066c"  # ARABIC THOUSANDS SEPARATOR, the one Persian text uses between digit groups
-
-
-def rials(amount: int) -> str:
-    """1234567 -> ۱٬۲۳۴٬۵۶۷ (a negative net keeps its minus sign, on the left as in a bank statement)."""
-    return fa_digits(f"{amount:,}").replace(",", PERSIAN_THOUSANDS)
+rials = fa_rials  # 1234567 -> ۱٬۲۳۴٬۵۶۷: the kernel's one amount formatter
 
 
 def jalali(day) -> str:

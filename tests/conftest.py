@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
-from gateway import keys
-from gateway.config import Config
-from gateway.shops import ShopRegistry
-from gateway.store import EmbeddedStore
+from booking.shops import ShopRegistry
 from gateway.web_app import create_app
-from money.sheba import EXAMPLE_SHEBA
+from kernel.settings import Config
+from kernel.store import keys
+from kernel.store.client import EmbeddedStore
+from money.accounts import example_bank
 
 DATA = Path(__file__).parent / "data"
 
@@ -27,7 +27,7 @@ TEHRAN_SENDER = {
     "city": "تهران", "address": "تهران، خیابان آزادی، پلاک ۱۰",
 }
 # Test shops have a verified payout account, as the money policy requires of a shop that books COD.
-VERIFIED_BANK = {"sheba": EXAMPLE_SHEBA, "sheba_verified": True}
+VERIFIED_BANK = {"bank": example_bank()}
 
 
 async def stored_parcels(redis: aioredis.Redis, shop_id: int) -> int:
@@ -117,8 +117,7 @@ class ShopHandle:
 def make_shop(redis: aioredis.Redis):
     async def make(name: str = "shop", **kwargs) -> ShopHandle:
         kwargs.setdefault("sender", TEHRAN_SENDER)
-        for k, v in VERIFIED_BANK.items():  # COD bookings need a verified payout account (money/policy.py)
-            kwargs.setdefault(k, v)
+        kwargs.setdefault("bank", VERIFIED_BANK["bank"])  # COD bookings need a verified payout account
         shop, key = await ShopRegistry(redis).create(name, **kwargs)
         return ShopHandle(shop, key)
 

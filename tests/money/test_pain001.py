@@ -82,7 +82,7 @@ def test_only_scheduled_remittances_are_paid():
     rem, payee = _batch()[0]
     with pytest.raises(RemittanceNotPayable) as info:
         pain001.build("B4", _payer(), [(rem.move(SENT), payee)], AS_OF)
-    assert info.value.status == 409 and info.value.extra["remittance_id"] == rem.id
+    assert info.value.to_problem()["status"] == 409 and info.value.extra["remittance_id"] == rem.id
     with pytest.raises(RemittanceNotPayable):
         groupcsv.build([(rem.move(SENT), payee)])
 

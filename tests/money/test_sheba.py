@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.problems import CATALOGUE
+from kernel.problems import CATALOGUE
 from money.legal import LegalIdInvalid, LegalTypeInvalid, check_legal, company_id_ok, national_id_ok
 from money.sheba import (
     EXAMPLE_SHEBA,

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway import keys
-from gateway.shops import ShopRegistry
+from kernel.store import keys
+from money.accounts import set_bank, set_legal
 from money.sheba import EXAMPLE_SHEBA, ShebaInvalid
 from tests.conftest import shipment_body
 
@@ -21,7 +21,7 @@ PREPAID = {"type": "prepaid"}
 
 
 async def test_cod_is_refused_until_the_shop_has_a_verified_sheba(app_client, make_shop, redis):
-    shop = await make_shop("no-bank", sheba=None, sheba_verified=False)
+    shop = await make_shop("no-bank", bank=None)
     resp = await app_client.post("/v1/shipments", json=shipment_body(), headers=shop.headers)
     problem = await resp.json()
     assert resp.status == 422 and problem["code"] == "cod_requires_verified_sheba"
@@ -31,18 +31,18 @@ async def test_cod_is_refused_until_the_shop_has_a_verified_sheba(app_client, ma
                                     headers=shop.headers)
     assert prepaid.status == 201  # prepaid parcels need no payout account
 
-    await ShopRegistry(redis).set_bank(shop.id, EXAMPLE_SHEBA, verified=False)  # recorded, not verified
+    await set_bank(redis, shop.id, EXAMPLE_SHEBA, verified=False)  # recorded, not verified
     resp = await app_client.post("/v1/shipments", json=shipment_body(client_order_id="2"), headers=shop.headers)
     assert resp.status == 422 and (await resp.json())["code"] == "cod_requires_verified_sheba"
 
-    await ShopRegistry(redis).set_bank(shop.id, EXAMPLE_SHEBA, verified=True)
+    await set_bank(redis, shop.id, EXAMPLE_SHEBA, verified=True)
     # At once, although the gateway caches shop profiles: a refusal is decided on the store's current record.
     resp = await app_client.post("/v1/shipments", json=shipment_body(client_order_id="3"), headers=shop.headers)
     assert resp.status == 201, await resp.text()
 
 
 async def test_a_batch_refuses_only_its_cod_items(app_client, make_shop):
-    shop = await make_shop("no-bank-batch", sheba=None, sheba_verified=False)
+    shop = await make_shop("no-bank-batch", bank=None)
     body = {"shipments": [shipment_body(client_order_id="c1"),
                           {**shipment_body(client_order_id="p1"), "payment": PREPAID}]}
     resp = await app_client.post("/v1/shipments/batch", json=body, headers=shop.headers)
@@ -55,7 +55,7 @@ async def test_a_batch_refuses_only_its_cod_items(app_client, make_shop):
 
 async def test_the_shop_sees_its_account_masked(app_client, make_shop, redis):
     shop = await make_shop("masked")
-    await ShopRegistry(redis).set_legal(shop.id, "individual", "0084575948", enamad_id="۱۲۳۴۵۶")
+    await set_legal(redis, shop.id, "individual", "0084575948", enamad_id="۱۲۳۴۵۶")
     resp = await app_client.get("/v1/shop", headers=shop.headers)
     me = await resp.json()
     assert resp.status == 200
@@ -68,12 +68,11 @@ async def test_the_shop_sees_its_account_masked(app_client, make_shop, redis):
 
 async def test_a_bad_sheba_changes_nothing(make_shop, redis):
     shop = await make_shop("keeps-its-account")
-    registry = ShopRegistry(redis)
     before = await redis.hgetall(keys.shop(shop.id))
     for bad in ("IR110170000000123456789002", "DE89370400440532013000", "IR780990000000000000000123"):
         with pytest.raises(ShebaInvalid) as info:
-            await registry.set_bank(shop.id, bad, verified=True)
-        assert info.value.status == 422
+            await set_bank(redis, shop.id, bad, verified=True)
+        assert info.value.to_problem()["status"] == 422
     assert await redis.hgetall(keys.shop(shop.id)) == before
 
 
