@@ -1,7 +1,8 @@
 """Money policy as data (money/data/policy.toml): who may book cash on delivery, and each shop's payout cycle.
 
-The file is read once per process. The COD rule is decided once per shop record (``cod_refusal``, kept on the
-shop profile the booking path already caches), so a booking pays for it with one attribute read.
+The file is read once per process. The COD rule (``Policy.cod_refusal``, applied to a shop by
+money/accounts.py's ``cod_rule``) is handed to booking's shop directory at assembly, which decides it once per
+cached shop profile, so a booking pays for it with one attribute read.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """When a delivered COD parcel's money is due to its shop: T+N working days, then the shop's payout day.
 
-The calendar is not decided here: the caller passes ``is_working_day(date) -> bool`` (gateway/workdays.py
+The calendar is not decided here: the caller passes ``is_working_day(date) -> bool`` (kernel/postal/workdays.py
 knows Fridays and Iran's official holidays), so a new holiday list changes no code here and tests can name
 their own. Days are Tehran's: a parcel delivered at 01:00 on a Thursday in Tehran (21:30 UTC on
 Wednesday) counts from Thursday.
