@@ -30,6 +30,8 @@ td.num, td.code { direction: ltr; text-align: center; unicode-bidi: embed; }
 td.cod { white-space: nowrap; }
 a[href^="tel:"] { direction: ltr; unicode-bidi: embed; white-space: nowrap; }
 .note { font-size: .85em; color: #555; }
+tr.pickup td { background: #eef6ee; }
+.kind { font-weight: bold; border: 1px solid #2a7a2a; border-radius: .3em; padding: 0 .3em; color: #1d5e1d; }
 @media print { body { margin: 1cm; } tr { page-break-inside: avoid; } }
 @media screen and (max-width: 700px) {
   body { margin: .5em; font-size: 1.05em; }
@@ -84,6 +86,26 @@ def jalali_long(day: date) -> str:
     return fa_digits(f"{WEEKDAYS_FA[day.weekday()]} {j.day} {j.j_months_fa[j.month - 1]} {j.year}")
 
 
+def _pickup_row(stop: dict) -> str:
+    """A pickup: marked «جمع‌آوری», with the shop, how many parcels to collect and its window."""
+    pickup = stop["pickup"]
+    window = "–".join(stop["time_window"]) if stop["time_window"] else "—"
+    names, phones = _receivers_cell(stop.get("receivers") or [])
+    return (f"<tr class='pickup'><td class='num' data-label='ردیف'>{fa_digits(stop['sequence'])}</td>"
+            f"<td class='num' data-label='ساعت'>{fa_digits(stop['service_start'])}</td>"
+            f"<td data-label='فرستنده'><span class='kind'>جمع‌آوری</span> {names}</td>"
+            f"<td data-label='تلفن'>{phones}</td>"
+            f"<td data-label='شهر'>—</td>"
+            f"<td data-label='نشانی'>{escape(stop['address'] or '—')}</td>"
+            f"<td class='code' data-label='کد پستی'>—</td>"
+            f"<td data-label='مرسوله‌ها'>جمع‌آوری {fa_digits(pickup['expected_count'])} مرسوله"
+            f"<br><span class='note'>شناسه {escape(pickup['id'])}</span></td>"
+            f"<td class='num' data-label='بازه جمع‌آوری'>{fa_digits(window)}</td>"
+            f"<td class='num' data-label='وزن (کیلوگرم)'>+{fa_decimal(pickup['load_kg'])}</td>"
+            f"<td class='cod' data-label='پرداخت در محل'>—</td>"
+            f"<td class='signature' data-label='امضای فرستنده'></td></tr>")
+
+
 def render_route_sheet(plan: dict, postman_index: int) -> str:
     """HTML for postman ``postman_index`` (0-based) of a plan from ``plan_office_day``."""
     postmen = plan.get("postmen", [])
@@ -94,6 +116,9 @@ def render_route_sheet(plan: dict, postman_index: int) -> str:
     day = date.fromisoformat(plan["date"])
     rows = []
     for stop in postman["stops"]:
+        if stop.get("kind") == "pickup":
+            rows.append(_pickup_row(stop))
+            continue
         window = "–".join(stop["time_window"]) if stop["time_window"] else "—"
         cod = f"دریافت از گیرنده: {_money(stop['cod_rials'])} ریال" if stop["cod_rials"] else "—"
         parcels = "<br>".join(escape(t) for t in stop["parcels"])
@@ -114,6 +139,10 @@ def render_route_sheet(plan: dict, postman_index: int) -> str:
             f"<td class='cod' data-label='پرداخت در محل'>{cod}</td>"
             f"<td class='signature' data-label='امضای گیرنده'></td></tr>")
     parcel_count = sum(len(s["parcels"]) for s in postman["stops"])
+    pickups = [s for s in postman["stops"] if s.get("kind") == "pickup"]
+    collect = (f"<br>{fa_digits(len(pickups))} جمع‌آوری از فرستنده، حدود "
+               f"{fa_digits(sum(s['pickup']['expected_count'] for s in pickups))} مرسوله برای بازگرداندن به دفتر"
+               if pickups else "")
     return f"""<!DOCTYPE html>
 <html lang="fa" dir="rtl">
 <head><meta charset="utf-8">
@@ -126,7 +155,7 @@ def render_route_sheet(plan: dict, postman_index: int) -> str:
 تاریخ: {jalali_long(day)}<br>
 نامه‌رسان شماره {fa_digits(postman['index'])} — شروع {fa_digits(postman['start'])}، پایان پیش‌بینی‌شده {fa_digits(postman['end'])}<br>
 {fa_digits(len(postman['stops']))} توقف، {fa_digits(parcel_count)} مرسوله، وزن کل {fa_decimal(postman['load_kg'])} کیلوگرم،
-مسافت {fa_decimal(postman['distance_m'] / 1000)} کیلومتر<br>
+مسافت {fa_decimal(postman['distance_m'] / 1000)} کیلومتر{collect}<br>
 جمع دریافت از گیرندگان (پرداخت در محل): {_money(postman['cod_rials'])} ریال
 </div>
 <table>
