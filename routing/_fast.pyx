@@ -211,14 +211,16 @@ cdef class _Solution:
     cdef i64[:, ::1] routes, early, late, pmax, smax
     cdef i64[::1] length, load, pick, cash, cost, route_of, pos_of
     cdef i64 total, routed
+    cdef bint profile  # keeps the load profile (pmax, smax): only with pickups
 
-    def __init__(self, Py_ssize_t n, Py_ssize_t n_routes):
+    def __init__(self, Py_ssize_t n, Py_ssize_t n_routes, bint profile=False):
+        self.profile = profile
         self.routes = np.zeros((n_routes, n), dtype=np.int64)
         self.early = np.zeros((n_routes, n), dtype=np.int64)
         self.late = np.zeros((n_routes, n), dtype=np.int64)
         self.length = np.zeros(n_routes, dtype=np.int64)
-        self.pmax = np.zeros((n_routes, n + 1), dtype=np.int64)
-        self.smax = np.zeros((n_routes, n + 1), dtype=np.int64)
+        self.pmax = np.zeros((n_routes, n + 1 if profile else 1), dtype=np.int64)
+        self.smax = np.zeros((n_routes, n + 1 if profile else 1), dtype=np.int64)
         self.load = np.zeros(n_routes, dtype=np.int64)
         self.pick = np.zeros(n_routes, dtype=np.int64)
         self.cash = np.zeros(n_routes, dtype=np.int64)
@@ -242,8 +244,9 @@ cdef class _Solution:
                 memcpy(&self.routes[r, 0], &other.routes[r, 0], m * sizeof(i64))
                 memcpy(&self.early[r, 0], &other.early[r, 0], m * sizeof(i64))
                 memcpy(&self.late[r, 0], &other.late[r, 0], m * sizeof(i64))
-            memcpy(&self.pmax[r, 0], &other.pmax[r, 0], (m + 1) * sizeof(i64))
-            memcpy(&self.smax[r, 0], &other.smax[r, 0], (m + 1) * sizeof(i64))
+            if self.profile:
+                memcpy(&self.pmax[r, 0], &other.pmax[r, 0], (m + 1) * sizeof(i64))
+                memcpy(&self.smax[r, 0], &other.smax[r, 0], (m + 1) * sizeof(i64))
             self.length[r] = m
             self.load[r] = other.load[r]
             self.pick[r] = other.pick[r]
@@ -708,7 +711,8 @@ cdef class _Sisr:
 
     def run(self, _Solution current, double time_limit_s, i64 max_iterations):
         cdef Py_ssize_t n_routes = self.n_routes, r
-        cdef _Solution candidate = _Solution(self.n, n_routes), best = _Solution(self.n, n_routes)
+        cdef _Solution candidate = _Solution(self.n, n_routes, self.has_pickups)
+        cdef _Solution best = _Solution(self.n, n_routes, self.has_pickups)
         cdef i64 c, current_obj, best_obj, obj, iteration = 0
         cdef double avg_edge, t0, tf, elapsed = 0.0, progress, temperature
         self.n_removed = 0
@@ -773,7 +777,7 @@ def sisr(distance, duration, demand, cod, ready, due, service, capacity, cod_cap
          neighbours, initial_routes, params, seed, time_limit_s, max_iterations, pickup=None):
     cdef _Sisr engine = _Sisr(distance, duration, demand, cod, ready, due, service, capacity, cod_capacity,
                               n_vehicles, fixed_cost, neighbours, params, seed, pickup)
-    cdef _Solution start = _Solution(engine.n, engine.n_routes)
+    cdef _Solution start = _Solution(engine.n, engine.n_routes, engine.has_pickups)
     cdef Py_ssize_t r, k
     _check_routes(initial_routes, engine.n, engine.n_routes)
     for r, route in enumerate(initial_routes):

@@ -35,8 +35,9 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--sheets", type=Path, help="write one printable route sheet (HTML) per postman here")
 
     bench = commands.add_parser("bench", help="benchmark against best-known solutions and pyvroom")
-    bench.add_argument("--set", choices=["solomon", "cvrp", "office", "tight", "all"], default="solomon",
-                       help="tight: the X and Solomon instances with the fleet at the best-known vehicle count")
+    bench.add_argument("--set", choices=["solomon", "cvrp", "office", "tight", "pickup", "all"], default="solomon",
+                       help="tight: the X and Solomon instances with the fleet at the best-known vehicle count; "
+                            "pickup: the X instances with every fifth customer a pickup")
     bench.add_argument("--instances", type=Path, help="directory of instances (Solomon .txt / CVRPLIB .vrp, bks.csv)")
     bench.add_argument("--time-limit", type=float, help="seconds per instance (default: solomon 5, cvrp 10)")
     bench.add_argument("--peer", action="append", type=_peers, default=[],
