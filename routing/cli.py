@@ -31,6 +31,7 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--parcels", type=Path, help="JSON list of booked parcels (default: a generated demo day)")
     plan.add_argument("--demo-parcels", type=int, default=300, help="size of the generated day (100 to 3000)")
     plan.add_argument("--postmen", type=int, help="number of postmen (default: from the day's size)")
+    plan.add_argument("--pickups", type=Path, help="JSON list of pickup stops on the routes (docs/route-pickups.md)")
     plan.add_argument("--json", type=Path, help="write the plan as JSON to this file")
     plan.add_argument("--sheets", type=Path, help="write one printable route sheet (HTML) per postman here")
 
@@ -94,7 +95,8 @@ def _plan(args) -> int:
         parcels = json.loads(args.parcels.read_text(encoding="utf-8"))
     else:
         parcels = generate_day(args.office, day, args.demo_parcels)
-    request = PlanRequest(args.office, day, args.time_limit, parcels, postmen=args.postmen)
+    pickups = json.loads(args.pickups.read_text(encoding="utf-8")) if args.pickups else []
+    request = PlanRequest(args.office, day, args.time_limit, parcels, postmen=args.postmen, extra_stops=pickups)
     validate(request)
     plan = _with_progress(request)
     _print_plan(plan)

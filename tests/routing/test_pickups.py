@@ -138,3 +138,33 @@ def test_solver_marks_a_stop_with_too_big_a_pickup():
     problem = _line(_fast_py, [0, 2, 0], [0, 0, 30], 10, 2)
     result = solve(problem, SolveParams(stop=Stop(1.0, 200), allow_drops=True))
     assert result.unassigned == [2] and result.left_out[0]["reason"] == "heavier_than_vehicle"
+
+
+def test_the_pickup_bench_set_turns_every_fifth_customer_into_a_pickup(tmp_path, small_cvrp):
+    from routing.bench import BenchConfig, run, with_pickups
+    from routing.instances import load_instance
+
+    instance = load_instance(small_cvrp)
+    variant = with_pickups(instance)
+    assert variant.name.endswith("-pd20") and list(np.flatnonzero(variant.pickup)) == list(range(5, 31, 5))
+    assert (variant.pickup + variant.demand == instance.demand).all()
+    records = run(BenchConfig(sets=("pickup",), instances_dir=tmp_path, time_limit_s=1.0, kernels=False),
+                  lambda line: None)
+    assert [r["instance"] for r in records] == ["T-n31-k5-pd20"] and records[0]["feasible"]
+
+
+def test_cli_plan_takes_a_pickups_file(tmp_path):
+    import json
+
+    from .test_cli import _cli
+
+    pickups = tmp_path / "pickups.json"
+    pickups.write_text(json.dumps([{"id": "PK-1", "kind": "pickup", "lat": 35.718, "lon": 51.407, "load": 6,
+                                    "window": [600, 720], "label": "کتاب‌فروشی"}]), encoding="utf-8")
+    out = _cli("plan", "--office", "THR-06", "--date", "2030-01-01", "--time-limit", "1", "--demo-parcels", "100",
+               "--pickups", str(pickups), "--json", str(tmp_path / "plan.json"), "--sheets", str(tmp_path / "s"))
+    assert out.returncode == 0, out.stderr
+    plan = json.loads((tmp_path / "plan.json").read_text(encoding="utf-8"))
+    stops = [s for p in plan["postmen"] for s in p["stops"] if s["kind"] == "pickup"]
+    assert [s["pickup"]["id"] for s in stops] == ["PK-1"]
+    assert any("جمع‌آوری ۶ مرسوله" in f.read_text(encoding="utf-8") for f in (tmp_path / "s").iterdir())
