@@ -168,3 +168,16 @@ def test_cli_plan_takes_a_pickups_file(tmp_path):
     stops = [s for p in plan["postmen"] for s in p["stops"] if s["kind"] == "pickup"]
     assert [s["pickup"]["id"] for s in stops] == ["PK-1"]
     assert any("جمع‌آوری ۶ مرسوله" in f.read_text(encoding="utf-8") for f in (tmp_path / "s").iterdir())
+
+
+def test_compiled_and_python_agree_with_pickups_and_time_windows(r101_25):
+    """Solomon R101 (25 customers) with every third customer a pickup: windows, waiting and the load profile."""
+    compiled = _compiled()
+    if compiled is None:
+        pytest.skip("routing._fast is not built")
+    demand, pickup = r101_25.demand.copy(), np.zeros_like(r101_25.demand)
+    pickup[3::3], demand[3::3] = demand[3::3], 0
+    problem = dataclasses.replace(r101_25, demand=demand, pickup=pickup).to_problem()
+    python = _sisr(_fast_py, problem, 400, seed=5)
+    assert python == _sisr(compiled, problem, 400, seed=5)
+    assert all(_peak(problem, r) <= problem.capacity for r in python[0])
