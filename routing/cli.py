@@ -138,7 +138,9 @@ def _print_plan(plan: dict) -> None:
     for index, postman in enumerate(plan["postmen"], 1):
         print(f"  postman {index:>2}: {len(postman['stops']):>3} stops, {postman['load_kg']:6.1f} kg, "
               f"COD {postman['cod_rials']:>13,} rials, {postman['distance_m'] / 1000:5.1f} km, "
-              f"{postman['start']}–{postman['end']}")
+              f"{postman['start']}–{postman['end']}"
+              + (f", collects {postman['pickup_parcels']} parcels (peak {postman['peak_load_kg']:.1f} kg)"
+                 if postman.get("pickup_parcels") else ""))
     if plan["unassigned"]:
         print(f"  not planned (no room): {len(plan['unassigned'])} parcels")
 
