@@ -5,9 +5,9 @@ import dataclasses
 import numpy as np
 import pytest
 
+from bench.routing.checker import check
+from bench.routing.instances import Instance
 from routing import _fast_py
-from routing.checker import check
-from routing.instances import Instance
 from routing.params import SolveParams, Stop
 from routing.problem import NO_LIMIT, Problem
 from routing.solver import evaluate, solve
@@ -141,8 +141,8 @@ def test_solver_marks_a_stop_with_too_big_a_pickup():
 
 
 def test_the_pickup_bench_set_turns_every_fifth_customer_into_a_pickup(tmp_path, small_cvrp):
-    from routing.bench import BenchConfig, run, with_pickups
-    from routing.instances import load_instance
+    from bench.routing.bench import BenchConfig, run, with_pickups
+    from bench.routing.instances import load_instance
 
     instance = load_instance(small_cvrp)
     variant = with_pickups(instance)

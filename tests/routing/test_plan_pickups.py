@@ -8,11 +8,11 @@ from datetime import date
 
 import pytest
 
-from gateway.config import Config
 from gateway.web_app import create_app
+from kernel.postal.offices import load_registry
+from kernel.settings import Config
 from routing import jobs
 from routing.office_day import Fleet
-from routing.offices import load_registry
 from routing.service import PlanRequest, plan_office_day
 from routing.sheet import render_route_sheet
 
