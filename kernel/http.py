@@ -26,7 +26,10 @@ def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     return ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None else ip
 
 
-def client_address(request: web.Request, trusted: Iterable[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> str | None:
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def client_address(request: web.Request, trusted: Iterable[Network]) -> str | None:
     """The address a request comes from: the peer, or, when the peer is a trusted proxy, the right-most
     X-Forwarded-For entry that is not a trusted proxy (entries further left are the client's own claims).
     Without trusted proxies the header is ignored, so a client cannot choose its address."""
