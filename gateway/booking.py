@@ -20,6 +20,8 @@ from typing import Any, NamedTuple
 import orjson
 import redis.asyncio as aioredis
 
+from pod.policy import POLICY as POD_POLICY
+
 from . import keys, lua
 from .batcher import Batcher, Script
 from .errors import Conflict, FieldError, GatewayError, NotFound, RateLimited, Unauthorized
@@ -226,6 +228,8 @@ class BookingService:
                 views.append(None)
                 continue
             service = req.service
+            req.delivery_verification = POD_POLICY.resolve(req.delivery_verification,
+                                                           caller.shop.delivery_verification, req.payment)
             tn = format_tracking_number(indicators[service], next(serials[service]))
             view, doc_json, event_json, office, expected = self._records(shop_id, req, tn, now, created_at, stamp)
             views.append(view)
@@ -294,6 +298,7 @@ class BookingService:
             "service": service, "payment": req.payment, "sender": req.sender, "receiver": req.receiver,
             "parcel": req.parcel, "zone": zone, "price": price, "created_at": created_at,
             "origin_office": origin, "delivering_office": office, "route": route, "expected_delivery": expected,
+            "delivery_verification": req.delivery_verification or "none",  # pod.policy; the scan script reads it
         })
         btn = tn.encode()
         event_json = BOOKED_EVENT % (btn, btn, shop_id, stamp, stamp, orjson.dumps(order_id), service.encode(),
@@ -316,6 +321,8 @@ class BookingService:
         created_ms = int(now * 1000)
         created_at = iso_ms(now)
         tn = format_tracking_number(self._indicators[service], serial)
+        req.delivery_verification = POD_POLICY.resolve(req.delivery_verification, caller.shop.delivery_verification,
+                                                       req.payment)
         view, doc_json, event_json, office, expected = self._records(shop_id, req, tn, now, created_at,
                                                                      created_at.encode())
         order_id = req.client_order_id

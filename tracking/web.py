@@ -25,6 +25,7 @@ from gateway.errors import GatewayError, ValidationFailed
 from gateway.s10 import S10Error, format_tracking_number, parse_tracking_number
 from gateway.store import async_client
 from gateway.web_shipments import read_json
+from pod.scan import POD_SCANS
 from routing.offices import Registry, load_registry
 
 from . import (
@@ -219,7 +220,8 @@ async def _ctx(app: web.Application) -> AsyncIterator[None]:
     offices = app.get(_OFFICES) or load_registry()
     lookups = Batcher(redis, app[STORE_URL])
     app[TRACKING] = Tracking(config, offices, redis, blocking,
-                             ScanService(redis, offices, config, app[BATCHER], lookups), WebhookRegistry(redis, config))
+                             ScanService(redis, offices, config, app[BATCHER], lookups, pod=app.get(POD_SCANS)),
+                             WebhookRegistry(redis, config))
     yield
     lookups.close()
     await blocking.aclose()
