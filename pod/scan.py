@@ -15,6 +15,7 @@ import binascii
 import hashlib
 import hmac
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -181,10 +182,19 @@ def parse_delivery(raw: dict, prefix: str, errs: list[FieldError], data: dict[st
 class PodScans:
     """The feature's part of a ScanService: its secret, its image storage and its policy."""
 
-    def __init__(self, secret: bytes, storage: Storage, policy: Policy = POLICY) -> None:
+    def __init__(self, secret: bytes, storage: Storage, policy: Policy = POLICY,
+                 secret_loader: Callable[[], Awaitable[bytes]] | None = None) -> None:
         self.secret = secret
         self.storage = storage
         self.policy = policy
+        self.secret_loader = secret_loader
+
+    async def ready(self) -> None:
+        """Loads the secret on first use (not at startup: the gateway starts, and answers 503, without a store)."""
+        if not self.secret and self.secret_loader is not None:
+            self.secret = await self.secret_loader()
+            if hasattr(self.storage, "secret"):
+                self.storage.secret = self.secret
 
     def issue(self, tn: str) -> tuple[str, str]:
         """(hash, text) of a fresh code."""

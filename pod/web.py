@@ -8,7 +8,8 @@
 * ``GET`` / ``PUT /v1/pod/policy``: the shop's own verification for its parcels.
 
 ``setup(app)`` adds the routes, puts the feature's part of the scan path (``pod.scan.POD_SCANS``) in the app for
-tracking's scan service, and a cleanup_ctx (after the gateway's store context) that loads the secret.
+tracking's scan service, and a cleanup_ctx (after the gateway's store context) that builds the service. The
+secret is loaded on first use, so the gateway starts (and answers 503) while the store is down.
 """
 
 from __future__ import annotations
@@ -62,11 +63,13 @@ def _tn(request: web.Request) -> str:
 
 async def get_pod(request: web.Request) -> web.Response:
     shop = await require_shop(request)
+    await request.app[POD_SCANS].ready()
     return _json(await request.app[POD].view(shop.id, _tn(request)))
 
 
 async def get_file(request: web.Request) -> web.Response:
     key = request.match_info["key"]
+    await request.app[POD_SCANS].ready()
     why = verify_link(request.app[POD_SCANS].secret, key, request.query.get("expires", ""),
                       request.query.get("signature", ""))
     if why == "expired":
@@ -118,12 +121,10 @@ def _policy_view(setting: str | None) -> dict[str, Any]:
 
 
 async def _ctx(app: web.Application) -> AsyncIterator[None]:
-    secret = await load_secret(app[REDIS], app[POD_SETTINGS])
     scans = app[POD_SCANS]
-    scans.secret = secret
-    if isinstance(scans.storage, FileStorage):
-        scans.storage.secret = secret
-    app[POD] = PodService(app[REDIS], app[BATCHER], scans.storage)
+    redis, settings = app[REDIS], app[POD_SETTINGS]
+    scans.secret_loader = lambda: load_secret(redis, settings)
+    app[POD] = PodService(redis, app[BATCHER], scans.storage)
     yield
 
 

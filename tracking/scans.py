@@ -485,6 +485,8 @@ class ScanService:
         Scans are applied oldest ``occurred_at`` first, in one script call per shop and CHUNK scans.
         """
         owners = await self.owners([s.tracking_number for s in scans])
+        if self.pod is not None and not self.pod.secret:
+            await self.pod.ready()
         images = await self._store_images(staff, scans, owners)
         results = await self._submit(staff, scans, owners)
         if images:
@@ -506,6 +508,8 @@ class ScanService:
             parsed = validate_batch(body, self.registry, self.config)
             valid = [s for s in parsed if type(s) is Scan]
             owners = await self.owners([s.tracking_number for s in valid])
+            if self.pod is not None and not self.pod.secret:
+                await self.pod.ready()
             images = await self._store_images(staff, valid, owners)
             collect = self._submit(staff, valid, owners)
         results = await collect
