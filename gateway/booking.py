@@ -495,7 +495,8 @@ BOOKED_EVENT = (b'{"id":"evt_%s_1","type":"booked","tracking_number":"%s","shop_
 
 FRESH_STATUS = b',"status":"pre_transit","status_at":"%s","updated_at":"%s"}'
 
-VIEW_FIELDS = (b"doc", b"status", b"status_at", b"updated_at")  # what shipment_view reads of a parcel hash
+VIEW_FIELDS = (b"doc", b"status", b"status_at", b"updated_at",  # what shipment_view reads of a parcel hash
+               b"delivery_office", b"route", b"expected_delivery", b"receiver_address")
 _HISTORY = keys.PARCEL_HISTORY_FIELD.encode()
 
 
@@ -515,5 +516,16 @@ def shipment_view(h: dict[bytes, bytes]) -> dict[str, Any]:
     doc["status"] = h[b"status"].decode()
     doc["status_at"] = h[b"status_at"].decode()
     doc["updated_at"] = h[b"updated_at"].decode()
+    moved_to, address = h.get(b"delivery_office"), h.get(b"receiver_address")
+    if moved_to is not None:  # redirected by a corrected address (returns.readdress): where it goes now
+        doc["delivering_office"] = moved_to.decode()
+        route, expected = h.get(b"route"), h.get(b"expected_delivery")
+        if route:
+            doc["route"] = route.decode().split(",")
+        if expected:
+            doc["expected_delivery"] = expected.decode()
+    if address is not None:  # the booked coordinates were of the old address
+        doc["receiver"].update(orjson.loads(address))
+        doc["receiver"].pop("location", None)
     return doc
 
