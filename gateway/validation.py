@@ -28,6 +28,7 @@ from .postal import (
 )
 from .regions import region_errors, region_table
 from .tariff import Limits
+
 SERVICES = ("pishtaz", "sefareshi")
 PAYMENT_TYPES = ("cod", "prepaid")
 NAME_MAX = 100

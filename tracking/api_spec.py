@@ -13,6 +13,7 @@ from gateway.errors import PROBLEM_CONTENT_TYPE
 from gateway.keys import STATUSES
 from gateway.openapi import JSON, add_paths, json_body, problem_responses, ref
 from gateway.validation import SERVICES
+from pod.policy import POLICY as POD_POLICY
 from routing.offices import load_registry
 
 from .config import TrackingConfig
@@ -82,6 +83,17 @@ SCHEMAS: dict[str, Any] = {
                                                                      "goods value."},
             "method": {"enum": list(COD_METHODS)},
             "rrn": {"type": "string", "pattern": "^[0-9]{12}$", "description": "Shaparak RRN of a card payment."},
+            # Proof of delivery, delivered only (docs/pod.md); kept in the proof, never in the event but the relation.
+            "receiver_relation": {"enum": list(POD_POLICY.relation_names)},
+            "delivery_code": {"type": "string", "description": "The buyer's 6-digit code; required when the "
+                              "parcel's delivery_verification is otp (422 delivery_code_wrong, 409 delivery_locked "
+                              f"after {POD_POLICY.max_wrong_codes} wrong ones)."},
+            "location": {"type": "object", "required": ["lat", "lon"], "description": "Where it was handed over.",
+                         "properties": {"lat": {"type": "number"}, "lon": {"type": "number"}}},
+            "photo": {"type": "string", "contentEncoding": "base64", "description": "JPEG, PNG or WebP, at most "
+                      f"{POD_POLICY.image_max_bytes} bytes decoded."},
+            "signature": {"type": "string", "contentEncoding": "base64", "description": "The receiver's signature "
+                          "image, as photo; required when delivery_verification is signature."},
         },
         "allOf": [
             {"if": {"required": ["event"], "properties": {"event": {"const": "delivery_failed"}}},
