@@ -1,12 +1,14 @@
 """OpenAPI description of the proof-of-delivery routes (``pod.web``), contributed to the gateway's document.
 
-Imported by ``pod.web``, so the operations are added before ``create_app`` builds the document. Methods,
-relations and limits come from the policy data that the code applies.
+Listed in ``gateway.openapi.FRAGMENTS``. Methods, relations and limits come from the policy data that the code
+applies.
 """
 
 from __future__ import annotations
 
-from gateway.openapi import JSON, add_paths, json_body, problem_responses, ref
+from typing import Any
+
+from kernel.openapi import JSON, json_body, problem_responses, ref
 
 from .policy import METHODS, POLICY
 
@@ -92,4 +94,8 @@ PATHS = {
                               **problem_responses(401, 415, 422, 429, 503)}}},
 }
 
-add_paths(PATHS, SCHEMAS)
+
+
+def fragment(_limits: object = None) -> dict[str, Any]:
+    """The proof-of-delivery routes and schemas (gateway.openapi merges every feature's)."""
+    return {"paths": PATHS, "components": {"schemas": SCHEMAS}}

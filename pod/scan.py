@@ -22,9 +22,9 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from gateway import keys
-from gateway.errors import Conflict, FieldError, GatewayError
-from gateway.postal import normalize_digits
+from kernel.errors import BaridError, Conflict, FieldError
+from kernel.postal.text import normalize_digits
+from kernel.store import keys
 
 from .policy import POLICY, Policy
 from .storage import Storage
@@ -53,14 +53,12 @@ def hash_code(secret: bytes, tn: str, code: str) -> str:
     return hmac.new(secret, f"pod-code|{tn}|{code}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
-class DeliveryCodeWrong(GatewayError):
-    status = 422
+class DeliveryCodeWrong(BaridError):
     code = "delivery_code_wrong"
     title = "The delivery code is wrong"
 
 
-class DeliveryCodeRequired(GatewayError):
-    status = 422
+class DeliveryCodeRequired(BaridError):
     code = "delivery_code_required"
     title = "This parcel is delivered only against the buyer's code"
 
@@ -75,8 +73,7 @@ class DeliveryLocked(Conflict):
     title = "Too many wrong delivery codes: the parcel is locked"
 
 
-class SignatureRequired(GatewayError):
-    status = 422
+class SignatureRequired(BaridError):
     code = "delivery_signature_required"
     title = "This parcel is delivered only against the receiver's signature"
 
@@ -153,7 +150,7 @@ def parse_delivery(raw: dict, prefix: str, errs: list[FieldError], data: dict[st
             d.relation = data["receiver_relation"] = relation
     loc = raw.get("location")
     if loc is not None:
-        from gateway.validation import LAT_RANGE, LON_RANGE  # the booking's own box: one definition of Iran
+        from booking.validation import LAT_RANGE, LON_RANGE  # the booking's own box: one definition of Iran
 
         out = {}
         for axis, (lo, hi) in (("lat", LAT_RANGE), ("lon", LON_RANGE)):
@@ -290,7 +287,7 @@ WRITE = r"""
 """
 
 
-def result(verdict: bytes, detail: bytes, flag: bytes, tn: str, policy: Policy = POLICY) -> GatewayError:
+def result(verdict: bytes, detail: bytes, flag: bytes, tn: str, policy: Policy = POLICY) -> BaridError:
     """The error of a POD_* verdict of the scan script."""
     if verdict == b"POD_WRONG":
         left = policy.max_wrong_codes - int(detail)

@@ -9,11 +9,11 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
-from gateway import keys
-from gateway.batcher import Batcher, Script
-from gateway.booking import FEED_MAXLEN
-from gateway.errors import Conflict, Forbidden, NotFound
-from gateway.timeutil import iso_ms
+from kernel.errors import Conflict, Forbidden, NotFound
+from kernel.postal.timeutil import iso_ms
+from kernel.store import keys
+from kernel.store.batcher import Batcher, Script
+from kernel.store.keys import FEED_MAXLEN
 from tracking.scans import RUNS
 from tracking.staff import Staff
 

@@ -1,4 +1,4 @@
-"""The feature's settings, read from the environment once, at startup (the one place pod reads it).
+"""The feature's settings, taken from the gateway's ``Config`` (``kernel.settings`` reads the environment).
 
 * ``BARID_POD_SECRET``: the key of the delivery codes' hashes and of the signed image links. Unset, a random one
   is made once and kept in the store (``SECRET_KEY``), so every gateway process of one store agrees on it.
@@ -7,13 +7,13 @@
 
 from __future__ import annotations
 
-import os
 import secrets
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import redis.asyncio as aioredis
+
+from kernel.settings import Config
 
 SECRET_KEY = "barid:pod:secret"  # a single key: the store-kept secret when no setting gives one
 
@@ -24,11 +24,8 @@ class PodSettings:
     image_dir: Path = Path("var") / "pod"
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, data_dir: Path | None = None) -> PodSettings:
-        env = os.environ if env is None else env
-        base = Path(data_dir) if data_dir is not None else Path(env.get("BARID_DATA", "var"))
-        return cls(secret=env.get("BARID_POD_SECRET") or None,
-                   image_dir=Path(env["BARID_POD_DIR"]) if env.get("BARID_POD_DIR") else base / "pod")
+    def from_config(cls, config: Config) -> PodSettings:
+        return cls(secret=config.pod_secret, image_dir=config.pod_dir or Path(config.data_dir) / "pod")
 
 
 async def load_secret(redis: aioredis.Redis, settings: PodSettings) -> bytes:

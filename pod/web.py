@@ -20,15 +20,15 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from gateway import keys
-from gateway.app_keys import BATCHER, CONFIG, REDIS, SHOPS
-from gateway.auth import require_shop
-from gateway.errors import FieldError, Forbidden
-from gateway.s10 import is_valid
-from gateway.web_shipments import read_json, validation_failed
-from tracking.staff import RECORD_FIELDS, bearer, parse_token, staff_from
+from booking.app_keys import SHOPS
+from booking.auth import require_shop
+from kernel.app_keys import BATCHER, CONFIG, REDIS
+from kernel.errors import FieldError, Forbidden, validation_failed
+from kernel.http import read_json
+from kernel.postal.s10 import is_valid
+from kernel.store import keys
+from tracking.staff import STAFF_AUTH
 
-from . import api_spec  # noqa: F401  (documents these routes)
 from .policy import FIELD, METHODS, POLICY
 from .scan import POD_SCANS, PodScans
 from .service import PodNotFound, PodService
@@ -86,12 +86,9 @@ async def get_file(request: web.Request) -> web.Response:
 
 
 async def unlock(request: web.Request) -> web.Response:
-    token = bearer(request)
-    staff_id = parse_token(token)
-    redis = request.app[REDIS]
-    staff = staff_from(staff_id, token, await redis.hmget(keys.staff(staff_id), *RECORD_FIELDS))
+    staff = await request.app[STAFF_AUTH](request)  # tracking authenticates staff for every feature
     tn = _tn(request)
-    shop = await redis.get(keys.tracking_index(tn))
+    shop = await request.app[REDIS].get(keys.tracking_index(tn))
     if shop is None:
         raise PodNotFound(f"no parcel {tn}", f"مرسوله‌ای با کد رهگیری {tn} وجود ندارد", code="parcel_not_found")
     return _json(await request.app[POD].unlock(staff, int(shop), tn))
@@ -130,7 +127,7 @@ async def _ctx(app: web.Application) -> AsyncIterator[None]:
 
 def setup(app: web.Application, settings: PodSettings | None = None) -> None:
     """Add the proof-of-delivery routes and services (after the gateway's store context)."""
-    settings = settings or PodSettings.from_env(data_dir=app[CONFIG].data_dir)
+    settings = settings or PodSettings.from_config(app[CONFIG])
     app[POD_SETTINGS] = settings
     # Made now, filled with the secret at startup: tracking's scan service takes it whichever context runs first.
     app[POD_SCANS] = PodScans(b"", FileStorage(settings.image_dir, b""))

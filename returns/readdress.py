@@ -1,6 +1,6 @@
 """A corrected address on a failed-delivery case (``update_contact`` with ``address``), and where it sends the parcel.
 
-The address is checked as a booking's receiver is (``gateway.validation``: each field normalised, the postal code's
+The address is checked as a booking's receiver is (``booking.validation``: each field normalised, the postal code's
 province decides). Its postal code may belong to another delivering office: then the parcel is redirected there.
 The redirect is three fields of the parcel hash, written by the case's own script with the decision:
 ``delivery_office`` (the scan authority honours it: docs/scans.md), ``route`` (comma-separated office codes, from
@@ -15,9 +15,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from gateway.errors import FieldError
-from gateway.network import IRAN_TIME, ParcelNetwork
-from gateway.validation import Errors, party
+from booking.validation import Errors, party
+from kernel.errors import FieldError
+from kernel.postal.network import IRAN_TIME, ParcelNetwork
 
 ADDRESS_FIELDS = ("postal_code", "province", "city", "address")
 OFFICE_FIELD, ROUTE_FIELD, EXPECTED_FIELD, ADDRESS_FIELD = ("delivery_office", "route", "expected_delivery",

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from gateway.config import Config
 from gateway.web_app import create_app
+from kernel.postal.offices import load_registry
+from kernel.settings import Config
 from returns import web as returns_web
-from routing.offices import load_registry
 from tests.conftest import shipment_body
 from tests.routing.office_flow import Staff, to_office
 from tests.tracking.conftest import tcfg  # noqa: F401  (fixture)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import orjson
 
-from gateway import keys
+from kernel.store import keys
 from pod.scan import code_key
 from pod.service import delivery_code
 

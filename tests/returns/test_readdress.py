@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from gateway import keys
+from kernel.store import keys
 from routing.jobs import office_parcels
 from tests.routing.office_flow import plan_for
 
