@@ -195,6 +195,9 @@ def _components(limits: Limits) -> dict[str, Any]:
                     "another_parcel_of_order": {"type": "boolean", "default": False,
                                                 "description": "This parcel is one more of an order that already "
                                                                "has a live shipment (docs/booking.md)."},
+                    "delivery_verification": {"enum": ["none", "otp", "signature"], "description": "How the "
+                                              "hand-over is proven (docs/pod.md); absent: the shop's setting, "
+                                              "else a code for COD parcels above an amount."},
                     "service": {"enum": list(SERVICES)}, "payment": ref("Payment"),
                     "sender": {"type": ["object", "null"], "properties": party_props, "description": "Fields "
                                "given override the shop's profile sender (absent or null: the profile's); the "
@@ -240,6 +243,8 @@ def _components(limits: Limits) -> dict[str, Any]:
                     "origin_office": {"type": "string"}, "delivering_office": {"type": "string"},
                     "route": {"type": "array", "items": {"type": "string"}, "description": "Office codes, in order."},
                     "expected_delivery": {"type": "string", "description": "ISO 8601, Iran time."},
+                    "delivery_verification": {"enum": ["none", "otp", "signature"],
+                                              "description": "Decided at booking (docs/pod.md)."},
                 },
             },
             "ShipmentWithHistory": {"allOf": [ref("Shipment")], "required": ["history"], "properties": {

@@ -38,6 +38,13 @@ class ShopDirectory:
         self._callers: dict[str, tuple[float, Caller]] = {}  # Authorization header -> (expiry, caller)
         self._loading: dict[int, asyncio.Future] = {}  # one store read per shop however many requests wait
 
+    def forget(self, shop_id: int) -> None:
+        """This process reads the shop's profile afresh on its next request (after the shop changed a setting);
+        other processes do within ``ttl_s``."""
+        self._cache.pop(shop_id, None)
+        for header in [h for h, (_, c) in self._callers.items() if c.shop.id == shop_id]:
+            del self._callers[header]
+
     def known_caller(self, header: str) -> Caller | None:
         """The caller a recently seen Authorization header named, without parsing or hashing it again."""
         hit = self._callers.get(header)

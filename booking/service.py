@@ -31,6 +31,7 @@ from kernel.postal.timeutil import iso_ms
 from kernel.store import keys, lua
 from kernel.store.batcher import Batcher, Script
 from kernel.store.serials import SerialAllocator
+from pod.policy import POLICY as POD_POLICY
 
 BOOK_SCRIPT = Script(lua.BOOK)
 
@@ -222,6 +223,8 @@ class BookingService:
                 views.append(None)
                 continue
             service = req.service
+            req.delivery_verification = POD_POLICY.resolve(req.delivery_verification,
+                                                           caller.shop.delivery_verification, req.payment)
             tn = format_tracking_number(indicators[service], next(serials[service]))
             view, doc_json, event_json, office, expected = self._records(shop_id, req, tn, now, created_at, stamp)
             views.append(view)
@@ -290,6 +293,7 @@ class BookingService:
             "service": service, "payment": req.payment, "sender": req.sender, "receiver": req.receiver,
             "parcel": req.parcel, "zone": zone, "price": price, "created_at": created_at,
             "origin_office": origin, "delivering_office": office, "route": route, "expected_delivery": expected,
+            "delivery_verification": req.delivery_verification or "none",  # pod.policy; the scan script reads it
         })
         btn = tn.encode()
         event_json = BOOKED_EVENT % (btn, btn, shop_id, stamp, stamp, orjson.dumps(order_id), service.encode(),
@@ -312,6 +316,8 @@ class BookingService:
         created_ms = int(now * 1000)
         created_at = iso_ms(now)
         tn = format_tracking_number(self._indicators[service], serial)
+        req.delivery_verification = POD_POLICY.resolve(req.delivery_verification, caller.shop.delivery_verification,
+                                                       req.payment)
         view, doc_json, event_json, office, expected = self._records(shop_id, req, tn, now, created_at,
                                                                      created_at.encode())
         order_id = req.client_order_id
@@ -487,11 +493,25 @@ BOOKED_EVENT = (b'{"id":"evt_%s_1","type":"booked","tracking_number":"%s","shop_
 
 FRESH_STATUS = b',"status":"pre_transit","status_at":"%s","updated_at":"%s"}'
 
-VIEW_FIELDS = (b"doc", b"status", b"status_at", b"updated_at")  # what shipment_view reads of a parcel hash
+VIEW_FIELDS = (b"doc", b"status", b"status_at", b"updated_at",  # what shipment_view reads of a parcel hash
+               b"delivery_office", b"route", b"expected_delivery", b"receiver_address")
+
+
 def shipment_view(h: dict[bytes, bytes]) -> dict[str, Any]:
     doc = orjson.loads(h[b"doc"])
     doc["status"] = h[b"status"].decode()
     doc["status_at"] = h[b"status_at"].decode()
     doc["updated_at"] = h[b"updated_at"].decode()
+    moved_to, address = h.get(b"delivery_office"), h.get(b"receiver_address")
+    if moved_to is not None:  # redirected by a corrected address (returns.readdress): where it goes now
+        doc["delivering_office"] = moved_to.decode()
+        route, expected = h.get(b"route"), h.get(b"expected_delivery")
+        if route:
+            doc["route"] = route.decode().split(",")
+        if expected:
+            doc["expected_delivery"] = expected.decode()
+    if address is not None:  # the booked coordinates were of the old address
+        doc["receiver"].update(orjson.loads(address))
+        doc["receiver"].pop("location", None)
     return doc
 

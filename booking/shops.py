@@ -113,6 +113,7 @@ class Shop:
     sheba_verified: bool = False
     sheba_bank: tuple[str, str] | None = None  # the account's bank, in English and Persian
     settlement_plan: str | None = None  # a plan of money/data/policy.toml; None: the default cycle
+    delivery_verification: str | None = None  # the shop's proof-of-delivery setting (pod.policy); None: default
     # The money policy's verdict on COD for this record (None: may book COD), set by the shop directory with
     # the rule it was given at assembly, once per cached profile: a booking only reads it.
     cod_refusal: str | None = None
@@ -164,6 +165,7 @@ class Shop:
             sheba_verified=h.get(b"sheba_verified") == b"1",
             sheba_bank=(g(b"sheba_bank") or "", g(b"sheba_bank_fa") or "") if b"sheba_bank" in h else None,
             settlement_plan=g(b"settlement_plan"),
+            delivery_verification=g(b"delivery_verification"),
         )
 
 

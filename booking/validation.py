@@ -25,6 +25,8 @@ from kernel.postal.text import (
     normalize_text,
     strip_controls,
 )
+from pod.policy import FIELD as VERIFICATION
+from pod.policy import METHODS as VERIFICATION_METHODS
 
 SERVICES = ("pishtaz", "sefareshi")
 PAYMENT_TYPES = ("cod", "prepaid")
@@ -211,6 +213,8 @@ class ShipmentRequest:
     # The shop says this is one more parcel of an order that already has one (docs/booking.md): without it a
     # second live parcel with the same client_order_id is refused.
     another_parcel: bool = False
+    # The booking's own proof-of-delivery choice (None: its shop's setting or the default decides, pod.policy).
+    delivery_verification: str | None = None
 
     @property
     def cod_goods_value(self) -> int | None:
@@ -284,6 +288,9 @@ class RequestValidator:
         another = body.get(ANOTHER_PARCEL) if not quote else None
         if another is not None and not isinstance(another, bool):
             errs.add(ANOTHER_PARCEL, "type_boolean")
+        verification = body.get(VERIFICATION) if not quote else None
+        if verification is not None:
+            verification = _enum(verification, VERIFICATION, errs, VERIFICATION_METHODS)
         service = _enum(body.get("service"), "service", errs, SERVICES)
         svc = lim.services.get(service) if service else None
 
@@ -339,4 +346,4 @@ class RequestValidator:
         if errs:
             return None, errs
         return ShipmentRequest(service, payment, sender, receiver, parcel, client_order_id,
-                               another_parcel=bool(another)), errs
+                               another_parcel=bool(another), delivery_verification=verification), errs

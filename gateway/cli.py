@@ -240,6 +240,8 @@ def build_parser() -> argparse.ArgumentParser:
     sc = tsub.add_parser("create", help="create a staff member; prints the token once")
     sc.add_argument("--office", required=True, help="office (or hub) code, see 'offices list'")
     sc.add_argument("--name", required=True)
+    sc.add_argument("--role", choices=("staff", "supervisor"), default="staff",
+                    help="a supervisor also unlocks parcels locked by wrong delivery codes (docs/pod.md)")
     tsub.add_parser("list", help="staff of an office").add_argument("--office", required=True)
     tsub.add_parser("revoke", help="revoke a staff token at once").add_argument("--staff", type=int, required=True)
     return p
@@ -252,7 +254,7 @@ def cmd_offices(args: argparse.Namespace, config: Config) -> None:
 def cmd_staff(args: argparse.Namespace, config: Config) -> None:
     async def run(redis: aioredis.Redis) -> Any:
         if args.staff_cmd == "create":
-            return await create_staff(redis, load_registry(), args.office, args.name)
+            return await create_staff(redis, load_registry(), args.office, args.name, args.role)
         if args.staff_cmd == "list":
             return await list_staff(redis, args.office)
         await revoke_staff(redis, args.staff)

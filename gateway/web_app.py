@@ -36,6 +36,7 @@ from kernel.settings import Config
 from kernel.store.batcher import Batcher
 from kernel.store.client import async_client
 from money import accounts as money_accounts
+from pod import web as pod_web
 from returns import web as returns_web
 from routing import web as routing_web
 from tracking import web as tracking_web
@@ -166,4 +167,5 @@ def create_app(config: Config, redis_url: str) -> web.Application:
     routing_web.setup(app)
     handover_web.setup(app)
     returns_web.setup(app)
+    pod_web.setup(app)
     return app

@@ -192,6 +192,8 @@ def canonical_shipment(body: Any, rules: ShipmentRules) -> tuple[str, str, dict,
         return None
     if not oid.isprintable():  # control characters: the validator strips them
         return None
+    if b.get("delivery_verification") is not None:  # a proof-of-delivery choice: the validator checks it
+        return None
     another = b.get("another_parcel_of_order")
     if another is None:
         another = False

@@ -44,6 +44,9 @@ VARIABLES: dict[str, str] = {
     "BARID_METRICS_TOKEN": "bearer token that opens /metrics to non-loopback clients (kept as its SHA-256)",
     "BARID_KEY_ROTATION_OVERLAP_S": "seconds an old API key keeps working after a rotation (default 86400)",
     "BARID_SHEET_SECRET": "key of the signed route-sheet links (default: a random one kept in the store)",
+    "BARID_POD_SECRET": "key of the delivery codes' hashes and the POD image links (default: a random one kept in "
+                        "the store)",
+    "BARID_POD_DIR": "where proof-of-delivery images are kept (default BARID_DATA/pod)",
     "BARID_OPERATOR_TOKEN_SHA256": "comma-separated SHA-256 hex digests of the operators' planning tokens",
     "BARID_WEBHOOK_ALLOW_HOSTS": "comma-separated non-public hosts webhooks may reach",
     "BARID_WEBHOOK_RETRY_SCHEDULE": "comma-separated seconds between webhook attempts",
@@ -221,6 +224,10 @@ class Config:
     webhook_allow_hosts: frozenset[str] | None = None
     # Key of the signed route-sheet links (routing.sheet_links); None: a random one kept in the store.
     sheet_secret: str | None = None
+    # Key of the delivery codes' hashes and the signed POD image links (pod); None: a random one kept in the store.
+    pod_secret: str | None = None
+    # Where proof-of-delivery images are kept; None: <data_dir>/pod.
+    pod_dir: Path | None = None
     # Operators' planning tokens, as SHA-256 hex digests (BARID_OPERATOR_TOKEN_SHA256).
     operator_token_sha256: frozenset[str] = frozenset()
     log_level: str = "INFO"
@@ -258,6 +265,8 @@ class Config:
             metrics_token_sha256=hash_token(env["BARID_METRICS_TOKEN"]) if env.get("BARID_METRICS_TOKEN") else None,
             key_rotation_overlap_s=float(env.get("BARID_KEY_ROTATION_OVERLAP_S", cls.key_rotation_overlap_s)),
             sheet_secret=env.get("BARID_SHEET_SECRET") or None,
+            pod_secret=env.get("BARID_POD_SECRET") or None,
+            pod_dir=Path(env["BARID_POD_DIR"]) if env.get("BARID_POD_DIR") else None,
             operator_token_sha256=frozenset(
                 h.strip().lower() for h in env.get("BARID_OPERATOR_TOKEN_SHA256", "").split(",") if h.strip()),
             log_level=env.get("BARID_LOG_LEVEL", cls.log_level).upper(),

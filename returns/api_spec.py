@@ -32,7 +32,8 @@ SCHEMAS = {
         "description": (
             "`reattempt`: deliver again on the next working day. `reschedule`: deliver on `date` (after today, "
             f"at most {_POLICY.reschedule_window_days} days ahead, a working day). `update_contact`: a new "
-            "`phone` and/or `address_notes` for the postman (an undecided case then goes out again on the next "
+            "`phone`, `address_notes` and/or a corrected `address` (which may move the parcel to another "
+            "office) for the postman (an undecided case then goes out again on the next "
             "working day). `hold_at_office`: the buyer collects it at the counter; it leaves the delivery plans. "
             "`return_to_sender`: the parcel goes back (status `returning`)."),
         "properties": {
@@ -42,6 +43,13 @@ SCHEMAS = {
             "phone": {"type": "string", "description": "update_contact only: an Iranian mobile number."},
             "address_notes": {"type": "string", "description": f"update_contact only: at most "
                                                                f"{_POLICY.notes_max_chars} characters."},
+            "address": {"type": "object", "required": ["postal_code", "province", "city", "address"],
+                        "description": "update_contact only: a corrected address, checked as a booking's receiver "
+                                       "(the postal code decides the province). When another office serves it, the "
+                                       "parcel moves there: its delivering_office, route and expected_delivery "
+                                       "change, and the ndr_action event names the new office.",
+                        "properties": {k: {"type": "string"} for k in ("postal_code", "province", "city",
+                                                                         "address")}},
         }},
     "NdrAttempt": {
         "type": "object", "required": ["attempt", "event_id", "reason", "reason_fa", "office", "occurred_at"],

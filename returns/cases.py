@@ -29,7 +29,7 @@ import orjson
 import redis.asyncio as aioredis
 
 from kernel.errors import Conflict, NotFound
-from kernel.postal.network import IRAN_TIME
+from kernel.postal.network import IRAN_TIME, ParcelNetwork
 from kernel.postal.offices import Registry
 from kernel.postal.timeutil import iso_ms
 from kernel.store import keys
@@ -39,6 +39,7 @@ from tracking.events import FAILURE_REASONS, outbox_entry
 from tracking.scans import RUNS
 
 from .policy import Policy
+from .readdress import redirect
 
 GROUP = "ndr"  # the consumer group of the case workers on every partition outbox
 CLAIM_IDLE_MS = 30_000  # an entry read but not acknowledged this long belonged to a consumer that died
@@ -223,6 +224,16 @@ if action == 'update_contact' then
     contact['address_notes'] = params['address_notes']
     redis.call('HSET', KEYS[4], 'ndr_notes', params['address_notes'])
   end
+  if params['address'] then  -- returns.readdress: the corrected address, and the office that now delivers it
+    contact['address'] = params['address']
+    redis.call('HSET', KEYS[4], 'receiver_address', cjson.encode(params['address']))
+  end
+  if params['delivery_office'] then
+    redis.call('HSET', KEYS[4], 'delivery_office', params['delivery_office'], 'route', params['route'],
+               'expected_delivery', params['expected_delivery'])
+    record['delivery_office'] = params['delivery_office']
+    record['expected_delivery'] = params['expected_delivery']
+  end
   case['contact'] = contact
   record['contact'] = contact
 elseif action == 'hold_at_office' then
@@ -255,6 +266,9 @@ actions[#actions + 1] = record
 local ndr = {state = new, action = action, by = by, attempt = #case['attempts']}
 if case['scheduled_for'] then ndr['scheduled_for'] = case['scheduled_for'] end
 if case['held_at'] then ndr['held_at'] = case['held_at'] end
+if record['delivery_office'] then
+  ndr['delivery_office'] = record['delivery_office']; ndr['expected_delivery'] = record['expected_delivery']
+end
 local eid = emit(KEYS[4], shop, tn, 'ndr_action', status, ARGV[7], case['attempts'][#case['attempts']]['office'],
                 ndr, ARGV[8])
 redis.call('SET', KEYS[3], cjson.encode(case))
@@ -300,8 +314,9 @@ class CaseService:
     """Cases of one store: the outbox consumer, the deadline worker, the shop's reads and decisions."""
 
     def __init__(self, redis: aioredis.Redis, batcher: Batcher, registry: Registry, policy: Policy,
-                 consumer: str) -> None:
+                 consumer: str, network: ParcelNetwork | None = None) -> None:
         self.redis = redis
+        self.network = network or ParcelNetwork(registry)  # where a corrected address sends a parcel
         self.batcher = batcher  # scripts go through the shared micro-batcher, as tracking's do
         self.registry = registry
         self.policy = policy
@@ -392,12 +407,32 @@ class CaseService:
     # -- decisions -------------------------------------------------------------------------------------
     async def act(self, shop_id: int, tn: str, action: str, params: dict[str, Any]) -> dict[str, Any]:
         """Apply a validated action of the shop; the case as it is afterwards, or the error."""
-        verdict, detail, event_id = await self._decide(shop_id, tn, action, params, "shop", time.time())
+        now = time.time()
+        moved = None
+        if params.get("address") is not None:
+            moved = await self._redirect(shop_id, tn, params["address"], now)
+            if moved is not None:
+                params = {**params, **moved}
+        verdict, detail, event_id = await self._decide(shop_id, tn, action, params, "shop", now)
+        if verdict == "OK" and moved is not None:
+            # Outside the shop's slot, so after the script: the new office's to-do list gains the parcel first.
+            day = int(moved["expected_delivery"].replace("-", ""))
+            await self.batcher.command("ZADD", keys.office_due(moved["delivery_office"]), day, tn)
+            await self.batcher.command("ZREM", keys.office_due(moved["from_office"]), tn)
         if verdict == "OK":
             case = await self.get(shop_id, tn)
             case["event_id"] = event_id
             return case
         raise _error(verdict, detail, tn, action)
+
+    async def _redirect(self, shop_id: int, tn: str, address: dict[str, Any], now: float) -> dict[str, str] | None:
+        """The redirect a corrected address makes (returns.readdress), from the office delivering it now."""
+        office, doc = await self.redis.hmget(keys.parcel(shop_id, tn), "delivery_office", "doc")
+        if doc is None:
+            return None
+        booked = orjson.loads(doc)
+        current = office.decode() if office else booked["delivering_office"]
+        return redirect(self.network, booked["service"], current, address, now)
 
     async def _decide(self, shop_id: int, tn: str, action: str, params: dict[str, Any], by: str,
                       now: float) -> tuple[str, str, str]:

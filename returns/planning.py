@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import orjson
+
 
 def plan_exclusion(parcel: dict[bytes, bytes], day: date) -> str | None:
     """Why a plan for ``day`` must not carry this parcel (``held_at_office``, ``scheduled_later``), else None."""
@@ -21,11 +23,14 @@ def plan_exclusion(parcel: dict[bytes, bytes], day: date) -> str | None:
 
 
 def receiver_for_plan(parcel: dict[bytes, bytes], receiver: dict[str, Any]) -> dict[str, Any]:
-    """The booked receiver with the contact the shop corrected on the case (phone, address notes)."""
-    phone, notes = parcel.get(b"ndr_phone"), parcel.get(b"ndr_notes")
-    if not phone and not notes:
+    """The booked receiver with the contact the shop corrected on the case (phone, address notes, address)."""
+    phone, notes, address = parcel.get(b"ndr_phone"), parcel.get(b"ndr_notes"), parcel.get(b"receiver_address")
+    if not phone and not notes and not address:
         return receiver
     out = dict(receiver)
+    if address:  # a corrected address (returns.readdress): the booked coordinates were of the old one
+        out.pop("location", None)
+        out.update(orjson.loads(address))
     if phone:
         out["phone"] = phone.decode()
     if notes:

@@ -41,6 +41,7 @@ from tracking.events import FAILURE_REASONS
 
 from .cases import STATES, CaseNotFound, CaseService, today_iran
 from .policy import ACTIONS, Policy, load_policy
+from .readdress import parse_address
 
 log = logging.getLogger("barid.ndr")
 JSON = "application/json"
@@ -94,9 +95,16 @@ def parse_action(raw: Any, registry: Registry, policy: Policy, today: date,
             else:
                 params["date"] = day.isoformat()
     elif action == "update_contact":
-        if raw.get("phone") is None and raw.get("address_notes") is None:
-            errs.append(FieldError(prefix + "phone", "contact_required", "Give a phone, address_notes or both.",
-                                   "شماره تلفن یا توضیح نشانی (یا هر دو) لازم است."))
+        if raw.get("phone") is None and raw.get("address_notes") is None and raw.get("address") is None:
+            errs.append(FieldError(prefix + "phone", "contact_required",
+                                   "Give a phone, address_notes, a corrected address, or several.",
+                                   "شماره تلفن، توضیح نشانی یا نشانی اصلاح‌شده (یا چند تا از آن‌ها) لازم است."))
+        if raw.get("address") is not None:  # a new postal code may move the parcel to another office (readdress)
+            address = parse_address(raw["address"], prefix + "address")
+            if isinstance(address, list):
+                errs.extend(address)
+            else:
+                params["address"] = address
         if raw.get("phone") is not None:
             try:
                 params["phone"] = normalize_mobile(raw["phone"])
@@ -242,7 +250,8 @@ async def run_worker(cases: CaseService, interval_s: float) -> None:
 
 async def _ctx(app: web.Application) -> AsyncIterator[None]:
     consumer = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-    cases = app[CASES] = CaseService(app[REDIS], app[BATCHER], load_registry(), app[NDR_POLICY], consumer)
+    cases = app[CASES] = CaseService(app[REDIS], app[BATCHER], load_registry(), app[NDR_POLICY], consumer,
+                                     network=app[BOOKING].network)
     interval = app[NDR_SETTINGS].interval_s
     task = asyncio.ensure_future(run_worker(cases, interval)) if interval > 0 else None
     yield

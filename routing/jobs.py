@@ -145,6 +145,10 @@ async def office_parcels(redis: aioredis.Redis, office_code: str, day: date,
         if not h:
             finished.append(tn)
             continue
+        moved_to = h.get(b"delivery_office")
+        if moved_to is not None and moved_to.decode() != office.code:
+            finished.append(tn)  # redirected to another office (returns.readdress): that office plans it now
+            continue
         history = parcel_history(h)
         last = orjson.loads(history[-1]) if history else {}
         kind, where = last.get("type"), last.get("office")

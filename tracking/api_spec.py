@@ -14,6 +14,7 @@ from kernel.postal.offices import load_registry
 from kernel.settings import TrackingConfig
 from kernel.store import keys
 from kernel.store.keys import STATUSES
+from pod.policy import POLICY as POD_POLICY
 
 from .events import COD_METHODS, FAILURE_REASONS, FEATURE_EVENTS, RULES, STAFF_EVENTS
 
@@ -81,6 +82,17 @@ SCHEMAS: dict[str, Any] = {
                                                                      "goods value."},
             "method": {"enum": list(COD_METHODS)},
             "rrn": {"type": "string", "pattern": "^[0-9]{12}$", "description": "Shaparak RRN of a card payment."},
+            # Proof of delivery, delivered only (docs/pod.md); kept in the proof, never in the event but the relation.
+            "receiver_relation": {"enum": list(POD_POLICY.relation_names)},
+            "delivery_code": {"type": "string", "description": "The buyer's 6-digit code; required when the "
+                              "parcel's delivery_verification is otp (422 delivery_code_wrong, 409 delivery_locked "
+                              f"after {POD_POLICY.max_wrong_codes} wrong ones)."},
+            "location": {"type": "object", "required": ["lat", "lon"], "description": "Where it was handed over.",
+                         "properties": {"lat": {"type": "number"}, "lon": {"type": "number"}}},
+            "photo": {"type": "string", "contentEncoding": "base64", "description": "JPEG, PNG or WebP, at most "
+                      f"{POD_POLICY.image_max_bytes} bytes decoded."},
+            "signature": {"type": "string", "contentEncoding": "base64", "description": "The receiver's signature "
+                          "image, as photo; required when delivery_verification is signature."},
         },
         "allOf": [
             {"if": {"required": ["event"], "properties": {"event": {"const": "delivery_failed"}}},

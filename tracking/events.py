@@ -95,9 +95,9 @@ FAILURE_REASONS: dict[str, tuple[bool, str]] = {
     "asked_reschedule": (False, "گیرنده تحویل در روز دیگری را خواست"),
 }
 
-# Events other features append to the shop's feed and the outbox (returns.cases: failed-delivery cases), which a
-# webhook endpoint may subscribe to by name as to RULES.
-FEATURE_EVENTS = frozenset({"ndr_opened", "ndr_action", "ndr_closed"})
+# Events other features append to the shop's feed and the outbox (returns.cases: failed-delivery cases; pod: a
+# delivery locked by wrong codes and its unlock), which a webhook endpoint may subscribe to by name as to RULES.
+FEATURE_EVENTS = frozenset({"ndr_opened", "ndr_action", "ndr_closed", "delivery_locked", "delivery_unlocked"})
 
 COD_METHODS = ("cash", "card")
 

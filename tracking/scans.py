@@ -30,6 +30,7 @@ from kernel.settings import TrackingConfig
 from kernel.store import keys
 from kernel.store.batcher import Batcher, Script
 from kernel.store.keys import FEED_MAXLEN, STATUSES
+from pod import scan as pod_scan
 
 from .events import (
     AFTER_TERMINAL,
@@ -234,6 +235,8 @@ local function one(kp, row)
     if not p[5] then return 'NOT_DELIVERED', '', '' end
     if before(occ_s, p[5]) then return 'BEFORE_DELIVERED', p[5], '' end
   end
+  local pod, verified  -- proof of delivery (pod.scan): what a delivered scan must carry, and what it records
+""" + pod_scan.CHECK + r"""
   local seq = tostring(tonumber(p[2]) + 1)  -- a string once: Lua formats a number anew for every concatenation
   local eid = 'evt_' .. tn .. '_' .. seq
   local h = {'seq', seq, 'updated_at', recorded, field, eid .. '|' .. ev .. '|' .. occ_s}
@@ -271,6 +274,7 @@ local function one(kp, row)
       new_status = 'returning'  -- a late failed attempt that turned the parcel back
     end
   end
+""" + pod_scan.WRITE + r"""
   if missort then tail = '","missort":true' .. sub(tail, 2) end
   local e = '{"id":"' .. eid .. '","type":"' .. ev .. '","tracking_number":"' .. tn .. '","shop_id":' .. shop
     .. ',"status":"' .. new_status .. '","occurred_at":"' .. occ_iso .. '","recorded_at":"' .. recorded .. tail
@@ -296,7 +300,7 @@ local ok, err = pcall(function()
   for i = 6, #ARGV do
     local v, x, y = one(KEYS[i + 5], ARGV[i])
     out[#out + 1] = v; out[#out + 1] = x; out[#out + 1] = y
-    fed = fed or v == 'OK' or v == 'MISSORT'
+    fed = fed or v == 'OK' or v == 'MISSORT' or y == 'now'  -- 'now': a delivery locked (an event)
   end
 end)
 local gone, came = {}, {}
@@ -334,6 +338,7 @@ class Scan:
     occurred_at: str
     scan_id: str
     data: dict[str, Any]
+    pod: pod_scan.Delivery | None = None  # what a delivered scan carries for its proof of delivery
 
 
 def _err(field: str, code: str, en: str, fa: str) -> FieldError:
@@ -388,6 +393,7 @@ def parse_scan(raw: Any, registry: Registry, config: TrackingConfig, now: float,
         errs.append(_err(prefix + "scan_id", "scan_id_invalid", "must be 1-64 characters of A-Z a-z 0-9 _ . : -",
                          "شناسهٔ اسکن نامعتبر است"))
     data: dict[str, Any] = {"scan_id": scan_id, "emsevt": rule.emsevt if rule else None}
+    pod = None
     if event == "delivery_failed":
         reason = raw.get("reason")
         if not isinstance(reason, str) or reason not in FAILURE_REASONS:
@@ -401,6 +407,7 @@ def parse_scan(raw: Any, registry: Registry, config: TrackingConfig, now: float,
             errs.append(_err(prefix + "receiver_name", "receiver_name_invalid",
                              "the name of who took the parcel, 1-100 characters", "نام تحویل‌گیرنده لازم است"))
         data["receiver_name"] = name
+        pod = pod_scan.parse_delivery(raw, prefix, errs, data)
     elif event == "cod_collected":
         amount, method, rrn = raw.get("amount"), raw.get("method"), raw.get("rrn")
         if type(amount) is not int or amount <= 0:
@@ -417,13 +424,16 @@ def parse_scan(raw: Any, registry: Registry, config: TrackingConfig, now: float,
             data["rrn"] = rrn
     if errs:
         return errs
-    return Scan(tn, event, office_code, occurred_ms, iso_ms(occurred_ms / 1000), scan_id, data)  # type: ignore[arg-type]
+    return Scan(tn, event, office_code, occurred_ms, iso_ms(occurred_ms / 1000), scan_id, data,  # type: ignore[arg-type]
+                pod)
 
 
 class ScanService:
     def __init__(self, redis: aioredis.Redis, registry: Registry, config: TrackingConfig,
-                 batcher: Batcher | None = None, lookups: Batcher | None = None) -> None:
+                 batcher: Batcher | None = None, lookups: Batcher | None = None,
+                 pod: pod_scan.PodScans | None = None) -> None:
         self.redis = redis
+        self.pod = pod  # proof of delivery: codes and images (None: parcels that need one cannot be delivered)
         self.registry = registry
         self.config = config
         self.batcher = batcher or Batcher(redis, max_batch=1000)
@@ -473,7 +483,13 @@ class ScanService:
         Scans are applied oldest ``occurred_at`` first, in one script call per shop and CHUNK scans.
         """
         owners = await self.owners([s.tracking_number for s in scans])
-        return await self._submit(staff, scans, owners)
+        if self.pod is not None and not self.pod.secret:
+            await self.pod.ready()
+        images = await self._store_images(staff, scans, owners)
+        results = await self._submit(staff, scans, owners)
+        if images:
+            await self._drop_refused_images(scans, images, results)
+        return results
 
     async def record_upload(self, staff: Staff, body: Any) -> tuple[list[Scan | list[FieldError]],
                                                                      list[dict[str, Any] | BaridError]]:
@@ -490,8 +506,33 @@ class ScanService:
             parsed = validate_batch(body, self.registry, self.config)
             valid = [s for s in parsed if type(s) is Scan]
             owners = await self.owners([s.tracking_number for s in valid])
+            if self.pod is not None and not self.pod.secret:
+                await self.pod.ready()
+            images = await self._store_images(staff, valid, owners)
             collect = self._submit(staff, valid, owners)
-        return parsed, await collect
+        results = await collect
+        if images:
+            await self._drop_refused_images(valid, images, results)
+        return parsed, results
+
+    async def _store_images(self, staff: Staff, scans: list[Scan], owners: dict[str, int]) -> list[int]:
+        """Stores the images of delivered scans before the script that names them runs; their indexes."""
+        stored = []
+        for i, s in enumerate(scans):
+            d = s.pod
+            if d is not None and (d.photo or d.signature) and self.pod is not None and s.office == staff.office:
+                shop_id = owners.get(s.tracking_number)
+                if shop_id is not None:
+                    await self.pod.store_images(shop_id, s.tracking_number, s.scan_id, d)
+                    stored.append(i)
+        return stored
+
+    async def _drop_refused_images(self, scans: list[Scan], stored: list[int], results: list) -> None:
+        """A refused scan changes nothing: its images go (a replay's are the original's, so they stay)."""
+        for i in stored:
+            r = results[i]
+            if isinstance(r, BaridError) and not isinstance(r, ScanIdReused) and self.pod is not None:
+                await self.pod.drop_images(scans[i].pod)  # type: ignore[arg-type]
 
     def _submit(self, staff: Staff, scans: list[Scan], owners: dict[str, int]) -> Coroutine[Any, Any, list]:
         """Queue the scripts that record ``scans``; returns what awaits their results."""
@@ -517,14 +558,37 @@ class ScanService:
             for start in range(0, len(idx), CHUNK):
                 chunk = idx[start:start + CHUNK]
                 script_keys, args = list(head_keys), list(head_args)
+                codes = []
                 for i in chunk:
                     s = scans[i]
                     script_keys.append(keys.parcel(shop_id, s.tracking_number))
-                    args.append(_row(s))
+                    if s.event == "delivered" or s.event == "out_for_delivery":
+                        codes.append(len(args))
+                        args.append(s)
+                    else:
+                        args.append(_row(s))
+                for pos in codes:  # proof of delivery (pod.scan): code keys follow every parcel key of the call
+                    s = args[pos]
+                    if s.event == "delivered":
+                        args[pos] = self._delivered_row(staff, s)
+                    elif self.pod is not None:
+                        script_keys.append(pod_scan.code_key(shop_id, s.tracking_number))
+                        code_hash, code = self.pod.issue(s.tracking_number)
+                        args[pos] = _row(s, f"{code_hash}:{code}:{len(script_keys)}")
+                    else:
+                        args[pos] = _row(s)
                 calls.append((chunk, self.batcher.evalsha(self._script, script_keys, args)))
         if len(scans) >= FLUSH_NOW:
             self.batcher.flush()
         return _collect(calls, scans, results)
+
+    def _delivered_row(self, staff: Staff, s: Scan) -> str:
+        """A delivered scan's row: its code's hash and signature flag, and its proof of delivery after the event."""
+        extra = self.pod.delivered_extra(s.tracking_number, s.pod) if self.pod is not None else ":0"
+        record = pod_scan.record_json(s.pod, scan_id=s.scan_id, occurred_at=s.occurred_at, office=s.office,
+                                      staff_id=staff.id, staff_name=staff.name,
+                                      receiver_name=s.data.get("receiver_name", ""))
+        return _row(s, extra, record)
 
 
 async def _collect(calls: list[tuple[list[int], asyncio.Future]], scans: list[Scan], results: list) -> list:
@@ -535,16 +599,18 @@ async def _collect(calls: list[tuple[list[int], asyncio.Future]], scans: list[Sc
     return results
 
 
-def _row(s: Scan) -> str:
-    """The scan as one SCAN argument."""
-    if s.event == "cod_collected":
-        extra = s.data["amount"]
-    elif s.event == "delivery_failed":
-        extra = "1" if FAILURE_REASONS[s.data["reason"]][0] else "0"
-    else:
-        extra = ""
+def _row(s: Scan, extra: str | None = None, pod: bytes = b"") -> str:
+    """The scan as one SCAN argument (``extra`` and ``pod``: proof of delivery, pod.scan)."""
+    if extra is None:
+        if s.event == "cod_collected":
+            extra = s.data["amount"]
+        elif s.event == "delivery_failed":
+            extra = "1" if FAILURE_REASONS[s.data["reason"]][0] else "0"
+        else:
+            extra = ""
     return (f'{s.tracking_number}|{s.scan_id}|{s.event}|{s.occurred_ms}|{s.occurred_at}|{extra}|'
-            f'","office":"{s.office}","data":{orjson.dumps(s.data).decode()}}}')
+            f'","office":"{s.office}","data":{orjson.dumps(s.data).decode()}}}'
+            + ("\n" + pod.decode() if pod else ""))
 
 
 def _not_found(tn: str) -> ParcelNotFound:
@@ -553,6 +619,8 @@ def _not_found(tn: str) -> ParcelNotFound:
 
 def _result(res: list[bytes], s: Scan) -> dict[str, Any] | BaridError:
     verdict = res[0]
+    if verdict[:4] == b"POD_":
+        return pod_scan.result(verdict, res[1], res[2], s.tracking_number)
     if verdict == b"OK":
         return {"event_id": f"evt_{s.tracking_number}_{res[1].decode()}", "status": res[2].decode(),
                 "duplicate": False}

@@ -39,6 +39,7 @@ class Staff:
     id: int
     office: str
     name: str
+    role: str = "staff"  # or "supervisor": may also resolve what their office's staff may not (pod.service)
 
 
 # Who a staff bearer token belongs to: tracking's authentication, put in the app at assembly (gateway.web_app), so
@@ -67,9 +68,16 @@ def _office(registry: Registry, code: str) -> Office:
     return office
 
 
-async def create_staff(redis: aioredis.Redis, registry: Registry, office_code: str, name: str) -> dict[str, Any]:
+ROLES = ("staff", "supervisor")
+
+
+async def create_staff(redis: aioredis.Redis, registry: Registry, office_code: str, name: str,
+                       role: str = "staff") -> dict[str, Any]:
     """New staff member of one office; the returned dict holds the token, shown this once."""
     office = _office(registry, office_code)
+    if role not in ROLES:
+        raise ValidationFailed(errors=[FieldError("role", "enum", f"role must be one of {', '.join(ROLES)}",
+                                                  "نقش کارمند باید staff یا supervisor باشد")])
     name = " ".join(str(name).split())
     if not 0 < len(name) <= 100:
         raise ValidationFailed(errors=[FieldError("name", "text_invalid", "name must be 1-100 characters",
@@ -79,10 +87,10 @@ async def create_staff(redis: aioredis.Redis, registry: Registry, office_code: s
     created_at = iso_ms(time.time())
     await redis.hset(keys.staff(staff_id), mapping={
         "office": office.code, "name": name, "token_hash": hash_token(token), "status": "active",
-        "created_at": created_at})
+        "created_at": created_at, "role": role})
     await redis.sadd(keys.office_staff(office.code), staff_id)
     return {"staff_id": staff_id, "office": office.code, "office_kind": office.kind, "name": name,
-            "status": "active", "created_at": created_at, "token": token}
+            "role": role, "status": "active", "created_at": created_at, "token": token}
 
 
 async def list_staff(redis: aioredis.Redis, office_code: str) -> list[dict[str, Any]]:
@@ -104,18 +112,18 @@ async def revoke_staff(redis: aioredis.Redis, staff_id: int) -> None:
     await redis.hset(keys.staff(staff_id), "status", "revoked")
 
 
-RECORD_FIELDS = ("office", "name", "token_hash", "status")  # what staff_from needs of keys.staff(id)
+RECORD_FIELDS = ("office", "name", "token_hash", "status", "role")  # what staff_from needs of keys.staff(id)
 
 
 def staff_from(staff_id: int, token: str, record: list) -> Staff:
     """Who ``token`` (of staff ``staff_id``) belongs to, given their record; InvalidStaffToken if nobody now.
     The record is read on every request by the caller, so a revocation takes effect at once."""
-    office, name, token_hash, status = record
+    office, name, token_hash, status, role = record
     if token_hash is None or not hmac.compare_digest(token_hash.decode(), hash_token(token)):
         raise InvalidStaffToken("staff token is not valid", "توکن کارمند معتبر نیست")
     if status != b"active":
         raise InvalidStaffToken("staff token was revoked", "توکن کارمند باطل شده است", code="staff_revoked")
-    return Staff(staff_id, office.decode(), name.decode())
+    return Staff(staff_id, office.decode(), name.decode(), role.decode() if role else "staff")
 
 
 def bearer(request: web.Request) -> str:

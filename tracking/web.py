@@ -25,6 +25,7 @@ from kernel.store import keys
 from kernel.store.batcher import Batcher
 from kernel.store.client import async_client
 from kernel.store.keys import parcel_history
+from pod.scan import POD_SCANS
 
 from . import feed, page, ratelimit
 from .app_keys import TRACKING, Tracking
@@ -204,7 +205,8 @@ async def _ctx(app: web.Application) -> AsyncIterator[None]:
     offices = app.get(_OFFICES) or load_registry()
     lookups = Batcher(redis, app[STORE_URL])
     app[TRACKING] = Tracking(config, offices, redis, blocking,
-                             ScanService(redis, offices, config, app[BATCHER], lookups), WebhookRegistry(redis, config))
+                             ScanService(redis, offices, config, app[BATCHER], lookups, pod=app.get(POD_SCANS)),
+                             WebhookRegistry(redis, config))
     yield
     lookups.close()
     await blocking.aclose()

@@ -109,7 +109,7 @@ def with_field(path: str, value) -> dict:
     ("receiver.address", "خیابان  چهارباغ"), ("receiver.address", "\u200cخیابان"), ("receiver.address", "کوچه\u200c 5"),
     ("receiver.address", "کوچه\u200c\u200cی"), ("receiver.name", "علی\tرضایی"), ("receiver.name", "علی\u00a0رضایی"),
     ("receiver.name", "ali\u200e"), ("client_order_id", " A-1"), ("receiver.location", {"lat": 32.6, "lon": 51.6}),
-    ("sender", {"city": "کرج"}),
+    ("sender", {"city": "کرج"}), ("delivery_verification", "otp"),  # a proof-of-delivery choice (docs/pod.md)
     # what it rejects
     ("client_order_id", ""), ("client_order_id", "x" * 200), ("client_order_id", 7), ("service", "express"),
     ("payment.type", "card"), ("payment.goods_value", True), ("payment.goods_value", 1.5),
@@ -120,7 +120,7 @@ def with_field(path: str, value) -> dict:
     ("receiver.province", "تهران"), ("receiver.postal_code", "1916753411"),  # code and province disagree
     ("receiver.name", "x" * 101), ("receiver.address", ...), ("receiver", "Isfahan"), ("parcel.weight_g", 0),
     ("parcel.weight_g", 10 ** 9), ("parcel.weight_g", "1200"), ("parcel.length_mm", 0), ("parcel.height_mm", 10 ** 6),
-    ("parcel.declared_value", -1), ("parcel.contents", ""), ("parcel", []),
+    ("parcel.declared_value", -1), ("parcel.contents", ""), ("parcel", []), ("delivery_verification", "fax"),
     ("parcel", {"weight_g": 1200, "length_mm": 1500, "width_mm": 1000, "height_mm": 10}),
 ])
 def test_anything_else_is_left_to_the_validator(kernels, limits, path, value):
