@@ -30,7 +30,7 @@ PATHS = {
             {"$ref": "#/components/parameters/TrackingNumber"},
             {"name": "format", "in": "query", "schema": {"enum": list(FORMATS), "default": "pdf"}},
             {"name": "size", "in": "query", "description": "100x150 mm (4x6 in), A6, A5, or two labels to a "
-             "landscape A4 page.", "schema": {"enum": list(SIZES), "default": "100x150"}},
+             "landscape A4 page. ZPL comes in the roll sizes only (422 `size_not_for_format` otherwise).", "schema": {"enum": list(SIZES), "default": "100x150"}},
             {"name": "If-None-Match", "in": "header", "required": False, "schema": {"type": "string"}},
         ],
         "responses": {

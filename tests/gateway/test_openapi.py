@@ -211,6 +211,9 @@ UNSTATABLE_RULES: dict[tuple[str, str], dict[str, str]] = {
     **dict.fromkeys((("GET", "/v1/events"), ("GET", "/v1/events/stream")), {
         "cursor_invalid": "each half of a stream id is at most 2**64 - 1, a bound on a 20-digit number that a "
                           "pattern could state only digit by digit"}),
+    ("GET", "/v1/shipments/{tracking_number}/label"): {
+        "size_not_for_format": "ZPL comes in the roll sizes only: a pairing of two query parameters, which "
+                               "OpenAPI parameters cannot state (the size parameter's description says it)"},
     ("POST", "/v1/label-jobs"): {
         "range_invalid": "booked_between's from must not be after its to: a schema cannot compare two fields",
         "label_job_empty": "whether the shop booked anything in the range is the store's to know",
