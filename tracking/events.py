@@ -95,9 +95,11 @@ FAILURE_REASONS: dict[str, tuple[bool, str]] = {
     "asked_reschedule": (False, "گیرنده تحویل در روز دیگری را خواست"),
 }
 
-# Events other features append to the shop's feed and the outbox (returns.cases: failed-delivery cases), which a
-# webhook endpoint may subscribe to by name as to RULES.
-FEATURE_EVENTS = frozenset({"ndr_opened", "ndr_action", "ndr_closed"})
+# Events other features append to the shop's feed and the outbox (returns.cases: failed-delivery cases;
+# handover.pickups: pickups), which a webhook endpoint may subscribe to by name as to RULES.
+FEATURE_EVENTS = frozenset({"ndr_opened", "ndr_action", "ndr_closed",
+                            "pickup_scheduled", "pickup_updated", "pickup_assigned", "pickup_completed",
+                            "pickup_partial", "pickup_failed", "pickup_cancelled"})
 
 COD_METHODS = ("cash", "card")
 
