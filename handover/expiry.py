@@ -93,11 +93,13 @@ class Expirer:
     def ttl_ms(self) -> int:
         return self.rules.expiry_days * DAY_MS
 
-    async def run_once(self, now: float | None = None) -> int:
-        """Cancel every parcel of every shop booked more than the expiry ago and still not handed over."""
+    async def run_once(self, now: float | None = None, shops: list[int] | None = None) -> int:
+        """Cancel every parcel of every shop (or of ``shops``) booked more than the expiry ago and still not handed
+        over; returns how many this call cancelled."""
         now = time.time() if now is None else now
         bound = int(now * 1000) - self.ttl_ms
-        shops = sorted(int(s) for s in await self.redis.smembers(keys.SHOPS_ALL))
+        if shops is None:
+            shops = sorted(int(s) for s in await self.redis.smembers(keys.SHOPS_ALL))
         done = 0
         for i in range(0, len(shops), 200):
             chunk = shops[i:i + 200]
