@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from gateway.openapi import add_paths, json_body, problem_responses, ref
+from gateway.openapi import _VISIBLE, _mobile_pattern, add_paths, json_body, problem_responses, ref
 
 from .pickup_rules import hhmm, load_rules
 from .pickups import EVENT_TYPES, FAILURE_REASONS, STATUSES
@@ -23,8 +23,10 @@ _FIELDS = {
                               f"{RULES.min_window_min} minutes long."},
     "expected_count": {"type": "integer", "minimum": 1, "maximum": RULES.max_tracking_numbers},
     "tracking_numbers": _TNS,
-    "instructions": {"type": "string", "maxLength": RULES.instructions_max_chars},
-    "contact_mobile": {"type": "string", "description": "Default: the shop's sender phone."},
+    "instructions": {"type": "string", "maxLength": RULES.instructions_max_chars, "pattern": "^$|" + _VISIBLE,
+                     "description": "For the postman (empty: none)."},
+    "contact_mobile": {"type": "string", "pattern": _mobile_pattern(),
+                       "description": "Default: the shop's sender phone."},
 }
 SCHEMAS = {
     "PickupRequest": {
@@ -33,6 +35,7 @@ SCHEMAS = {
         "oneOf": [{"required": ["expected_count"], "not": {"required": ["tracking_numbers"]}},
                   {"required": ["tracking_numbers"], "not": {"required": ["expected_count"]}}]},
     "PickupUpdate": {"type": "object", "minProperties": 1, "properties": _FIELDS,
+                     "not": {"required": ["expected_count", "tracking_numbers"]},
                      "description": "Any of the request's fields; at most one of `expected_count` or "
                                     "`tracking_numbers`."},
     "Pickup": {
@@ -93,7 +96,7 @@ PATHS = {
         "responses": {"200": json_body(ref("Pickup"), "The pickup, cancelled."),
                       **problem_responses(401, 404, 409, 422, 429, 503)}}},
 }
-_NOTE = {"type": "string", "maxLength": 300}
+_NOTE = {"type": "string", "maxLength": 300, "pattern": "^$|" + _VISIBLE}
 for action, summary, body in (
     ("assign", "Staff hand the pickup to a postman", {"type": "object", "required": ["postman"],
                                                       "properties": {"postman": {"type": "string", "minLength": 1,

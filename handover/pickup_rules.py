@@ -124,14 +124,12 @@ class PickupPastCutoff(Conflict):
 
 # -- parsing -------------------------------------------------------------------------------------------------
 def parse(body: Any, rules: Rules, sender: dict[str, Any], *, update: bool = False) -> tuple[dict[str, Any], list[FieldError]]:
-    """The normalised fields of a create (or, with ``update``, of a PATCH: only the fields given) request."""
+    """The normalised fields of a create (or, with ``update``, of a PATCH: only the fields given) request. Unknown
+    fields are ignored, as in a booking."""
     if not isinstance(body, dict):
         return {}, [FieldError("", "type_object", "Must be a JSON object.", "باید یک شیء JSON باشد.")]
     errs = Errors()
     out: dict[str, Any] = {}
-    known = {"address", "date", "window", "expected_count", "tracking_numbers", "instructions", "contact_mobile"}
-    for name in sorted(set(body) - known):
-        errs.items.append(FieldError(name, "unknown_field", "Unknown field.", "این فیلد شناخته نیست."))
     if "address" in body or not update:
         out["address"] = _address(body.get("address"), sender, errs)
     if "date" in body or not update:
@@ -200,6 +198,8 @@ def _parcels(body: dict, rules: Rules, out: dict[str, Any], errs: Errors) -> Non
         return
     if has_count:
         n = body["expected_count"]
+        if isinstance(n, float) and n.is_integer():  # JSON has one number type: 5.0 is the integer 5
+            n = int(n)
         if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= rules.max_tracking_numbers:
             errs.items.append(FieldError("expected_count", "type_integer",
                                          f"Must be an integer from 1 to {rules.max_tracking_numbers}.",

@@ -28,8 +28,12 @@ from gateway.postal import PostalError, normalize_text
 from gateway.timeutil import iso_ms
 from gateway.web_shipments import _idempotent, json_response, read_json, validation_failed
 
-from . import api_spec_pickups  # noqa: F401  (documents these routes)
-from . import expiry, manifests, pickups
+from . import (
+    api_spec_pickups,  # noqa: F401  (documents these routes)
+    expiry,
+    manifests,
+    pickups,
+)
 from .pickup_rules import load_rules, parse
 from .pickups import FAILURE_REASONS, STATUSES, PickupService, view
 
@@ -50,6 +54,8 @@ async def post_pickup(request: web.Request) -> web.Response:
 
     async def produce() -> tuple[int, bytes]:
         fields, errors = parse(body, service.rules, caller.shop.sender)
+        if not errors and fields["tracking_numbers"]:
+            errors = await _waiting(app[REDIS], caller.shop.id, fields["tracking_numbers"])
         await booking.authorize(caller)  # a stranger learns nothing about the input before the key is checked
         if errors:
             raise validation_failed(errors)
@@ -57,6 +63,25 @@ async def post_pickup(request: web.Request) -> web.Response:
         return 201, orjson.dumps(view(record))
 
     return await _idempotent(request, caller, raw, produce)
+
+
+async def _waiting(redis, shop_id: int, tns: list[str]) -> list[FieldError]:
+    """Field errors for listed parcels that are not the shop's parcels waiting for handover."""
+    pipe = redis.pipeline(transaction=False)
+    for tn in tns:
+        pipe.hget(keys.parcel(shop_id, tn), "status")
+    errors = []
+    for i, (tn, status) in enumerate(zip(tns, await pipe.execute())):
+        field = f"tracking_numbers[{i}]"
+        if status is None:
+            errors.append(FieldError(field, "not_found", f"No shipment {tn[:20]} in this shop.",
+                                     f"مرسولهٔ {tn[:20]} در این فروشگاه یافت نشد."))
+        elif status == b"cancelled":
+            errors.append(FieldError(field, "cancelled", f"Shipment {tn} is cancelled.", f"مرسولهٔ {tn} لغو شده است."))
+        elif status != b"pre_transit":
+            errors.append(FieldError(field, "already_handed_over", f"Shipment {tn} was already handed over.",
+                                     f"مرسولهٔ {tn} پیش‌تر تحویل پست شده است."))
+    return errors
 
 
 async def list_pickups(request: web.Request) -> web.Response:
@@ -89,8 +114,11 @@ async def patch_pickup(request: web.Request) -> web.Response:
     caller = await require_caller(request)
     body, _ = await read_json(request)
     service = request.app[PICKUPS]
-    fields, errors = parse(body, service.rules, caller.shop.sender, update=True)
     await request.app[BOOKING].authorize(caller)
+    await service.get(caller.shop.id, request.match_info["pickup_id"])  # a pickup not the shop's is a 404 first
+    fields, errors = parse(body, service.rules, caller.shop.sender, update=True)
+    if not errors and fields.get("tracking_numbers"):
+        errors = await _waiting(request.app[REDIS], caller.shop.id, fields["tracking_numbers"])
     if errors:
         raise validation_failed(errors)
     if not fields:

@@ -40,8 +40,8 @@ from . import (
     manifests,
     pickup_web,
 )
-from .pickup_web import pickup_parcels, settle_from_manifest
 from .labels import CONTENT_TYPES, FORMATS, SIZES, ZPL_SIZES, Label, render
+from .pickup_web import pickup_parcels, settle_from_manifest
 
 PRINTS_FIELD = "label_prints"  # on the parcel hash: how many labels were sent
 _EXECUTOR = web.AppKey("handover_executor", ThreadPoolExecutor)
