@@ -112,6 +112,7 @@ async def test_each_broken_rule_is_its_own_problem_and_stores_nothing(app_client
 async def test_malformed_requests_are_field_errors(app_client, shop, clock):
     for bad, field in ((body(date="19/12/2026"), "date"), (body(window={"from": "9"}), "window"),
                        (body(expected_count=None), "expected_count"), (body(tracking_numbers=["A"]), "expected_count"),
+                       (body(expected_count=None, tracking_numbers=["RR000000000IR"]), "tracking_numbers[0]"),
                        (body(contact_mobile="123"), "contact_mobile"), (body(address={"postal_code": "1"}),
                                                                          "address.postal_code")):
         resp = await app_client.post("/v1/pickups", json=bad, headers=shop.headers)
