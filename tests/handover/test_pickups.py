@@ -234,3 +234,13 @@ async def test_the_router_gets_the_office_s_open_pickups_as_stops(app_client, sh
                        "lon": postal_code_point(office, TEHRAN_SENDER["postal_code"])[1],
                        "label": f"{shop.shop.name} — {TEHRAN_SENDER['address']}"}
     assert (mine[0]["lat"], mine[0]["lon"], mine[0]["window"]) == (35.71, 51.41, [540, 720])
+
+
+async def test_a_moved_pickup_leaves_its_old_day_s_stops(app_client, shop, redis, clock):
+    p = await _create(app_client, shop)
+    resp = await app_client.patch(f"/v1/pickups/{p['pickup_id']}", json={"date": "2026-12-20"}, headers=shop.headers)
+    assert resp.status == 200 and (await resp.json())["cutoff"] == "2026-12-20T10:00:00+03:30"
+    old = await pickups.pickup_stops(redis, OFFICE, date(2026, 12, 19))
+    new = await pickups.pickup_stops(redis, OFFICE, date(2026, 12, 20))
+    assert p["pickup_id"] not in {s["id"] for s in old} and p["pickup_id"] in {s["id"] for s in new}
+    assert f"{shop.id}|{p['pickup_id']}".encode() not in await redis.zrange(pickups.office_day(OFFICE, SATURDAY), 0, -1)
