@@ -123,6 +123,18 @@ for action, summary, body in (
         "responses": {"200": json_body(answer, "The pickup as it is now."),
                       **problem_responses(401, 403, 404, 409, 413, 415, 422, 429, 503)}}}
 
+PATHS["/v1/offices/{code}/pickups"] = {"get": {
+    "tags": ["pickups"], "summary": "An office's open pickups of a day (its own staff)", "security": _STAFF,
+    "operationId": "listOfficePickups",
+    "description": "Scheduled and assigned pickups the office collects that day, earliest window first: what to "
+                   "assign, and what the day's route plan carries as pickup stops. Another office's staff: 403.",
+    "parameters": [{"name": "code", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 16}},
+                   {"name": "date", "in": "query", "required": True, "schema": _DAY}],
+    "responses": {"200": json_body({"type": "object", "required": ["office", "date", "data"], "properties": {
+        "office": {"type": "string"}, "date": {"type": "string"},
+        "data": {"type": "array", "items": ref("Pickup")}}}, "Earliest window first."),
+        **problem_responses(401, 403, 422, 429, 503)}}}
+
 PATHS["/v1/shipments/expiring"] = {"get": {
     "tags": ["shipments"], "summary": "Parcels about to expire for not being handed over",
     "operationId": "listExpiringShipments",

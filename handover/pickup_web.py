@@ -7,7 +7,7 @@ another shop is a 404, as a parcel of another shop is.
 Staff of the collecting office (bearer token, tracking's staff auth; another office's staff get 403):
 ``POST /v1/pickups/{id}/assign`` (``postman``), ``/complete`` and ``/partial`` (``tracking_numbers`` collected:
 each gets its own ``accepted`` scan at the office, through tracking's scan service as a manifest's parcels do),
-``/fail`` (``reason``). Accepting a manifest made from a pickup closes the pickup too (``handover.web``).
+``/fail`` (``reason``); ``GET /v1/offices/{code}/pickups?date=`` lists the office's open pickups of a day. Accepting a manifest made from a pickup closes the pickup too (``handover.web``).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import AsyncIterator
+from datetime import date
 from typing import Any
 
 import orjson
@@ -160,6 +161,22 @@ def _note(body: dict[str, Any]) -> str:
         return normalize_text(body.get("note", ""), 300)
     except PostalError as exc:
         raise validation_failed([FieldError("note", exc.code, exc.message, exc.message_fa)]) from None
+
+
+async def office_pickups(request: web.Request) -> web.Response:
+    """The open pickups an office collects on a day, for its own staff (what to assign, what the plan carries)."""
+    staff = await _staff(request)
+    code, day = request.match_info["code"], request.query.get("date", "")
+    if not _DAY.match(day):
+        raise _body_error("date", "date_invalid", "Give the day, date=YYYY-MM-DD.", "روز را به شکل date=YYYY-MM-DD بفرستید.")
+    if code != staff.office:
+        raise pickups.PickupOtherOffice(f"staff of {staff.office} cannot see the pickups of {code}",
+                                        "کارکنان هر اداره فقط درخواست‌های جمع‌آوری ادارهٔ خود را می‌بینند")
+    try:
+        found = await pickups.open_pickups(request.app[REDIS], code, date.fromisoformat(day))
+    except ValueError:
+        raise _body_error("date", "date_invalid", "No such date.", "چنین تاریخی وجود ندارد.") from None
+    return json_response({"office": code, "date": day, "data": [view(p) for p in found]})
 
 
 async def assign_pickup(request: web.Request) -> web.Response:
@@ -316,4 +333,5 @@ def setup(app: web.Application) -> None:
     r.add_post("/v1/pickups/{pickup_id}/complete", complete_pickup)
     r.add_post("/v1/pickups/{pickup_id}/partial", partial_pickup)
     r.add_post("/v1/pickups/{pickup_id}/fail", fail_pickup)
+    r.add_get("/v1/offices/{code}/pickups", office_pickups)
     expiry.setup_routes(app)

@@ -180,6 +180,10 @@ async def test_the_collecting_office_runs_the_pickup_and_each_parcel_is_accepted
     unchanged = await (await app_client.get(f"/v1/pickups/{pid}", headers=shop.headers)).json()
     assert unchanged["status"] == "scheduled"
 
+    listed = await (await app_client.get(f"/v1/offices/{OFFICE}/pickups?date={SATURDAY}", headers=clerk)).json()
+    assert pid in [x["pickup_id"] for x in listed["data"]]
+    other = await app_client.get(f"/v1/offices/{OFFICE}/pickups?date={SATURDAY}", headers=stranger)
+    assert other.status == 403 and (await other.json())["code"] == "pickup_other_office"
     resp = await app_client.post(f"/v1/pickups/{pid}/assign", json={"postman": "رضا"}, headers=clerk)
     assert resp.status == 200 and (await resp.json())["status"] == "assigned"
     resp = await app_client.post(f"/v1/pickups/{pid}/complete", json={"tracking_numbers": [*tns, "RR000000000IR"]},
