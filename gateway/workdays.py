@@ -34,7 +34,10 @@ class Calendar:
     def holiday(self, d: date) -> str | None:
         if self.first <= d <= self.last:
             return self.dated.get(d)
-        j = jdatetime.date.fromgregorian(date=d)
+        try:
+            j = jdatetime.date.fromgregorian(date=d)
+        except ValueError:  # before the Jalali calendar's first year: no holiday known
+            return None
         return self.fixed.get((j.month, j.day))
 
 

@@ -260,7 +260,10 @@ def check_schedule(p: dict[str, Any], rules: Rules, now: float) -> None:
 
 def fa_day(d: date) -> str:
     """A day as Persian readers write it: the Jalali date in Persian digits."""
-    return fa(jdatetime.date.fromgregorian(date=d).strftime("%Y/%m/%d"))
+    try:
+        return fa(jdatetime.date.fromgregorian(date=d).strftime("%Y/%m/%d"))
+    except ValueError:  # before the Jalali calendar's first year: say it as given
+        return fa(d.isoformat())
 
 
 def window_minutes(p: dict[str, Any]) -> tuple[int, int]:

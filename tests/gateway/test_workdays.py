@@ -65,3 +65,7 @@ def test_adding_working_days_skips_fridays_and_holidays():
     # a week of working days from a Saturday with no holiday: Sat..Thu is six, the seventh is next Saturday
     assert add_working_days(date(2026, 12, 5), 6) == date(2026, 12, 12)
     assert workdays.next_working_day(date(2026, 12, 3)) == date(2026, 12, 5)  # Thursday -> Saturday
+
+
+def test_days_before_the_jalali_calendar_have_only_fridays():
+    assert holiday_name(date(1, 1, 5)) == "جمعه" and is_working_day(date(1, 1, 6))

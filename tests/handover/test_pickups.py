@@ -88,6 +88,7 @@ async def test_a_shop_asks_for_a_pickup_at_its_sender_address(app_client, shop, 
 
 @pytest.mark.parametrize(("overrides", "now", "code", "fa"), [
     ({"date": "2026-12-18"}, None, "pickup_date_in_past", "۱۴۰۵/۰۹/۲۷ گذشته"),
+    ({"date": "0368-07-20"}, None, "pickup_date_in_past", "گذشته"),
     ({"date": "2026-12-25"}, None, "pickup_day_off", "جمعه"),
     ({"date": "2026-12-23"}, None, "pickup_day_off", "ولادت امام علی"),
     ({"date": "2027-01-30"}, None, "pickup_too_far_ahead", "۱۴"),
