@@ -225,7 +225,7 @@ async def _settle(request: web.Request, status: str) -> web.Response:
     note = _note(body)
     pickup_id = request.match_info["pickup_id"]
     record = await service.for_staff(staff.office, pickup_id)
-    pickups.PickupService._open(record, status, "بستن")
+    pickups.require_open(record, status, "بستن")
     tns = list(dict.fromkeys(t.strip().upper() for t in tns))
     accepted, missing = await accept_parcels(request, staff, record["shop_id"], tns, f"pu:{pickup_id}")
     closed = await service.settle(staff.office, pickup_id, status, [a["tracking_number"] for a in accepted],
@@ -280,7 +280,7 @@ async def pickup_parcels(app: web.Application, caller, pickup_id: Any) -> tuple[
     gave only a count, every parcel of the shop booked and not handed over that is not on an open manifest."""
     await app[BOOKING].authorize(caller)
     record = await app[PICKUPS].get(caller.shop.id, pickup_id.strip().upper())
-    PickupService._open(record, "listed on a manifest", "فهرست کردن مرسوله‌های")
+    pickups.require_open(record, "listed on a manifest", "فهرست کردن مرسوله‌های")
     if record["tracking_numbers"]:
         return record["pickup_id"], record["tracking_numbers"]
     redis = app[REDIS]

@@ -108,6 +108,14 @@ return 'OK'
 """
 
 
+def require_open(p: dict[str, Any], verb: str, verb_fa: str) -> None:
+    """Raise ``pickup_closed`` unless the pickup is still scheduled or assigned."""
+    if p["status"] not in OPEN:
+        raise PickupClosed(f"pickup {p['pickup_id']} is {p['status']}; it cannot be {verb}",
+                           f"درخواست جمع‌آوری در وضعیت «{STATUS_FA[p['status']]}» است و {verb_fa} آن ممکن نیست",
+                           extra={"pickup_status": p["status"]})
+
+
 def _score(day: str) -> int:
     return int(day.replace("-", ""))
 
@@ -167,7 +175,7 @@ class PickupService:
         for _ in range(_RETRIES):
             current = await self.get(shop_id, pickup_id)
             now = self.clock()
-            self._open(current, "updated", "تغییر")
+            require_open(current, "updated", "تغییر")
             check_before_cutoff(current, self.rules, now, "updated", "تغییر")
             new = {**current, **fields}
             check_schedule(new, self.rules, now)
@@ -186,7 +194,7 @@ class PickupService:
 
     async def cancel(self, shop_id: int, pickup_id: str) -> dict[str, Any]:
         async def change(p: dict[str, Any], now: float) -> dict[str, Any]:
-            self._open(p, "cancelled", "لغو")
+            require_open(p, "cancelled", "لغو")
             check_before_cutoff(p, self.rules, now, "cancelled", "لغو")
             return {"status": "cancelled", "cancelled_at": iso_ms(now)}
 
@@ -213,7 +221,7 @@ class PickupService:
         record = await self.for_staff(office, pickup_id)
 
         async def change(p: dict[str, Any], now: float) -> dict[str, Any]:
-            self._open(p, "assigned", "سپردن")
+            require_open(p, "assigned", "سپردن")
             return {"status": "assigned", "assigned_to": postman, "assigned_by": staff_id, "assigned_at": iso_ms(now)}
 
         return await self._transition(record["shop_id"], pickup_id, change, "pickup_assigned")
@@ -222,7 +230,7 @@ class PickupService:
         record = await self.for_staff(office, pickup_id)
 
         async def change(p: dict[str, Any], now: float) -> dict[str, Any]:
-            self._open(p, "failed", "ثبت ناموفق")
+            require_open(p, "failed", "ثبت ناموفق")
             return {"status": "failed", "failure_reason": reason, "failure_reason_fa": FAILURE_REASONS[reason],
                     "note": note, "closed_by": staff_id, "closed_at": iso_ms(now)}
 
@@ -234,7 +242,7 @@ class PickupService:
         record = await self.for_staff(office, pickup_id)
 
         async def change(p: dict[str, Any], now: float) -> dict[str, Any]:
-            self._open(p, status, "بستن")
+            require_open(p, status, "بستن")
             out = {"status": status, "collected": collected, "collected_count": len(collected), "note": note,
                    "closed_by": staff_id, "closed_at": iso_ms(now)}
             if manifest_id:
@@ -248,13 +256,6 @@ class PickupService:
         return await open_pickups(self.redis, office_code, day)
 
     # -- store ---------------------------------------------------------------------------------------------
-    @staticmethod
-    def _open(p: dict[str, Any], verb: str, verb_fa: str) -> None:
-        if p["status"] not in OPEN:
-            raise PickupClosed(f"pickup {p['pickup_id']} is {p['status']}; it cannot be {verb}",
-                               f"درخواست جمع‌آوری در وضعیت «{STATUS_FA[p['status']]}» است و {verb_fa} آن ممکن نیست",
-                               extra={"pickup_status": p["status"]})
-
     async def _transition(self, shop_id: int, pickup_id: str, change, event_type: str) -> dict[str, Any]:
         for _ in range(_RETRIES):
             current = await self.get(shop_id, pickup_id)
