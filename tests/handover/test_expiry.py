@@ -74,3 +74,26 @@ async def test_expiring_refuses_a_bad_range(app_client, shop):
     for bad in ("-1", "x", "366"):
         resp = await app_client.get(f"/v1/shipments/expiring?within_days={bad}", headers=shop.headers)
         assert resp.status == 422 and (await resp.json())["errors"][0]["field"] == "within_days"
+
+
+async def test_the_gateway_runs_the_expiry_worker(aiohttp_client, config, store_url, make_shop, redis, monkeypatch):
+    from gateway.web_app import create_app
+
+    monkeypatch.setenv("BARID_EXPIRY_INTERVAL_S", "0.05")
+    await redis.delete("barid:handover:expiry:lease")
+    client = await aiohttp_client(create_app(config, store_url))
+    shop = await make_shop("old-parcels")
+    tn = await _book(client, shop)
+    # Age the booking by eight days, as the store would hold it (index member and created_ms both).
+    index = keys.shop_status_index(shop.id, "pre_transit")
+    [member] = await redis.zrange(index, 0, -1)
+    old_ms = int((time.time() - 8 * DAY) * 1000)
+    await redis.zrem(index, member)
+    await redis.zadd(index, {keys.index_member(old_ms, tn): 0})
+    await redis.hset(keys.parcel(shop.id, tn), "created_ms", old_ms)
+    for _ in range(100):
+        status = (await (await client.get(f"/v1/shipments/{tn}", headers=shop.headers)).json())["status"]
+        if status == "cancelled":
+            break
+        await asyncio.sleep(0.05)
+    assert status == "cancelled"
