@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -20,20 +19,19 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
+from booking.shops import ShopRegistry
+from booking.validation import Errors, party
+from gateway.supervisor import Role, Supervisor, configure_logging, run_worker
+from kernel.errors import BaridError, ValidationFailed
+from kernel.postal.offices import load_registry
+from kernel.settings import Config, TrackingConfig
+from kernel.store.client import async_client, durability_report, open_store
+from kernel.store.upgrade import upgrade
 from routing.jobs import serve as serve_router
-from routing.offices import load_registry
-from tracking.config import TrackingConfig
 from tracking.dispatcher import serve as serve_dispatcher
 from tracking.staff import create_staff, list_staff, revoke_staff
 
-from .config import Config
 from .demo import seed_demo
-from .errors import GatewayError, ValidationFailed
-from .shops import ShopRegistry
-from .store import async_client, durability_report, open_store
-from .upgrade import upgrade
-from .validation import Errors, party
-from .web_runner import Role, Supervisor, configure_logging, run_worker
 
 
 def _print(data: Any) -> None:
@@ -75,7 +73,7 @@ def _shared_metrics(config: Config) -> Iterator[Config]:
 def _roles(config: Config, url: str, dispatchers: int, routers: int) -> list[Role]:
     roles = [Role("gateway", run_worker, (config, url), config.workers)]
     if dispatchers:
-        roles.append(Role("dispatcher", run_dispatcher, (url, config.redis_cluster, config.webhook_allow_hosts),
+        roles.append(Role("dispatcher", run_dispatcher, (url, config.redis_cluster, config.effective_tracking()),
                           dispatchers))
     if routers:
         roles.append(Role("router", run_router, (url, config.redis_cluster), routers))
@@ -86,9 +84,8 @@ def run_router(url: str, cluster: bool) -> None:
     serve_router(url, cluster=cluster)
 
 
-def run_dispatcher(url: str, cluster: bool, allow_hosts: frozenset[str] | None = None) -> None:
-    overrides = {} if allow_hosts is None else {"webhook_allow_hosts": allow_hosts}
-    serve_dispatcher(url, TrackingConfig.from_env(**overrides), cluster=cluster)
+def run_dispatcher(url: str, cluster: bool, tracking: TrackingConfig) -> None:
+    serve_dispatcher(url, tracking, cluster=cluster)
 
 
 # The demo's storefronts live on this machine, so `up` lets webhooks reach it, and says so at start. `serve`
@@ -96,11 +93,10 @@ def run_dispatcher(url: str, cluster: bool, allow_hosts: frozenset[str] | None =
 DEMO_WEBHOOK_ALLOW_HOSTS = frozenset({"127.0.0.1", "localhost"})
 
 
-def up_config(config: Config, env: dict[str, str] | None = None) -> Config:
+def up_config(config: Config) -> Config:
     """``up``'s settings: the operator's webhook allow list, or the demo's (passed on explicitly, never through
     the environment, so nothing else this process starts inherits it)."""
-    env = os.environ if env is None else env
-    hosts = TrackingConfig.from_env(env).webhook_allow_hosts or DEMO_WEBHOOK_ALLOW_HOSTS
+    hosts = config.tracking.webhook_allow_hosts or DEMO_WEBHOOK_ALLOW_HOSTS
     return replace(config, webhook_allow_hosts=hosts)
 
 
@@ -246,12 +242,12 @@ COMMANDS = {"serve": cmd_serve, "up": cmd_up, "shops": cmd_shops, "offices": cmd
 
 
 def main(argv: list[str] | None = None) -> int:
-    configure_logging()
     args = build_parser().parse_args(argv)
     config = Config.from_env()
+    configure_logging(config.log_level)
     try:
         COMMANDS[args.cmd](args, config)
-    except GatewayError as exc:
+    except BaridError as exc:
         _print(exc.to_problem())
         return 1
     return 0

@@ -1,13 +1,15 @@
-"""OpenAPI description of the handover routes (``handover.web``), contributed to the gateway's document.
+"""OpenAPI description of the handover routes (``handover.web``), for the gateway's document.
 
-Imported by ``handover.web``, so the operation is added before ``create_app`` builds the document. The formats and
-sizes come from ``handover.labels``, the code that renders them.
+The formats and sizes come from ``handover.labels``, the code that renders them.
 """
 
 from __future__ import annotations
 
-from gateway.openapi import add_paths, json_body, problem_responses, ref
+from typing import Any
 
+from kernel.openapi import json_body, problem_responses, ref
+
+from . import api_spec_pickups
 from .labels import CONTENT_TYPES, FORMATS, SIZES, ZPL_SIZES
 
 MAX_ITEMS = 5000  # handover.jobs.MAX_ITEMS (not imported: jobs imports the store client)
@@ -171,4 +173,7 @@ PATHS["/v1/manifests/{manifest_id}/accept"] = {"post": {
     "responses": {"200": json_body(ref("ManifestAcceptance"), "What was accepted."),
                   **problem_responses(401, 404, 415, 422, 429, 503)}}}
 
-add_paths(PATHS, SCHEMAS)
+def fragment(_limits: object = None) -> dict[str, Any]:
+    """The label, label-job and manifest operations and the components they name, for the gateway's document (gateway.openapi)."""
+    return {"paths": {**PATHS, **api_spec_pickups.PATHS},
+            "components": {"schemas": {**SCHEMAS, **api_spec_pickups.SCHEMAS}}}

@@ -1,9 +1,10 @@
 """OpenAPI description of the pickup routes (``handover.pickup_web``) and the expiring-parcels listing
-(``handover.expiry``), contributed to the gateway's document. The rules' values come from the data file."""
+(``handover.expiry``), part of handover's fragment (``handover.api_spec``). The rules' values come from the data
+file."""
 
 from __future__ import annotations
 
-from gateway.openapi import _VISIBLE, _mobile_pattern, add_paths, json_body, problem_responses, ref
+from kernel.openapi import json_body, problem_responses, ref
 
 from .pickup_rules import hhmm, load_rules
 from .pickups import EVENT_TYPES, FAILURE_REASONS, STATUSES
@@ -23,10 +24,10 @@ _FIELDS = {
                               f"{RULES.min_window_min} minutes long."},
     "expected_count": {"type": "integer", "minimum": 1, "maximum": RULES.max_tracking_numbers},
     "tracking_numbers": _TNS,
-    "instructions": {"type": "string", "maxLength": RULES.instructions_max_chars, "pattern": "^$|" + _VISIBLE,
-                     "description": "For the postman (empty: none)."},
-    "contact_mobile": {"type": "string", "pattern": _mobile_pattern(),
-                       "description": "Default: the shop's sender phone."},
+    "instructions": {"type": "string", "maxLength": RULES.instructions_max_chars,
+                     "description": "For the postman (blank: none)."},
+    "contact_mobile": {"$ref": "#/components/schemas/Party/properties/phone",
+                       "description": "A mobile number; default: the shop's sender phone."},
 }
 SCHEMAS = {
     "PickupRequest": {
@@ -96,7 +97,7 @@ PATHS = {
         "responses": {"200": json_body(ref("Pickup"), "The pickup, cancelled."),
                       **problem_responses(401, 404, 409, 422, 429, 503)}}},
 }
-_NOTE = {"type": "string", "maxLength": 300, "pattern": "^$|" + _VISIBLE}
+_NOTE = {"type": "string", "maxLength": 300, "description": "Blank: none."}
 for action, summary, body in (
     ("assign", "Staff hand the pickup to a postman", {"type": "object", "required": ["postman"],
                                                       "properties": {"postman": {"type": "string", "minLength": 1,
@@ -151,5 +152,3 @@ PATHS["/v1/shipments/expiring"] = {"get": {
                                                            "expires_at": {"type": "string", "format": "date-time"},
                                                            "expires_in_hours": {"type": "number"}}}}}},
         "Soonest first."), **problem_responses(401, 422, 429, 503)}}}
-
-add_paths(PATHS, SCHEMAS)

@@ -9,7 +9,8 @@ KEYS/SCAN). Many workers may run: a lease lets one of them make each pass, and t
 re-checks the parcel, so a parcel is cancelled once and only if it is still waiting.
 
 ``GET /v1/shipments/expiring?within_days=2`` lists the shop's parcels that will expire within that many days, with
-their expiry time. ``BARID_EXPIRY_INTERVAL_S`` sets how often the worker looks (default 60 s; 0: off here).
+their expiry time. ``BARID_EXPIRY_INTERVAL_S`` (kernel.settings) sets how often the worker looks (default 60 s;
+0: off in that process).
 """
 
 from __future__ import annotations
@@ -17,27 +18,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import secrets
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from gateway import keys
-from gateway.app_keys import BOOKING, REDIS
-from gateway.auth import require_caller
-from gateway.batcher import Batcher, Script
-from gateway.booking import FEED_MAXLEN
-from gateway.errors import FieldError
-from gateway.keys import PARCEL_HISTORY_FIELD
-from gateway.tasks import stop_task
-from gateway.timeutil import iso_ms
-from gateway.web_shipments import json_response, validation_failed
+from booking.app_keys import BOOKING
+from booking.auth import require_caller
+from kernel.app_keys import REDIS
+from kernel.errors import FieldError, validation_failed
+from kernel.http import json_response
+from kernel.postal.timeutil import iso_ms
+from kernel.store import keys
+from kernel.store.batcher import Batcher, Script
+from kernel.store.keys import FEED_MAXLEN, PARCEL_HISTORY_FIELD
+from kernel.tasks import stop_task
 
 from .manifests import manifested_key
 from .pickup_rules import Rules, load_rules
@@ -48,16 +47,7 @@ LEASE = "barid:handover:expiry:lease"  # one key, alone in its commands
 REASON = "not_handed_over"
 
 
-@dataclass(frozen=True, slots=True)
-class ExpirySettings:
-    interval_s: float = 60.0  # how often the worker looks for expired parcels; 0: not in this process
-
-    @classmethod
-    def from_env(cls) -> ExpirySettings:
-        return cls(float(os.environ.get("BARID_EXPIRY_INTERVAL_S") or 60.0))
-
-
-# The shop's cancel (gateway.lua.CANCEL) without the API key's guard, and only for a parcel still waiting and old
+# The shop's cancel (kernel/store/scripts) without the API key's guard, and only for a parcel still waiting and old
 # enough; it also takes the parcel off an open manifest. KEYS 1 parcel, 2 pre_transit index, 3 cancelled index,
 # 4 outbox, 5 feed, 6 live orders, 7 manifested hash. ARGV 1 tracking number, 2 shop id, 3 now ISO, 4 feed max,
 # 5 event JSON with "__SEQ__", 6 now ms, 7 booked-before bound ms.
@@ -155,10 +145,9 @@ async def run_worker(expirer: Expirer, interval_s: float) -> None:
 
 
 @contextlib.asynccontextmanager
-async def running(redis: aioredis.Redis, batcher: Batcher, rules: Rules,
-                  settings: ExpirySettings | None = None) -> AsyncIterator[Expirer]:
+async def running(redis: aioredis.Redis, batcher: Batcher, rules: Rules, interval: float) -> AsyncIterator[Expirer]:
+    """The expirer, with its worker running every ``interval`` seconds (none when 0) until the block ends."""
     expirer = Expirer(redis, batcher, rules)
-    interval = (settings or ExpirySettings.from_env()).interval_s
     task = asyncio.ensure_future(run_worker(expirer, interval)) if interval > 0 else None
     try:
         yield expirer

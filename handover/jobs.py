@@ -25,8 +25,8 @@ import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
-from gateway import keys
-from gateway.timeutil import iso_ms
+from kernel.postal.timeutil import iso_ms
+from kernel.store import keys
 
 from .labels import CONTENT_TYPES, Label, render, render_pdf
 
@@ -223,6 +223,6 @@ class LabelJobWorker:
 
 
 def _ttl_left(record: dict[str, Any]) -> int:
-    from gateway.timeutil import parse_iso
+    from kernel.postal.timeutil import parse_iso
 
     return max(60, int(parse_iso(record["expires_at"]) - time.time()))

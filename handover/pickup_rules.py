@@ -18,12 +18,12 @@ from typing import Any
 
 import jdatetime
 
-from gateway.errors import Conflict, FieldError, GatewayError
-from gateway.network import IRAN_TIME
-from gateway.postal import PostalError, normalize_mobile, normalize_text
-from gateway.postal import _fa_digits as fa
-from gateway.validation import Errors, party
-from gateway.workdays import holiday_name
+from booking.validation import Errors, party
+from kernel.errors import BaridError, Conflict, FieldError
+from kernel.postal.text import PostalError, normalize_mobile, normalize_text
+from kernel.postal.text import fa_digits as fa
+from kernel.postal.timeutil import IRAN_TIME
+from kernel.postal.workdays import holiday_name
 
 RULES_PATH = Path(__file__).with_name("data") / "pickups.toml"
 _HHMM = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$", re.ASCII)
@@ -76,10 +76,8 @@ def hhmm(minutes: int) -> str:
 
 
 # -- problems ------------------------------------------------------------------------------------------------
-class PickupRuleBroken(GatewayError):
-    """A well-formed pickup request that a scheduling rule refuses (its subclasses name the rule)."""
-
-    status = 422
+class PickupRuleBroken(BaridError):
+    """A well-formed pickup request that a scheduling rule refuses (its subclasses name the rule; all 422)."""
 
 
 class PickupDateInPast(PickupRuleBroken):
@@ -180,11 +178,22 @@ def _address(value: Any, sender: dict[str, Any], errs: Errors) -> dict[str, Any]
     return out
 
 
-def _text(value: Any, field: str, max_len: int, errs: Errors) -> str:
-    if value in (None, ""):
+def optional_text(value: Any, max_len: int) -> str:
+    """Free text that may be left blank: absent, empty or only invisible characters is ""; PostalError if it is not
+    a string or is too long once normalised."""
+    if value is None or value == "":
         return ""
     try:
         return normalize_text(value, max_len)
+    except PostalError:
+        if isinstance(value, str) and len(value) <= max_len:
+            return ""  # short enough, so refused for leaving nothing visible once normalised
+        raise
+
+
+def _text(value: Any, field: str, max_len: int, errs: Errors) -> str:
+    try:
+        return optional_text(value, max_len)
     except PostalError as exc:
         errs.items.append(FieldError(field, exc.code, exc.message, exc.message_fa))
         return ""

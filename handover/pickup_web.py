@@ -21,28 +21,28 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from gateway import keys
-from gateway.app_keys import BOOKING, REDIS
-from gateway.auth import require_caller
-from gateway.errors import FieldError, GatewayError
-from gateway.postal import PostalError, normalize_text
-from gateway.timeutil import iso_ms
-from gateway.web_shipments import _idempotent, json_response, read_json, validation_failed
+from booking.app_keys import BOOKING
+from booking.auth import require_caller
+from booking.idempotency import idempotent
+from kernel.app_keys import CONFIG, REDIS
+from kernel.errors import BaridError, FieldError, validation_failed
+from kernel.http import json_response, read_json
+from kernel.postal.text import PostalError, normalize_text
+from kernel.postal.timeutil import iso_ms
+from kernel.store import keys
+from tracking.app_keys import TRACKING
+from tracking.scans import parse_scan, problem_of
+from tracking.staff import STAFF_AUTH
 
-from . import (
-    api_spec_pickups,  # noqa: F401  (documents these routes)
-    expiry,
-    manifests,
-    pickups,
-)
-from .pickup_rules import load_rules, parse
+from . import expiry, manifests, pickups
+from .pickup_rules import load_rules, optional_text, parse
 from .pickups import FAILURE_REASONS, STATUSES, PickupService, view
 
 PICKUPS = web.AppKey("pickups", PickupService)
 _DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", re.ASCII)
 
 
-def _body_error(field: str, code: str, en: str, fa: str) -> GatewayError:
+def _body_error(field: str, code: str, en: str, fa: str) -> BaridError:
     return validation_failed([FieldError(field, code, en, fa)])
 
 
@@ -63,7 +63,7 @@ async def post_pickup(request: web.Request) -> web.Response:
         record = await service.create(caller.shop.id, caller.shop.name, fields)
         return 201, orjson.dumps(view(record))
 
-    return await _idempotent(request, caller, raw, produce)
+    return await idempotent(request, caller, raw, produce)
 
 
 async def _waiting(redis, shop_id: int, tns: list[str]) -> list[FieldError]:
@@ -137,14 +137,12 @@ async def cancel_pickup(request: web.Request) -> web.Response:
         await request.app[BOOKING].authorize(caller)
         return 200, orjson.dumps(view(await service.cancel(caller.shop.id, request.match_info["pickup_id"])))
 
-    return await _idempotent(request, caller, raw, produce)
+    return await idempotent(request, caller, raw, produce)
 
 
 # -- the collecting office -------------------------------------------------------------------------------------
 async def _staff(request: web.Request):
-    from tracking.web import require_staff  # tracking's staff auth, as the manifest acceptance uses it
-
-    return await require_staff(request)
+    return await request.app[STAFF_AUTH](request)  # tracking's staff auth, as the manifest acceptance uses it
 
 
 async def _staff_body(request: web.Request) -> dict[str, Any]:
@@ -155,10 +153,8 @@ async def _staff_body(request: web.Request) -> dict[str, Any]:
 
 
 def _note(body: dict[str, Any]) -> str:
-    if body.get("note") in (None, ""):
-        return ""
     try:
-        return normalize_text(body.get("note", ""), 300)
+        return optional_text(body.get("note"), 300)
     except PostalError as exc:
         raise validation_failed([FieldError("note", exc.code, exc.message, exc.message_fa)]) from None
 
@@ -237,9 +233,6 @@ async def accept_parcels(request: web.Request, staff, shop_id: int, tns: list[st
                          scan_prefix: str) -> tuple[list[dict], list[dict]]:
     """Each of the shop's parcels gets its own ``accepted`` scan at the staff member's office (tracking's scan
     service, as if scanned alone); a parcel of another shop, or one the scan rules refuse, is ``missing``."""
-    from tracking.scans import parse_scan, problem_of
-    from tracking.web import TRACKING
-
     t = request.app[TRACKING]
     pipe = request.app[REDIS].pipeline(transaction=False)
     for tn in tns:
@@ -261,7 +254,7 @@ async def accept_parcels(request: web.Request, staff, shop_id: int, tns: list[st
             scans.append(scan)
     results = await t.scans.record(staff, scans) if scans else []
     for scan, result in zip(scans, results):
-        if isinstance(result, GatewayError):
+        if isinstance(result, BaridError):
             missing.append({"tracking_number": scan.tracking_number, **problem_of(result)})
         else:
             accepted.append({"tracking_number": scan.tracking_number, **result})
@@ -269,8 +262,7 @@ async def accept_parcels(request: web.Request, staff, shop_id: int, tns: list[st
 
 
 # -- manifests made from a pickup ------------------------------------------------------------------------------
-class PickupNothingToCollect(GatewayError):
-    status = 422
+class PickupNothingToCollect(BaridError):
     code = "pickup_no_parcels"
     title = "The pickup has no parcel waiting for handover"
 
@@ -306,7 +298,7 @@ async def settle_from_manifest(app: web.Application, staff, manifest: dict[str, 
     try:
         record = await app[PICKUPS].settle(staff.office, pickup_id, status, [a["tracking_number"] for a in accepted],
                                            staff.id, manifest_id=manifest["manifest_id"])
-    except GatewayError as exc:
+    except BaridError as exc:
         return {"pickup_id": pickup_id, "changed": False, "code": exc.code, "detail": exc.detail,
                 "detail_fa": exc.detail_fa}
     return {**view(record), "changed": True}
@@ -316,7 +308,7 @@ async def settle_from_manifest(app: web.Application, staff, manifest: dict[str, 
 async def _ctx(app: web.Application) -> AsyncIterator[None]:
     rules = load_rules()
     app[PICKUPS] = PickupService(app[REDIS], app[BOOKING].network, rules)
-    async with expiry.running(app[REDIS], app[BOOKING].batcher, rules):
+    async with expiry.running(app[REDIS], app[BOOKING].batcher, rules, app[CONFIG].expiry_interval_s):
         yield
 
 

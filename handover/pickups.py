@@ -26,13 +26,13 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
-from gateway import keys
-from gateway.booking import FEED_MAXLEN
-from gateway.errors import Conflict, Forbidden, NotFound
-from gateway.network import IRAN_TIME, ParcelNetwork
-from gateway.timeutil import iso_ms
+from kernel.errors import Conflict, Forbidden, NotFound
+from kernel.postal.network import ParcelNetwork
+from kernel.postal.offices import load_registry
+from kernel.postal.timeutil import IRAN_TIME, iso_ms
+from kernel.store import keys
+from kernel.store.keys import FEED_MAXLEN
 from routing.office_day import postal_code_point
-from routing.offices import load_registry
 
 from .pickup_rules import Rules, check_before_cutoff, check_schedule, window_minutes
 

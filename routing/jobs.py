@@ -22,18 +22,17 @@ import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
-from gateway import keys
-from gateway.booking import parcel_history
-from gateway.errors import FieldError, GatewayError, ValidationFailed
-from gateway.network import IRAN_TIME
-from gateway.timeutil import iso_ms
+from kernel.errors import BaridError, FieldError, ValidationFailed
+from kernel.postal.offices import load_registry
+from kernel.postal.text import fa_digits
+from kernel.postal.timeutil import IRAN_TIME, iso_ms
+from kernel.store import keys
+from kernel.store.keys import parcel_history
 from returns.planning import plan_exclusion, receiver_for_plan
 
-from .errors import InvalidDate, NoParcels, RoutingError, SolverFailed, TimeLimitOutOfRange
+from .errors import InvalidDate, NoParcels, SolverFailed, TimeLimitOutOfRange
 from .office_day import Fleet, clock_to_s
-from .offices import load_registry
 from .service import PLAN_TIME_LIMIT_S, PlanRequest, plan_office_day
-from .sheet import fa_digits
 
 log = logging.getLogger("barid.router")
 
@@ -47,8 +46,7 @@ TERMINAL = {b"delivered", b"returned", b"cancelled", b"returning"}
 HUB_TO_OFFICE_S = 4 * 3600
 
 
-class PlanDateInPast(GatewayError):
-    status = 422
+class PlanDateInPast(BaridError):
     code = "plan_date_in_past"
     title = "Plans are made for today or a later day"
 
@@ -235,8 +233,9 @@ class PlanWorker:
                 # Solving holds the CPU for up to the time limit: off the loop, so the worker stays responsive.
                 plan = await asyncio.to_thread(_solve, record, parcels, not_here)
                 record.update(status="done", plan={"plan_id": plan_id, **plan}, finished_at=iso_ms(time.time()))
-            except RoutingError as exc:
-                record.update(status="failed", error=exc.to_dict(), finished_at=iso_ms(time.time()))
+            except BaridError as exc:  # the planner's errors, and the office network's (a bad postal code)
+                record.update(status="failed", error={"code": exc.code, "message": exc.detail},
+                              finished_at=iso_ms(time.time()))
             except Exception as exc:  # a solver bug must fail the plan, not the worker
                 log.exception("plan %s failed", plan_id)
                 record.update(status="failed", error=SolverFailed(f"{type(exc).__name__}: {exc}").to_dict())
@@ -248,7 +247,7 @@ def serve(redis_url: str, *, burst: bool = False, cluster: bool = False) -> int:
     """Entry point of a router process (a supervisor role, or ``python -m routing worker``)."""
     import uvloop
 
-    from gateway.store import async_client
+    from kernel.store.client import async_client
 
     async def main() -> int:
         redis = async_client(redis_url, cluster=cluster)

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 
-from gateway import keys
-from gateway.app_keys import BATCHER, REDIS
-from gateway.timeutil import iso_ms
 from handover.expiry import Expirer
 from handover.pickup_rules import load_rules
-from routing.offices import load_registry
+from kernel.app_keys import BATCHER, REDIS
+from kernel.postal.offices import load_registry
+from kernel.postal.timeutil import iso_ms
+from kernel.store import keys
 from tests.conftest import shipment_body
 from tracking.staff import create_staff
 
@@ -76,12 +77,11 @@ async def test_expiring_refuses_a_bad_range(app_client, shop):
         assert resp.status == 422 and (await resp.json())["errors"][0]["field"] == "within_days"
 
 
-async def test_the_gateway_runs_the_expiry_worker(aiohttp_client, config, store_url, make_shop, redis, monkeypatch):
-    from gateway.web_app import create_app
+async def test_the_gateway_runs_the_expiry_worker(aiohttp_client, config, store_url, make_shop, redis):
+    from gateway.web_app import create_app  # the composition root, as `up` builds it
 
-    monkeypatch.setenv("BARID_EXPIRY_INTERVAL_S", "0.05")
     await redis.delete("barid:handover:expiry:lease")
-    client = await aiohttp_client(create_app(config, store_url))
+    client = await aiohttp_client(create_app(replace(config, expiry_interval_s=0.05), store_url))
     shop = await make_shop("old-parcels")
     tn = await _book(client, shop)
     # Age the booking by eight days, as the store would hold it (index member and created_ms both).

@@ -7,9 +7,9 @@ from datetime import datetime
 
 import pytest
 
-from gateway.network import IRAN_TIME
 from handover.pickup_web import PICKUPS
-from routing.offices import load_registry
+from kernel.postal.offices import load_registry
+from kernel.postal.timeutil import IRAN_TIME
 from tests.conftest import shipment_body
 from tracking.staff import create_staff
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from gateway.network import IRAN_TIME
 from handover.pickup_web import PICKUPS
-from routing.offices import load_registry
+from kernel.postal.offices import load_registry
+from kernel.postal.timeutil import IRAN_TIME
 from tests.tracking.conftest import (  # noqa: F401  (fixtures)
     client,
     dispatch,

@@ -8,12 +8,12 @@ from datetime import date, datetime
 
 import pytest
 
-from gateway import keys
-from gateway.network import IRAN_TIME
 from handover import pickups
 from handover.pickup_web import PICKUPS
+from kernel.postal.offices import load_registry
+from kernel.postal.timeutil import IRAN_TIME
+from kernel.store import keys
 from routing.office_day import postal_code_point
-from routing.offices import load_registry
 from tests.conftest import TEHRAN_SENDER, shipment_body
 from tracking.staff import create_staff
 
