@@ -14,24 +14,26 @@ import asyncio
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime
 from datetime import time as clock_time
 from typing import Any
 
 import orjson
 import redis.asyncio as aioredis
-from redis.exceptions import ResponseError
 
 from kernel.errors import BaridError, FieldError, ValidationFailed
 from kernel.postal.offices import load_registry
 from kernel.postal.text import fa_digits
 from kernel.postal.timeutil import IRAN_TIME, iso_ms
 from kernel.store import keys
+from kernel.store.jobs import StreamWorker
 from kernel.store.keys import parcel_history
 from returns.planning import plan_exclusion, receiver_for_plan
 
 from .errors import InvalidDate, NoParcels, SolverFailed, TimeLimitOutOfRange
 from .office_day import Fleet, clock_to_s
+from .pickups import ExtraStops, no_extra_stops
 from .service import PLAN_TIME_LIMIT_S, PlanRequest, plan_office_day
 
 log = logging.getLogger("barid.router")
@@ -162,60 +164,36 @@ async def office_parcels(redis: aioredis.Redis, office_code: str, day: date,
     return parcels, not_here
 
 
-def _solve(record: dict, parcels: list[dict], not_here: list[dict]) -> dict:
+def _solve(record: dict, parcels: list[dict], not_here: list[dict], extra: list[dict] | None = None) -> dict:
     request = PlanRequest(record["office"], date.fromisoformat(record["date"]), float(record["time_limit_s"]),
-                          parcels, record.get("postmen"))
+                          parcels, record.get("postmen"), extra_stops=list(extra or []))
     plan = plan_office_day(request)
     plan["unassigned"] += not_here
     plan["totals"]["parcels"] += len(not_here)
     return plan
 
 
-class PlanWorker:
-    """One router process: takes plan jobs from the stream and solves them one at a time."""
+class PlanWorker(StreamWorker):
+    """One router process: takes plan jobs from the stream and solves them one at a time.
 
-    def __init__(self, redis: aioredis.Redis, consumer: str | None = None, block_ms: int = 1000) -> None:
-        self.redis = redis
-        self.consumer = consumer or f"router-{uuid.uuid4().hex[:8]}"
-        self.block_ms = block_ms
+    ``extra_stops`` (``routing.pickups``) gives the pickups an office's postmen make that day; passed in at
+    assembly by the feature that books them (the router never imports it)."""
 
-    async def ensure_group(self) -> None:
-        try:
-            await self.redis.xgroup_create(keys.PLAN_JOBS, keys.PLAN_GROUP, id="0", mkstream=True)
-        except ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
+    stream = keys.PLAN_JOBS
+    group = keys.PLAN_GROUP
+    name = "router"
 
-    async def run(self, *, burst: bool = False) -> int:
-        """Solve jobs until cancelled; with ``burst`` return once none is waiting. Returns plans finished."""
-        await self.ensure_group()
-        done = 0
-        while True:
-            entries = await self._claim_stale() or await self._read_new(0 if burst else self.block_ms)
-            if not entries:
-                if burst:
-                    return done
-                continue
-            for entry_id, fields in entries:
-                await self._handle(entry_id, fields[b"id"].decode())
-                done += 1
+    def __init__(self, redis: aioredis.Redis, consumer: str | None = None, block_ms: int = 1000,
+                 extra_stops: ExtraStops | None = None) -> None:
+        # A job another worker has held longer than any plan may run: that worker died.
+        super().__init__(redis, consumer, block_ms, int(PLAN_TIME_LIMIT_S[1] * 1000) + CLAIM_GRACE_MS)
+        self.extra_stops = extra_stops or no_extra_stops
 
-    async def _read_new(self, block_ms: int) -> list:
-        reply = await self.redis.xreadgroup(keys.PLAN_GROUP, self.consumer, {keys.PLAN_JOBS: ">"}, count=1,
-                                            block=block_ms or None)
-        return reply[0][1] if reply else []
-
-    async def _claim_stale(self) -> list:
-        """Jobs another worker took and has held longer than any plan may run: it died."""
-        idle = int((PLAN_TIME_LIMIT_S[1]) * 1000) + CLAIM_GRACE_MS
-        _, entries, *_ = await self.redis.xautoclaim(keys.PLAN_JOBS, keys.PLAN_GROUP, self.consumer, idle,
-                                                      start_id="0-0", count=1)
-        return [e for e in entries if e[1]]
-
-    async def _handle(self, entry_id: bytes, plan_id: str) -> None:
+    async def handle(self, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
+        plan_id = fields[b"id"].decode()
         raw = await self.redis.get(keys.plan(plan_id))
         if raw is None:  # expired or never stored: nothing to do
-            await self.redis.xack(keys.PLAN_JOBS, keys.PLAN_GROUP, entry_id)
+            await self.ack(entry_id)
             return
         record = orjson.loads(raw)
         record["attempts"] = record.get("attempts", 0) + 1
@@ -225,13 +203,14 @@ class PlanWorker:
             record.update(status="running", started_at=iso_ms(time.time()))
             await self.redis.set(keys.plan(plan_id), orjson.dumps(record), ex=PLAN_TTL_S)
             try:
-                parcels, not_here = await office_parcels(self.redis, record["office"],
-                                                         date.fromisoformat(record["date"]))
-                if not parcels:
+                day = date.fromisoformat(record["date"])
+                parcels, not_here = await office_parcels(self.redis, record["office"], day)
+                extra = await self.extra_stops(record["office"], day)
+                if not parcels and not extra:
                     raise NoParcels(f"no parcels at {record['office']} for {record['date']}"
                                     + (f" ({len(not_here)} due there have not arrived)" if not_here else ""))
                 # Solving holds the CPU for up to the time limit: off the loop, so the worker stays responsive.
-                plan = await asyncio.to_thread(_solve, record, parcels, not_here)
+                plan = await asyncio.to_thread(_solve, record, parcels, not_here, extra)
                 record.update(status="done", plan={"plan_id": plan_id, **plan}, finished_at=iso_ms(time.time()))
             except BaridError as exc:  # the planner's errors, and the office network's (a bad postal code)
                 record.update(status="failed", error={"code": exc.code, "message": exc.detail},
@@ -240,11 +219,15 @@ class PlanWorker:
                 log.exception("plan %s failed", plan_id)
                 record.update(status="failed", error=SolverFailed(f"{type(exc).__name__}: {exc}").to_dict())
         await self.redis.set(keys.plan(plan_id), orjson.dumps(record), ex=PLAN_TTL_S)
-        await self.redis.xack(keys.PLAN_JOBS, keys.PLAN_GROUP, entry_id)
+        await self.ack(entry_id)
 
 
-def serve(redis_url: str, *, burst: bool = False, cluster: bool = False) -> int:
-    """Entry point of a router process (a supervisor role, or ``python -m routing worker``)."""
+def serve(redis_url: str, *, burst: bool = False, cluster: bool = False,
+          extra_stops_for: Callable[[aioredis.Redis], ExtraStops] | None = None) -> int:
+    """Entry point of a router process (a supervisor role, or ``python -m routing worker``).
+
+    ``extra_stops_for(redis)`` makes the pickups provider from the process's store client (none: deliveries
+    only)."""
     import uvloop
 
     from kernel.store.client import async_client
@@ -252,7 +235,8 @@ def serve(redis_url: str, *, burst: bool = False, cluster: bool = False) -> int:
     async def main() -> int:
         redis = async_client(redis_url, cluster=cluster)
         try:
-            return await PlanWorker(redis).run(burst=burst)
+            extra = extra_stops_for(redis) if extra_stops_for else None
+            return await PlanWorker(redis, extra_stops=extra).run(burst=burst)
         finally:
             await redis.aclose()
 
