@@ -9,6 +9,7 @@ from typing import Any
 
 from kernel.openapi import json_body, problem_responses, ref
 
+from . import api_spec_pickups
 from .labels import CONTENT_TYPES, FORMATS, SIZES, ZPL_SIZES
 
 MAX_ITEMS = 5000  # handover.jobs.MAX_ITEMS (not imported: jobs imports the store client)
@@ -107,11 +108,16 @@ _MANIFEST_PARCEL = {"type": "object", "properties": {
     "tracking_number": {"type": "string"}, "receiver_name": {"type": "string"}, "city": {"type": "string"},
     "weight_g": {"type": "integer"}, "cod_rials": {"type": "integer"}}}
 SCHEMAS["ManifestRequest"] = {
-    "type": "object", "description": "Exactly one of `tracking_numbers` or `date` (a booking day, Iran time).",
+    "type": "object", "description": "Exactly one of `tracking_numbers`, `date` (a booking day, Iran time) or "
+    "`pickup_id` (an open pickup of the shop: its tracking numbers, or, when it gave a count, the shop's parcels "
+    "waiting for handover).",
     "properties": {"tracking_numbers": {"type": "array", "minItems": 1, "maxItems": 1000, "items": {"type": "string"}},
-                   "date": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}},
-    "oneOf": [{"required": ["tracking_numbers"], "not": {"required": ["date"]}},
-              {"required": ["date"], "not": {"required": ["tracking_numbers"]}}]}
+                   "date": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
+                   "pickup_id": {"type": "string", "maxLength": 64}},
+    "oneOf": [{"required": ["tracking_numbers"], "not": {"anyOf": [{"required": ["date"]}, {"required": ["pickup_id"]}]}},
+              {"required": ["date"], "not": {"anyOf": [{"required": ["tracking_numbers"]}, {"required": ["pickup_id"]}]}},
+              {"required": ["pickup_id"], "not": {"anyOf": [{"required": ["tracking_numbers"]},
+                                                            {"required": ["date"]}]}}]}
 SCHEMAS["Manifest"] = {
     "type": "object", "required": ["manifest_id", "status", "count", "total_weight_g", "total_cod_rials",
                                    "tracking_numbers", "parcels", "pdf"],
@@ -120,7 +126,7 @@ SCHEMAS["Manifest"] = {
         "status": {"enum": ["open", "accepted"]}, "shop_id": {"type": "integer"}, "shop_name": {"type": "string"},
         "count": {"type": "integer"}, "total_weight_g": {"type": "integer"}, "total_cod_rials": {"type": "integer"},
         "created_at": {"type": "string"}, "date_jalali": {"type": "string"}, "accepted_at": {"type": "string"},
-        "accepted_by": {"type": "object"}, "accepted_count": {"type": "integer"},
+        "accepted_by": {"type": "object"}, "accepted_count": {"type": "integer"}, "pickup_id": {"type": "string"},
         "tracking_numbers": {"type": "array", "items": {"type": "string"}},
         "parcels": {"type": "array", "items": _MANIFEST_PARCEL}, "pdf": {"type": "string"}}}
 SCHEMAS["ManifestAcceptance"] = {
@@ -129,7 +135,9 @@ SCHEMAS["ManifestAcceptance"] = {
         "accepted": {"type": "array", "items": {"type": "object", "description": "As POST /v1/scans answers."}},
         "missing": {"type": "array", "items": {"type": "object", "description": "A listed parcel not accepted: "
                                                 "`not_presented`, or the problem its scan met."}},
-        "unexpected": {"type": "array", "items": {"type": "string"}}}}
+        "unexpected": {"type": "array", "items": {"type": "string"}},
+        "pickup": {"type": "object", "description": "For a manifest made from a pickup: the pickup, closed as "
+                   "`completed` (every listed parcel accepted) or `partial`."}}}
 
 PATHS["/v1/manifests"] = {"post": {
     "tags": ["shipments"], "summary": "Make a collection manifest (one barcode for many parcels)",
@@ -141,7 +149,7 @@ PATHS["/v1/manifests"] = {"post": {
     "operationId": "createManifest", "parameters": [{"$ref": "#/components/parameters/IdempotencyKey"}],
     "requestBody": {"required": True, "content": {"application/json": {"schema": ref("ManifestRequest")}}},
     "responses": {"201": json_body(ref("Manifest"), "The manifest, open."),
-                  **problem_responses(401, 409, 413, 415, 422, 429, 503)}}}
+                  **problem_responses(401, 404, 409, 413, 415, 422, 429, 503)}}}
 PATHS["/v1/manifests/{manifest_id}"] = {"get": {
     "tags": ["shipments"], "summary": "A manifest", "operationId": "getManifest", "parameters": [_MANIFEST_ID],
     "responses": {"200": json_body(ref("Manifest"), "The manifest."), **problem_responses(401, 404, 429, 503)}}}
@@ -167,4 +175,5 @@ PATHS["/v1/manifests/{manifest_id}/accept"] = {"post": {
 
 def fragment(_limits: object = None) -> dict[str, Any]:
     """The label, label-job and manifest operations and the components they name, for the gateway's document (gateway.openapi)."""
-    return {"paths": PATHS, "components": {"schemas": SCHEMAS}}
+    return {"paths": {**PATHS, **api_spec_pickups.PATHS},
+            "components": {"schemas": {**SCHEMAS, **api_spec_pickups.SCHEMAS}}}

@@ -41,8 +41,10 @@ from tracking.staff import STAFF_AUTH
 from . import (
     jobs,
     manifests,
+    pickup_web,
 )
 from .labels import CONTENT_TYPES, FORMATS, SIZES, ZPL_SIZES, Label, render
+from .pickup_web import pickup_parcels, settle_from_manifest
 
 PRINTS_FIELD = "label_prints"  # on the parcel hash: how many labels were sent
 _EXECUTOR = web.AppKey("handover_executor", ThreadPoolExecutor)
@@ -299,9 +301,12 @@ async def get_label_job_file(request: web.Request) -> web.Response:
 def _manifest_errors(body) -> list[FieldError]:
     if not isinstance(body, dict):
         return [FieldError("", "type_object", "Must be a JSON object.", "باید شیء JSON باشد.")]
-    if ("tracking_numbers" in body) == ("date" in body):
-        return [FieldError("tracking_numbers", "one_of", "Give exactly one of tracking_numbers or date.",
-                           "دقیقاً یکی از tracking_numbers یا date را بفرستید.")]
+    if sum(k in body for k in ("tracking_numbers", "date", "pickup_id")) != 1:
+        return [FieldError("tracking_numbers", "one_of", "Give exactly one of tracking_numbers, date or pickup_id.",
+                           "دقیقاً یکی از tracking_numbers یا date یا pickup_id را بفرستید.")]
+    if "pickup_id" in body:
+        return [] if isinstance(body["pickup_id"], str) else [
+            FieldError("pickup_id", "type_string", "Must be a string.", "باید رشته باشد.")]
     if "date" in body:
         try:
             datetime.strptime(body["date"], "%Y-%m-%d")
@@ -363,7 +368,10 @@ async def post_manifest(request: web.Request) -> web.Response:
         if errors:
             await booking.authorize(caller)
             raise validation_failed(errors)
-        if "date" in body:
+        pickup_id = None
+        if "pickup_id" in body:
+            pickup_id, tns = await pickup_parcels(app, caller, body["pickup_id"])
+        elif "date" in body:
             tns = await _booked_on(redis, shop_id, body["date"])
             if not tns:
                 await booking.authorize(caller)
@@ -377,6 +385,8 @@ async def post_manifest(request: web.Request) -> web.Response:
             raise validation_failed(errors)
         manifest_id = manifests.new_manifest_id(shop_id)
         record = manifests.make_record(manifest_id, shop_id, caller.shop.name, docs)
+        if pickup_id is not None:
+            record["pickup_id"] = pickup_id
         taken = await redis.eval(manifests.CREATE, 2, manifests.manifested_key(shop_id),
                                  manifests.manifest_key(shop_id, manifest_id), manifest_id, orjson.dumps(record),
                                  manifests.TTL_S, *record["tracking_numbers"])
@@ -469,8 +479,11 @@ async def accept_manifest(request: web.Request) -> web.Response:
         await request.app[REDIS].eval(manifests.CLOSE, 2, manifests.manifested_key(shop_id),
                                       manifests.manifest_key(shop_id, manifest_id), manifest_id, orjson.dumps(record),
                                       *listed)
-    return json_response({"manifest_id": manifest_id, "office": staff.office, "accepted": accepted,
-                          "missing": missing, "unexpected": unexpected})
+    answer = {"manifest_id": manifest_id, "office": staff.office, "accepted": accepted, "missing": missing,
+              "unexpected": unexpected}
+    if record.get("pickup_id"):  # a manifest made from a pickup: scanning it collects the pickup
+        answer["pickup"] = await settle_from_manifest(request.app, staff, record, accepted, missing)
+    return json_response(answer)
 
 
 async def _ctx(app: web.Application) -> AsyncIterator[None]:
@@ -507,3 +520,4 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/v1/manifests/{manifest_id}", get_manifest)
     app.router.add_get("/v1/manifests/{manifest_id}/pdf", get_manifest_pdf)
     app.router.add_post("/v1/manifests/{manifest_id}/accept", accept_manifest)
+    pickup_web.setup(app)

@@ -62,6 +62,7 @@ VARIABLES: dict[str, str] = {
     "BARID_TRACK_BURST": "public tracking burst per client address",
     "BARID_PUBLIC_URL": "the public origin buyers reach (behind a proxy); labels' QR codes link there",
     "BARID_NDR_INTERVAL_S": "seconds between failed-delivery case sweeps in each gateway process (0: off)",
+    "BARID_EXPIRY_INTERVAL_S": "seconds between sweeps for parcels not handed over in time, per gateway process (0: off)",
     "BARID_TRUSTED_PROXIES": "comma-separated addresses/CIDRs of reverse proxies whose X-Forwarded-For is believed",
     "BARID_NO_EXTENSIONS": "1: use the pure-Python twins instead of the compiled kernels (read at import)",
 }
@@ -199,6 +200,8 @@ class Config:
     public_url: str | None = None
     # Seconds between failed-delivery case sweeps in each gateway process (0: off).
     ndr_interval_s: float = 1.0
+    # Seconds between sweeps that cancel parcels not handed over in time (handover.expiry; 0: off here).
+    expiry_interval_s: float = 60.0
     port: int = 8080
     workers: int = 1
     # Per-shop rate limit (GCRA): sustained requests/s and burst size; a shop record may override both.
@@ -254,6 +257,7 @@ class Config:
             trusted_proxies=tuple(ipaddress.ip_network(x.strip(), strict=False)
                                   for x in env.get("BARID_TRUSTED_PROXIES", "").split(",") if x.strip()),
             ndr_interval_s=float(env.get("BARID_NDR_INTERVAL_S") or cls.ndr_interval_s),
+            expiry_interval_s=float(env.get("BARID_EXPIRY_INTERVAL_S") or cls.expiry_interval_s),
             port=int(env.get("BARID_PORT", cls.port)),
             workers=int(env.get("BARID_WORKERS", cls.workers)),
             rate_per_s=float(env.get("BARID_RATE_PER_S", cls.rate_per_s)),

@@ -96,8 +96,11 @@ FAILURE_REASONS: dict[str, tuple[bool, str]] = {
 }
 
 # Events other features append to the shop's feed and the outbox (returns.cases: failed-delivery cases; pod: a
-# delivery locked by wrong codes and its unlock), which a webhook endpoint may subscribe to by name as to RULES.
-FEATURE_EVENTS = frozenset({"ndr_opened", "ndr_action", "ndr_closed", "delivery_locked", "delivery_unlocked"})
+# delivery locked by wrong codes and its unlock; handover.pickups: pickups), which a webhook endpoint may
+# subscribe to by name as to RULES.
+FEATURE_EVENTS = frozenset({"ndr_opened", "ndr_action", "ndr_closed", "delivery_locked", "delivery_unlocked",
+                            "pickup_scheduled", "pickup_updated", "pickup_assigned", "pickup_completed",
+                            "pickup_partial", "pickup_failed", "pickup_cancelled"})
 
 COD_METHODS = ("cash", "card")
 

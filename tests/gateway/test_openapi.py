@@ -224,6 +224,16 @@ UNSTATABLE_RULES: dict[tuple[str, str], dict[str, str]] = {
         **dict.fromkeys(("not_found", "cancelled", "already_handed_over"),
                         "whether a tracking number is one of the shop's parcels waiting for handover is the store's "
                         "to know")},
+    ("POST", "/v1/pickups"): {
+        "date_invalid": "a pattern admits days no calendar has (2026-02-30)",
+        "postal_code_province_mismatch": _BOOKING_RULES["postal_code_province_mismatch"],
+        **dict.fromkeys(("not_found", "cancelled", "already_handed_over"),
+                        "whether a tracking number is one of the shop's parcels waiting for handover is the store's "
+                        "to know"),
+        **dict.fromkeys(("pickup_date_in_past", "pickup_day_off", "pickup_too_far_ahead", "pickup_after_cutoff"),
+                        "which days are allowed depends on today, the clock and the holiday calendar"),
+        **dict.fromkeys(("pickup_window_outside_hours", "pickup_window_too_short", "pickup_too_few_parcels"),
+                        "the window's bounds and length, and the count, compare fields with rules kept as data")},
     ("POST", "/v1/scans"): dict.fromkeys(
         ("occurred_too_long_ago", "occurred_in_future"), "occurred_at must lie in a window around the time of the "
         "request; a schema has no 'now'") | {
