@@ -13,6 +13,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -81,8 +82,15 @@ def _roles(config: Config, url: str, dispatchers: int, routers: int) -> list[Rol
     return roles
 
 
+def pickup_provider(redis):
+    """The router's extra stops: the office's open pickups of the day (handover), given to routing at assembly."""
+    from handover.pickups import pickup_stops
+
+    return partial(pickup_stops, redis)
+
+
 def run_router(url: str, cluster: bool) -> None:
-    serve_router(url, cluster=cluster)
+    serve_router(url, cluster=cluster, extra_stops_for=pickup_provider)
 
 
 def run_dispatcher(url: str, cluster: bool, tracking: TrackingConfig) -> None:

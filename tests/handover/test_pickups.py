@@ -249,3 +249,16 @@ async def test_a_moved_pickup_leaves_its_old_day_s_stops(app_client, shop, redis
     new = await pickups.pickup_stops(redis, OFFICE, date(2026, 12, 20))
     assert p["pickup_id"] not in {s["id"] for s in old} and p["pickup_id"] in {s["id"] for s in new}
     assert f"{shop.id}|{p['pickup_id']}".encode() not in await redis.zrange(pickups.office_day(OFFICE, SATURDAY), 0, -1)
+
+
+async def test_the_gateway_s_router_plans_a_scheduled_pickup(app_client, shop, redis, clock):
+    """The assembly: the router role's provider (gateway.cli) hands the office's pickups to the planner, which
+    puts them on a postman's route as pickup stops."""
+    from gateway.cli import pickup_provider
+    from routing.service import PlanRequest, plan_office_day
+
+    p = await _create(app_client, shop, window={"from": "09:00", "to": "12:00"}, expected_count=5)
+    stops = await pickup_provider(redis)(OFFICE, date(2026, 12, 19))
+    plan = plan_office_day(PlanRequest(OFFICE, date(2026, 12, 19), 1.0, [], extra_stops=stops))
+    planned = [s for m in plan["postmen"] for s in m["stops"] if s["kind"] == "pickup"]
+    assert p["pickup_id"] in {s["pickup"]["id"] for s in planned}
