@@ -16,6 +16,7 @@ from kernel.openapi import json_body, problem_responses, shared_components
 from kernel.postal.tariff import Limits
 from returns import api_spec as returns_api
 from routing import api_spec as routing_api
+from staffapp import api_spec as staffapp_api
 from tracking import api_spec as tracking_api
 
 Fragment = Callable[[Limits], dict[str, Any]]
@@ -27,6 +28,7 @@ FRAGMENTS: tuple[Fragment, ...] = (
     routing_api.fragment,
     handover_api.fragment,
     returns_api.fragment,
+    staffapp_api.fragment,
 )
 
 

@@ -37,6 +37,7 @@ from kernel.store.batcher import Batcher
 from kernel.store.client import async_client
 from returns import web as returns_web
 from routing import web as routing_web
+from staffapp import web as staffapp_web
 from tracking import web as tracking_web
 from tracking.staff import STAFF_AUTH
 
@@ -165,4 +166,5 @@ def create_app(config: Config, redis_url: str) -> web.Application:
     routing_web.setup(app)
     handover_web.setup(app)
     returns_web.setup(app)
+    staffapp_web.setup(app)
     return app
