@@ -448,7 +448,7 @@
     $("signin").hidden = true;
     $("tabs").hidden = false;
     $("sign-out").hidden = false;
-    $("who").textContent = `${me.name} — ${me.office_name_fa} (${me.office})`;
+    $("who").textContent = `${me.name} — ${me.office_name_fa} (\u2068${me.office}\u2069)`;  // isolate the Latin code
     $("cash-postman").value = String(me.staff_id);
     $("cash-date").textContent = "تاریخ: " + DAY.format(new Date());
     $("reason").replaceChildren(...Object.entries(me.failure_reasons).map(([k, fa]) => new Option(fa, k)));
