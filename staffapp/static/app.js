@@ -11,6 +11,11 @@
                                                                 timeZone: "Asia/Tehran" });
   const ISO_DAY = new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Tehran" });  // YYYY-MM-DD, Tehran's day
   const rials = (n) => NUM.format(n) + " ریال";
+  // "سه‌شنبه ۱۲ دی ۱۴۰۸", as the server's jalali_long writes it (ICU's own order for fa varies by version).
+  const jalaliLong = (when) => {
+    const p = Object.fromEntries(DAY.formatToParts(when).map((x) => [x.type, x.value]));
+    return `${p.weekday} ${p.day} ${p.month} ${p.year}`;
+  };
   const faDigits = (s) => String(s).replace(/[0-9]/g, (d) => "۰۱۲۳۴۵۶۷۸۹"[d]);
   const latin = (s) => String(s).replace(/[۰-۹]/g, (d) => d.charCodeAt(0) - 0x6f0)
     .replace(/[٠-٩]/g, (d) => d.charCodeAt(0) - 0x660);
@@ -331,14 +336,16 @@
     const n = parseInt(latin($("postman-no").value), 10) || 1;
     const postman = record.plan.postmen[n - 1];
     if (!postman) { $("plan-status").textContent = `این برنامه نامه‌رسان شمارهٔ ${NUM.format(n)} ندارد.`; return; }
-    $("plan-status").textContent = `${DAY.format(new Date(record.date + "T12:00:00+03:30"))} — ` +
+    $("plan-status").textContent = `${jalaliLong(new Date(record.date + "T12:00:00+03:30"))} — ` +
       `${NUM.format(postman.stops.length)} توقف، دریافت در محل ${rials(postman.cod_rials || 0)}`;
     for (const stop of postman.stops) {
       const li = document.createElement("li");
       li.className = "stop";
       const title = document.createElement("strong");
-      title.textContent = `${NUM.format(stop.sequence)}. ${faDigits(stop.service_start || "")} — ${stop.address || ""}`;
-      li.append(title);
+      title.textContent = `توقف ${NUM.format(stop.sequence)} — ساعت ${faDigits(stop.service_start || "")}`;
+      const address = document.createElement("div");
+      address.textContent = [stop.address, stop.city].filter(Boolean).join("، ");
+      li.append(title, address);
       const parcels = document.createElement("div");
       parcels.className = "tn";
       parcels.textContent = (stop.parcels || []).join(" ");
@@ -450,7 +457,7 @@
     $("sign-out").hidden = false;
     $("who").textContent = `${me.name} — ${me.office_name_fa} (\u2068${me.office}\u2069)`;  // isolate the Latin code
     $("cash-postman").value = String(me.staff_id);
-    $("cash-date").textContent = "تاریخ: " + DAY.format(new Date());
+    $("cash-date").textContent = "تاریخ: " + jalaliLong(new Date());
     $("reason").replaceChildren(...Object.entries(me.failure_reasons).map(([k, fa]) => new Option(fa, k)));
     $("plan-id").value = localStorage.getItem("barid-staff-plan-id") || "";
     renderPlan(JSON.parse(localStorage.getItem(PLAN_KEY) || "null"));
