@@ -76,7 +76,7 @@ def _type_scan(driver, tn: str) -> None:
     box.clear()
     box.send_keys(tn)
     driver.find_element(By.CSS_SELECTOR, "#scan-form button[type=submit]").click()
-    _until(driver, f"return document.getElementById('last-result').textContent.includes('در صف')")
+    _until(driver, "return document.getElementById('last-result').textContent.includes('در صف')")
 
 
 async def _history(redis, shop, tn: str) -> list[str]:
