@@ -48,7 +48,7 @@ def fragment(_limits: Any) -> dict[str, Any]:
     static = _page("The app's script, style, icon, service worker or web app manifest.", "text/javascript",
                    "text/css", "image/svg+xml", "application/manifest+json")
     static["get"]["parameters"] = [{"name": "name", "in": "path", "required": True, "schema": {
-        "enum": ["app.js", "app.css", "sw.js", "icon.svg", "manifest.webmanifest"]}}]
+        "enum": ["lib.js", "day.js", "app.js", "app.css", "sw.js", "icon.svg", "manifest.webmanifest"]}}]
     return {"paths": {
         "/staff": _page("The staff app (Persian, one page; works offline once loaded).", "text/html"),
         "/staff/{name}": static,

@@ -32,7 +32,8 @@ from .sessions import COOKIE
 
 STATIC = Path(__file__).parent / "static"
 FILES = {  # name -> content type; read once at setup, served from memory
-    "app.js": "text/javascript", "app.css": "text/css", "sw.js": "text/javascript", "icon.svg": "image/svg+xml",
+    "lib.js": "text/javascript", "day.js": "text/javascript", "app.js": "text/javascript", "app.css": "text/css",
+    "sw.js": "text/javascript", "icon.svg": "image/svg+xml",
     "manifest.webmanifest": "application/manifest+json",
 }
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

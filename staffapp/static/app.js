@@ -3,65 +3,12 @@
 // No build step, no library: what the phone's browser has (IndexedDB, fetch, Intl, BarcodeDetector).
 "use strict";
 (() => {
-  const $ = (id) => document.getElementById(id);
-  const NUM = new Intl.NumberFormat("fa-IR");
-  const DAY = new Intl.DateTimeFormat("fa-IR-u-ca-persian", { weekday: "long", year: "numeric", month: "long",
-                                                               day: "numeric", timeZone: "Asia/Tehran" });
-  const TIME = new Intl.DateTimeFormat("fa-IR-u-ca-persian", { hour: "2-digit", minute: "2-digit",
-                                                                timeZone: "Asia/Tehran" });
-  const ISO_DAY = new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Tehran" });  // YYYY-MM-DD, Tehran's day
-  const rials = (n) => NUM.format(n) + " ریال";
-  // "سه‌شنبه ۱۲ دی ۱۴۰۸", as the server's jalali_long writes it (ICU's own order for fa varies by version).
-  const jalaliLong = (when) => {
-    const p = Object.fromEntries(DAY.formatToParts(when).map((x) => [x.type, x.value]));
-    return `${p.weekday} ${p.day} ${p.month} ${p.year}`;
-  };
-  const faDigits = (s) => String(s).replace(/[0-9]/g, (d) => "۰۱۲۳۴۵۶۷۸۹"[d]);
-  const latin = (s) => String(s).replace(/[۰-۹]/g, (d) => d.charCodeAt(0) - 0x6f0)
-    .replace(/[٠-٩]/g, (d) => d.charCodeAt(0) - 0x660);
-  const today = () => ISO_DAY.format(new Date());
-  const EVENT_FA = {
-    accepted: "پذیرش", arrived_delivery_office: "رسیدن به اداره توزیع", out_for_delivery: "تحویل به نامه‌رسان",
-    delivered: "تحویل به گیرنده", delivery_failed: "تحویل ناموفق", cod_collected: "دریافت وجه در محل",
-    sorting_in: "ورود به مبادلات", sorting_out: "خروج از مبادلات", returned_to_sender: "بازگشت به فرستنده",
-  };
-  const STATE_FA = { pending: "در صف ارسال", accepted: "ثبت شد", duplicate: "تکراری (پیش‌تر ثبت شده)",
-                     refused: "رد شد" };
+  const { $, NUM, rials, faDigits, latin, jalaliLong, EVENT_FA, STATE_FA, TIME, putScans, allScans, uuid, problemFa,
+          s10 } = window.BaridStaff;
   const ME_KEY = "barid-staff-me";
   const PLAN_KEY = "barid-staff-plan";
   const BATCH = 100;
   let me = JSON.parse(localStorage.getItem(ME_KEY) || "null");
-
-  // -- the device queue (IndexedDB): one record per scan, keyed by its scan_id ---------------------------------
-  let dbPromise = null;
-  function db() {
-    dbPromise = dbPromise || new Promise((resolve, reject) => {
-      const req = indexedDB.open("barid-staff", 1);
-      req.onupgradeneeded = () => req.result.createObjectStore("scans", { keyPath: "scan_id" });
-      req.onsuccess = () => resolve(req.result);
-      req.onerror = () => reject(req.error);
-    });
-    return dbPromise;
-  }
-  async function store(mode, fn) {
-    const d = await db();
-    return new Promise((resolve, reject) => {
-      const t = d.transaction("scans", mode);
-      const req = fn(t.objectStore("scans"));
-      t.oncomplete = () => resolve(req ? req.result : undefined);  // resolved once on disk: nothing lost on reload
-      t.onerror = () => reject(t.error);
-    });
-  }
-  const putScans = (records) => store("readwrite", (s) => { records.forEach((r) => s.put(r)); return null; });
-  const allScans = () => store("readonly", (s) => s.getAll());
-
-  function uuid() {
-    if (crypto.randomUUID) return crypto.randomUUID();
-    const b = crypto.getRandomValues(new Uint8Array(16));
-    b[6] = (b[6] & 15) | 64; b[8] = (b[8] & 63) | 128;
-    const h = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
-    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-  }
 
   // -- the network -----------------------------------------------------------------------------------------
   function setNet(online) {
@@ -71,11 +18,6 @@
   }
   function headers() {
     return { "Content-Type": "application/json", "X-CSRF-Token": me ? me.csrf_token : "" };
-  }
-  function problemFa(p) {
-    if (!p) return "خطای ناشناخته";
-    if (p.errors && p.errors.length) return p.errors.map((e) => e.message_fa || e.message).join("؛ ");
-    return p.detail_fa || p.title || p.detail || "خطای ناشناخته";
   }
   async function api(method, path, body) {
     const resp = await fetch(path, { method, headers: headers(), credentials: "same-origin",
@@ -128,20 +70,6 @@
       flushing = false;
       renderQueue();
     }
-  }
-
-  // -- S10 tracking numbers --------------------------------------------------------------------------------
-  function s10(raw) {
-    const tn = latin(raw).replace(/\s+/g, "").toUpperCase();
-    const m = /^([A-Z]{2})(\d{8})(\d)([A-Z]{2})$/.exec(tn);
-    if (!m) return null;
-    const w = [8, 6, 4, 2, 3, 5, 9, 7];
-    let sum = 0;
-    for (let i = 0; i < 8; i++) sum += w[i] * +m[2][i];
-    let check = 11 - (sum % 11);
-    if (check === 10) check = 0;
-    if (check === 11) check = 5;
-    return check === +m[3] ? tn : null;
   }
 
   // -- scanning --------------------------------------------------------------------------------------------
@@ -304,144 +232,8 @@
     }
   }
 
-  // -- the postman's day -----------------------------------------------------------------------------------
-  function renderCash(records) {
-    const day = today();
-    let cash = 0, card = 0, delivered = 0, failed = 0;
-    for (const r of records) {
-      if (r.state !== "accepted" && r.state !== "duplicate") continue;
-      if (ISO_DAY.format(new Date(r.body.occurred_at)) !== day) continue;
-      if (r.body.event === "cod_collected") {
-        if (r.body.method === "cash") cash += r.body.amount; else card += r.body.amount;
-      } else if (r.body.event === "delivered") delivered++;
-      else if (r.body.event === "delivery_failed") failed++;
-    }
-    $("cash-today").textContent = `امروز ${NUM.format(delivered)} تحویل و ${NUM.format(failed)} تحویل ناموفق ثبت ` +
-      `کرده‌اید. نقدی برای تحویل به صندوق: ${rials(cash)}؛ کارتخوان: ${rials(card)}.`;
-    $("cash-today").dataset.cash = cash;
-    if (!$("declared").value) $("declared").placeholder = NUM.format(cash);
-  }
-
-  function link(href, text) {
-    const a = document.createElement("a");
-    a.href = href;
-    a.textContent = text;
-    if (href.startsWith("https:")) { a.target = "_blank"; a.rel = "noopener noreferrer"; }
-    return a;
-  }
-  function renderPlan(record) {
-    const list = $("stops");
-    list.replaceChildren();
-    if (!record || record.status !== "done") return;
-    const n = parseInt(latin($("postman-no").value), 10) || 1;
-    const postman = record.plan.postmen[n - 1];
-    if (!postman) { $("plan-status").textContent = `این برنامه نامه‌رسان شمارهٔ ${NUM.format(n)} ندارد.`; return; }
-    $("plan-status").textContent = `${jalaliLong(new Date(record.date + "T12:00:00+03:30"))} — ` +
-      `${NUM.format(postman.stops.length)} توقف، دریافت در محل ${rials(postman.cod_rials || 0)}`;
-    for (const stop of postman.stops) {
-      const li = document.createElement("li");
-      li.className = "stop";
-      const title = document.createElement("strong");
-      title.textContent = `توقف ${NUM.format(stop.sequence)} — ساعت ${faDigits(stop.service_start || "")}`;
-      const address = document.createElement("div");
-      address.textContent = [stop.address, stop.city].filter(Boolean).join("، ");
-      li.append(title, address);
-      const parcels = document.createElement("div");
-      parcels.className = "tn";
-      parcels.textContent = (stop.parcels || []).join(" ");
-      li.append(parcels);
-      for (const who of stop.receivers || []) {
-        if (who.phone) li.append(link("tel:" + who.phone, `تماس با ${who.name || "گیرنده"} ${faDigits(who.phone)}`));
-      }
-      if (stop.lat != null && stop.lon != null) {
-        li.append(link(`geo:${stop.lat},${stop.lon}`, "نقشه (برنامهٔ گوشی)"));
-        li.append(link(`https://www.openstreetmap.org/?mlat=${stop.lat}&mlon=${stop.lon}#map=17/${stop.lat}/${stop.lon}`,
-                       "نقشه در مرورگر"));
-      }
-      if (stop.cod_rials) {
-        const cod = document.createElement("div");
-        cod.textContent = "دریافت از گیرنده: " + rials(stop.cod_rials);
-        li.append(cod);
-      }
-      list.append(li);
-    }
-  }
-  async function loadPlan(planId) {
-    const status = $("plan-status");
-    for (let i = 0; i < 60; i++) {
-      let res;
-      try {
-        res = await api("GET", `/v1/offices/${me.office}/plans/${encodeURIComponent(planId)}`);
-      } catch (e) {
-        setNet(false);
-        status.textContent = "بدون شبکه؛ آخرین برنامهٔ ذخیره‌شده نشان داده می‌شود.";
-        renderPlan(JSON.parse(localStorage.getItem(PLAN_KEY) || "null"));
-        return;
-      }
-      if (!res.ok) { status.textContent = problemFa(res.data); return; }
-      if (res.data.status === "done" || res.data.status === "failed") {
-        localStorage.setItem(PLAN_KEY, JSON.stringify(res.data));
-        if (res.data.status === "failed") status.textContent = "برنامه ساخته نشد: " + (res.data.message || "");
-        renderPlan(res.data);
-        return;
-      }
-      status.textContent = "برنامه در حال ساخته‌شدن است…";
-      await new Promise((r) => setTimeout(r, 1500));
-    }
-  }
-  async function onPlan(ev) {
-    ev.preventDefault();
-    const id = $("plan-id").value.trim();
-    if (id) { localStorage.setItem("barid-staff-plan-id", id); loadPlan(id); }
-  }
-  async function newPlan() {
-    try {
-      const res = await api("POST", `/v1/offices/${me.office}/plans`, { date: today(), time_limit_s: 5 });
-      if (!res.ok) { $("plan-status").textContent = problemFa(res.data); return; }
-      $("plan-id").value = res.data.plan_id;
-      localStorage.setItem("barid-staff-plan-id", res.data.plan_id);
-      loadPlan(res.data.plan_id);
-    } catch (e) {
-      setNet(false);
-      $("plan-status").textContent = "ساختن برنامه به شبکه نیاز دارد.";
-    }
-  }
-
-  // -- cash close (the money feature's POST /v1/offices/{code}/cash-closings) ------------------------------
-  async function onCashClose(ev) {
-    ev.preventDefault();
-    const out = $("cash-result");
-    const declared = $("declared").value ? amountOf("declared") : +($("cash-today").dataset.cash || 0);
-    const body = { date: today(), postman: parseInt(latin($("cash-postman").value), 10), declared_total: declared };
-    let res;
-    try {
-      res = await api("POST", `/v1/offices/${me.office}/cash-closings`, body);
-    } catch (e) {
-      setNet(false);
-      out.textContent = "بستن صندوق به شبکه نیاز دارد.";
-      return;
-    }
-    if (res.status === 404 && res.data && res.data.code === "route_not_found") {
-      out.textContent = "بستن صندوق هنوز روی این سرور فعال نشده است.";
-      return;
-    }
-    if (!res.ok) { out.textContent = problemFa(res.data); return; }
-    const d = res.data;
-    out.replaceChildren();
-    const rows = [["مبلغ مورد انتظار", rials(d.expected)], ["مبلغ تحویلی", rials(d.declared_total ?? declared)],
-                  ["مغایرت", rials(d.variance)]];
-    for (const [k, v] of rows) {
-      const p = document.createElement("p");
-      p.textContent = `${k}: ${v}`;
-      out.append(p);
-    }
-    for (const x of d.exceptions || []) {
-      const p = document.createElement("p");
-      p.className = "error";
-      p.textContent = x.detail_fa || x.message_fa || JSON.stringify(x);
-      out.append(p);
-    }
-  }
+  const { renderCash, renderPlan, loadPlan, onPlan, newPlan, onCashClose } =
+    window.BaridStaff.day({ me: () => me, api, setNet });
 
   // -- screens ---------------------------------------------------------------------------------------------
   const TABS = ["scan", "queue", "day", "cash"];

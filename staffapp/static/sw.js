@@ -1,8 +1,8 @@
 // The staff app's service worker: keeps the app's shell so it opens with no network. Only the shell's own
 // files are answered here (network first, the cached copy when offline); every API call goes to the network
 // untouched, so scans queue in IndexedDB (app.js) and are never replayed by this worker.
-const CACHE = "barid-staff-v1";
-const SHELL = ["/staff", "/staff/app.js", "/staff/app.css", "/staff/icon.svg", "/staff/manifest.webmanifest"];
+const CACHE = "barid-staff-v2";
+const SHELL = ["/staff", "/staff/lib.js", "/staff/day.js", "/staff/app.js", "/staff/app.css", "/staff/icon.svg", "/staff/manifest.webmanifest"];
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(CACHE).then((c) => c.addAll(SHELL)).then(() => self.skipWaiting()));
