@@ -79,6 +79,17 @@ def _type_scan(driver, tn: str) -> None:
     _until(driver, "return document.getElementById('last-result').textContent.includes('در صف')")
 
 
+def _sign_in(driver, url: str, staff_id: int, code: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver.get(url)
+    _until(driver, "return !document.getElementById('signin').hidden")
+    driver.find_element(By.ID, "staff-id").send_keys(str(staff_id))
+    driver.find_element(By.ID, "code").send_keys(code)
+    driver.find_element(By.CSS_SELECTOR, "#signin-form button").click()
+    _until(driver, "return !document.getElementById('scan').hidden")
+
+
 async def _history(redis, shop, tn: str) -> list[str]:
     return [orjson.loads(e)["type"] for e in parcel_history(await redis.hgetall(keys.parcel(shop.id, tn)))]
 
@@ -245,3 +256,31 @@ async def test_a_postman_delivers_with_cod_sees_his_route_and_his_cash(client, r
     assert seen["close"]  # the money feature's answer, or the app saying the server has no cash close yet
     history = await _history(redis, shop, out_tn)
     assert history.count("delivered") == 1 and history.count("cod_collected") == 1
+
+
+@needs_chromium
+async def test_scanning_a_manifest_accepts_all_its_parcels(client, redis, shop, book, make_member):
+    from selenium.webdriver.common.by import By
+
+    tns = [await book(shop) for _ in range(2)]
+    made = await client.post("/v1/manifests", json={"tracking_numbers": tns}, headers=shop.headers)
+    assert made.status == 201, await made.text()
+    manifest_id = (await made.json())["manifest_id"]
+    member = await make_member(OFFICE_A)
+    code = (await sessions.issue_code(redis, load_registry(), OFFICE_A, member.staff_id, 600))["code"]
+
+    def drive() -> str:
+        d = _driver()
+        try:
+            _sign_in(d, str(client.make_url("/staff")), member.staff_id, code)
+            d.find_element(By.ID, "manifest-id").send_keys(manifest_id.lower())
+            d.find_element(By.CSS_SELECTOR, "#manifest-form button[type=submit]").click()
+            _until(d, "return document.querySelector('#manifest-result .ok') !== null")
+            return d.find_element(By.ID, "manifest-result").text
+        finally:
+            d.quit()
+
+    shown = await asyncio.get_running_loop().run_in_executor(None, drive)
+    assert "۲ مرسوله پذیرفته شد" in shown
+    for tn in tns:
+        assert (await _history(redis, shop, tn)).count("accepted") == 1
