@@ -14,6 +14,8 @@ accept this app's session (``STAFF_SESSION_AUTH``) as well as a bearer token.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -37,10 +39,13 @@ FILES = {  # name -> content type; read once at setup, served from memory
     "manifest.webmanifest": "application/manifest+json",
 }
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-# Everything from this origin only; the camera's frames stay in the page (blob:/mediastream).
-CSP = ("default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob: mediastream:; "
-       "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+STYLE_LINK = b'<link rel="stylesheet" href="/staff/app.css">'
+# Everything from this origin only (the inlined style by its hash); the camera's frames stay in the page.
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self' '{style}'; img-src 'self' data: blob:; "
+       "media-src 'self' blob: mediastream:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+       "form-action 'self'")
 _FILES = web.AppKey("staffapp_files", dict)
+_CSP = web.AppKey("staffapp_csp", str)
 
 
 async def _session(request: web.Request) -> sessions.Session:
@@ -70,9 +75,11 @@ def _me(staff: Staff, csrf: str) -> dict:
 # -- the page and its files ----------------------------------------------------------------------------------
 async def page(request: web.Request) -> web.Response:
     body, _ = request.app[_FILES]["index.html"]
-    return web.Response(body=body, content_type="text/html", charset="utf-8", headers={
-        "Content-Security-Policy": CSP, "Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff",
+    resp = web.Response(body=body, content_type="text/html", charset="utf-8", headers={
+        "Content-Security-Policy": request.app[_CSP], "Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "no-referrer"})
+    resp.enable_compression()  # the page carries its script and style: a quarter of the bytes on a slow network
+    return resp
 
 
 async def static_file(request: web.Request) -> web.Response:
@@ -83,7 +90,9 @@ async def static_file(request: web.Request) -> web.Response:
     headers = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
     if request.match_info["name"] == "sw.js":
         headers["Service-Worker-Allowed"] = "/staff"  # its scope covers /staff itself, not only /staff/...
-    return web.Response(body=body, content_type=ctype, headers=headers)
+    resp = web.Response(body=body, content_type=ctype, headers=headers)
+    resp.enable_compression()
+    return resp
 
 
 # -- sign-in -----------------------------------------------------------------------------------------------
@@ -165,10 +174,19 @@ async def revoke_session(request: web.Request) -> web.Response:
                                         "چنین نشستی در این اداره وجود ندارد یا پیش‌تر پایان یافته است")
 
 
+def _sha(text: bytes) -> str:
+    return "sha256-" + base64.b64encode(hashlib.sha256(text).digest()).decode()
+
+
 async def _ctx(app: web.Application) -> AsyncIterator[None]:
     files = {name: ((STATIC / name).read_bytes(), ctype) for name, ctype in FILES.items()}
-    files["index.html"] = ((STATIC / "index.html").read_bytes(), "text/html")
+    # The style is inlined into the page: on a slow mobile network a render-blocking request is a round trip
+    # before the first paint. The scripts are deferred, so they never hold the first paint back.
+    css = files["app.css"][0]
+    page = (STATIC / "index.html").read_bytes().replace(STYLE_LINK, b"<style>" + css + b"</style>")
+    files["index.html"] = (page, "text/html")
     app[_FILES] = files
+    app[_CSP] = CSP.format(style=_sha(css))
     yield
 
 
