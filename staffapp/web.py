@@ -23,7 +23,7 @@ from aiohttp import web
 
 from kernel.app_keys import BATCHER, CONFIG, REDIS
 from kernel.errors import FieldError, ValidationFailed
-from kernel.http import json_response, read_json
+from kernel.http import client_address, json_response, read_json
 from kernel.postal.offices import load_registry
 from kernel.settings import Config
 from tracking.events import FAILURE_REASONS
@@ -103,7 +103,8 @@ async def sign_in(request: web.Request) -> web.Response:
                                                   "باید یک شیء JSON باشد")])
     config: Config = request.app[CONFIG]
     secret, session = await sessions.sign_in(
-        request.app[REDIS], request.app[BATCHER], body.get("staff_id"), body.get("code"), request.remote,
+        request.app[REDIS], request.app[BATCHER], body.get("staff_id"), body.get("code"),
+        client_address(request, config.trusted_proxies),  # behind a proxy, the client's address, not the proxy's
         failures_allowed=config.staff_sign_in_failures, session_ttl_s=config.staff_session_ttl_s,
         device=request.headers.get("User-Agent", ""))
     resp = json_response(_me(session.staff, session.csrf), status=201)
