@@ -110,6 +110,7 @@ async def test_a_postman_scans_through_a_network_outage_and_each_scan_lands_once
         try:
             d.get(url)
             _until(d, "return !document.getElementById('signin').hidden")
+            assert not d.find_element(By.ID, "tabs").is_displayed()  # no screens before signing in
             d.find_element(By.ID, "staff-id").send_keys(str(member.staff_id))
             d.find_element(By.ID, "code").send_keys(code)
             d.save_screenshot(str(screens / "staff-signin.png"))
