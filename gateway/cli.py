@@ -30,6 +30,7 @@ from kernel.store.client import async_client, durability_report, open_store
 from kernel.store.upgrade import upgrade
 from money.accounts import bank_fields, public, set_bank, set_legal
 from routing.jobs import serve as serve_router
+from staffapp import sessions as staff_sessions
 from tracking.dispatcher import serve as serve_dispatcher
 from tracking.staff import create_staff, list_staff, revoke_staff
 
@@ -252,6 +253,17 @@ def build_parser() -> argparse.ArgumentParser:
                     help="a supervisor also unlocks parcels locked by wrong delivery codes (docs/pod.md)")
     tsub.add_parser("list", help="staff of an office").add_argument("--office", required=True)
     tsub.add_parser("revoke", help="revoke a staff token at once").add_argument("--staff", type=int, required=True)
+    # The staff app (docs/staff-app.md): supervisors, one-time sign-in codes, device sessions.
+    sr = tsub.add_parser("set-role", help="make a staff member a supervisor of their office (or plain staff)")
+    sr.add_argument("--staff", type=int, required=True)
+    sr.add_argument("--role", choices=staff_sessions.ROLES, required=True)
+    ic = tsub.add_parser("issue-code", help="a one-time staff app sign-in code (shown once, short-lived)")
+    ic.add_argument("--office", required=True)
+    ic.add_argument("--staff", type=int, required=True)
+    tsub.add_parser("sessions", help="staff app device sessions of an office").add_argument("--office", required=True)
+    rs = tsub.add_parser("revoke-sessions", help="end a staff member's staff app sessions (one or all) at once")
+    rs.add_argument("--staff", type=int, required=True)
+    rs.add_argument("--session", help="the session_id from 'staff sessions' (default: every session)")
     return p
 
 
@@ -265,6 +277,17 @@ def cmd_staff(args: argparse.Namespace, config: Config) -> None:
             return await create_staff(redis, load_registry(), args.office, args.name, args.role)
         if args.staff_cmd == "list":
             return await list_staff(redis, args.office)
+        if args.staff_cmd == "set-role":
+            return await staff_sessions.set_role(redis, args.staff, args.role)
+        if args.staff_cmd == "issue-code":
+            return await staff_sessions.issue_code(redis, load_registry(), load_registry().get(args.office).code,
+                                                   args.staff, config.staff_code_ttl_s)
+        if args.staff_cmd == "sessions":
+            ids = sorted(s["staff_id"] for s in await list_staff(redis, args.office))
+            return await staff_sessions.list_sessions(redis, ids)
+        if args.staff_cmd == "revoke-sessions":
+            return {"staff_id": args.staff, "ended": await staff_sessions.revoke_sessions(redis, args.staff,
+                                                                                          args.session)}
         await revoke_staff(redis, args.staff)
         return {"staff_id": args.staff, "status": "revoked"}
 

@@ -17,6 +17,7 @@ from kernel.postal.tariff import Limits
 from pod import api_spec as pod_api
 from returns import api_spec as returns_api
 from routing import api_spec as routing_api
+from staffapp import api_spec as staffapp_api
 from tracking import api_spec as tracking_api
 
 Fragment = Callable[[Limits], dict[str, Any]]
@@ -29,6 +30,7 @@ FRAGMENTS: tuple[Fragment, ...] = (
     handover_api.fragment,
     returns_api.fragment,
     pod_api.fragment,
+    staffapp_api.fragment,
 )
 
 

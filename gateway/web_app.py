@@ -39,6 +39,7 @@ from money import accounts as money_accounts
 from pod import web as pod_web
 from returns import web as returns_web
 from routing import web as routing_web
+from staffapp import web as staffapp_web
 from tracking import web as tracking_web
 from tracking.staff import STAFF_AUTH
 
@@ -168,4 +169,5 @@ def create_app(config: Config, redis_url: str) -> web.Application:
     handover_web.setup(app)
     returns_web.setup(app)
     pod_web.setup(app)
+    staffapp_web.setup(app)
     return app

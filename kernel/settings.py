@@ -63,6 +63,10 @@ VARIABLES: dict[str, str] = {
     "BARID_PUBLIC_URL": "the public origin buyers reach (behind a proxy); labels' QR codes link there",
     "BARID_NDR_INTERVAL_S": "seconds between failed-delivery case sweeps in each gateway process (0: off)",
     "BARID_EXPIRY_INTERVAL_S": "seconds between sweeps for parcels not handed over in time, per gateway process (0: off)",
+    "BARID_STAFF_CODE_TTL_S": "seconds a staff app sign-in code stays valid (default 600)",
+    "BARID_STAFF_SESSION_TTL_S": "seconds an unused staff app session lives on (default 7776000, 90 days)",
+    "BARID_STAFF_COOKIE_SECURE": "0: the staff app's session cookie without Secure (plain-HTTP development only)",
+    "BARID_STAFF_SIGN_IN_FAILURES": "failed staff sign-ins allowed per client address per 15 minutes (default 20)",
     "BARID_TRUSTED_PROXIES": "comma-separated addresses/CIDRs of reverse proxies whose X-Forwarded-For is believed",
     "BARID_NO_EXTENSIONS": "1: use the pure-Python twins instead of the compiled kernels (read at import)",
 }
@@ -234,6 +238,11 @@ class Config:
     # Operators' planning tokens, as SHA-256 hex digests (BARID_OPERATOR_TOKEN_SHA256).
     operator_token_sha256: frozenset[str] = frozenset()
     log_level: str = "INFO"
+    # The staff app (staffapp.sessions): one-time sign-in codes, device sessions and their cookie.
+    staff_code_ttl_s: int = 600
+    staff_session_ttl_s: int = 90 * 86400
+    staff_cookie_secure: bool = True
+    staff_sign_in_failures: int = 20
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
 
     def effective_tracking(self) -> TrackingConfig:
@@ -274,6 +283,10 @@ class Config:
             operator_token_sha256=frozenset(
                 h.strip().lower() for h in env.get("BARID_OPERATOR_TOKEN_SHA256", "").split(",") if h.strip()),
             log_level=env.get("BARID_LOG_LEVEL", cls.log_level).upper(),
+            staff_code_ttl_s=int(env.get("BARID_STAFF_CODE_TTL_S") or cls.staff_code_ttl_s),
+            staff_session_ttl_s=int(env.get("BARID_STAFF_SESSION_TTL_S") or cls.staff_session_ttl_s),
+            staff_cookie_secure=env.get("BARID_STAFF_COOKIE_SECURE", "1") not in ("0", "false", "no"),
+            staff_sign_in_failures=int(env.get("BARID_STAFF_SIGN_IN_FAILURES") or cls.staff_sign_in_failures),
             tracking=TrackingConfig.from_env(env),
         )
         cfg = replace(cfg, **overrides) if overrides else cfg

@@ -46,6 +46,10 @@ class Staff:
 # the features that act for staff (planning, manifests) do not import tracking's HTTP layer.
 StaffAuth = Callable[[web.Request], Awaitable[Staff]]
 STAFF_AUTH = web.AppKey("staff_auth", StaffAuth)
+# A second way in, for requests without an Authorization header: the staff app's device session (a cookie and
+# its CSRF header), put in the app at assembly by the feature that keeps sessions. None: the request has none.
+StaffSessionAuth = Callable[[web.Request], Awaitable["Staff | None"]]
+STAFF_SESSION_AUTH = web.AppKey("staff_session_auth", StaffSessionAuth)
 
 
 def hash_token(token: str) -> str:

@@ -30,7 +30,7 @@ from pod.scan import POD_SCANS
 from . import feed, page, ratelimit
 from .app_keys import TRACKING, Tracking
 from .scans import ParcelNotFound, Scan, ScanService, parse_scan, problem_of
-from .staff import Staff, bearer
+from .staff import STAFF_SESSION_AUTH, Staff, bearer
 from .webhooks import WebhookRegistry
 
 JSON = "application/json"
@@ -46,6 +46,12 @@ def _json(data: Any, status: int = 200) -> web.Response:
 
 
 async def require_staff(request: web.Request) -> Staff:
+    """The staff member behind a bearer token or, without an Authorization header, a staff app session."""
+    session = request.app.get(STAFF_SESSION_AUTH)
+    if session is not None and "Authorization" not in request.headers:
+        staff = await session(request)
+        if staff is not None:
+            return staff
     return await request.app[TRACKING].scans.authenticate(bearer(request))
 
 

@@ -134,6 +134,27 @@ def office_staff(office_code: str) -> str:
     return f"barid:office:{office_code}:staff"
 
 
+# The staff app's sign-in (staffapp.sessions): each key is one staff member's or one session's, alone in its script.
+def staff_sign_in_code(staff_id: int) -> str:
+    """Hash: code_hash, salt, attempts; expires with the code (one pending code per staff member)."""
+    return f"barid:staff:{staff_id}:code"
+
+
+def staff_session(session_hash: str) -> str:
+    """Hash: staff_id, office, csrf, created_at, device; the key is the SHA-256 of the cookie's secret."""
+    return f"barid:staffsess:{session_hash}"
+
+
+def staff_sessions(staff_id: int) -> str:
+    """Set of the session hashes of one staff member (listing and revocation)."""
+    return f"barid:staff:{staff_id}:sessions"
+
+
+def staff_sign_in_rate(client: str) -> str:
+    """Counter of failed sign-ins from one client address in the current window."""
+    return f"barid:staffsignin:{client}"
+
+
 # A parcel's scan dedupe records are fields of its parcel hash: "scan:<scan_id>" -> "<event id>|<event>|<ms>".
 PARCEL_SCAN_FIELD = "scan:"
 # A parcel's history is fields of its parcel hash too: "h:<occurred ms>:<seq>" -> event JSON, one per event,

@@ -9,19 +9,11 @@ from pathlib import Path
 
 import pytest
 
-import booking
-import gateway
-import handover
-import kernel
-import money
-import pod
-import returns
-import routing
-import tracking
 from kernel.errors import BaridError
 from kernel.postal.offices import load_registry
 from kernel.problems import CATALOGUE
 from tests.conftest import shipment_body
+from tests.layout import PACKAGES
 from tracking.staff import create_staff
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,7 +33,8 @@ def _error_classes(root: type) -> list[type]:
 
 
 def _import_all() -> None:
-    for pkg in (kernel, booking, gateway, tracking, routing, handover, returns, money, pod):
+    for name in PACKAGES:
+        pkg = importlib.import_module(name)
         for mod in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + "."):
             if not mod.name.endswith("__main__"):
                 importlib.import_module(mod.name)
@@ -59,7 +52,7 @@ def test_every_catalogued_code_has_a_status_a_title_and_a_persian_text_of_its_ow
 
 def test_every_code_in_the_source_is_catalogued():
     found: dict[str, str] = {}
-    for pkg in ("kernel", "booking", "gateway", "tracking", "routing", "handover", "returns", "money", "pod"):
+    for pkg in PACKAGES:
         for path in (ROOT / pkg).rglob("*.py"):
             for line in path.read_text(encoding="utf-8").splitlines():
                 if "FieldError(" in line or "_err(" in line:

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from kernel.settings import VARIABLES, Config
+from tests.layout import PACKAGES
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("kernel", "booking", "gateway", "tracking", "routing", "handover", "returns")
 # kernel/extensions.py reads BARID_NO_EXTENSIONS at import, before any settings exist (it picks the compiled
 # kernels or their twins, as aiohttp's AIOHTTP_NO_EXTENSIONS does); kernel/store/client.py copies the
 # environment to pass it on to the store server it starts, and reads nothing from it.
