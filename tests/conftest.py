@@ -67,20 +67,28 @@ def store_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory):
+def pg_server():
     """The embedded PostgreSQL, started as the gateway starts it (``money.pg``), once per test session; None when
-    DATABASE_URL names an external server (tests then make their databases there)."""
+    DATABASE_URL names an external server (tests then make their databases there).
+
+    Its directory is not under pytest's base temp: run as root, the server runs as another user, who must
+    traverse the parents, and every pytest session resets ``/tmp/pytest-of-<user>`` to mode 0700."""
     if os.environ.get("DATABASE_URL"):
         yield None
         return
+    import shutil
+    import tempfile
+
     from money.pg import EmbeddedPostgres
 
-    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "pg", os.environ.get("BARID_PG_USER") or "nobody")
+    directory = Path(tempfile.mkdtemp(prefix="barid-test-pg-"))
+    server = EmbeddedPostgres(directory / "pg", os.environ.get("BARID_PG_USER") or "nobody")
     server.start()
     try:
         yield server
     finally:
         server.stop()
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
