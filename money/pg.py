@@ -3,8 +3,8 @@
 ``open_database`` gives the DSN of the database this process uses: ``DATABASE_URL`` when set (an external
 server: never started or stopped here), otherwise the embedded server. Its life cycle mirrors the embedded store:
 
-* ``initdb`` once (``PG_VERSION`` present means done), then ``pg_ctl start`` on a free loopback port with no unix
-  socket (socket paths are capped at ~100 characters and BARID_DATA can be deep);
+* ``initdb`` once (``PG_VERSION`` present means done), then ``pg_ctl start`` on a free loopback port (the one it had
+  before when that is still free, kept in ``BARID_DATA/pg/port``) with no unix socket (socket paths are capped at ~100 characters and BARID_DATA can be deep);
 * a running server is adopted as it is: ``postmaster.pid`` names its pid and port;
 * a ``postmaster.pid`` whose process is gone, a zombie, or not a postgres (the pid was reused) is stale: a server
   killed with -9. It is removed and the server starts; PostgreSQL replays its WAL, so nothing committed is lost;
@@ -48,10 +48,18 @@ def bin_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def _free_port(preferred: int | None = None) -> int:
+    """``preferred`` when it is free (a restarted server keeps its address), otherwise any free port."""
+    for port in ((preferred,) if preferred else ()) + (0,):
+        with socket.socket() as s:
+            # as the server binds it: the connections of a killed server leave the port in TIME_WAIT
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return s.getsockname()[1]
+    raise PostgresUnavailable("no free loopback port")
 
 
 def _proc_state(pid: int) -> tuple[str, str] | None:
@@ -135,7 +143,9 @@ class EmbeddedPostgres:
         port = self.running_port()
         if port is None:
             self._prepare_dirs()
-            port = _free_port()
+            saved = self.dir / "port"
+            port = _free_port(int(saved.read_text()) if saved.exists() else None)
+            saved.write_text(str(port))
             opts = (f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories= "
                     "-c max_connections=200 -c shared_buffers=128MB")
             res = self._run("pg_ctl", "-D", str(self.pgdata), "-l", str(self.logfile), "-o", opts, "-w",

@@ -48,12 +48,12 @@ def consumer_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
 
-async def ensure_groups(redis: aioredis.Redis) -> None:
+async def ensure_groups(redis: aioredis.Redis, group: str = GROUP, start: str = "0") -> None:
     """The ``ledger`` group on every outbox, from its first entry: created at start, before any event can be
     trimmed (the dispatchers trim only below what every group has acknowledged)."""
     pipe = redis.pipeline(transaction=False)
     for p in range(keys.PARTITIONS):
-        pipe.xgroup_create(keys.partition_events(p), GROUP, id="0", mkstream=True)
+        pipe.xgroup_create(keys.partition_events(p), group, id=start, mkstream=True)
     for res in await pipe.execute(raise_on_error=False):
         if isinstance(res, Exception) and "BUSYGROUP" not in str(res):
             raise res
@@ -61,8 +61,9 @@ async def ensure_groups(redis: aioredis.Redis) -> None:
 
 class LedgerWorker:
     def __init__(self, redis: aioredis.Redis, pool: asyncpg.Pool, consumer: str | None = None, *,
-                 claim_idle_ms: int = CLAIM_IDLE_MS, read_count: int = READ_COUNT) -> None:
+                 claim_idle_ms: int = CLAIM_IDLE_MS, read_count: int = READ_COUNT, group: str = GROUP) -> None:
         self.redis = redis
+        self.group = group  # another name only for tests, which each read their own events
         self.pool = pool
         self.consumer = consumer or consumer_name()
         self.claim_idle_ms = claim_idle_ms
@@ -71,7 +72,7 @@ class LedgerWorker:
 
     async def _read(self, p: int) -> list:
         stream = keys.partition_events(p)
-        args = [GROUP, self.consumer, self.claim_idle_ms, self.read_count]
+        args = [self.group, self.consumer, self.claim_idle_ms, self.read_count]
         try:
             return await self.redis.evalsha(READ.sha, 1, stream, *args)
         except aioredis.ResponseError as exc:
@@ -97,11 +98,14 @@ class LedgerWorker:
         postings = await self._postings(events)
         async with self.pool.acquire() as conn:
             self.posted += await ledger.write(conn, postings)
+        await self._ack(taken)
+        return sum(len(ids) for ids in taken.values())
+
+    async def _ack(self, taken: dict[int, list]) -> None:
         pipe = self.redis.pipeline(transaction=False)
         for p, ids in taken.items():
-            pipe.xack(keys.partition_events(p), GROUP, *ids)
+            pipe.xack(keys.partition_events(p), self.group, *ids)
         await pipe.execute()
-        return sum(len(ids) for ids in taken.values())
 
     async def _postings(self, events: list[dict]) -> list:
         wanted = [e for e in events if e["type"] in NEEDS_DOC]
@@ -121,7 +125,7 @@ class LedgerWorker:
 
     async def drain(self) -> int:
         """Post everything the outboxes hold for this group now (tests, the bench, the CLI)."""
-        await ensure_groups(self.redis)
+        await ensure_groups(self.redis, self.group)
         total = 0
         while n := await self.step():
             total += n
@@ -129,7 +133,7 @@ class LedgerWorker:
 
     async def run(self, idle_sleep_s: float = 0.2) -> None:
         """Post until cancelled; a failure (PostgreSQL or the store away) leaves the batch pending and retries."""
-        await ensure_groups(self.redis)
+        await ensure_groups(self.redis, self.group)
         while True:
             try:
                 if not await self.step():

@@ -82,6 +82,9 @@ SCHEMAS: dict[str, Any] = {
                                                                      "goods value."},
             "method": {"enum": list(COD_METHODS)},
             "rrn": {"type": "string", "pattern": "^[0-9]{12}$", "description": "Shaparak RRN of a card payment."},
+            "postman": {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,32}$",
+                        "description": "cod_collected: the postman who took the money (the ledger books cash to "
+                                       "his account and his cash close expects it); without it, to the office's."},
         },
         "allOf": [
             {"if": {"required": ["event"], "properties": {"event": {"const": "delivery_failed"}}},
