@@ -20,6 +20,11 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
+from money import cli as money_cli
+from money.pg import open_database
+from money.settings import MoneySettings
+from money.worker import prepare as prepare_ledger
+from money.worker import serve as serve_ledger
 from routing.jobs import serve as serve_router
 from routing.offices import load_registry
 from tracking.config import TrackingConfig
@@ -59,10 +64,25 @@ def _with_flags(config: Config, args: argparse.Namespace) -> Config:
 
 def cmd_serve(args: argparse.Namespace, config: Config) -> None:
     config = _with_flags(config, args)
-    with open_store(config, own=True) as url, _shared_metrics(config) as config:
+    money = MoneySettings.from_env()
+    ledgers = args.ledger_workers or 0
+    with open_store(config, own=True) as url, _shared_metrics(config) as config, \
+            _ledger_database(config, money, url, ledgers > 0 or money.database_url is not None) as config:
         durability_report(url)
         asyncio.run(_on(url, upgrade, config.redis_cluster))
-        Supervisor(_roles(config, url, args.dispatchers or 0, args.routers or 0)).run()
+        Supervisor(_roles(config, url, args.dispatchers or 0, args.routers or 0, ledgers)).run()
+
+
+@contextlib.contextmanager
+def _ledger_database(config: Config, money: MoneySettings, url: str, wanted: bool = True) -> Iterator[Config]:
+    """The ledger's PostgreSQL for this system (started and owned when embedded), migrated, with the outboxes'
+    ``ledger`` group in place; the config names it to the workers. Not wanted: the money routes answer 503."""
+    if not wanted:
+        yield config
+        return
+    with open_database(money, own=True) as dsn:
+        asyncio.run(prepare_ledger(url, dsn, config.redis_cluster))
+        yield replace(config, database_dsn=dsn)
 
 
 @contextlib.contextmanager
@@ -72,8 +92,10 @@ def _shared_metrics(config: Config) -> Iterator[Config]:
         yield replace(config, metrics_dir=Path(directory))
 
 
-def _roles(config: Config, url: str, dispatchers: int, routers: int) -> list[Role]:
+def _roles(config: Config, url: str, dispatchers: int, routers: int, ledgers: int = 0) -> list[Role]:
     roles = [Role("gateway", run_worker, (config, url), config.workers)]
+    if ledgers and config.database_dsn:
+        roles.append(Role("ledger", serve_ledger, (url, config.database_dsn, config.redis_cluster), ledgers))
     if dispatchers:
         roles.append(Role("dispatcher", run_dispatcher, (url, config.redis_cluster, config.webhook_allow_hosts),
                           dispatchers))
@@ -114,7 +136,8 @@ def cmd_up(args: argparse.Namespace, config: Config) -> None:
     """The whole system on this machine: store, demo data where the store is empty, gateway workers and
     webhook dispatchers."""
     config = up_config(_with_flags(config, args))
-    with open_store(config, own=True) as url:
+    money = MoneySettings.from_env()
+    with open_store(config, own=True) as url, _ledger_database(config, money, url) as config:
         durability_report(url)
         asyncio.run(_on(url, upgrade, config.redis_cluster))
 
@@ -126,7 +149,8 @@ def cmd_up(args: argparse.Namespace, config: Config) -> None:
         if demo_file.exists():
             demo = orjson.loads(demo_file.read_bytes())
         base = f"http://{config.host}:{config.port}"
-        banner = [f"Barid is up at {base}  (store: {url}, data: {config.data_dir})", allow_list_line(config)]
+        banner = [f"Barid is up at {base}  (store: {url}, ledger: {config.database_dsn}, data: {config.data_dir})",
+                  allow_list_line(config)]
         if demo:
             banner += [f"demo shop {demo['shop_id']}, API key {demo['api_key']}",
                        f"try: curl -s {base}/v1/shipments -H 'Authorization: Bearer {demo['api_key']}'"]
@@ -135,7 +159,8 @@ def cmd_up(args: argparse.Namespace, config: Config) -> None:
         print("\n".join(banner), flush=True)
         with _shared_metrics(config) as config:
             Supervisor(_roles(config, url, 1 if args.dispatchers is None else args.dispatchers,
-                              1 if args.routers is None else args.routers)).run()
+                              1 if args.routers is None else args.routers,
+                              money.ledger_workers if args.ledger_workers is None else args.ledger_workers)).run()
 
 
 async def _on(url: str, fn, cluster: bool = False) -> Any:
@@ -192,6 +217,9 @@ def build_parser() -> argparse.ArgumentParser:
                            help="webhook dispatcher processes (default: 1 with up, 0 with serve)")
         serve.add_argument("--routers", type=int,
                            help="delivery-planning processes (default: 1 with up, 0 with serve)")
+        serve.add_argument("--ledger-workers", type=int,
+                           help="ledger processes (default: BARID_LEDGER_WORKERS, 1, with up; 0 with serve, which "
+                                "then starts PostgreSQL only for them or with DATABASE_URL)")
 
     shops = sub.add_parser("shops", help="manage shops and their API keys")
     ssub = shops.add_subparsers(dest="shops_cmd", required=True)
@@ -223,6 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--name", required=True)
     tsub.add_parser("list", help="staff of an office").add_argument("--office", required=True)
     tsub.add_parser("revoke", help="revoke a staff token at once").add_argument("--staff", type=int, required=True)
+    money_cli.add_parsers(sub)
     return p
 
 
@@ -242,7 +271,12 @@ def cmd_staff(args: argparse.Namespace, config: Config) -> None:
     _print(_with_store(config, run))
 
 
-COMMANDS = {"serve": cmd_serve, "up": cmd_up, "shops": cmd_shops, "offices": cmd_offices, "staff": cmd_staff}
+def cmd_money(args: argparse.Namespace, config: Config) -> None:
+    _print(money_cli.run(args, MoneySettings.from_env(), lambda: open_store(config)))
+
+
+COMMANDS = {"serve": cmd_serve, "up": cmd_up, "shops": cmd_shops, "offices": cmd_offices, "staff": cmd_staff,
+            "db": cmd_money, "ledger": cmd_money}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -54,6 +54,9 @@ class Config:
     webhook_allow_hosts: frozenset[str] | None = None
     # Key of the signed route-sheet links (routing.sheet_links); None: a random one kept in the store.
     sheet_secret: str | None = None
+    # The ledger's PostgreSQL as the supervisor opened it (money.pg: DATABASE_URL or the embedded server); None:
+    # this process has no ledger and the money routes answer 503.
+    database_dsn: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Config:

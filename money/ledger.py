@@ -13,6 +13,8 @@ from typing import Any
 
 import asyncpg
 
+from gateway.errors import GatewayError
+
 from .rules import Posting
 
 INSERT_POSTINGS = """
@@ -36,6 +38,15 @@ ON CONFLICT DO NOTHING"""
 
 class LedgerRefused(ValueError):
     """A posting the ledger does not take (unbalanced, an unknown account): nothing of it was written."""
+
+
+class AdjustmentRefused(GatewayError):
+    status = 422
+    code = "ledger_adjustment_refused"
+    title = "The ledger refused the adjustment"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, "دفتر کل این اصلاحیه را نپذیرفت؛ حساب‌ها، مبلغ مثبت، علت و نام ثبت‌کننده را بررسی کنید")
 
 
 async def write(conn: asyncpg.Connection, postings: list[Posting]) -> int:
@@ -112,7 +123,7 @@ async def adjust(conn: asyncpg.Connection, *, debit: str, credit: str, amount: i
 
 
 async def balance(conn: asyncpg.Connection, account: str) -> int:
-    return await conn.fetchval("SELECT coalesce(sum(amount), 0) FROM entries WHERE account = $1", account)
+    return await conn.fetchval("SELECT coalesce(sum(amount), 0)::bigint FROM entries WHERE account = $1", account)
 
 
 async def posting_of(conn: asyncpg.Connection, event_id: str) -> list[dict[str, Any]]:

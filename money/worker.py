@@ -19,6 +19,7 @@ import socket
 import asyncpg
 import orjson
 import redis.asyncio as aioredis
+from redis.exceptions import NoScriptError
 
 from gateway import keys
 from gateway.batcher import Script
@@ -75,9 +76,7 @@ class LedgerWorker:
         args = [self.group, self.consumer, self.claim_idle_ms, self.read_count]
         try:
             return await self.redis.evalsha(READ.sha, 1, stream, *args)
-        except aioredis.ResponseError as exc:
-            if "NOSCRIPT" not in str(exc):
-                raise
+        except NoScriptError:  # a store started (or flushed) since: EVAL loads it again
             return await self.redis.eval(READ.source, 1, stream, *args)
 
     async def step(self) -> int:
@@ -171,3 +170,18 @@ def serve(redis_url: str, dsn: str, cluster: bool = False) -> None:
         uvloop.run(serve_async(redis_url, dsn, cluster))
     except KeyboardInterrupt:
         pass
+
+
+async def prepare(redis_url: str, dsn: str, cluster: bool = False) -> dict:
+    """At system start, before any worker: the schema migrated and the ``ledger`` group on every outbox."""
+    from gateway.store import async_client
+
+    from .migrate import migrate_dsn
+
+    done = await migrate_dsn(dsn)
+    redis = async_client(redis_url, cluster=cluster)
+    try:
+        await ensure_groups(redis)
+    finally:
+        await redis.aclose()
+    return done

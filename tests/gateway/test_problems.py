@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import gateway
+import money
 import returns
 import routing
 import tracking
@@ -37,7 +38,7 @@ def _error_classes(root: type) -> list[type]:
 
 
 def _import_all() -> None:
-    for pkg in (gateway, tracking, routing, returns):
+    for pkg in (gateway, tracking, routing, returns, money):
         for mod in pkgutil.iter_modules(pkg.__path__):
             if mod.name != "__main__":
                 importlib.import_module(f"{pkg.__name__}.{mod.name}")
@@ -55,7 +56,7 @@ def test_every_catalogued_code_has_a_status_a_title_and_a_persian_text_of_its_ow
 
 def test_every_code_in_the_source_is_catalogued():
     found: dict[str, str] = {}
-    for pkg in ("gateway", "tracking", "routing", "returns"):
+    for pkg in ("gateway", "tracking", "routing", "returns", "money"):
         for path in (ROOT / pkg).rglob("*.py"):
             for line in path.read_text(encoding="utf-8").splitlines():
                 if "FieldError(" in line or "_err(" in line:
