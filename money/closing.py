@@ -132,8 +132,8 @@ async def close(pool: asyncpg.Pool, *, office: str, postman: str, day: date, dec
                 "INSERT INTO postings (kind, office, postman, occurred_at, business_date, reason, made_by) "
                 "VALUES ('cash_close', $1, $2, $3, $4, 'postman cash close', $5) RETURNING id",
                 office, postman, datetime.now(timezone.utc), day, closed_by)
-            await conn.executemany("INSERT INTO entries (posting_id, account, amount) VALUES ($1, $2, $3)",
-                                   [(posting_id, acc, amt) for acc, amt, _ in entries])
+            await conn.executemany("INSERT INTO entries (posting_id, line, account, amount) VALUES ($1, $2, $3, $4)",
+                                   [(posting_id, line, acc, amt) for line, (acc, amt, _) in enumerate(entries, 1)])
         try:
             row = await conn.fetchrow(
                 "INSERT INTO cash_closings (office, postman, business_date, declared, expected, variance, "

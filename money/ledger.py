@@ -97,9 +97,9 @@ async def _insert(conn: asyncpg.Connection, batch: list[Posting], reverses: list
     for p in batch:
         pid = by_event.get(p.event_id) if p.event_id is not None else rows[0]["id"]
         if pid is not None:
-            records.extend((pid, acc, amt, rrn) for acc, amt, rrn in p.entries)
+            records.extend((pid, line, acc, amt, rrn) for line, (acc, amt, rrn) in enumerate(p.entries, 1))
     await conn.copy_records_to_table("entries", records=records,
-                                     columns=("posting_id", "account", "amount", "rrn"))
+                                     columns=("posting_id", "line", "account", "amount", "rrn"))
     return len(rows)
 
 
@@ -128,5 +128,5 @@ async def balance(conn: asyncpg.Connection, account: str) -> int:
 
 async def posting_of(conn: asyncpg.Connection, event_id: str) -> list[dict[str, Any]]:
     rows = await conn.fetch("SELECT p.id, p.kind, e.account, e.amount, e.rrn FROM postings p JOIN entries e "
-                            "ON e.posting_id = p.id WHERE p.event_id = $1 ORDER BY e.id", event_id)
+                            "ON e.posting_id = p.id WHERE p.event_id = $1 ORDER BY e.line", event_id)
     return [dict(r) for r in rows]

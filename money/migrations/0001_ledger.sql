@@ -25,13 +25,15 @@ CREATE INDEX postings_parcel ON postings (tracking_number);
 CREATE INDEX postings_cash ON postings (office, postman, business_date) WHERE kind = 'cod_collected';
 
 CREATE TABLE entries (
-    id         bigserial PRIMARY KEY,
-    posting_id bigint NOT NULL REFERENCES postings (id),
+    -- no foreign key: entries_own_posting (below) checks every entry's posting once per statement, which also
+    -- proves it exists, and postings are never deleted; a per-row key check would cost more than the insert.
+    posting_id bigint NOT NULL,
+    line       smallint NOT NULL,
     account    text NOT NULL CHECK (account ~ '^(shop:[0-9]+:payable|postman:[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+:cash|office:[A-Za-z0-9_.-]+:cash|card_settlement:shaparak|revenue:(shipping|cod_fee|insurance)|vat:payable|post:clearing)$'),
     amount     bigint NOT NULL CHECK (amount <> 0),
-    rrn        text CHECK (rrn IS NULL OR rrn ~ '^[0-9]{12}$')
+    rrn        text CHECK (rrn IS NULL OR rrn ~ '^[0-9]{12}$'),
+    PRIMARY KEY (posting_id, line)
 );
-CREATE INDEX entries_posting ON entries (posting_id);
 CREATE INDEX entries_account ON entries (account);
 
 -- Every posting balances: checked at commit (deferred), so its entries may arrive in several statements.
@@ -50,11 +52,11 @@ END $$;
 CREATE CONSTRAINT TRIGGER posting_balances AFTER INSERT ON postings
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ledger_posting_balances();
 
--- An entry joins only a posting of its own transaction: a committed posting is closed for good.
+-- An entry joins only an existing posting of its own transaction: a committed posting is closed for good.
 CREATE FUNCTION ledger_entries_own_posting() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF EXISTS (SELECT 1 FROM new_entries e JOIN postings p ON p.id = e.posting_id
-               WHERE p.xact <> pg_current_xact_id()) THEN
+    IF EXISTS (SELECT 1 FROM new_entries e WHERE NOT EXISTS (
+                   SELECT 1 FROM postings p WHERE p.id = e.posting_id AND p.xact = pg_current_xact_id())) THEN
         RAISE EXCEPTION 'entries may not be added to a committed posting; post a correction'
             USING ERRCODE = 'check_violation', CONSTRAINT = 'posting_closed';
     END IF;

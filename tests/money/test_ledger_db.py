@@ -60,8 +60,8 @@ async def test_an_unbalanced_posting_is_refused_by_the_database(db: asyncpg.Conn
         async with db.transaction():
             pid = await db.fetchval("INSERT INTO postings (kind, occurred_at, business_date, reason, made_by) "
                                     "VALUES ('adjustment', now(), current_date, 'test', 'tester') RETURNING id")
-            await db.execute("INSERT INTO entries (posting_id, account, amount) VALUES ($1, 'post:clearing', 500),"
-                             " ($1, 'vat:payable', -499)", pid)
+            await db.execute("INSERT INTO entries (posting_id, line, account, amount) VALUES ($1, 1, 'post:clearing', 500),"
+                             " ($1, 2, 'vat:payable', -499)", pid)
     # a posting with a single entry, or none, is no posting either
     with pytest.raises(asyncpg.CheckViolationError):
         async with db.transaction():
@@ -75,12 +75,16 @@ async def test_entries_may_arrive_in_several_statements_before_commit(db: asyncp
     async with db.transaction():
         pid = await db.fetchval("INSERT INTO postings (kind, occurred_at, business_date, reason, made_by) "
                                 "VALUES ('adjustment', now(), current_date, 'test', 'tester') RETURNING id")
-        await db.execute("INSERT INTO entries (posting_id, account, amount) VALUES ($1, 'post:clearing', 500)", pid)
-        await db.execute("INSERT INTO entries (posting_id, account, amount) VALUES ($1, 'vat:payable', -500)", pid)
-    # ... but never join a committed posting later, even balanced
+        await db.execute("INSERT INTO entries (posting_id, line, account, amount) VALUES ($1, 1, 'post:clearing', 500)", pid)
+        await db.execute("INSERT INTO entries (posting_id, line, account, amount) VALUES ($1, 2, 'vat:payable', -500)", pid)
+    # ... of a posting that exists ...
+    with pytest.raises(asyncpg.CheckViolationError):
+        await db.execute("INSERT INTO entries (posting_id, line, account, amount) VALUES (424242, 1, 'post:clearing', 5), "
+                         "(424242, 2, 'vat:payable', -5)")
+    # ... and never join a committed posting later, even balanced
     with pytest.raises(asyncpg.CheckViolationError, match="committed posting"):
-        await db.execute("INSERT INTO entries (posting_id, account, amount) VALUES ($1, 'post:clearing', 5), "
-                         "($1, 'vat:payable', -5)", pid)
+        await db.execute("INSERT INTO entries (posting_id, line, account, amount) VALUES ($1, 3, 'post:clearing', 5), "
+                         "($1, 4, 'vat:payable', -5)", pid)
 
 
 async def test_entries_and_postings_are_never_updated_or_deleted(db: asyncpg.Connection) -> None:
@@ -122,5 +126,5 @@ async def test_a_correction_is_a_new_posting_with_reason_and_author(db: asyncpg.
         async with db.transaction():
             pid = await db.fetchval("INSERT INTO postings (kind, occurred_at, business_date) "
                                     "VALUES ('adjustment', now(), current_date) RETURNING id")
-            await db.execute("INSERT INTO entries (posting_id, account, amount) VALUES ($1, 'post:clearing', 1),"
-                             " ($1, 'vat:payable', -1)", pid)
+            await db.execute("INSERT INTO entries (posting_id, line, account, amount) VALUES ($1, 1, 'post:clearing', 1),"
+                             " ($1, 2, 'vat:payable', -1)", pid)

@@ -19,7 +19,7 @@ from tests.money.conftest import OFFICE, book, isfahan, scan
 async def _postings(pool, tn: str) -> list[tuple[str, dict[str, int]]]:
     async with pool.acquire() as conn:
         rows = await conn.fetch("SELECT p.id, p.kind, e.account, e.amount, e.rrn FROM postings p JOIN entries e "
-                                "ON e.posting_id = p.id WHERE p.tracking_number = $1 ORDER BY p.id, e.id", tn)
+                                "ON e.posting_id = p.id WHERE p.tracking_number = $1 ORDER BY p.id, e.line", tn)
     out: dict[int, tuple[str, dict[str, int]]] = {}
     for r in rows:
         out.setdefault(r["id"], (r["kind"], {}))[1][r["account"] + (f"|{r['rrn']}" if r["rrn"] else "")] = r["amount"]
