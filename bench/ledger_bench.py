@@ -170,7 +170,7 @@ async def main() -> None:
         finally:
             pg.stop()
             store.stop()
-    print(f"| events | ledger workers (outbox -> PostgreSQL) | ledger.write alone | COPY ceiling |")
+    print("| events | ledger workers (outbox -> PostgreSQL) | ledger.write alone | COPY ceiling |")
     print("| ---: | ---: | ---: | ---: |")
     print(f"| {args.events:,} | {ledger_rate:,.0f} events/s | {write_rate:,.0f} events/s | {copy_rate:,.0f} events/s |")
 

@@ -25,8 +25,10 @@ from gateway.errors import FieldError
 from gateway.network import IRAN_TIME
 from gateway.web_shipments import read_json, validation_failed
 
-from . import api_spec  # noqa: F401  (documents these routes)
-from . import closing
+from . import (
+    api_spec,  # noqa: F401  (documents these routes)
+    closing,
+)
 from .sheet import render_close_sheet
 
 log = logging.getLogger("barid.money.web")

@@ -11,10 +11,10 @@ from typing import Any
 import asyncpg
 import pytest
 
+from gateway import keys
 from gateway.config import Config
 from gateway.web_app import create_app
 from money.migrate import migrate
-from gateway import keys
 from money.worker import LedgerWorker, ensure_groups
 from tests.routing.office_flow import TEHRAN, Staff, book, isfahan, to_office
 
