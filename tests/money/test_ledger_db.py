@@ -71,6 +71,30 @@ async def test_an_unbalanced_posting_is_refused_by_the_database(db: asyncpg.Conn
     assert await db.fetchval("SELECT count(*) FROM entries") == 0
 
 
+async def test_one_unbalanced_posting_among_many_fails_the_whole_transaction(db: asyncpg.Connection) -> None:
+    good = [_posting(f"evt_M_{i}") for i in range(50)]
+    bad = _posting("evt_M_bad")
+    bad.entries[1] = ("shop:7:payable", -999, None)
+    bad.entries.append(("post:clearing", -2, None))  # three entries summing to -1
+    bad.balanced = lambda: True  # past the writer's own check: the database must refuse it
+    with pytest.raises(asyncpg.CheckViolationError, match="does not balance"):
+        await ledger.write(db, [*good[:25], bad, *good[25:]])
+    assert await db.fetchval("SELECT count(*) FROM postings") == 0
+
+
+async def test_a_checked_posting_takes_no_more_entries_even_in_its_transaction(db: asyncpg.Connection) -> None:
+    with pytest.raises(asyncpg.CheckViolationError, match="committed posting"):
+        async with db.transaction():
+            pid = await db.fetchval("INSERT INTO postings (kind, occurred_at, business_date, reason, made_by) "
+                                    "VALUES ('adjustment', now(), current_date, 'test', 'tester') RETURNING id")
+            await db.execute("INSERT INTO entries (posting_id, line, account, amount) VALUES ($1, 1, 'post:clearing', 5),"
+                             " ($1, 2, 'vat:payable', -5)", pid)
+            await db.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the balance check runs now...
+            await db.execute("INSERT INTO entries (posting_id, line, account, amount) VALUES ($1, 3, 'post:clearing', 7)",
+                             pid)  # ... and an entry after it would unbalance the posting unseen
+    assert await db.fetchval("SELECT count(*) FROM entries") == 0
+
+
 async def test_entries_may_arrive_in_several_statements_before_commit(db: asyncpg.Connection) -> None:
     async with db.transaction():
         pid = await db.fetchval("INSERT INTO postings (kind, occurred_at, business_date, reason, made_by) "
