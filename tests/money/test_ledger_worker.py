@@ -8,9 +8,11 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import datetime
 
 import asyncpg
 
+from gateway.network import IRAN_TIME
 from money import ledger
 from money.rules import CARD, COD_FEE, INSURANCE, SHIPPING, VAT, office_cash, postman_cash, shop_payable
 from tests.money.conftest import OFFICE, book, isfahan, scan
@@ -105,6 +107,10 @@ async def test_the_same_events_read_again_post_nothing_more(client, shop, redis,
 KILLED_WORKER = """
 import asyncio, sys
 import asyncpg
+
+from datetime import datetime
+
+from gateway.network import IRAN_TIME
 from gateway.store import async_client
 from money.worker import LedgerWorker
 
@@ -167,3 +173,18 @@ async def test_a_database_restart_mid_stream_loses_nothing(client, shop, pool, w
     await worker.drain()
     async with pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM postings") == 10
+
+
+async def test_a_cod_collected_scan_names_its_postman_in_a_checked_form(client, staff, delivered) -> None:
+    (doc,) = await delivered(1)
+    value = doc["payment"]["goods_value"]
+    resp = await client.post("/v1/scans", headers=await staff(OFFICE), json={
+        "tracking_number": doc["tracking_number"], "event": "cod_collected", "office": OFFICE, "scan_id": "pm-bad-1",
+        "occurred_at": datetime.now(IRAN_TIME).isoformat(), "amount": value, "method": "cash",
+        "postman": "<script>"})
+    body = await resp.json()
+    assert resp.status == 422 and [e["field"] for e in body["errors"]] == ["postman"]
+    assert body["errors"][0]["code"] == "postman_invalid"
+    got = await scan(client, staff, doc["tracking_number"], "cod_collected", OFFICE, amount=value, method="cash",
+                     postman="p.7")
+    assert got["duplicate"] is False
