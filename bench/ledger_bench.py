@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 import asyncpg  # noqa: E402
 import orjson  # noqa: E402
 
-from gateway import keys  # noqa: E402
+from kernel.store import keys  # noqa: E402
 from money import ledger  # noqa: E402
 from money.migrate import migrate  # noqa: E402
 from money.rules import posting_for  # noqa: E402
@@ -88,7 +88,7 @@ async def fill_store(redis, events: list[dict], docs: dict) -> None:
 
 
 async def ledger_phase(url: str, dsn: str, events: list[dict], docs: dict, workers: int, batch: int) -> float:
-    from gateway.store import async_client
+    from kernel.store.client import async_client
 
     redis = async_client(url)
     pool = await asyncpg.create_pool(dsn, min_size=workers, max_size=workers + 1)
@@ -149,7 +149,7 @@ async def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args()
 
-    from gateway.store import EmbeddedStore
+    from kernel.store.client import EmbeddedStore
     from money.pg import EmbeddedPostgres
 
     events, docs = make_events(args.events)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -20,25 +19,23 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
+from booking.shops import ShopRegistry
+from booking.validation import Errors, party
+from gateway.supervisor import Role, Supervisor, configure_logging, run_worker
+from kernel.errors import BaridError, ValidationFailed
+from kernel.postal.offices import load_registry
+from kernel.settings import Config, MoneySettings, TrackingConfig
+from kernel.store.client import async_client, durability_report, open_store
+from kernel.store.upgrade import upgrade
 from money import cli as money_cli
 from money.pg import open_database
-from money.settings import MoneySettings
 from money.worker import prepare as prepare_ledger
 from money.worker import serve as serve_ledger
 from routing.jobs import serve as serve_router
-from routing.offices import load_registry
-from tracking.config import TrackingConfig
 from tracking.dispatcher import serve as serve_dispatcher
 from tracking.staff import create_staff, list_staff, revoke_staff
 
-from .config import Config
 from .demo import seed_demo
-from .errors import GatewayError, ValidationFailed
-from .shops import ShopRegistry
-from .store import async_client, durability_report, open_store
-from .upgrade import upgrade
-from .validation import Errors, party
-from .web_runner import Role, Supervisor, configure_logging, run_worker
 
 
 def _print(data: Any) -> None:
@@ -64,7 +61,7 @@ def _with_flags(config: Config, args: argparse.Namespace) -> Config:
 
 def cmd_serve(args: argparse.Namespace, config: Config) -> None:
     config = _with_flags(config, args)
-    money = MoneySettings.from_env()
+    money = config.money
     ledgers = args.ledger_workers or 0
     with open_store(config, own=True) as url, _shared_metrics(config) as config, \
             _ledger_database(config, money, url, ledgers > 0 or money.database_url is not None) as config:
@@ -97,7 +94,7 @@ def _roles(config: Config, url: str, dispatchers: int, routers: int, ledgers: in
     if ledgers and config.database_dsn:
         roles.append(Role("ledger", serve_ledger, (url, config.database_dsn, config.redis_cluster), ledgers))
     if dispatchers:
-        roles.append(Role("dispatcher", run_dispatcher, (url, config.redis_cluster, config.webhook_allow_hosts),
+        roles.append(Role("dispatcher", run_dispatcher, (url, config.redis_cluster, config.effective_tracking()),
                           dispatchers))
     if routers:
         roles.append(Role("router", run_router, (url, config.redis_cluster), routers))
@@ -108,9 +105,8 @@ def run_router(url: str, cluster: bool) -> None:
     serve_router(url, cluster=cluster)
 
 
-def run_dispatcher(url: str, cluster: bool, allow_hosts: frozenset[str] | None = None) -> None:
-    overrides = {} if allow_hosts is None else {"webhook_allow_hosts": allow_hosts}
-    serve_dispatcher(url, TrackingConfig.from_env(**overrides), cluster=cluster)
+def run_dispatcher(url: str, cluster: bool, tracking: TrackingConfig) -> None:
+    serve_dispatcher(url, tracking, cluster=cluster)
 
 
 # The demo's storefronts live on this machine, so `up` lets webhooks reach it, and says so at start. `serve`
@@ -118,11 +114,10 @@ def run_dispatcher(url: str, cluster: bool, allow_hosts: frozenset[str] | None =
 DEMO_WEBHOOK_ALLOW_HOSTS = frozenset({"127.0.0.1", "localhost"})
 
 
-def up_config(config: Config, env: dict[str, str] | None = None) -> Config:
+def up_config(config: Config) -> Config:
     """``up``'s settings: the operator's webhook allow list, or the demo's (passed on explicitly, never through
     the environment, so nothing else this process starts inherits it)."""
-    env = os.environ if env is None else env
-    hosts = TrackingConfig.from_env(env).webhook_allow_hosts or DEMO_WEBHOOK_ALLOW_HOSTS
+    hosts = config.tracking.webhook_allow_hosts or DEMO_WEBHOOK_ALLOW_HOSTS
     return replace(config, webhook_allow_hosts=hosts)
 
 
@@ -136,7 +131,7 @@ def cmd_up(args: argparse.Namespace, config: Config) -> None:
     """The whole system on this machine: store, demo data where the store is empty, gateway workers and
     webhook dispatchers."""
     config = up_config(_with_flags(config, args))
-    money = MoneySettings.from_env()
+    money = config.money
     with open_store(config, own=True) as url, _ledger_database(config, money, url) as config:
         durability_report(url)
         asyncio.run(_on(url, upgrade, config.redis_cluster))
@@ -272,7 +267,7 @@ def cmd_staff(args: argparse.Namespace, config: Config) -> None:
 
 
 def cmd_money(args: argparse.Namespace, config: Config) -> None:
-    _print(money_cli.run(args, MoneySettings.from_env(), lambda: open_store(config)))
+    _print(money_cli.run(args, config.money, lambda: open_store(config)))
 
 
 COMMANDS = {"serve": cmd_serve, "up": cmd_up, "shops": cmd_shops, "offices": cmd_offices, "staff": cmd_staff,
@@ -280,12 +275,12 @@ COMMANDS = {"serve": cmd_serve, "up": cmd_up, "shops": cmd_shops, "offices": cmd
 
 
 def main(argv: list[str] | None = None) -> int:
-    configure_logging()
     args = build_parser().parse_args(argv)
     config = Config.from_env()
+    configure_logging(config.log_level)
     try:
         COMMANDS[args.cmd](args, config)
-    except GatewayError as exc:
+    except BaridError as exc:
         _print(exc.to_problem())
         return 1
     return 0

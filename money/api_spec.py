@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.openapi import add_paths, json_body, problem_responses, ref
+from kernel.openapi import json_body, problem_responses, ref
 
 from .closing import CASES
 
@@ -85,4 +85,6 @@ PATHS = {
                               "content": {"text/html": {"schema": {"type": "string"}}}}, **_ERRORS}}},
 }
 
-add_paths(PATHS, SCHEMAS)
+def fragment(_limits: object = None) -> dict[str, Any]:
+    """The cash-close operations and the components they name, for the gateway's document (gateway.openapi)."""
+    return {"paths": PATHS, "components": {"schemas": SCHEMAS}}

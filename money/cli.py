@@ -18,10 +18,11 @@ from typing import Any
 
 import asyncpg
 
+from kernel.settings import MoneySettings
+
 from . import ledger
 from .migrate import available, current_version, migrate
 from .pg import open_database
-from .settings import MoneySettings
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -80,7 +81,7 @@ def run(args: argparse.Namespace, settings: MoneySettings, store=None) -> Any:
 
 
 async def _drain(url: str, dsn: str) -> int:
-    from gateway.store import async_client
+    from kernel.store.client import async_client
 
     from .worker import LedgerWorker
 

@@ -17,7 +17,7 @@ from typing import Any
 import asyncpg
 import orjson
 
-from gateway.errors import Conflict, Forbidden, GatewayError
+from kernel.errors import BaridError, Conflict, Forbidden
 
 from .rules import CLEARING, office_cash, postman_cash
 
@@ -39,14 +39,12 @@ class AlreadyClosed(Conflict):
     title = "This postman's cash is already closed for that day"
 
 
-class LedgerUnavailable(GatewayError):
-    status = 503
+class LedgerUnavailable(BaridError):
     code = "ledger_unavailable"
     title = "The ledger database is not available"
 
 
-class CloseNotFound(GatewayError):
-    status = 404
+class CloseNotFound(BaridError):
     code = "cash_close_not_found"
     title = "No such cash close"
 

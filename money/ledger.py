@@ -13,7 +13,7 @@ from typing import Any
 
 import asyncpg
 
-from gateway.errors import GatewayError
+from kernel.errors import BaridError
 
 from .rules import Posting
 
@@ -40,8 +40,7 @@ class LedgerRefused(ValueError):
     """A posting the ledger does not take (unbalanced, an unknown account): nothing of it was written."""
 
 
-class AdjustmentRefused(GatewayError):
-    status = 422
+class AdjustmentRefused(BaridError):
     code = "ledger_adjustment_refused"
     title = "The ledger refused the adjustment"
 

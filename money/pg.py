@@ -27,7 +27,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from .settings import MoneySettings
+from kernel.settings import MoneySettings
 
 log = logging.getLogger("barid.money.pg")
 

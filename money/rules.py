@@ -21,7 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from gateway.network import IRAN_TIME
+from kernel.postal.timeutil import IRAN_TIME
 
 POLICY_PATH = Path(__file__).with_name("data") / "ledger.toml"
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
-from gateway.timeutil import parse_iso
-from routing.sheet import fa_digits, jalali_long
+from kernel.postal.text import fa_digits, fa_rials
+from kernel.postal.timeutil import IRAN_TIME, jalali_long, parse_iso
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -21,21 +21,13 @@ def _env() -> jinja2.Environment:
                               undefined=jinja2.StrictUndefined)
 
 
-def rials(amount: int) -> str:
-    return fa_digits(f"{amount:,}").replace(",", "٬")
-
-
 def render_close_sheet(c: dict[str, Any]) -> str:
-    from datetime import datetime
-
-    from gateway.network import IRAN_TIME
-
     variance = c["variance"]
     if variance:
-        variance_text = f"{rials(abs(variance))} ریال {'کسری' if variance < 0 else 'اضافه'}"
+        variance_text = f"{fa_rials(abs(variance))} ریال {'کسری' if variance < 0 else 'اضافه'}"
     else:
         variance_text = "بدون مغایرت"
     closed = datetime.fromtimestamp(parse_iso(c["closed_at"]), IRAN_TIME)
     return _env().get_template("close_sheet.html").render(
-        c=c, day=jalali_long(date.fromisoformat(c["date"])), variance=variance_text, rials=rials, fa=fa_digits,
+        c=c, day=jalali_long(date.fromisoformat(c["date"])), variance=variance_text, rials=fa_rials, fa=fa_digits,
         closed_at=jalali_long(closed.date()) + "، ساعت " + fa_digits(closed.strftime("%H:%M")))

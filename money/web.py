@@ -4,8 +4,8 @@
 * ``GET /v1/offices/{code}/cash-closings?date=YYYY-MM-DD`` -> the office's day close (its postmen summed)
 * ``GET /v1/offices/{code}/cash-closings/{id}`` -> one close; ``/sheet`` -> its printable Persian sheet (HTML)
 
-``setup(app, dsn, require_staff)``: ``dsn`` is the ledger's database (None: every route answers 503), and
-``require_staff(request)`` the staff authentication of the tracking feature, handed in at assembly.
+``setup(app, dsn)``: ``dsn`` is the ledger's database (None: every route answers 503). Staff are authenticated by
+``STAFF_AUTH``, filled in at assembly (tracking authenticates staff for every feature).
 """
 
 from __future__ import annotations
@@ -13,27 +13,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import date, datetime
 from typing import Any
 
 import asyncpg
-import orjson
 from aiohttp import web
 
-from gateway.errors import FieldError
-from gateway.network import IRAN_TIME
-from gateway.web_shipments import read_json, validation_failed
+from kernel.errors import FieldError, validation_failed
+from kernel.http import json_response, read_json
+from kernel.postal.timeutil import IRAN_TIME
+from tracking.staff import STAFF_AUTH
 
-from . import (
-    api_spec,  # noqa: F401  (documents these routes)
-    closing,
-)
+from . import closing
 from .sheet import render_close_sheet
 
 log = logging.getLogger("barid.money.web")
 
-RequireStaff = Callable[[web.Request], Awaitable[Any]]
 _POSTMAN = re.compile(r"[A-Za-z0-9_.-]{1,32}", re.ASCII)
 _TN = re.compile(r"[A-Z]{2}[0-9]{9}[A-Z]{2}", re.ASCII)
 MAX_PARCELS = 2000  # parcels one close lists at most: more than a postman carries in a day
@@ -41,9 +37,8 @@ MAX_RIALS = 10**15
 
 
 class Money:
-    def __init__(self, dsn: str | None, require_staff: RequireStaff) -> None:
+    def __init__(self, dsn: str | None) -> None:
         self.dsn = dsn
-        self.require_staff = require_staff
         self.pool: asyncpg.Pool | None = None
         self._lock = asyncio.Lock()
 
@@ -70,7 +65,7 @@ MONEY = web.AppKey("money", Money)
 
 async def _office_staff(request: web.Request) -> tuple[Money, str, Any]:
     money = request.app[MONEY]
-    staff = await money.require_staff(request)
+    staff = await request.app[STAFF_AUTH](request)
     office = request.match_info["code"]
     if staff.office != office:
         raise closing.CloseForbidden(f"staff of {staff.office} cannot close the cash of {office}",
@@ -131,10 +126,6 @@ def _parse_close(body: Any) -> tuple[date, str, int, list[dict[str, Any]] | None
     return day, postman, declared, parcels  # type: ignore[return-value]
 
 
-def _json(data: Any, status: int = 200) -> web.Response:
-    return web.Response(body=orjson.dumps(data), status=status, content_type="application/json")
-
-
 async def post_close(request: web.Request) -> web.Response:
     money, office, staff = await _office_staff(request)
     body, _ = await read_json(request)
@@ -142,7 +133,7 @@ async def post_close(request: web.Request) -> web.Response:
     pool = await money.get_pool()
     done = await closing.close(pool, office=office, postman=postman, day=day, declared=declared, parcels=parcels,
                                closed_by=f"staff:{staff.id}")
-    return _json(done, 201)
+    return json_response(done, 201)
 
 
 async def get_office_day(request: web.Request) -> web.Response:
@@ -151,7 +142,7 @@ async def get_office_day(request: web.Request) -> web.Response:
     day = _date(request.query.get("date", _today().isoformat()), errors)
     if errors:
         raise validation_failed(errors)
-    return _json(await closing.office_day(await money.get_pool(), office, day))  # type: ignore[arg-type]
+    return json_response(await closing.office_day(await money.get_pool(), office, day))  # type: ignore[arg-type]
 
 
 def _closing_id(request: web.Request) -> int:
@@ -163,7 +154,7 @@ def _closing_id(request: web.Request) -> int:
 
 async def get_close(request: web.Request) -> web.Response:
     money, office, _ = await _office_staff(request)
-    return _json(await closing.get(await money.get_pool(), office, _closing_id(request)))
+    return json_response(await closing.get(await money.get_pool(), office, _closing_id(request)))
 
 
 async def get_close_sheet(request: web.Request) -> web.Response:
@@ -173,8 +164,8 @@ async def get_close_sheet(request: web.Request) -> web.Response:
                         headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})
 
 
-def setup(app: web.Application, dsn: str | None, require_staff: RequireStaff) -> None:
-    app[MONEY] = Money(dsn, require_staff)
+def setup(app: web.Application, dsn: str | None) -> None:
+    app[MONEY] = Money(dsn)
 
     async def pool_ctx(app: web.Application) -> AsyncIterator[None]:
         yield

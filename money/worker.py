@@ -21,8 +21,8 @@ import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import NoScriptError
 
-from gateway import keys
-from gateway.batcher import Script
+from kernel.store import keys
+from kernel.store.batcher import Script
 from tracking.events import outbox_entry
 
 from . import ledger
@@ -145,7 +145,7 @@ class LedgerWorker:
 
 
 async def serve_async(redis_url: str, dsn: str, cluster: bool = False) -> None:
-    from gateway.store import async_client
+    from kernel.store.client import async_client
 
     redis = async_client(redis_url, cluster=cluster)
     while True:  # the database may still be starting (or restarting) when the worker comes up
@@ -174,7 +174,7 @@ def serve(redis_url: str, dsn: str, cluster: bool = False) -> None:
 
 async def prepare(redis_url: str, dsn: str, cluster: bool = False) -> dict:
     """At system start, before any worker: the schema migrated and the ``ledger`` group on every outbox."""
-    from gateway.store import async_client
+    from kernel.store.client import async_client
 
     from .migrate import migrate_dsn
 

@@ -11,9 +11,9 @@ from typing import Any
 import asyncpg
 import pytest
 
-from gateway import keys
-from gateway.config import Config
 from gateway.web_app import create_app
+from kernel.settings import Config
+from kernel.store import keys
 from money.migrate import migrate
 from money.worker import LedgerWorker, ensure_groups
 from tests.routing.office_flow import TEHRAN, Staff, book, isfahan, to_office

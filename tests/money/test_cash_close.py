@@ -6,9 +6,9 @@ from datetime import datetime
 
 import pytest
 
-from gateway.config import Config
-from gateway.network import IRAN_TIME
 from gateway.web_app import create_app
+from kernel.postal.timeutil import IRAN_TIME
+from kernel.settings import Config
 from money import ledger
 from money.rules import CLEARING, office_cash, postman_cash
 from tests.money.conftest import OFFICE, scan

@@ -12,7 +12,7 @@ from datetime import datetime
 
 import asyncpg
 
-from gateway.network import IRAN_TIME
+from kernel.postal.timeutil import IRAN_TIME
 from money import ledger
 from money.rules import CARD, COD_FEE, INSURANCE, SHIPPING, VAT, office_cash, postman_cash, shop_payable
 from tests.money.conftest import OFFICE, book, isfahan, scan
@@ -107,11 +107,7 @@ async def test_the_same_events_read_again_post_nothing_more(client, shop, redis,
 KILLED_WORKER = """
 import asyncio, sys
 import asyncpg
-
-from datetime import datetime
-
-from gateway.network import IRAN_TIME
-from gateway.store import async_client
+from kernel.store.client import async_client
 from money.worker import LedgerWorker
 
 async def main():

@@ -13,14 +13,13 @@ import aiohttp
 import orjson
 import pytest
 
-from gateway import keys
-from gateway.booking import parcel_history
-from routing.offices import load_registry
+from kernel.postal.offices import load_registry
+from kernel.settings import TrackingConfig, TrackLimits
+from kernel.store import keys
+from kernel.store.keys import parcel_history
 from tests.tracking.conftest import DEST, DEST_HUB, HUB, ORIGIN, scan
 from tracking import ratelimit
 from tracking import web as tracking_web
-from tracking.config import TrackingConfig
-from tracking.ratelimit import TrackLimits
 from tracking.staff import create_staff
 
 MASHHAD = "MHD-01"
