@@ -44,6 +44,13 @@ if not r then return {} end
 return r[1][2]
 """)
 
+# The booking documents of parcels of one partition (KEYS), in order; a parcel gone is nil.
+DOCS = Script(r"""
+local out = {}
+for i, k in ipairs(KEYS) do out[i] = redis.call('HGET', k, 'doc') or false end
+return out
+""")
+
 
 def consumer_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
@@ -72,12 +79,14 @@ class LedgerWorker:
         self.posted = 0
 
     async def _read(self, p: int) -> list:
-        stream = keys.partition_events(p)
-        args = [self.group, self.consumer, self.claim_idle_ms, self.read_count]
+        return await self._eval(READ, [keys.partition_events(p)],
+                                [self.group, self.consumer, self.claim_idle_ms, self.read_count])
+
+    async def _eval(self, script: Script, script_keys: list[str], args: list) -> list:
         try:
-            return await self.redis.evalsha(READ.sha, 1, stream, *args)
+            return await self.redis.evalsha(script.sha, len(script_keys), *script_keys, *args)
         except NoScriptError:  # a store started (or flushed) since: EVAL loads it again
-            return await self.redis.eval(READ.source, 1, stream, *args)
+            return await self.redis.eval(script.source, len(script_keys), *script_keys, *args)
 
     async def step(self) -> int:
         """One batch from every partition that has one: posted and acknowledged. How many entries it took."""
@@ -107,13 +116,17 @@ class LedgerWorker:
         await pipe.execute()
 
     async def _postings(self, events: list[dict]) -> list:
-        wanted = [e for e in events if e["type"] in NEEDS_DOC]
+        by_partition: dict[int, list[dict]] = {}
+        for e in events:
+            if e["type"] in NEEDS_DOC:
+                by_partition.setdefault(keys.partition_of(int(e["shop_id"])), []).append(e)
         docs: dict[str, dict | None] = {}
-        if wanted:
-            pipe = self.redis.pipeline(transaction=False)
-            for e in wanted:
-                pipe.hget(keys.parcel(int(e["shop_id"]), e["tracking_number"]), "doc")
-            for e, raw in zip(wanted, await pipe.execute()):
+        # One call per partition for all of its documents (a parcel's hash shares its partition's slot): a reply
+        # per document costs the client more than the store's work.
+        replies = await asyncio.gather(*(self._eval(DOCS, [keys.parcel(int(e["shop_id"]), e["tracking_number"])
+                                                           for e in evs], []) for evs in by_partition.values()))
+        for evs, raws in zip(by_partition.values(), replies):
+            for e, raw in zip(evs, raws):
                 docs[e["tracking_number"]] = orjson.loads(raw) if raw else None
         out = []
         for e in events:
