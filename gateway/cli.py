@@ -25,10 +25,14 @@ from booking.validation import Errors, party
 from gateway.supervisor import Role, Supervisor, configure_logging, run_worker
 from kernel.errors import BaridError, ValidationFailed
 from kernel.postal.offices import load_registry
-from kernel.settings import Config, TrackingConfig
+from kernel.settings import Config, MoneySettings, TrackingConfig
 from kernel.store.client import async_client, durability_report, open_store
 from kernel.store.upgrade import upgrade
+from money import cli as money_cli
 from money.accounts import bank_fields, public, set_bank, set_legal
+from money.pg import open_database
+from money.worker import prepare as prepare_ledger
+from money.worker import serve as serve_ledger
 from routing.jobs import serve as serve_router
 from staffapp import sessions as staff_sessions
 from tracking.dispatcher import serve as serve_dispatcher
@@ -60,10 +64,25 @@ def _with_flags(config: Config, args: argparse.Namespace) -> Config:
 
 def cmd_serve(args: argparse.Namespace, config: Config) -> None:
     config = _with_flags(config, args)
-    with open_store(config, own=True) as url, _shared_metrics(config) as config:
+    money = config.money
+    ledgers = args.ledger_workers or 0
+    with open_store(config, own=True) as url, _shared_metrics(config) as config, \
+            _ledger_database(config, money, url, ledgers > 0 or money.database_url is not None) as config:
         durability_report(url)
         asyncio.run(_on(url, upgrade, config.redis_cluster))
-        Supervisor(_roles(config, url, args.dispatchers or 0, args.routers or 0)).run()
+        Supervisor(_roles(config, url, args.dispatchers or 0, args.routers or 0, ledgers)).run()
+
+
+@contextlib.contextmanager
+def _ledger_database(config: Config, money: MoneySettings, url: str, wanted: bool = True) -> Iterator[Config]:
+    """The ledger's PostgreSQL for this system (started and owned when embedded), migrated, with the outboxes'
+    ``ledger`` group in place; the config names it to the workers. Not wanted: the money routes answer 503."""
+    if not wanted:
+        yield config
+        return
+    with open_database(money, own=True) as dsn:
+        asyncio.run(prepare_ledger(url, dsn, config.redis_cluster))
+        yield replace(config, database_dsn=dsn)
 
 
 @contextlib.contextmanager
@@ -73,8 +92,10 @@ def _shared_metrics(config: Config) -> Iterator[Config]:
         yield replace(config, metrics_dir=Path(directory))
 
 
-def _roles(config: Config, url: str, dispatchers: int, routers: int) -> list[Role]:
+def _roles(config: Config, url: str, dispatchers: int, routers: int, ledgers: int = 0) -> list[Role]:
     roles = [Role("gateway", run_worker, (config, url), config.workers)]
+    if ledgers and config.database_dsn:
+        roles.append(Role("ledger", serve_ledger, (url, config.database_dsn, config.redis_cluster), ledgers))
     if dispatchers:
         roles.append(Role("dispatcher", run_dispatcher, (url, config.redis_cluster, config.effective_tracking()),
                           dispatchers))
@@ -120,7 +141,8 @@ def cmd_up(args: argparse.Namespace, config: Config) -> None:
     """The whole system on this machine: store, demo data where the store is empty, gateway workers and
     webhook dispatchers."""
     config = up_config(_with_flags(config, args))
-    with open_store(config, own=True) as url:
+    money = config.money
+    with open_store(config, own=True) as url, _ledger_database(config, money, url) as config:
         durability_report(url)
         asyncio.run(_on(url, upgrade, config.redis_cluster))
 
@@ -132,7 +154,8 @@ def cmd_up(args: argparse.Namespace, config: Config) -> None:
         if demo_file.exists():
             demo = orjson.loads(demo_file.read_bytes())
         base = f"http://{config.host}:{config.port}"
-        banner = [f"Barid is up at {base}  (store: {url}, data: {config.data_dir})", allow_list_line(config)]
+        banner = [f"Barid is up at {base}  (store: {url}, ledger: {config.database_dsn}, data: {config.data_dir})",
+                  allow_list_line(config)]
         if demo:
             banner += [f"demo shop {demo['shop_id']}, API key {demo['api_key']}",
                        f"try: curl -s {base}/v1/shipments -H 'Authorization: Bearer {demo['api_key']}'"]
@@ -141,7 +164,8 @@ def cmd_up(args: argparse.Namespace, config: Config) -> None:
         print("\n".join(banner), flush=True)
         with _shared_metrics(config) as config:
             Supervisor(_roles(config, url, 1 if args.dispatchers is None else args.dispatchers,
-                              1 if args.routers is None else args.routers)).run()
+                              1 if args.routers is None else args.routers,
+                              money.ledger_workers if args.ledger_workers is None else args.ledger_workers)).run()
 
 
 async def _on(url: str, fn, cluster: bool = False) -> Any:
@@ -205,6 +229,9 @@ def build_parser() -> argparse.ArgumentParser:
                            help="webhook dispatcher processes (default: 1 with up, 0 with serve)")
         serve.add_argument("--routers", type=int,
                            help="delivery-planning processes (default: 1 with up, 0 with serve)")
+        serve.add_argument("--ledger-workers", type=int,
+                           help="ledger processes (default: BARID_LEDGER_WORKERS, 1, with up; 0 with serve, which "
+                                "then starts PostgreSQL only for them or with DATABASE_URL)")
 
     shops = sub.add_parser("shops", help="manage shops and their API keys")
     ssub = shops.add_subparsers(dest="shops_cmd", required=True)
@@ -264,6 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
     rs = tsub.add_parser("revoke-sessions", help="end a staff member's staff app sessions (one or all) at once")
     rs.add_argument("--staff", type=int, required=True)
     rs.add_argument("--session", help="the session_id from 'staff sessions' (default: every session)")
+    money_cli.add_parsers(sub)
     return p
 
 
@@ -294,7 +322,12 @@ def cmd_staff(args: argparse.Namespace, config: Config) -> None:
     _print(_with_store(config, run))
 
 
-COMMANDS = {"serve": cmd_serve, "up": cmd_up, "shops": cmd_shops, "offices": cmd_offices, "staff": cmd_staff}
+def cmd_money(args: argparse.Namespace, config: Config) -> None:
+    _print(money_cli.run(args, config.money, lambda: open_store(config)))
+
+
+COMMANDS = {"serve": cmd_serve, "up": cmd_up, "shops": cmd_shops, "offices": cmd_offices, "staff": cmd_staff,
+            "db": cmd_money, "ledger": cmd_money}
 
 
 def main(argv: list[str] | None = None) -> int:

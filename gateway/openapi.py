@@ -14,6 +14,7 @@ from booking import api_spec as booking_api
 from handover import api_spec as handover_api
 from kernel.openapi import json_body, problem_responses, shared_components
 from kernel.postal.tariff import Limits
+from money import api_spec as money_api
 from pod import api_spec as pod_api
 from returns import api_spec as returns_api
 from routing import api_spec as routing_api
@@ -31,6 +32,7 @@ FRAGMENTS: tuple[Fragment, ...] = (
     returns_api.fragment,
     pod_api.fragment,
     staffapp_api.fragment,
+    money_api.fragment,
 )
 
 

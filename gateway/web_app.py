@@ -36,6 +36,7 @@ from kernel.settings import Config
 from kernel.store.batcher import Batcher
 from kernel.store.client import async_client
 from money import accounts as money_accounts
+from money import web as money_web
 from pod import web as pod_web
 from returns import web as returns_web
 from routing import web as routing_web
@@ -170,4 +171,5 @@ def create_app(config: Config, redis_url: str) -> web.Application:
     returns_web.setup(app)
     pod_web.setup(app)
     staffapp_web.setup(app)
+    money_web.setup(app, config.database_dsn)
     return app

@@ -69,6 +69,9 @@ VARIABLES: dict[str, str] = {
     "BARID_STAFF_SIGN_IN_FAILURES": "failed staff sign-ins allowed per client address per 15 minutes (default 20)",
     "BARID_TRUSTED_PROXIES": "comma-separated addresses/CIDRs of reverse proxies whose X-Forwarded-For is believed",
     "BARID_NO_EXTENSIONS": "1: use the pure-Python twins instead of the compiled kernels (read at import)",
+    "DATABASE_URL": "the ledger's PostgreSQL (16+); unset: an embedded server under BARID_DATA/pg",
+    "BARID_PG_USER": "run as root, the system user the embedded PostgreSQL runs as (default nobody)",
+    "BARID_LEDGER_WORKERS": "ledger worker processes `up` starts (default 1)",
 }
 
 
@@ -186,6 +189,26 @@ class TrackingConfig:
 
 
 @dataclass(frozen=True)
+class MoneySettings:
+    # DATABASE_URL: an external PostgreSQL (>= 16); unset, the embedded one under data_dir/pg.
+    database_url: str | None = None
+    data_dir: Path = Path("var")
+    # Run as root, the embedded server runs as this user (PostgreSQL refuses root).
+    pg_user: str = "nobody"
+    # Ledger worker processes `up` starts (the outbox's `ledger` consumer group).
+    ledger_workers: int = 1
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> MoneySettings:
+        env = os.environ if env is None else env  # the one reader of the environment: this module
+        workers = int(env.get("BARID_LEDGER_WORKERS", cls.ledger_workers))
+        if workers < 0:
+            raise ValueError("BARID_LEDGER_WORKERS must not be negative")
+        return cls(database_url=env.get("DATABASE_URL") or None, data_dir=Path(env.get("BARID_DATA", "var")),
+                   pg_user=env.get("BARID_PG_USER") or cls.pg_user, ledger_workers=workers)
+
+
+@dataclass(frozen=True)
 class Config:
     # Store: REDIS_URL wins; otherwise an embedded server keeps its files under data_dir.
     redis_url: str | None = None
@@ -244,6 +267,10 @@ class Config:
     staff_cookie_secure: bool = True
     staff_sign_in_failures: int = 20
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    money: MoneySettings = field(default_factory=MoneySettings)
+    # The ledger's PostgreSQL as the supervisor opened it (money.pg: DATABASE_URL or the embedded server); None:
+    # this process has no ledger and the money routes answer 503.
+    database_dsn: str | None = None
 
     def effective_tracking(self) -> TrackingConfig:
         """The tracking settings, with the webhook allow list ``up`` decided where it decided one."""
@@ -288,6 +315,7 @@ class Config:
             staff_cookie_secure=env.get("BARID_STAFF_COOKIE_SECURE", "1") not in ("0", "false", "no"),
             staff_sign_in_failures=int(env.get("BARID_STAFF_SIGN_IN_FAILURES") or cls.staff_sign_in_failures),
             tracking=TrackingConfig.from_env(env),
+            money=MoneySettings.from_env(env),
         )
         cfg = replace(cfg, **overrides) if overrides else cfg
         if cfg.appendfsync not in APPENDFSYNC_POLICIES:

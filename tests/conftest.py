@@ -70,6 +70,61 @@ def store_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def pg_server():
+    """The embedded PostgreSQL, started as the gateway starts it (``money.pg``), once per test session; None when
+    DATABASE_URL names an external server (tests then make their databases there).
+
+    Its directory is not under pytest's base temp: run as root, the server runs as another user, who must
+    traverse the parents, and every pytest session resets ``/tmp/pytest-of-<user>`` to mode 0700."""
+    if os.environ.get("DATABASE_URL"):
+        yield None
+        return
+    import shutil
+    import tempfile
+
+    from money.pg import EmbeddedPostgres
+
+    directory = Path(tempfile.mkdtemp(prefix="barid-test-pg-"))
+    server = EmbeddedPostgres(directory / "pg", os.environ.get("BARID_PG_USER") or "nobody")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg_admin_dsn(pg_server) -> str:
+    """A DSN of the server's maintenance database: tests create their own databases through it."""
+    if pg_server is None:
+        return os.environ["DATABASE_URL"]
+    return pg_server.dsn(pg_server.port, "postgres")
+
+
+@pytest.fixture
+async def pg_dsn(pg_admin_dsn: str) -> AsyncIterator[str]:
+    """A fresh, empty database for one test (dropped afterwards), on the session's real server."""
+    import uuid
+
+    import asyncpg
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(pg_admin_dsn)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    base, _, _db = pg_admin_dsn.rpartition("/")
+    yield f"{base}/{name}"
+    admin = await asyncpg.connect(pg_admin_dsn)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture(scope="session")
 def cluster(tmp_path_factory: pytest.TempPathFactory):
     """A real three-node Redis Cluster (started only for the tests that ask for it)."""
     from tests.cluster import LocalCluster

@@ -93,6 +93,9 @@ SCHEMAS: dict[str, Any] = {
                       f"{POD_POLICY.image_max_bytes} bytes decoded."},
             "signature": {"type": "string", "contentEncoding": "base64", "description": "The receiver's signature "
                           "image, as photo; required when delivery_verification is signature."},
+            "postman": {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,32}$",
+                        "description": "cod_collected: the postman who took the money (the ledger books cash to "
+                                       "his account and his cash close expects it); without it, to the office's."},
         },
         "allOf": [
             {"if": {"required": ["event"], "properties": {"event": {"const": "delivery_failed"}}},

@@ -94,6 +94,7 @@ ROUTE_FIELD = "route"
 _TN = re.compile(r"[A-Z]{2}[0-9]{9}[A-Z]{2}", re.ASCII)
 _SCAN_ID = re.compile(r"[A-Za-z0-9_.:\-]{1,64}", re.ASCII)
 _RRN = re.compile(r"[0-9]{12}", re.ASCII)
+_POSTMAN = re.compile(r"[A-Za-z0-9_.-]{1,32}", re.ASCII)
 
 # Appends the call's events to the shop feed and the partition outbox in runs (entry formats: keys.shop_feed,
 # keys.partition_events): one XADD, with its AOF record, per keys.FEED_RUN or keys.OUTBOX_RUN events instead of
@@ -419,9 +420,17 @@ def parse_scan(raw: Any, registry: Registry, config: TrackingConfig, now: float,
         if method == "card" and not (isinstance(rrn, str) and _RRN.fullmatch(rrn)):
             errs.append(_err(prefix + "rrn", "rrn_invalid", "card payments need the 12-digit Shaparak RRN",
                              "پرداخت کارتی به شمارهٔ مرجع ۱۲ رقمی شاپرک نیاز دارد"))
+        # Who took the money (the ledger books cash to his account, and his cash close expects it): optional, so
+        # devices that do not send it keep working; their cash is booked to the office.
+        postman = raw.get("postman")
+        if postman is not None and not (isinstance(postman, str) and _POSTMAN.fullmatch(postman)):
+            errs.append(_err(prefix + "postman", "postman_invalid", "the postman's id: 1-32 of A-Z a-z 0-9 _ . -",
+                             "شناسهٔ نامه‌رسان نامعتبر است؛ ۱ تا ۳۲ نویسه از حروف لاتین، رقم و _ . -"))
         data.update(amount=amount, method=method)
         if method == "card":
             data["rrn"] = rrn
+        if postman is not None:
+            data["postman"] = postman
     if errs:
         return errs
     return Scan(tn, event, office_code, occurred_ms, iso_ms(occurred_ms / 1000), scan_id, data,  # type: ignore[arg-type]

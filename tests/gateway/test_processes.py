@@ -226,11 +226,19 @@ def test_up_starts_the_whole_system_with_demo_data(tmp_path):
         asyncio.run(check())
         children = subprocess.run(["pgrep", "-P", str(gw.proc.pid)], capture_output=True, text=True).stdout.split()
         names = [Path(f"/proc/{pid}/comm").read_bytes().strip() for pid in children]
-        # the store, one gateway worker, one webhook dispatcher and one router (forked from the supervisor)
-        assert len(children) == 4 and sum(n.endswith(b"-server") for n in names) == 1
+        # the store, one gateway worker, one webhook dispatcher, one router and one ledger worker (forked from the
+        # supervisor; the ledger's PostgreSQL runs detached, as pg_ctl starts it)
+        assert len(children) == 5 and sum(n.endswith(b"-server") for n in names) == 1
+        ledger = run_cli(gw.env, "ledger", "balance", "--account", "revenue:shipping")
+        deadline = time.monotonic() + 30
+        while ledger["balance"] == 0 and time.monotonic() < deadline:  # the demo bookings' fees, posted
+            time.sleep(0.5)
+            ledger = run_cli(gw.env, "ledger", "balance", "--account", "revenue:shipping")
+        assert ledger["balance"] < 0
     finally:
         gw.stop()
     assert not (gw.data_dir / "store.json").exists()  # the store was shut down cleanly with it
+    assert not (gw.data_dir / "pg" / "data" / "postmaster.pid").exists()  # and PostgreSQL
 
 
 def test_a_restart_upgrades_a_store_written_by_the_earlier_layout(gateway):
