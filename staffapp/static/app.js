@@ -105,7 +105,7 @@
       const amount = amountOf("cod-amount");
       if (amount > 0) {
         const method = document.querySelector("input[name=method]:checked").value;
-        const cod = { ...base, event: "cod_collected", amount, method };
+        const cod = { ...base, event: "cod_collected", amount, method, postman: String(me.staff_id) };
         if (method === "card") {
           cod.rrn = latin($("rrn").value).trim();
           if (!/^\d{12}$/.test(cod.rrn)) { err.textContent = "شمارهٔ مرجع کارتخوان باید ۱۲ رقم باشد"; return; }

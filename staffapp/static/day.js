@@ -106,7 +106,7 @@ window.BaridStaff.day = (ctx) => {
     ev.preventDefault();
     const out = $("cash-result");
     const declared = $("declared").value ? amountOf("declared") : +($("cash-today").dataset.cash || 0);
-    const body = { date: today(), postman: parseInt(latin($("cash-postman").value), 10), declared_total: declared };
+    const body = { date: today(), postman: latin($("cash-postman").value).trim(), declared_total: declared };
     let res;
     try {
       res = await api("POST", `/v1/offices/${ctx.me().office}/cash-closings`, body);
