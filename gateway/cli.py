@@ -13,6 +13,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import date, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,8 @@ from booking.validation import Errors, party
 from gateway.supervisor import Role, Supervisor, configure_logging, run_worker
 from kernel.errors import BaridError, ValidationFailed
 from kernel.postal.offices import load_registry
+from kernel.postal.timeutil import IRAN_TIME
+from kernel.postal.workdays import next_working_day
 from kernel.settings import Config, MoneySettings, TrackingConfig
 from kernel.store.client import async_client, durability_report, open_store
 from kernel.store.upgrade import upgrade
@@ -271,6 +274,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     offices = sub.add_parser("offices", help="the post-office registry")
     offices.add_subparsers(dest="offices_cmd", required=True).add_parser("list", help="print it as JSON")
+    cal = sub.add_parser("calendar", help="Iran's working days (Fridays and official holidays off)")
+    nwd = cal.add_subparsers(dest="calendar_cmd", required=True).add_parser(
+        "next-working-day", help="print the first working day after a date (default: today, Tehran time)")
+    nwd.add_argument("--after", type=date.fromisoformat, help="YYYY-MM-DD")
     staff = sub.add_parser("staff", help="post-office staff and their tokens")
     tsub = staff.add_subparsers(dest="staff_cmd", required=True)
     sc = tsub.add_parser("create", help="create a staff member; prints the token once")
@@ -297,6 +304,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_offices(args: argparse.Namespace, config: Config) -> None:
     _print([o.to_dict() for o in load_registry().offices.values()])
+
+
+def cmd_calendar(args: argparse.Namespace, config: Config) -> None:
+    day = args.after or datetime.now(IRAN_TIME).date()
+    print(next_working_day(day).isoformat())  # plain, for shell scripts: PDAY=$(... next-working-day)
 
 
 def cmd_staff(args: argparse.Namespace, config: Config) -> None:
@@ -327,6 +339,7 @@ def cmd_money(args: argparse.Namespace, config: Config) -> None:
 
 
 COMMANDS = {"serve": cmd_serve, "up": cmd_up, "shops": cmd_shops, "offices": cmd_offices, "staff": cmd_staff,
+            "calendar": cmd_calendar,
             "db": cmd_money, "ledger": cmd_money}
 
 

@@ -69,3 +69,10 @@ def test_adding_working_days_skips_fridays_and_holidays():
 
 def test_days_before_the_jalali_calendar_have_only_fridays():
     assert holiday_name(date(1, 1, 5)) == "جمعه" and is_working_day(date(1, 1, 6))
+
+
+def test_the_cli_prints_the_next_working_day_for_scripts(capsys):
+    from gateway.cli import main
+
+    assert main(["calendar", "next-working-day", "--after", "2026-12-31"]) in (0, None)  # Thursday: Friday is off
+    assert capsys.readouterr().out.strip() == "2027-01-02"
