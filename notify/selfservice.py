@@ -73,11 +73,16 @@ def _error_page(exc: GatewayError, heading: str) -> web.Response:
     return _html("error.html", exc.status, exc.headers, heading=heading, message=exc.detail_fa)
 
 
+def page_limit_key(remote: str | None) -> str:
+    """The page's own budget per client address (hashed as tracking's lookups are, not shared with them)."""
+    return "barid:sms:page:" + client_key(remote).rsplit(":", 1)[-1]
+
+
 async def _limit(request: web.Request) -> None:
     policy = request.app[SMS_POLICY]
     interval = 1000.0 / policy.page_rate_per_s
-    key = "barid:sms:page:" + client_key(request.remote).rsplit(":", 1)[-1]
-    wait_ms = await request.app[BATCHER].evalsha(TRACK_LIMIT, [key], [repr(interval), repr(interval * policy.page_burst)])
+    wait_ms = await request.app[BATCHER].evalsha(TRACK_LIMIT, [page_limit_key(request.remote)],
+                                                 [repr(interval), repr(interval * policy.page_burst)])
     if wait_ms:
         seconds = max(1, -(-int(wait_ms) // 1000))
         raise PageRateLimited(f"too many requests from this address; retry in {seconds} s",

@@ -3,6 +3,7 @@ it when it wants), the local Kavenegar server it sends through, and parcels move
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import random
 import time
@@ -15,7 +16,8 @@ from gateway.web_app import create_app
 from notify import web as notify_web
 from notify.appkeys import SMS
 from notify.fake_kavenegar import STATE, make_app
-from notify.policy import TEHRAN
+from notify.policy import TEHRAN, SmsPolicy, load_policy
+from notify.selfservice import page_limit_key
 from notify.sender import SmsService
 from notify.settings import NotifySettings
 from returns import web as returns_web
@@ -52,11 +54,19 @@ def sms_settings(fake) -> NotifySettings:
 
 
 @pytest.fixture
-async def client(aiohttp_client, store_url: str, tmp_path, tcfg, sms_settings):  # noqa: F811
+def sms_policy(request) -> SmsPolicy:
+    """The policy of the data file, with the changes a test's ``sms_policy`` marker names."""
+    marker = request.node.get_closest_marker("sms_policy")
+    return dataclasses.replace(load_policy(), **(marker.kwargs if marker else {}))
+
+
+@pytest.fixture
+async def client(aiohttp_client, store_url: str, tmp_path, tcfg, sms_settings, sms_policy, redis):  # noqa: F811
     app = create_app(Config(data_dir=tmp_path, access_log=False), store_url)
     app[tracking_web.TRACKING_CONFIG] = tcfg
     app[returns_web.NDR_SETTINGS] = returns_web.NdrSettings(interval_s=0)
-    notify_web.setup(app, settings=sms_settings, cases=lambda a: a[returns_web.CASES])
+    notify_web.setup(app, settings=sms_settings, policy=sms_policy, cases=lambda a: a[returns_web.CASES])
+    await redis.delete(page_limit_key("127.0.0.1"))  # each test starts with the page's whole budget
     return await aiohttp_client(app)
 
 
