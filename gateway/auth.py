@@ -34,6 +34,11 @@ class ShopDirectory:
         self._callers: dict[str, tuple[float, Caller]] = {}  # Authorization header -> (expiry, caller)
         self._loading: dict[int, asyncio.Future] = {}  # one store read per shop however many requests wait
 
+    def forget(self, shop_id: int) -> None:
+        """Drop a shop's cached profile in this process, after a change its next request must see."""
+        self._cache.pop(shop_id, None)
+        self._callers = {h: hit for h, hit in self._callers.items() if hit[1].shop.id != shop_id}
+
     def known_caller(self, header: str) -> Caller | None:
         """The caller a recently seen Authorization header named, without parsing or hashing it again."""
         hit = self._callers.get(header)

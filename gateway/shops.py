@@ -83,6 +83,7 @@ class Shop:
     rate_burst: int | None = None
     prev_key_hash: str | None = None  # the key before the last rotation, valid until prev_key_until_ms
     prev_key_until_ms: int | None = None
+    sms: bool = False  # buyer SMS on (notify sets the shop hash's ``sms`` field): quotes carry the SMS fee
 
     def accepts(self, key_hash: str, now_ms: float | None = None) -> bool:
         """The key (by hash) is this shop's current key, or its previous one within the rotation overlap."""
@@ -114,6 +115,7 @@ class Shop:
             rate_burst=int(h[b"burst"]) if b"burst" in h else None,
             prev_key_hash=g(b"prev_key_hash"),
             prev_key_until_ms=int(h[b"prev_key_until"]) if b"prev_key_until" in h else None,
+            sms=h.get(b"sms") == b"1",
         )
 
 

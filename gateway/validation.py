@@ -211,6 +211,7 @@ class ShipmentRequest:
     # The shop says this is one more parcel of an order that already has one (docs/booking.md): without it a
     # second live parcel with the same client_order_id is refused.
     another_parcel: bool = False
+    sms: bool = False  # the shop has buyer SMS on: priced with the add-on's line (set from the caller's shop)
 
     @property
     def cod_goods_value(self) -> int | None:

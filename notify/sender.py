@@ -91,10 +91,14 @@ class SmsService:
     async def set_shop_events(self, shop_id: int, events: list[str]) -> list[str]:
         events = [e for e in self.policy.events if e in set(events)]  # policy order, no repeats
         name = store.shop_events(keys.partition_of(shop_id))
+        pipe = self.redis.pipeline(transaction=False)
         if events:
-            await self.redis.hset(name, str(shop_id), orjson.dumps(events))
+            pipe.hset(name, str(shop_id), orjson.dumps(events))
+            pipe.hset(keys.shop(shop_id), "sms", "1")  # the booking's price reads it with the shop's profile
         else:
-            await self.redis.hdel(name, str(shop_id))
+            pipe.hdel(name, str(shop_id))
+            pipe.hdel(keys.shop(shop_id), "sms")
+        await pipe.execute()
         return events
 
     async def opt_out(self, phone: str) -> bool:

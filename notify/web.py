@@ -24,7 +24,7 @@ import orjson
 from aiohttp import web
 
 from gateway import keys
-from gateway.app_keys import BATCHER, REDIS
+from gateway.app_keys import BATCHER, REDIS, SHOPS
 from gateway.auth import require_shop
 from gateway.booking import ShipmentNotFound
 from gateway.errors import FieldError, ValidationFailed
@@ -71,7 +71,9 @@ async def put_settings(request: web.Request) -> web.Response:
     if not isinstance(events, list) or not all(isinstance(e, str) and e in sms.policy.events for e in events):
         raise _invalid("events", "events_invalid", f"Must be a list of: {', '.join(sms.policy.events)}.",
                        f"فهرست رویدادها باید از میان {'، '.join(sms.policy.events)} باشد.")
-    return _json({"events": await sms.set_shop_events(shop.id, events), "available": list(sms.policy.events)})
+    saved = await sms.set_shop_events(shop.id, events)
+    request.app[SHOPS].forget(shop.id)  # this process prices the next quote with the fee at once; others soon
+    return _json({"events": saved, "available": list(sms.policy.events)})
 
 
 # -- opt-outs ----------------------------------------------------------------------------------------------
