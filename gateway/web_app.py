@@ -13,6 +13,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from handover import web as handover_web
+from notify import web as notify_web
 from returns import web as returns_web
 from routing import web as routing_web
 from routing.errors import RoutingError
@@ -178,4 +179,5 @@ def create_app(config: Config, redis_url: str) -> web.Application:
     routing_web.setup(app)
     handover_web.setup(app)
     returns_web.setup(app)
+    notify_web.setup(app, cases=lambda a: a[returns_web.CASES])  # after returns: its case service
     return app

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.openapi import add_paths, json_body, problem_responses, ref
+from gateway.openapi import _mobile_pattern, add_paths, json_body, problem_responses, ref
 
 from .policy import load_policy
 
@@ -13,12 +13,13 @@ SCHEMAS = {
     "SmsSettings": {
         "type": "object", "required": ["events"],
         "properties": {
-            "events": {"type": "array", "uniqueItems": True, "items": {"enum": _EVENTS},
-                       "description": "The events the buyer gets an SMS for; empty (the default) turns SMS off. "
+            "events": {"type": "array", "items": {"enum": _EVENTS},
+                       "description": "The events the buyer gets an SMS for (repeats are folded); empty (the default) turns SMS off. "
                                       "While any is on, quotes and bookings carry the `sms` fee."},
             "available": {"type": "array", "items": {"type": "string"}, "readOnly": True}}},
     "SmsOptOut": {"type": "object", "required": ["phone"],
-                  "properties": {"phone": {"type": "string", "description": "An Iranian mobile number."},
+                  "properties": {"phone": {"type": "string", "pattern": _mobile_pattern(),
+                                           "description": "An Iranian mobile number (as booking takes it)."},
                                  "opted_out": {"type": "boolean", "readOnly": True}}},
     "SmsReceipt": {
         "type": "object", "required": ["id", "event", "status", "receptor", "text"],
@@ -38,6 +39,13 @@ SCHEMAS = {
 }
 
 _SHOP = [{"bearerAuth": []}]
+_TOKEN = {"name": "token", "in": "path", "required": True, "description": "The signed link's token.",
+          "schema": {"type": "string"}}
+
+
+def _pages(*statuses: tuple[str, str]) -> dict:
+    return {status: {"description": text, "content": {"text/html": {"schema": {"type": "string"}}}}
+            for status, text in statuses}
 PATHS = {
     "/v1/notifications": {
         "get": {"tags": ["notifications"], "summary": "The shop's buyer-SMS events", "operationId": "getSmsSettings",
@@ -63,6 +71,26 @@ PATHS = {
         "responses": {"200": json_body({"type": "object", "properties": {
             "tracking_number": {"type": "string"}, "data": {"type": "array", "items": ref("SmsReceipt")}}},
             "Oldest first."), **problem_responses(401, 404, 429, 503)}}},
+    "/s/{token}": {
+        "get": {"tags": ["notifications"], "summary": "The buyer's self-service page of a failed delivery",
+                "description": "Opened from the failed-attempt SMS. A Persian, right-to-left HTML page: the next "
+                               "working days within the reschedule window, collection at the office, address "
+                               "notes. Rate-limited per client address.",
+                "operationId": "selfServicePage", "security": [], "parameters": [_TOKEN],
+                "responses": _pages(("200", "The page."), ("403", "Forged link."), ("404", "No case yet."),
+                                    ("410", "Expired link."), ("429", "Too many requests from this address."))},
+        "post": {"tags": ["notifications"], "summary": "The buyer's choice: it becomes the case's action",
+                 "operationId": "selfServiceChoose", "security": [], "parameters": [_TOKEN],
+                 "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
+                     "type": "object", "required": ["csrf"], "properties": {
+                         "csrf": {"type": "string", "description": "From the page served for this link."},
+                         "choice": {"type": "string", "description": "`day:YYYY-MM-DD`, `hold` or `notes`."},
+                         "notes": {"type": "string"}}}}}},
+                 "responses": _pages(("200", "Done: the page with the case as it is now."),
+                                     ("403", "Forged link or a form of another link."), ("404", "No case yet."),
+                                     ("409", "The case no longer takes this choice (page says why)."),
+                                     ("410", "Expired link."), ("422", "Not one of the offered choices."),
+                                     ("429", "Too many requests from this address."))}},
 }
 
 add_paths(PATHS, SCHEMAS)

@@ -13,8 +13,7 @@ import pytest
 
 from gateway.config import Config
 from gateway.web_app import create_app
-from notify import web as notify_web
-from notify.appkeys import SMS
+from notify.appkeys import SMS, SMS_POLICY, SMS_SETTINGS
 from notify.fake_kavenegar import STATE, make_app
 from notify.policy import TEHRAN, SmsPolicy, load_policy
 from notify.selfservice import page_limit_key
@@ -65,7 +64,7 @@ async def client(aiohttp_client, store_url: str, tmp_path, tcfg, sms_settings, s
     app = create_app(Config(data_dir=tmp_path, access_log=False), store_url)
     app[tracking_web.TRACKING_CONFIG] = tcfg
     app[returns_web.NDR_SETTINGS] = returns_web.NdrSettings(interval_s=0)
-    notify_web.setup(app, settings=sms_settings, policy=sms_policy, cases=lambda a: a[returns_web.CASES])
+    app[SMS_SETTINGS], app[SMS_POLICY] = sms_settings, sms_policy
     await redis.delete(page_limit_key("127.0.0.1"))  # each test starts with the page's whole budget
     return await aiohttp_client(app)
 
