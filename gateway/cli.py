@@ -20,6 +20,8 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
+from notify import fake_kavenegar
+from notify.settings import NotifySettings
 from routing.jobs import serve as serve_router
 from routing.offices import load_registry
 from tracking.config import TrackingConfig
@@ -132,10 +134,22 @@ def cmd_up(args: argparse.Namespace, config: Config) -> None:
                        f"try: curl -s {base}/v1/shipments -H 'Authorization: Bearer {demo['api_key']}'"]
             banner += [f"demo staff of {demo['staff']['office']}: token {demo['staff']['token']}",
                        f"buyers: {base}/track/{demo['tracking_numbers'][0]}"]
+        sms = [] if NotifySettings.from_env().configured else [local_sms_provider(base)]
+        if sms:
+            banner.append(f"buyer SMS go to a local fake provider (logged here; http://127.0.0.1:{sms[0].args[0]}"
+                          "/_sent lists them): set BARID_SMS_URL and BARID_SMS_API_KEY for a real one")
         print("\n".join(banner), flush=True)
         with _shared_metrics(config) as config:
             Supervisor(_roles(config, url, 1 if args.dispatchers is None else args.dispatchers,
-                              1 if args.routers is None else args.routers)).run()
+                              1 if args.routers is None else args.routers) + sms).run()
+
+
+def local_sms_provider(public_url: str) -> Role:
+    """The local Kavenegar stand-in ``up`` runs when no real provider is configured, and points the gateway
+    workers at it."""
+    port = fake_kavenegar.free_port()
+    NotifySettings.use_local_provider(f"http://127.0.0.1:{port}", public_url)
+    return Role("sms-provider", fake_kavenegar.serve, (port,), 1)
 
 
 async def _on(url: str, fn, cluster: bool = False) -> Any:

@@ -1,21 +1,21 @@
-"""Operators' command line: ``python -m notify opt-out|opt-in|status PHONE`` (the store at REDIS_URL)."""
+"""Operators' command line: ``python -m notify opt-out|opt-in|status PHONE``, on the gateway's store (REDIS_URL,
+else the embedded store of BARID_DATA, as ``python -m gateway`` finds it)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 
-import redis.asyncio as aioredis
-
+from gateway.config import Config
 from gateway.postal import PostalError, normalize_mobile
+from gateway.store import async_client, open_store
 
 from . import store
 
 
-async def _run(action: str, phone: str, url: str) -> str:
-    client = aioredis.from_url(url)
+async def _run(action: str, phone: str, url: str, cluster: bool) -> str:
+    client = async_client(url, cluster=cluster)
     try:
         h = store.number_hash(phone)
         if action == "opt-out":
@@ -28,17 +28,18 @@ async def _run(action: str, phone: str, url: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m notify", description="Buyer SMS opt-outs.")
+    p = argparse.ArgumentParser(prog="python -m notify", description="Buyer SMS opt-outs (per number, all shops).")
     p.add_argument("action", choices=("opt-out", "opt-in", "status"))
-    p.add_argument("phone")
-    p.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
+    p.add_argument("phone", help="an Iranian mobile number")
     args = p.parse_args(argv)
     try:
         phone = normalize_mobile(args.phone)
     except PostalError as exc:
         print(f"{args.phone}: {exc.message}", file=sys.stderr)
         return 2
-    print(f"{phone}: {asyncio.run(_run(args.action, phone, args.redis_url))}")
+    config = Config.from_env()
+    with open_store(config) as url:
+        print(f"{phone}: {asyncio.run(_run(args.action, phone, url, config.redis_cluster))}")
     return 0
 
 

@@ -13,6 +13,7 @@ import argparse
 import itertools
 import logging
 import re
+import socket
 import time
 from typing import Any
 
@@ -84,6 +85,18 @@ def make_app(api_key: str = "", sender: str = "10008663", cost: int = 1200) -> w
     app.router.add_delete("/_sent", forget)
     app.router.add_post("/_fail", fail)
     return app
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on now, for ``up`` to start the fake on (its URL goes to the gateway workers)."""
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def serve(port: int) -> None:
+    """The supervisor's child: the fake on ``port`` of the loopback, logging each message it takes."""
+    main(["--port", str(port)])
 
 
 def main(argv: list[str] | None = None) -> None:

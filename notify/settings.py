@@ -36,6 +36,14 @@ class NotifySettings:
                    link_secret=env.get("BARID_SMS_LINK_SECRET", "").encode(),
                    interval_s=float(env.get("BARID_SMS_INTERVAL_S") or 1.0))
 
+    @staticmethod
+    def use_local_provider(url: str, public_url: str) -> None:
+        """``up`` without a real provider: the gateway processes it starts afterwards send to the local fake at
+        ``url`` (they read these settings at start); the buyers' links point at ``public_url`` unless set."""
+        os.environ["BARID_SMS_URL"] = url
+        os.environ["BARID_SMS_API_KEY"] = "dev"
+        os.environ.setdefault("BARID_PUBLIC_URL", public_url)
+
     @property
     def configured(self) -> bool:
         return bool(self.provider_url and self.api_key)
