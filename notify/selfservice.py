@@ -10,7 +10,7 @@ link, or a refused choice, is a Persian page and changes nothing.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -21,12 +21,13 @@ from aiohttp import web
 from gateway.app_keys import BATCHER
 from gateway.errors import Forbidden, GatewayError, RateLimited
 from gateway.postal import PostalError, normalize_text
-from returns.cases import STATE_FA, next_working_day, today_iran
+from returns.cases import next_working_day, today_iran
 from tracking.events import FAILURE_REASONS
 from tracking.ratelimit import TRACK_LIMIT, client_key
 
 from . import links, texts
 from .appkeys import NDR_CASES, SMS_POLICY, SMS_SETTINGS
+from .policy import TEHRAN
 
 HEADERS = {
     # The token is in the address: never sent on to another site, never cached, never indexed.
@@ -127,7 +128,7 @@ async def _render(request: web.Request, link: links.Link, *, done: str = "", pro
         days=[{"iso": d.isoformat(), "label": texts.day_label(d)} for d in offered_days(cases, today_iran())],
         csrf=links.csrf_token(request.app[SMS_SETTINGS].link_secret, link.token),
         notes_max=texts.fa_digits(str(cases.policy.notes_max_chars)),
-        expires=texts.jalali_long(date.fromtimestamp(link.expires)))
+        expires=texts.jalali_long(datetime.fromtimestamp(link.expires, TEHRAN).date()))
 
 
 async def page(request: web.Request) -> web.Response:

@@ -37,8 +37,7 @@ from returns.policy import load_policy as load_ndr_policy
 from routing.offices import load_registry
 from tracking.staff import RECORD_FIELDS, parse_token, staff_from
 
-from . import api_spec  # noqa: F401  (documents these routes)
-from . import selfservice
+from . import api_spec, selfservice  # noqa: F401  (api_spec documents these routes)
 from .appkeys import NDR_CASES, SMS, SMS_POLICY, SMS_SETTINGS
 from .policy import SmsPolicy, load_policy
 from .provider import Kavenegar, SmsProvider

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 
+import pytest
+
 from gateway import keys
 from notify import store
 from notify.fake_kavenegar import STATE
@@ -191,3 +193,34 @@ async def test_unknown_parcel_receipts_are_404(client, shop, make_shop, parcel):
     resp = await client.get(f"/v1/shipments/{tn}/notifications", headers=other.headers)
     body = await resp.json()
     assert resp.status == 404 and body["code"] == "shipment_not_found" and body["detail_fa"]
+
+
+@pytest.mark.sms_policy(lease_s=0.3)
+async def test_a_worker_killed_after_the_provider_took_it_does_not_send_twice(client, shop, sms, sent, parcel,
+                                                                             turn_on):
+    real = sms.provider
+
+    class DiesAfterSending:
+        name = "kavenegar"
+
+        async def send(self, receptor, message, local_id):
+            await real.send(receptor, message, local_id)
+            raise RuntimeError("killed before the receipt was stored")
+
+    await turn_on(["booked"])
+    tn, phone = await parcel()
+    await sms.consume()
+    sms.provider = DiesAfterSending()
+    with pytest.raises(RuntimeError):
+        await sms.send_due()
+    assert len(for_phone(sent, phone)) == 1
+    assert (await _receipts(client, shop, tn))[0]["status"] == "queued"  # no receipt yet
+    sms.provider = real
+    await sms.send_due()  # within the lease: nobody takes it
+    await asyncio.sleep(0.4)
+    start = sms.clock()
+    sms.clock = lambda: start + 1  # the lease has passed: another worker takes it, with the same local id
+    await sms.send_due()
+    assert len(for_phone(sent, phone)) == 1
+    [r] = await _receipts(client, shop, tn)
+    assert r["status"] == "sent" and r["message_id"] == str(for_phone(sent, phone)[0]["messageid"])
