@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import aiohttp
@@ -224,8 +226,13 @@ def test_up_starts_the_whole_system_with_demo_data(tmp_path):
         asyncio.run(check())
         children = subprocess.run(["pgrep", "-P", str(gw.proc.pid)], capture_output=True, text=True).stdout.split()
         names = [Path(f"/proc/{pid}/comm").read_bytes().strip() for pid in children]
-        # the store, one gateway worker, one webhook dispatcher and one router (forked from the supervisor)
-        assert len(children) == 4 and sum(n.endswith(b"-server") for n in names) == 1
+        # the store, one gateway worker, one webhook dispatcher, one router and, with no SMS provider configured,
+        # the local one (forked from the supervisor)
+        assert len(children) == 5 and sum(n.endswith(b"-server") for n in names) == 1
+        sms_line = [gw.proc.stdout.readline() for _ in range(2)][-1]
+        assert "local fake provider" in sms_line
+        sent = re.search(r"http://127\.0\.0\.1:[0-9]+/_sent", sms_line).group(0)
+        assert json.loads(urllib.request.urlopen(sent, timeout=10).read()) == []
     finally:
         gw.stop()
     assert not (gw.data_dir / "store.json").exists()  # the store was shut down cleanly with it
