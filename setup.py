@@ -14,11 +14,11 @@ if not os.environ.get("BARID_NO_EXTENSIONS"):
     ext_modules = cythonize(
         [Extension(name, [path], extra_compile_args=["-O3"]) for name, path in (
             ("routing._fast", "routing/_fast.pyx"),
-            ("gateway._tariff_c", "gateway/_tariff_c.py"),
-            ("gateway._shipment_c", "gateway/_shipment_c.py"),
-            ("gateway._s10_c", "gateway/_s10_c.py"),
-            ("gateway._resp", "gateway/_resp.pyx"),
-            ("gateway._isotime", "gateway/_isotime.pyx"))],
+            ("kernel._tariff_c", "kernel/_tariff_c.py"),
+            ("kernel._shipment_c", "kernel/_shipment_c.py"),
+            ("kernel._s10_c", "kernel/_s10_c.py"),
+            ("kernel._resp", "kernel/_resp.pyx"),
+            ("kernel._isotime", "kernel/_isotime.pyx"))],
         compiler_directives={"language_level": "3", "boundscheck": False, "wraparound": False,
                              "cdivision": True, "initializedcheck": False},
         quiet=True,

@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.proc import children, cpu_seconds  # noqa: E402
-from gateway.store import EmbeddedStore  # noqa: E402
+from kernel.store.client import EmbeddedStore  # noqa: E402
 
 # wrk, the 500 bodies and the process tools are shared with the load-test kit, which ships them.
 from loadtests.wrk import (  # noqa: E402, F401  (the other benchmarks import them from here)

@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.booking_bench import BODIES, free_port, make_shop, wait_port
 from bench.callgrind import require_valgrind, total_instructions
-from gateway.store import EmbeddedStore
+from kernel.store.client import EmbeddedStore
 
 WARM_UP = 20  # requests before counting starts, in both runs, so imports done on first use cancel out
 

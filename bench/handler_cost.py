@@ -43,7 +43,7 @@ class _AnsweringConnection:
     are by the store (the script OK, the tracking index SET OK, the office's to-do ZADD 1)."""
 
     def __init__(self) -> None:
-        from gateway.fast import pack_commands
+        from kernel.fast import pack_commands
 
         self.pack = pack_commands
 
@@ -100,8 +100,8 @@ class _Request:
 def _handler(stage: str):
     from aiohttp import web
 
-    from gateway import web_shipments as ws
-    from gateway.app_keys import BOOKING, VALIDATOR
+    from booking import web as ws
+    from booking.app_keys import BOOKING, VALIDATOR
 
     def answer():
         return web.Response(body=ANSWER, status=201, content_type="application/json")
@@ -130,17 +130,18 @@ async def drive(stage: str, requests: int) -> None:
     from multidict import CIMultiDict, CIMultiDictProxy
 
     from bench.booking_bench import BODIES
-    from gateway.app_keys import BATCHER, BOOKING, LIMITS, METRICS, SHOPS, VALIDATOR
-    from gateway.auth import ShopDirectory
-    from gateway.batcher import Batcher
-    from gateway.booking import BookingService, Caller
-    from gateway.config import Config
+    from booking.app_keys import BOOKING, SHOPS, VALIDATOR
+    from booking.auth import ShopDirectory
+    from booking.service import BookingService, Caller
+    from booking.shops import Shop
+    from booking.validation import RequestValidator
     from gateway.metrics import Metrics
-    from gateway.network import ParcelNetwork
-    from gateway.shops import Shop
-    from gateway.tariff import Limits, Tariff
-    from gateway.validation import RequestValidator
     from gateway.web_app import observe
+    from kernel.app_keys import BATCHER, LIMITS, METRICS
+    from kernel.postal.network import ParcelNetwork
+    from kernel.postal.tariff import Limits, Tariff
+    from kernel.settings import Config
+    from kernel.store.batcher import Batcher
     from tests.conftest import TEHRAN_SENDER
 
     config = Config()
@@ -195,7 +196,7 @@ def main() -> None:
     if args.run:
         import uvloop
 
-        from gateway.web_runner import tune_gc
+        from gateway.supervisor import tune_gc
 
         tune_gc()  # the worker's collector settings: with the default ones a gen-0 pass ran every few requests
         uvloop.run(drive(args.run, args.requests))

@@ -25,7 +25,7 @@ import time
 import orjson
 from aiohttp import web
 
-from gateway.web_runner import Role, Supervisor, tune_gc
+from gateway.supervisor import Role, Supervisor, tune_gc
 
 
 async def hello(request: web.Request) -> web.Response:
@@ -37,7 +37,7 @@ FLOOR_ANSWER = b'{"answer":"' + b"x" * 880 + b'"}'  # a booking's answer is abou
 
 async def floor(request: web.Request) -> web.Response:
     content = request.content
-    orjson.loads(content.read_nowait() if content.is_eof() else await request.read())  # as gateway.web_shipments
+    orjson.loads(content.read_nowait() if content.is_eof() else await request.read())  # as booking.web
     return web.Response(body=FLOOR_ANSWER, status=201, content_type="application/json")
 
 
@@ -47,10 +47,12 @@ class StoredBookings:
 
     def __init__(self, app: web.Application, shop, key_hash: str, worker: int) -> None:
         from bench.booking_bench import BODIES
-        from gateway import keys
-        from gateway.app_keys import BATCHER, BOOKING, VALIDATOR
-        from gateway.booking import FEED_MAXLEN, _shop_keys
-        from gateway.timeutil import iso_ms
+        from booking.app_keys import BOOKING, VALIDATOR
+        from booking.service import _shop_keys
+        from kernel.app_keys import BATCHER
+        from kernel.postal.timeutil import iso_ms
+        from kernel.store import keys
+        from kernel.store.keys import FEED_MAXLEN
 
         booking = app[BOOKING]
         self.batcher, self.script, self.shop_id = app[BATCHER], booking._book, shop.id
@@ -90,11 +92,11 @@ STORED = web.AppKey("stored", StoredBookings)
 def stored_app() -> web.Application:
     """The gateway's own store pieces (its client, batcher, validator and booking service, as ``create_app``
     makes them), and the prepared bookings on top."""
-    from gateway.app_keys import LIMITS, REDIS
-    from gateway.config import Config
-    from gateway.shops import ShopRegistry, hash_key, parse_api_key
-    from gateway.tariff import Limits
+    from booking.shops import ShopRegistry, hash_key, parse_api_key
     from gateway.web_app import _store_ctx
+    from kernel.app_keys import LIMITS, REDIS
+    from kernel.postal.tariff import Limits
+    from kernel.settings import Config
 
     config, api_key = Config.from_env(), os.environ["BENCH_API_KEY"]
     app = web.Application()

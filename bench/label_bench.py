@@ -40,10 +40,10 @@ async def http_phase(n: int, job_size: int) -> tuple[float, float, float]:
     import redis.asyncio as aioredis
     from aiohttp import web
 
-    from gateway.config import Config
-    from gateway.shops import ShopRegistry
-    from gateway.store import EmbeddedStore
+    from booking.shops import ShopRegistry
     from gateway.web_app import create_app
+    from kernel.settings import Config
+    from kernel.store.client import EmbeddedStore
 
     with tempfile.TemporaryDirectory() as tmp:
         store = EmbeddedStore(Path(tmp) / "store")

@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.booking_bench import BODIES, free_port, make_shop, start, stop, wrk  # noqa: E402
-from gateway.store import EmbeddedStore  # noqa: E402
+from kernel.store.client import EmbeddedStore  # noqa: E402
 
 SLICE_S = 2
 

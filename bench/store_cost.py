@@ -31,19 +31,18 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.callgrind import require_valgrind, total_instructions
-from gateway.auth import ShopDirectory
-from gateway.batcher import Batcher
-from gateway.booking import BookingService
-from gateway.config import Config
-from gateway.network import ParcelNetwork
-from gateway.shops import ShopRegistry
-from gateway.store import find_server_binary
-from gateway.tariff import Limits, Tariff
-from gateway.timeutil import iso_ms
-from gateway.validation import RequestValidator
-from routing.offices import load_registry
+from booking.auth import ShopDirectory
+from booking.service import BookingService
+from booking.shops import ShopRegistry
+from booking.validation import RequestValidator
+from kernel.postal.network import ParcelNetwork
+from kernel.postal.offices import load_registry
+from kernel.postal.tariff import Limits, Tariff
+from kernel.postal.timeutil import iso_ms
+from kernel.settings import Config, TrackingConfig
+from kernel.store.batcher import Batcher
+from kernel.store.client import find_server_binary
 from tests.conftest import TEHRAN_SENDER, shipment_body
-from tracking.config import TrackingConfig
 from tracking.scans import Scan, ScanService
 from tracking.staff import Staff
 

@@ -56,8 +56,8 @@ def _free_port() -> int:
 def serve(redis_url: str, port: int) -> None:  # one gateway worker
     """A gateway worker exactly as ``python -m gateway serve`` runs one (uvloop, the app with its tracking routes,
     the garbage-collector settings), with the shops' rate limit out of the way."""
-    from gateway.config import Config
-    from gateway.web_runner import run_worker
+    from gateway.supervisor import run_worker
+    from kernel.settings import Config
 
     run_worker(Config(host="127.0.0.1", port=port, access_log=False, rate_per_s=1e6, rate_burst=10**6), redis_url)
 
@@ -74,8 +74,8 @@ def pct(values: list[float], p: float) -> float:
 async def setup_data(redis_url: str, base: str, parcels: int) -> tuple[dict, dict[str, dict], list[str]]:
     import redis.asyncio as aioredis
 
-    from gateway.shops import ShopRegistry
-    from routing.offices import load_registry
+    from booking.shops import ShopRegistry
+    from kernel.postal.offices import load_registry
     from tests.conftest import TEHRAN_SENDER, shipment_body
     from tracking.staff import create_staff
 
@@ -302,7 +302,7 @@ def main() -> None:
     if args.serve:
         serve(args.serve[0], int(args.serve[1]))
         return
-    from gateway.store import EmbeddedStore
+    from kernel.store.client import EmbeddedStore
 
     with tempfile.TemporaryDirectory(prefix="barid-bench-") as tmp:
         store = EmbeddedStore(Path(tmp), allocator=args.store_allocator)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -20,22 +19,20 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
+from booking.shops import ShopRegistry
+from booking.validation import Errors, party
+from gateway.supervisor import Role, Supervisor, configure_logging, run_worker
+from kernel.errors import BaridError, ValidationFailed
+from kernel.postal.offices import load_registry
+from kernel.settings import Config, TrackingConfig
+from kernel.store.client import async_client, durability_report, open_store
+from kernel.store.upgrade import upgrade
 from notify import fake_kavenegar
-from notify.settings import NotifySettings
 from routing.jobs import serve as serve_router
-from routing.offices import load_registry
-from tracking.config import TrackingConfig
 from tracking.dispatcher import serve as serve_dispatcher
 from tracking.staff import create_staff, list_staff, revoke_staff
 
-from .config import Config
 from .demo import seed_demo
-from .errors import GatewayError, ValidationFailed
-from .shops import ShopRegistry
-from .store import async_client, durability_report, open_store
-from .upgrade import upgrade
-from .validation import Errors, party
-from .web_runner import Role, Supervisor, configure_logging, run_worker
 
 
 def _print(data: Any) -> None:
@@ -77,7 +74,7 @@ def _shared_metrics(config: Config) -> Iterator[Config]:
 def _roles(config: Config, url: str, dispatchers: int, routers: int) -> list[Role]:
     roles = [Role("gateway", run_worker, (config, url), config.workers)]
     if dispatchers:
-        roles.append(Role("dispatcher", run_dispatcher, (url, config.redis_cluster, config.webhook_allow_hosts),
+        roles.append(Role("dispatcher", run_dispatcher, (url, config.redis_cluster, config.effective_tracking()),
                           dispatchers))
     if routers:
         roles.append(Role("router", run_router, (url, config.redis_cluster), routers))
@@ -88,9 +85,8 @@ def run_router(url: str, cluster: bool) -> None:
     serve_router(url, cluster=cluster)
 
 
-def run_dispatcher(url: str, cluster: bool, allow_hosts: frozenset[str] | None = None) -> None:
-    overrides = {} if allow_hosts is None else {"webhook_allow_hosts": allow_hosts}
-    serve_dispatcher(url, TrackingConfig.from_env(**overrides), cluster=cluster)
+def run_dispatcher(url: str, cluster: bool, tracking: TrackingConfig) -> None:
+    serve_dispatcher(url, tracking, cluster=cluster)
 
 
 # The demo's storefronts live on this machine, so `up` lets webhooks reach it, and says so at start. `serve`
@@ -98,11 +94,10 @@ def run_dispatcher(url: str, cluster: bool, allow_hosts: frozenset[str] | None =
 DEMO_WEBHOOK_ALLOW_HOSTS = frozenset({"127.0.0.1", "localhost"})
 
 
-def up_config(config: Config, env: dict[str, str] | None = None) -> Config:
+def up_config(config: Config) -> Config:
     """``up``'s settings: the operator's webhook allow list, or the demo's (passed on explicitly, never through
     the environment, so nothing else this process starts inherits it)."""
-    env = os.environ if env is None else env
-    hosts = TrackingConfig.from_env(env).webhook_allow_hosts or DEMO_WEBHOOK_ALLOW_HOSTS
+    hosts = config.tracking.webhook_allow_hosts or DEMO_WEBHOOK_ALLOW_HOSTS
     return replace(config, webhook_allow_hosts=hosts)
 
 
@@ -134,22 +129,18 @@ def cmd_up(args: argparse.Namespace, config: Config) -> None:
                        f"try: curl -s {base}/v1/shipments -H 'Authorization: Bearer {demo['api_key']}'"]
             banner += [f"demo staff of {demo['staff']['office']}: token {demo['staff']['token']}",
                        f"buyers: {base}/track/{demo['tracking_numbers'][0]}"]
-        sms = [] if NotifySettings.from_env().configured else [local_sms_provider(base)]
-        if sms:
-            banner.append(f"buyer SMS go to a local fake provider (logged here; http://127.0.0.1:{sms[0].args[0]}"
-                          "/_sent lists them): set BARID_SMS_URL and BARID_SMS_API_KEY for a real one")
+        sms = []
+        if not (config.sms_url and config.sms_api_key):  # no real SMS provider: the local stand-in, logged here
+            port = fake_kavenegar.free_port()
+            config = replace(config, sms_url=f"http://127.0.0.1:{port}", sms_api_key="dev")
+            sms = [Role("sms-provider", fake_kavenegar.serve, (port,), 1)]
+            banner.append(f"buyer SMS go to a local fake provider (logged here; {config.sms_url}/_sent lists "
+                          "them): set BARID_SMS_URL and BARID_SMS_API_KEY for a real one")
         print("\n".join(banner), flush=True)
         with _shared_metrics(config) as config:
             Supervisor(_roles(config, url, 1 if args.dispatchers is None else args.dispatchers,
                               1 if args.routers is None else args.routers) + sms).run()
 
-
-def local_sms_provider(public_url: str) -> Role:
-    """The local Kavenegar stand-in ``up`` runs when no real provider is configured, and points the gateway
-    workers at it."""
-    port = fake_kavenegar.free_port()
-    NotifySettings.use_local_provider(f"http://127.0.0.1:{port}", public_url)
-    return Role("sms-provider", fake_kavenegar.serve, (port,), 1)
 
 
 async def _on(url: str, fn, cluster: bool = False) -> Any:
@@ -260,12 +251,12 @@ COMMANDS = {"serve": cmd_serve, "up": cmd_up, "shops": cmd_shops, "offices": cmd
 
 
 def main(argv: list[str] | None = None) -> int:
-    configure_logging()
     args = build_parser().parse_args(argv)
     config = Config.from_env()
+    configure_logging(config.log_level)
     try:
         COMMANDS[args.cmd](args, config)
-    except GatewayError as exc:
+    except BaridError as exc:
         _print(exc.to_problem())
         return 1
     return 0

@@ -13,17 +13,16 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
-from routing.offices import load_registry
+from booking.service import BookingService, Caller
+from booking.shops import ShopRegistry, hash_key
+from booking.validation import RequestValidator
+from kernel.postal.network import ParcelNetwork
+from kernel.postal.offices import load_registry
+from kernel.postal.tariff import Limits, Tariff
+from kernel.settings import Config
+from kernel.store import keys
+from kernel.store.batcher import Batcher
 from tracking.staff import create_staff
-
-from . import keys
-from .batcher import Batcher
-from .booking import BookingService, Caller
-from .config import Config
-from .network import ParcelNetwork
-from .shops import ShopRegistry, hash_key
-from .tariff import Limits, Tariff
-from .validation import RequestValidator
 
 DEMO_SENDER = {
     "name": "فروشگاه برید", "phone": "09121234567", "postal_code": "1458973311", "province": "تهران",

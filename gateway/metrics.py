@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 
 import orjson
+from aiohttp import web
 
 PUBLISH_INTERVAL_S = 2.0
 
@@ -154,3 +155,6 @@ def _read_all(paths: Iterable[Path]) -> Iterable[bytes]:
             yield path.read_bytes()
         except FileNotFoundError:  # a supervisor cleaning up; nothing to count
             continue
+
+
+METRICS_SHARE = web.AppKey("metrics_share", MetricsShare)  # set when the workers of a supervisor share snapshots

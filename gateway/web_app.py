@@ -1,4 +1,11 @@
-"""The gateway's aiohttp application: ``create_app(config)`` builds it, web_runner runs it."""
+"""The composition root: ``create_app(config)`` builds the shared services once, mounts each feature's routes
+(one line per feature, at the end of ``create_app``), and answers every error as problem+json with the status
+the problem catalogue gives its code. The supervisor (``gateway/supervisor.py``) runs it.
+
+Where a new feature goes: a package beside ``booking/``, ``tracking/`` and ``routing/`` with a ``web.setup``
+(its routes) and an ``api_spec.fragment`` (its OpenAPI), mounted here and listed in ``gateway.openapi``. See
+docs/architecture.md.
+"""
 
 from __future__ import annotations
 
@@ -12,47 +19,37 @@ from redis.exceptions import BusyLoadingError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from booking import web as booking_web
+from booking.app_keys import BOOKING, SHOPS, VALIDATOR
+from booking.auth import ShopDirectory
+from booking.service import BookingService
+from booking.validation import RequestValidator
+from gateway import quiet_log, web_system
+from gateway.access_log import AccessLog
+from gateway.metrics import METRICS_SHARE, Metrics, MetricsShare
 from handover import web as handover_web
+from kernel.app_keys import BATCHER, CONFIG, LIMITS, METRICS, REDIS, STORE_URL, TARIFF
+from kernel.errors import PROBLEM_CONTENT_TYPE, BaridError, PayloadTooLarge, StoreUnavailable
+from kernel.postal.network import ParcelNetwork
+from kernel.postal.tariff import Limits, Tariff
+from kernel.settings import Config
+from kernel.store.batcher import Batcher
+from kernel.store.client import async_client
 from notify import web as notify_web
 from returns import web as returns_web
 from routing import web as routing_web
-from routing.errors import RoutingError
 from tracking import web as tracking_web
-from tracking.config import TrackingConfig
-
-from . import quiet_log, web_shipments, web_system
-from .access_log import AccessLog
-from .app_keys import (
-    BATCHER,
-    BOOKING,
-    CONFIG,
-    LIMITS,
-    METRICS,
-    METRICS_SHARE,
-    REDIS,
-    SHOPS,
-    STORE_URL,
-    TARIFF,
-    VALIDATOR,
-)
-from .auth import ShopDirectory
-from .batcher import Batcher
-from .booking import BookingService
-from .config import Config
-from .errors import PROBLEM_CONTENT_TYPE, GatewayError, PayloadTooLarge, StoreUnavailable
-from .metrics import Metrics, MetricsShare
-from .network import ParcelNetwork
-from .problems import describe
-from .store import async_client
-from .tariff import Limits, Tariff
-from .validation import RequestValidator
+from tracking.staff import STAFF_AUTH
 
 log = logging.getLogger("barid.gateway")
 
 
-def problem_response(exc: GatewayError, instance: str | None = None) -> web.Response:
-    return web.Response(body=orjson.dumps(exc.to_problem(instance)), status=exc.status,
-                        content_type=PROBLEM_CONTENT_TYPE, headers=exc.headers)
+def problem_response(exc: BaridError, instance: str | None = None, status: int | None = None) -> web.Response:
+    """The one place an error becomes an HTTP answer: its status is the catalogue's for its code (``status``
+    only for aiohttp's own HTTP errors, whose status aiohttp chose)."""
+    body = exc.to_problem(instance, status=status)
+    return web.Response(body=orjson.dumps(body), status=body["status"], content_type=PROBLEM_CONTENT_TYPE,
+                        headers=exc.headers)
 
 
 CLIENT_CLOSED = 499  # nginx's status for a request whose client went away before the answer was complete
@@ -72,7 +69,7 @@ def observe(metrics: Metrics, access_log: AccessLog | None, max_body_bytes: int)
         start = time.perf_counter()
         try:
             response = await handler(request)
-        except GatewayError as exc:
+        except BaridError as exc:
             metrics.count_error(exc.code)
             response = problem_response(exc, request.path)
         except web.HTTPRequestEntityTooLarge:
@@ -81,16 +78,11 @@ def observe(metrics: Metrics, access_log: AccessLog | None, max_body_bytes: int)
             response = problem_response(exc, request.path)
         except web.HTTPException as exc:
             code = {404: "route_not_found", 405: "method_not_allowed"}.get(exc.status, "http_error")
-            err = GatewayError(exc.reason, status=exc.status, code=code, title=exc.reason)
+            err = BaridError(exc.reason, code=code, title=exc.reason)
             metrics.count_error(code)
-            response = problem_response(err, request.path)
+            response = problem_response(err, request.path, exc.status)
             if exc.status == 405 and "Allow" in exc.headers:
                 response.headers["Allow"] = exc.headers["Allow"]
-        except RoutingError as exc:  # the router's own error root, mapped here like everything else
-            kind = describe(exc.code)
-            err = GatewayError(exc.message, kind.fa, status=exc.status, code=exc.code, title=kind.title)
-            metrics.count_error(err.code)
-            response = problem_response(err, request.path)
         except (RedisConnectionError, RedisTimeoutError, BusyLoadingError, TimeoutError) as exc:
             err = StoreUnavailable(f"the store did not answer ({type(exc).__name__}); nothing was applied",
                                    "پایگاه داده پاسخ نداد؛ درخواست اعمال نشد", headers={"Retry-After": "1"})
@@ -105,7 +97,7 @@ def observe(metrics: Metrics, access_log: AccessLog | None, max_body_bytes: int)
             response = web.Response(status=CLIENT_CLOSED)
         except Exception:
             log.exception("unhandled error on %s %s", request.method, request.path)
-            err = GatewayError("the gateway failed to handle this request; it was not applied",
+            err = BaridError("the gateway failed to handle this request; it was not applied",
                                "خطای داخلی؛ درخواست اعمال نشد")
             metrics.count_error(err.code)
             response = problem_response(err, request.path)
@@ -148,13 +140,6 @@ async def _flush(access_log: AccessLog) -> None:
     access_log.flush()
 
 
-def tracking_config(config: Config) -> TrackingConfig | None:
-    """The tracking settings where the gateway's config decides one of them (None: tracking reads its own)."""
-    if config.webhook_allow_hosts is None:
-        return None
-    return TrackingConfig.from_env(webhook_allow_hosts=config.webhook_allow_hosts)
-
-
 def create_app(config: Config, redis_url: str) -> web.Application:
     """The whole HTTP API on the store at ``redis_url``; nothing runs until the app is started."""
     limits = Limits.load(config.limits_path)
@@ -173,9 +158,11 @@ def create_app(config: Config, redis_url: str) -> web.Application:
     app.cleanup_ctx.append(_store_ctx(config, redis_url))
     if access_log is not None:
         app.on_cleanup.append(lambda _app: _flush(access_log))
+    # The features, one line each (after the store context above: their contexts use its services).
     web_system.setup(app)
-    web_shipments.setup(app)
-    tracking_web.setup(app, tracking_config(config))
+    booking_web.setup(app)
+    tracking_web.setup(app, config.effective_tracking())
+    app[STAFF_AUTH] = tracking_web.require_staff  # tracking authenticates staff for every feature
     routing_web.setup(app)
     handover_web.setup(app)
     returns_web.setup(app)

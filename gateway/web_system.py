@@ -9,9 +9,11 @@ import ipaddress
 import orjson
 from aiohttp import web
 
-from .app_keys import CONFIG, LIMITS, METRICS, METRICS_SHARE, REDIS
-from .config import Config, hash_token
-from .errors import Forbidden, StoreUnavailable
+from gateway.metrics import METRICS_SHARE
+from kernel.app_keys import CONFIG, LIMITS, METRICS, REDIS
+from kernel.errors import Forbidden, StoreUnavailable
+from kernel.settings import Config, hash_token
+
 from .openapi import openapi_document
 
 _OPENAPI = web.AppKey("openapi_body", bytes)

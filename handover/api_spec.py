@@ -1,12 +1,13 @@
-"""OpenAPI description of the handover routes (``handover.web``), contributed to the gateway's document.
+"""OpenAPI description of the handover routes (``handover.web``), for the gateway's document.
 
-Imported by ``handover.web``, so the operation is added before ``create_app`` builds the document. The formats and
-sizes come from ``handover.labels``, the code that renders them.
+The formats and sizes come from ``handover.labels``, the code that renders them.
 """
 
 from __future__ import annotations
 
-from gateway.openapi import add_paths, json_body, problem_responses, ref
+from typing import Any
+
+from kernel.openapi import json_body, problem_responses, ref
 
 from .labels import CONTENT_TYPES, FORMATS, SIZES, ZPL_SIZES
 
@@ -164,4 +165,6 @@ PATHS["/v1/manifests/{manifest_id}/accept"] = {"post": {
     "responses": {"200": json_body(ref("ManifestAcceptance"), "What was accepted."),
                   **problem_responses(401, 404, 415, 422, 429, 503)}}}
 
-add_paths(PATHS, SCHEMAS)
+def fragment(_limits: object = None) -> dict[str, Any]:
+    """The label, label-job and manifest operations and the components they name, for the gateway's document (gateway.openapi)."""
+    return {"paths": PATHS, "components": {"schemas": SCHEMAS}}

@@ -50,7 +50,6 @@ ZPL_DPMM = 8  # 203 dpi
 PNG_DPI = 203  # a PNG is what a thermal printer driver would get
 
 SERVICE_FA = {"pishtaz": "پیشتاز", "sefareshi": "سفارشی"}
-_FA_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,10 +128,6 @@ def _postal_5_5(code: str) -> str:
 
 def _rials(amount: int) -> str:
     return f"{amount:,}"
-
-
-def fa_digits(text: str) -> str:
-    return text.translate(_FA_DIGITS)
 
 
 # -- the codes ---------------------------------------------------------------------------------------------------

@@ -22,8 +22,8 @@ from typing import Any
 import jdatetime
 from fpdf import FPDF
 
-from gateway import keys
-from gateway.timeutil import iso_ms
+from kernel.postal.timeutil import iso_ms
+from kernel.store import keys
 
 from .labels import _EPOCH, FONT_REGULAR, _rials, _runs, code128_modules
 from .pdftext import LabelProducer, TextWriter, label_font, ltr

@@ -14,7 +14,6 @@ keeps serving while a label is drawn, and the font objects are never used by two
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -23,19 +22,23 @@ from datetime import datetime, timedelta
 import orjson
 from aiohttp import web
 
-from gateway import keys
-from gateway.app_keys import BOOKING, REDIS
-from gateway.auth import require_caller
-from gateway.booking import ShipmentNotFound
-from gateway.errors import Conflict, FieldError, GatewayError, NotFound
-from gateway.s10 import is_valid
-from gateway.tasks import stop_task
-from gateway.timeutil import iso_ms, parse_iso
-from gateway.web_shipments import _idempotent, json_response, read_json, validation_failed
+from booking.app_keys import BOOKING
+from booking.auth import require_caller
+from booking.idempotency import idempotent
+from booking.service import ShipmentNotFound
+from kernel.app_keys import CONFIG, REDIS
+from kernel.errors import BaridError, Conflict, FieldError, NotFound, validation_failed
+from kernel.http import json_response, read_json
+from kernel.postal.s10 import is_valid
+from kernel.postal.timeutil import iso_ms, parse_iso
+from kernel.store import keys
+from kernel.tasks import stop_task
 from routing.errors import RoutingError
+from tracking.app_keys import TRACKING
+from tracking.scans import parse_scan, problem_of
+from tracking.staff import STAFF_AUTH
 
 from . import (
-    api_spec,  # noqa: F401  (documents these routes)
     jobs,
     manifests,
 )
@@ -51,14 +54,12 @@ class ParcelCancelled(Conflict):
     title = "A cancelled parcel gets no label"
 
 
-class LabelJobTooLarge(GatewayError):
-    status = 422
+class LabelJobTooLarge(BaridError):
     code = "label_job_too_large"
     title = "A label job holds at most 5,000 parcels"
 
 
-class LabelJobEmpty(GatewayError):
-    status = 422
+class LabelJobEmpty(BaridError):
     code = "label_job_empty"
     title = "No parcel to print in that range"
 
@@ -83,15 +84,14 @@ class ManifestParcelsTaken(Conflict):
     title = "Parcels are already on an open manifest"
 
 
-class ManifestEmpty(GatewayError):
-    status = 422
+class ManifestEmpty(BaridError):
     code = "manifest_empty"
     title = "No parcel to hand over that day"
 
 
 def public_base(request: web.Request) -> str:
     """Where buyers reach the tracking page: BARID_PUBLIC_URL (behind a proxy), else the origin the shop called."""
-    return (os.environ.get("BARID_PUBLIC_URL") or str(request.url.origin())).rstrip("/")
+    return request.app[CONFIG].public_url or str(request.url.origin()).rstrip("/")
 
 
 def _query_errors(fmt: str, size: str) -> list[FieldError]:
@@ -264,7 +264,7 @@ async def post_label_job(request: web.Request) -> web.Response:
         record = await jobs.create_job(app[REDIS], caller.shop.id, fmt, size, tns, problems, public_base(request))
         return 202, orjson.dumps(jobs.public_view(record, public_base(request)))
 
-    return await _idempotent(request, caller, raw, produce)
+    return await idempotent(request, caller, raw, produce)
 
 
 async def _job(request: web.Request) -> dict:
@@ -389,7 +389,7 @@ async def post_manifest(request: web.Request) -> web.Response:
                                        extra={"manifested": pairs})
         return 201, orjson.dumps(manifests.view(record, public_base(request)))
 
-    return await _idempotent(request, caller, raw, produce)
+    return await idempotent(request, caller, raw, produce)
 
 
 async def _shop_manifest(request: web.Request) -> dict:
@@ -420,11 +420,8 @@ async def get_manifest_pdf(request: web.Request) -> web.Response:
 async def accept_manifest(request: web.Request) -> web.Response:
     """Staff scanned the manifest's barcode: every listed parcel (or those of ``present`` that are listed) gets its
     own ``accepted`` scan through the scan service, as if scanned alone."""
-    from tracking.scans import parse_scan, problem_of
-    from tracking.web import TRACKING, require_staff
-
     t = request.app[TRACKING]
-    staff = await require_staff(request)
+    staff = await request.app[STAFF_AUTH](request)
     body, _ = await read_json(request) if request.can_read_body else ({}, b"")
     present = body.get("present") if isinstance(body, dict) else None
     if present is not None and (not isinstance(present, list) or not all(isinstance(p, str) for p in present)
@@ -455,7 +452,7 @@ async def accept_manifest(request: web.Request) -> web.Response:
             scans.append(scan)
     results = await t.scans.record(staff, scans) if scans else []
     for scan, result in zip(scans, results):
-        if isinstance(result, GatewayError):
+        if isinstance(result, BaridError):
             missing.append({"tracking_number": scan.tracking_number, **problem_of(result)})
         else:
             accepted.append({"tracking_number": scan.tracking_number, **result})

@@ -1,6 +1,6 @@
 """Realistic request bodies: Iranian receivers and addresses, shipments, and a parcel's life as staff scan it.
 
-Postal codes are drawn from the delivery offices' own prefixes (``routing.offices``), so every parcel has a
+Postal codes are drawn from the delivery offices' own prefixes (``kernel.postal.offices``), so every parcel has a
 real route (origin office -> hubs -> delivering office) and staff scans happen at the offices it passes.
 """
 
@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from routing.offices import Registry
+from kernel.postal.offices import Registry
 
 FIRST = ("علی", "محمد", "زهرا", "فاطمه", "حسین", "مریم", "رضا", "سارا", "مهدی", "نرگس", "امیر", "لیلا",
          "پریسا", "سعید", "الهام", "جواد")
@@ -25,7 +25,7 @@ CONTENTS = ("کتاب", "پوشاک", "لوازم آرایشی", "قطعات م�
 DIGITS_FA = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 
 
-# The national format (routing.offices.POSTAL_CODE_RULE), position by position: the first four digits from
+# The national format (kernel.postal.offices.POSTAL_CODE_RULE), position by position: the first four digits from
 # [13-9] (not all four equal), the fifth from [1346-9], the last five from [013-9].
 _DIGITS_AT = ("13456789",) * 4 + ("1346789",) + ("013456789",) * 5
 

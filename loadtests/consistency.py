@@ -24,8 +24,8 @@ from typing import Any
 import orjson
 import redis
 
-from gateway import keys
-from gateway.booking import parcel_history
+from kernel.store import keys
+from kernel.store.keys import parcel_history
 from tracking.events import OUTBOX_RANGE, outbox_entry
 
 _ID = re.compile(rb'"id":"([^"]+)"')

@@ -11,7 +11,7 @@ import sys
 
 from aiohttp import web
 
-from gateway.web_runner import Role, Supervisor, tune_gc
+from gateway.supervisor import Role, Supervisor, tune_gc
 
 
 async def hello(request: web.Request) -> web.Response:

@@ -25,10 +25,10 @@ from pathlib import Path
 import orjson
 from locust import FastHttpUser, constant_throughput, events, task
 
-from gateway.s10 import check_digit
+from kernel.postal.offices import load_registry
+from kernel.postal.s10 import check_digit
 from loadtests.bodies import Parcel, parcel_of, quote, shipment
 from loadtests.config import LoadConfig
-from routing.offices import load_registry
 
 CONFIG = LoadConfig.from_env()
 SEED = orjson.loads(Path(os.environ["BARID_LT_SEED"]).read_bytes()) if os.environ.get("BARID_LT_SEED") else None

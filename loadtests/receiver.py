@@ -21,7 +21,7 @@ from aiohttp import web
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from gateway.timeutil import parse_iso
+from kernel.postal.timeutil import parse_iso
 
 
 class Receiver:

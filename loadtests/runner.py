@@ -154,7 +154,7 @@ def run(cfg: LoadConfig, command: str) -> int:
             received = orjson.loads((tmp / "webhooks.json").read_bytes())
             summary = _summary(cfg, command, verdict, ceil, received, monitor, mem_start, mem_end, faults,
                                load_s, drain_s)
-            if system is not None:  # which allocator the embedded store ran on (see gateway.store)
+            if system is not None:  # which allocator the embedded store ran on (see kernel.store.client)
                 summary["config"]["store_malloc"] = (system.store.read_state() or {}).get("malloc")
             report.write(cfg.out_dir, summary, summary.pop("_history"), summary.pop("_webhooks_per_s"),
                          monitor.samples)

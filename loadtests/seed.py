@@ -13,8 +13,8 @@ import aiohttp
 import orjson
 import redis.asyncio as aioredis
 
-from gateway.shops import ShopRegistry
-from routing.offices import load_registry
+from booking.shops import ShopRegistry
+from kernel.postal.offices import load_registry
 from tracking.staff import create_staff
 
 from .bodies import party, shipment

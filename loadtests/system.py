@@ -1,7 +1,7 @@
 """The whole system on this machine for a load test: store, N gateway workers, D webhook dispatchers.
 
 The runner owns the embedded store itself (so the fault scenario can kill and restart it under a running
-gateway); one supervisor subprocess (``gateway.web_runner.Supervisor``) runs the gateway workers and the
+gateway); one supervisor subprocess (``gateway.supervisor.Supervisor``) runs the gateway workers and the
 dispatchers and restarts any that die. Every child writes ``<run>/pids/<role>.<pid>`` so the runner can find a
 gateway worker or a dispatcher to kill, and measure their memory.
 
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import psutil
 
-from gateway.store import EmbeddedStore
+from kernel.store.client import EmbeddedStore
 
 from .wrk import free_port, wait_port
 
@@ -35,8 +35,8 @@ def gateway_worker(redis_url: str, port: int, pid_dir: str) -> None:
     import uvloop
     from aiohttp import web
 
-    from gateway.config import Config
     from gateway.web_app import create_app
+    from kernel.settings import Config
     from tracking import web as tracking_web
 
     _mark(pid_dir, "gateway")
@@ -49,7 +49,7 @@ def gateway_worker(redis_url: str, port: int, pid_dir: str) -> None:
 
 
 def dispatcher(redis_url: str, pid_dir: str) -> None:
-    from tracking.config import TrackingConfig
+    from kernel.settings import TrackingConfig
     from tracking.dispatcher import serve
 
     _mark(pid_dir, "dispatcher")
@@ -157,7 +157,7 @@ class System:
 
 
 def main(argv: list[str]) -> None:
-    from gateway.web_runner import Role, Supervisor, configure_logging
+    from gateway.supervisor import Role, Supervisor, configure_logging
 
     redis_url, port, workers, dispatchers, pid_dir = argv
     configure_logging()

@@ -20,8 +20,8 @@ from pathlib import Path
 import orjson
 import redis.asyncio as aioredis
 
-from gateway.shops import ShopRegistry
-from routing.offices import load_registry
+from booking.shops import ShopRegistry
+from kernel.postal.offices import load_registry
 
 from .bodies import shipment
 

@@ -7,9 +7,9 @@ import argparse
 import asyncio
 import sys
 
-from gateway.config import Config
-from gateway.postal import PostalError, normalize_mobile
-from gateway.store import async_client, open_store
+from kernel.postal.text import PostalError, normalize_mobile
+from kernel.settings import Config
+from kernel.store.client import async_client, open_store
 
 from . import store
 

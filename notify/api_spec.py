@@ -1,8 +1,8 @@
-"""OpenAPI description of the notification routes (``notify.web``), contributed to the gateway's document."""
+"""OpenAPI fragment of the notification routes (``notify.web``): gateway.openapi lists ``fragment``."""
 
 from __future__ import annotations
 
-from gateway.openapi import _mobile_pattern, add_paths, json_body, problem_responses, ref
+from kernel.openapi import json_body, problem_responses, ref
 
 from .policy import load_policy
 
@@ -18,8 +18,7 @@ SCHEMAS = {
                                       "While any is on, quotes and bookings carry the `sms` fee."},
             "available": {"type": "array", "items": {"type": "string"}, "readOnly": True}}},
     "SmsOptOut": {"type": "object", "required": ["phone"],
-                  "properties": {"phone": {"type": "string", "pattern": _mobile_pattern(),
-                                           "description": "An Iranian mobile number (as booking takes it)."},
+                  "properties": {"phone": {"$ref": "#/components/schemas/Party/properties/phone"},
                                  "opted_out": {"type": "boolean", "readOnly": True}}},
     "SmsReceipt": {
         "type": "object", "required": ["id", "event", "status", "receptor", "text"],
@@ -93,4 +92,8 @@ PATHS = {
                                      ("429", "Too many requests from this address."))}},
 }
 
-add_paths(PATHS, SCHEMAS)
+
+
+def fragment(_limits: object = None) -> dict:
+    """The notification operations and the schemas they name, for the gateway's document (gateway.openapi)."""
+    return {"paths": PATHS, "components": {"schemas": SCHEMAS}}

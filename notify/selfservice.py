@@ -11,16 +11,15 @@ link, or a refused choice, is a Persian page and changes nothing.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
-import jinja2
 from aiohttp import web
 
-from gateway.app_keys import BATCHER
-from gateway.errors import Forbidden, GatewayError, RateLimited
-from gateway.postal import PostalError, normalize_text
+from kernel.app_keys import BATCHER, CONFIG
+from kernel.errors import BaridError, Forbidden, RateLimited
+from kernel.http import client_address
+from kernel.postal.text import PostalError, normalize_text
+from kernel.templates import render
 from returns.cases import next_working_day, today_iran
 from tracking.events import FAILURE_REASONS
 from tracking.ratelimit import TRACK_LIMIT, client_key
@@ -43,8 +42,7 @@ class LinkInvalid(Forbidden):
     title = "The self-service link is not valid"
 
 
-class LinkExpired(GatewayError):
-    status = 410
+class LinkExpired(BaridError):
     code = "selfservice_link_expired"
     title = "The self-service link has expired"
 
@@ -59,19 +57,13 @@ class PageRateLimited(RateLimited):
     title = "Too many requests to the self-service page from this address"
 
 
-@lru_cache(maxsize=1)
-def _env() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")),
-                              autoescape=True, undefined=jinja2.StrictUndefined)
-
-
 def _html(name: str, status: int = 200, headers: dict[str, str] | None = None, **ctx: Any) -> web.Response:
-    return web.Response(text=_env().get_template(name).render(**ctx), status=status, content_type="text/html",
+    return web.Response(text=render("notify", name, **ctx), status=status, content_type="text/html",
                         charset="utf-8", headers={**HEADERS, **(headers or {})})
 
 
-def _error_page(exc: GatewayError, heading: str) -> web.Response:
-    return _html("error.html", exc.status, exc.headers, heading=heading, message=exc.detail_fa)
+def _error_page(exc: BaridError, heading: str) -> web.Response:
+    return _html("error.html", exc.kind().status, exc.headers, heading=heading, message=exc.detail_fa)
 
 
 def page_limit_key(remote: str | None) -> str:
@@ -82,7 +74,8 @@ def page_limit_key(remote: str | None) -> str:
 async def _limit(request: web.Request) -> None:
     policy = request.app[SMS_POLICY]
     interval = 1000.0 / policy.page_rate_per_s
-    wait_ms = await request.app[BATCHER].evalsha(TRACK_LIMIT, [page_limit_key(request.remote)],
+    remote = client_address(request, request.app[CONFIG].trusted_proxies)
+    wait_ms = await request.app[BATCHER].evalsha(TRACK_LIMIT, [page_limit_key(remote)],
                                                  [repr(interval), repr(interval * policy.page_burst)])
     if wait_ms:
         seconds = max(1, -(-int(wait_ms) // 1000))
@@ -115,7 +108,7 @@ async def _render(request: web.Request, link: links.Link, *, done: str = "", pro
     cases = request.app[NDR_CASES]
     try:
         case = await cases.get(link.shop_id, link.tracking_number)
-    except GatewayError:
+    except BaridError:
         return _html("error.html", 404, heading="پرونده‌ای پیدا نشد",
                      message="برای این مرسوله پروندهٔ تحویل ناموفق ثبت نشده است؛ چند دقیقهٔ دیگر دوباره سر بزنید.")
     allowed = case["allowed_actions"]
@@ -135,8 +128,8 @@ async def page(request: web.Request) -> web.Response:
     try:
         await _limit(request)
         link = _link(request)
-    except GatewayError as exc:
-        return _error_page(exc, "پیوند نامعتبر" if exc.status != 429 else "درخواست بیش از حد")
+    except BaridError as exc:
+        return _error_page(exc, "پیوند نامعتبر" if exc.kind().status != 429 else "درخواست بیش از حد")
     return await _render(request, link)
 
 
@@ -148,7 +141,7 @@ async def choose(request: web.Request) -> web.Response:
         if not links.csrf_ok(request.app[SMS_SETTINGS].link_secret, link.token, str(form.get("csrf", ""))):
             raise CsrfInvalid("the form does not belong to this link",
                               "این فرم از همین پیوند ارسال نشده است؛ صفحه را دوباره باز کنید")
-    except GatewayError as exc:
+    except BaridError as exc:
         return _error_page(exc, "درخواست پذیرفته نشد")
     cases = request.app[NDR_CASES]
     choice = str(form.get("choice", ""))
@@ -176,7 +169,7 @@ async def choose(request: web.Request) -> web.Response:
         await cases.act(link.shop_id, link.tracking_number, action, params)
         if notes and action != "update_contact":  # the day or the counter, and the notes for the postman too
             await cases.act(link.shop_id, link.tracking_number, "update_contact", {"address_notes": params_notes})
-    except GatewayError as exc:
-        return await _render(request, link, problem=exc.detail_fa, status=exc.status)
+    except BaridError as exc:
+        return await _render(request, link, problem=exc.detail_fa, status=exc.kind().status)
     return await _render(request, link, done=said)
 

@@ -22,10 +22,10 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
-from gateway import keys
-from gateway.batcher import Batcher, Script
-from gateway.timeutil import iso_ms
-from routing.offices import Registry
+from kernel.postal.offices import Registry
+from kernel.postal.timeutil import iso_ms
+from kernel.store import keys
+from kernel.store.batcher import Batcher, Script
 from tracking.events import FAILURE_REASONS, outbox_entry
 
 from . import links, store, texts

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 
-from gateway import keys
+from kernel.store import keys
 
 OPT_OUTS = "barid:sms:optouts"  # set of number_hash(phone): nothing is sent to these numbers
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from routing.offices import Registry
-from routing.sheet import jalali_long
+from kernel.postal.offices import Registry
+from kernel.postal.text import fa_digits
+from kernel.postal.timeutil import jalali_long
 from tracking.events import FAILURE_REASONS
-from tracking.page import fa_digits
 
 from .policy import SmsPolicy
 

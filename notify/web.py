@@ -23,21 +23,22 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from gateway import keys
-from gateway.app_keys import BATCHER, REDIS, SHOPS
-from gateway.auth import require_shop
-from gateway.booking import ShipmentNotFound
-from gateway.errors import FieldError, ValidationFailed
-from gateway.postal import PostalError, normalize_mobile
-from gateway.s10 import is_valid
-from gateway.tasks import stop_task
-from gateway.web_shipments import read_json
+from booking.app_keys import SHOPS
+from booking.auth import require_shop
+from booking.service import ShipmentNotFound
+from kernel.app_keys import BATCHER, CONFIG, REDIS
+from kernel.errors import FieldError, ValidationFailed
+from kernel.http import read_json
+from kernel.postal.offices import load_registry
+from kernel.postal.s10 import is_valid
+from kernel.postal.text import PostalError, normalize_mobile
+from kernel.store import keys
+from kernel.tasks import stop_task
 from returns.cases import CaseService
 from returns.policy import load_policy as load_ndr_policy
-from routing.offices import load_registry
-from tracking.staff import RECORD_FIELDS, parse_token, staff_from
+from tracking.staff import STAFF_AUTH
 
-from . import api_spec, selfservice  # noqa: F401  (api_spec documents these routes)
+from . import selfservice
 from .appkeys import NDR_CASES, SMS, SMS_POLICY, SMS_SETTINGS
 from .policy import SmsPolicy, load_policy
 from .provider import Kavenegar, SmsProvider
@@ -80,9 +81,7 @@ async def _shop_or_staff(request: web.Request) -> str:
     """Who asks: ``shop:<id>`` for an API key, ``staff:<id>`` for a post-office staff token (operators)."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token.startswith(keys.STAFF_TOKEN_PREFIX):
-        staff_id = parse_token(token)
-        record = await request.app[BATCHER].command("HMGET", keys.staff(staff_id), *RECORD_FIELDS)
-        return f"staff:{staff_from(staff_id, token, record).id}"
+        return f"staff:{(await request.app[STAFF_AUTH](request)).id}"
     return f"shop:{(await require_shop(request)).id}"
 
 
@@ -138,7 +137,7 @@ def setup(app: web.Application, *, settings: NotifySettings | None = None, polic
     ``delivery_code(tracking_number)`` gives the buyer's delivery code for the out-for-delivery SMS (None: no
     code); ``cases(app)`` the returns feature's case service for the self-service page (default: one built from
     ``returns.cases`` on this app's store)."""
-    app[SMS_SETTINGS] = settings or NotifySettings.from_env()
+    app[SMS_SETTINGS] = settings or NotifySettings.from_config(app[CONFIG])
     app[SMS_POLICY] = policy or load_policy()
     app.cleanup_ctx.append(_ctx(provider, delivery_code, cases))
     r = app.router

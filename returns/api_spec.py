@@ -1,13 +1,14 @@
-"""OpenAPI description of the failed-delivery routes (``returns.web``), contributed to the gateway's document.
+"""OpenAPI description of the failed-delivery routes (``returns.web``), for the gateway's document.
 
-Imported by ``returns.web``, so the operations are added before ``create_app`` builds the document. Actions,
-states and reasons come from the code that applies them.
+Actions, states and reasons come from the code that applies them.
 """
 
 from __future__ import annotations
 
-from gateway.openapi import add_paths, problem_responses
-from routing.offices import load_registry
+from typing import Any
+
+from kernel.openapi import problem_responses
+from kernel.postal.offices import load_registry
 from tracking.events import FAILURE_REASONS
 
 from .cases import STATES
@@ -127,4 +128,6 @@ PATHS = {
                       **problem_responses(401, 404, 409, 415, 422, 429, 503)}}},
 }
 
-add_paths(PATHS, SCHEMAS)
+def fragment(_limits: object = None) -> dict[str, Any]:
+    """The failed-delivery operations and the components they name, for the gateway's document (gateway.openapi)."""
+    return {"paths": PATHS, "components": {"schemas": SCHEMAS}}

@@ -28,13 +28,13 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
-from gateway import keys
-from gateway.batcher import Batcher, Script
-from gateway.booking import FEED_MAXLEN
-from gateway.errors import Conflict, NotFound
-from gateway.network import IRAN_TIME
-from gateway.timeutil import iso_ms
-from routing.offices import Registry
+from kernel.errors import Conflict, NotFound
+from kernel.postal.network import IRAN_TIME
+from kernel.postal.offices import Registry
+from kernel.postal.timeutil import iso_ms
+from kernel.store import keys
+from kernel.store.batcher import Batcher, Script
+from kernel.store.keys import FEED_MAXLEN
 from tracking.events import FAILURE_REASONS, outbox_entry
 from tracking.scans import RUNS
 

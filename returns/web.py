@@ -27,17 +27,18 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from gateway.app_keys import BATCHER, BOOKING, REDIS
-from gateway.auth import require_caller, require_shop
-from gateway.errors import FieldError, GatewayError
-from gateway.postal import PostalError, normalize_mobile, normalize_text
-from gateway.s10 import is_valid
-from gateway.tasks import stop_task
-from gateway.web_shipments import _idempotent, read_json, validation_failed
-from routing.offices import Registry, load_registry
+from booking.app_keys import BOOKING
+from booking.auth import require_caller, require_shop
+from booking.idempotency import idempotent
+from kernel.app_keys import BATCHER, CONFIG, REDIS
+from kernel.errors import BaridError, FieldError, validation_failed
+from kernel.http import read_json
+from kernel.postal.offices import Registry, load_registry
+from kernel.postal.s10 import is_valid
+from kernel.postal.text import PostalError, normalize_mobile, normalize_text
+from kernel.tasks import stop_task
 from tracking.events import FAILURE_REASONS
 
-from . import api_spec  # noqa: F401  (documents these routes)
 from .cases import STATES, CaseNotFound, CaseService, today_iran
 from .policy import ACTIONS, Policy, load_policy
 
@@ -49,10 +50,6 @@ _CURSOR = re.compile(r"[0-9]{13}:[A-Z]{2}[0-9]{9}[A-Z]{2}", re.ASCII)
 @dataclass(frozen=True, slots=True)
 class NdrSettings:
     interval_s: float = 1.0  # how often the case worker looks for new attempts and passed deadlines; 0: off
-
-    @classmethod
-    def from_env(cls) -> NdrSettings:
-        return cls(float(os.environ.get("BARID_NDR_INTERVAL_S") or 1.0))
 
 
 NDR_POLICY = web.AppKey("ndr_policy", Policy)
@@ -176,7 +173,7 @@ async def post_action(request: web.Request) -> web.Response:
             raise validation_failed(parsed)
         return 200, orjson.dumps(await cases.act(caller.shop.id, tn, *parsed))
 
-    return await _idempotent(request, caller, raw, produce)
+    return await idempotent(request, caller, raw, produce)
 
 
 async def post_bulk(request: web.Request) -> web.Response:
@@ -215,17 +212,17 @@ async def post_bulk(request: web.Request) -> web.Response:
             seen.add(tn)  # type: ignore[arg-type]
             try:
                 case = await cases.act(caller.shop.id, tn, *parsed)  # type: ignore[arg-type,misc]
-            except GatewayError as exc:
+            except BaridError as exc:
                 results.append({"index": i, "tracking_number": tn, "ok": False, "error": _problem(exc)})
             else:
                 results.append({"index": i, "tracking_number": tn, "ok": True, "case": case})
         applied = sum(r["ok"] for r in results)
         return 200, orjson.dumps({"applied": applied, "rejected": len(results) - applied, "results": results})
 
-    return await _idempotent(request, caller, raw, produce)
+    return await idempotent(request, caller, raw, produce)
 
 
-def _problem(exc: GatewayError) -> dict[str, Any]:
+def _problem(exc: BaridError) -> dict[str, Any]:
     return {k: v for k, v in exc.to_problem().items() if k != "type"}
 
 
@@ -256,7 +253,7 @@ async def _ctx(app: web.Application) -> AsyncIterator[None]:
 def setup(app: web.Application, policy: Policy | None = None, settings: NdrSettings | None = None) -> None:
     """Add the failed-delivery routes and the case worker (after the gateway's store context)."""
     app[NDR_POLICY] = policy or load_policy()
-    app[NDR_SETTINGS] = settings or NdrSettings.from_env()
+    app[NDR_SETTINGS] = settings or NdrSettings(app[CONFIG].ndr_interval_s)
     app.cleanup_ctx.append(_ctx)
     r = app.router
     r.add_get("/v1/ndr", list_cases)

@@ -1,7 +1,7 @@
-"""Barid router: post-office registry, network paths and delivery dates, and postmen's daily routes.
+"""Barid router: postmen's daily routes (the post-office registry and network are the kernel's,
+``kernel.postal.offices``).
 
 Public entry points:
-    routing.offices.load_registry()            registry, delivering office, hub path, expected delivery
     routing.jobs.submit_plan / PlanWorker       plans queued through the store, solved by router workers
     routing.sheet.render_route_sheet(plan, i)   printable Persian route sheet
     routing.solver.solve(problem, params)       the solver (Problem, SolveParams, Stop -> Result)

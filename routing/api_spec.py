@@ -1,14 +1,11 @@
-"""OpenAPI description of the delivery-planning routes (``routing.web``), contributed to the gateway's document.
-
-Imported by ``routing.web``, so the operations are added before ``create_app`` builds the document.
-"""
+"""The planning feature's OpenAPI fragment (``routing.web``'s routes), assembled by ``gateway/openapi.py``."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from gateway.errors import PROBLEM_CONTENT_TYPE
-from gateway.openapi import JSON, add_paths, json_body, problem_responses, ref
+from kernel.errors import PROBLEM_CONTENT_TYPE
+from kernel.openapi import JSON, json_body, problem_responses, ref
 
 from .service import PLAN_TIME_LIMIT_S
 
@@ -112,4 +109,7 @@ PATHS: dict[str, dict[str, Any]] = {
                                      "(`sheet_link_invalid`) or expired (`sheet_link_expired`).")}}},
 }
 
-add_paths(PATHS, SCHEMAS, SECURITY_SCHEMES)
+
+def fragment(_limits: object = None) -> dict[str, Any]:
+    """The planning operations and the components they name, for the gateway's document (gateway.openapi)."""
+    return {"paths": PATHS, "components": {"schemas": SCHEMAS, "securitySchemes": SECURITY_SCHEMES}}

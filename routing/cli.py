@@ -1,4 +1,4 @@
-"""Command line: ``python -m routing plan|bench|worker ...``."""
+"""Command line: ``python -m routing plan|worker ...`` (the benchmark is ``python -m bench.routing``)."""
 
 from __future__ import annotations
 
@@ -9,15 +9,9 @@ import time
 from datetime import date
 from pathlib import Path
 
-from .errors import InvalidDate, RoutingError
+from kernel.errors import BaridError
 
-
-def _peers(text: str) -> list[str]:
-    names = [name.strip() for name in text.split(",") if name.strip()]
-    unknown = [name for name in names if name not in ("vroom", "pyvrp")]
-    if unknown or not names:
-        raise argparse.ArgumentTypeError(f"unknown peer {', '.join(unknown) or text!r} (choose vroom, pyvrp)")
-    return names
+from .errors import InvalidDate
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -34,19 +28,6 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--json", type=Path, help="write the plan as JSON to this file")
     plan.add_argument("--sheets", type=Path, help="write one printable route sheet (HTML) per postman here")
 
-    bench = commands.add_parser("bench", help="benchmark against best-known solutions and pyvroom")
-    bench.add_argument("--set", choices=["solomon", "cvrp", "office", "tight", "all"], default="solomon",
-                       help="tight: the X and Solomon instances with the fleet at the best-known vehicle count")
-    bench.add_argument("--instances", type=Path, help="directory of instances (Solomon .txt / CVRPLIB .vrp, bks.csv)")
-    bench.add_argument("--time-limit", type=float, help="seconds per instance (default: solomon 5, cvrp 10)")
-    bench.add_argument("--peer", action="append", type=_peers, default=[],
-                       help="also run a peer under the same time cap, one thread: vroom (pyvroom, exploration "
-                            "level 5) or pyvrp; repeat or comma-separate for both")
-    bench.add_argument("--json", type=Path, help="write one record per instance to this file")
-    bench.add_argument("--only", help="only instances whose name matches this glob, e.g. 'X-n1001*'")
-    bench.add_argument("--no-kernels", action="store_true", help="skip the Cython-vs-Python kernel table")
-    bench.add_argument("--seed", type=int, default=1)
-
     worker = commands.add_parser("worker", help="solve the plans gateways queue in the store (run any number)")
     worker.add_argument("--burst", action="store_true", help="exit once no plan is waiting")
     return parser
@@ -55,8 +36,8 @@ def _parser() -> argparse.ArgumentParser:
 def _worker(args) -> int:
     import logging
 
-    from gateway.config import Config
-    from gateway.store import open_store
+    from kernel.settings import Config
+    from kernel.store.client import open_store
 
     from .jobs import serve
 
@@ -66,17 +47,6 @@ def _worker(args) -> int:
         done = serve(url, burst=args.burst, cluster=config.redis_cluster)
     print(f"{done} plan(s) finished", file=sys.stderr)
     return 0
-
-
-def _bench(args) -> int:
-    from .bench import BenchConfig
-    from .bench import main as bench_main
-
-    sets = ("solomon", "cvrp", "office", "tight") if args.set == "all" else (args.set,)
-    peers = tuple(dict.fromkeys(name for group in args.peer for name in group))
-    config = BenchConfig(sets=sets, instances_dir=args.instances, time_limit_s=args.time_limit, peers=peers,
-                         json_path=args.json, only=args.only, kernels=not args.no_kernels, seed=args.seed)
-    return bench_main(config)
 
 
 def _plan(args) -> int:
@@ -143,7 +113,7 @@ def _print_plan(plan: dict) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return {"bench": _bench, "plan": _plan, "worker": _worker}[args.command](args)
-    except RoutingError as exc:
-        print(f"error: {exc.code}: {exc.message}", file=sys.stderr)
+        return {"plan": _plan, "worker": _worker}[args.command](args)
+    except BaridError as exc:  # the planner's errors and the office network's (an unknown office)
+        print(f"error: {exc.code}: {exc.detail}", file=sys.stderr)
         return 2

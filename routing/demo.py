@@ -13,8 +13,10 @@ from datetime import date
 
 import numpy as np
 
+from kernel.postal.offices import Office, load_registry
+from kernel.postal.text import fa_digits
+
 from .errors import InvalidParcel
-from .offices import Office, load_registry
 
 MIN_PARCELS, MAX_PARCELS = 100, 3000
 BLOCK_M = 90.0  # street spacing
@@ -25,7 +27,6 @@ WINDOW_STARTS_H = (9, 10, 11, 12, 13, 14)  # two-hour windows, within an 08:00�
 POSTAL_TAIL_DIGITS = "013456789"  # digits 6–10 of an Iranian postal code never use 2
 STREETS = ("ولیعصر", "انقلاب", "آزادی", "کریمخان", "فاطمی", "طالقانی", "مطهری", "بهار", "شریعتی", "جمهوری",
            "حافظ", "فلسطین", "سعدی", "نواب", "کارگر", "وصال", "قدس", "ایرانشهر", "بهشتی", "گاندی")
-PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 NAMES = ("علی رضایی", "زهرا کاظمی", "محمد حسینی", "فاطمه احمدی", "حسین موسوی", "مریم کریمی", "رضا محمدی",
          "سارا جعفری", "مهدی صادقی", "نرگس رحیمی")
 
@@ -73,7 +74,7 @@ def generate_day(office_code: str, day: date, n_parcels: int = 300, seed: int = 
         street = STREETS[int(abs(north if rng.uniform() < 0.5 else east) // BLOCK_M) % len(STREETS)]
         address = f"{office.city}، خیابان {street}، کوچه {int(rng.integers(1, 30))}، پلاک {int(rng.integers(1, 120))}"
         buildings.append((offset_point(office, east, north), _postal_code(office, rng),
-                          address.translate(PERSIAN_DIGITS)))
+                          fa_digits(address)))
     # busy buildings (offices, shops) get more parcels
     popularity = rng.pareto(2.5, n_buildings) + 1.0
     popularity /= popularity.sum()

@@ -1,14 +1,16 @@
-"""One error root for the router. Each error has a stable machine-readable ``code`` and a human message.
+"""The planner's errors: a branch of the one root, ``kernel.errors.BaridError``.
 
-The gateway maps ``status`` to the HTTP status; the CLI prints ``code: message`` and exits non-zero.
+Each has a stable ``code``; its HTTP status and Persian text come from the problem catalogue. The CLI prints
+``code: message`` and exits non-zero; a failed plan job keeps ``to_dict()`` in its record.
 """
 
 from __future__ import annotations
 
+from kernel.errors import BaridError
 
-class RoutingError(Exception):
+
+class RoutingError(BaridError):
     code = "routing_error"
-    status = 500
 
     def __init__(self, message: str):
         super().__init__(message)
@@ -18,61 +20,33 @@ class RoutingError(Exception):
         return {"code": self.code, "message": self.message}
 
 
-class UnknownOffice(RoutingError):
-    code = "unknown_office"
-    status = 404
-
-
-class UnknownPostalArea(RoutingError):
-    code = "unknown_postal_area"
-    status = 422
-
-
-class InvalidPostalCode(RoutingError):
-    code = "invalid_postal_code"
-    status = 422
-
-
-class UnknownService(RoutingError):
-    code = "unknown_service"
-    status = 422
-
-
 class NoParcels(RoutingError):
     code = "no_parcels"
-    status = 422
 
 
 class InvalidParcel(RoutingError):
     code = "invalid_parcel"
-    status = 422
 
 
 class TimeLimitOutOfRange(RoutingError):
     code = "time_limit_out_of_range"
-    status = 422
 
 
 class InvalidDate(RoutingError):
     code = "invalid_date"
-    status = 422
 
 
 class InstanceParseError(RoutingError):
     code = "instance_parse_error"
-    status = 422
 
 
 class InvalidProblem(RoutingError):
     code = "invalid_problem"
-    status = 422
 
 
 class PlanNotFound(RoutingError):
     code = "plan_not_found"
-    status = 404
 
 
 class SolverFailed(RoutingError):
     code = "solver_failed"
-    status = 500

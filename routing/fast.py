@@ -1,9 +1,9 @@
 """The router's kernels: the compiled ``routing._fast``, or its pure-Python twin ``routing._fast_py`` (same
-functions, same results, much slower), chosen by ``gateway.extensions``."""
+functions, same results, much slower), chosen by ``kernel.extensions``."""
 
 from __future__ import annotations
 
-from gateway.extensions import load_kernels
+from kernel.extensions import load_kernels
 
 kernels = load_kernels("routing._fast", "routing._fast_py")
 COMPILED = kernels.__name__ == "routing._fast"

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from kernel.postal.offices import Office, haversine_m, normalize_postal_code
+
 from . import fast
 from .errors import InvalidParcel, NoParcels
-from .offices import Office, haversine_m, normalize_postal_code
 from .problem import Problem
 
 COD_TYPES = {"cod", "cash_on_delivery", "pas-kerayeh"}

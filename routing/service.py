@@ -11,9 +11,10 @@ from datetime import date
 
 import jdatetime
 
+from kernel.postal.offices import load_registry
+
 from .errors import InvalidDate, NoParcels, TimeLimitOutOfRange
 from .office_day import Fleet, build_problem, merge_stops, s_to_clock, split_stops
-from .offices import load_registry
 from .params import SolveParams, Stop
 from .solver import evaluate, solve
 

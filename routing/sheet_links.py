@@ -18,8 +18,8 @@ from datetime import date, datetime, timedelta
 
 import redis.asyncio as aioredis
 
-from gateway.errors import Forbidden
-from gateway.network import IRAN_TIME
+from kernel.errors import Forbidden
+from kernel.postal.timeutil import IRAN_TIME
 
 # A sheet is for one working day: its link lasts until noon of the next day (Iran time), a late shift included,
 # and never longer than the plan record itself lives.

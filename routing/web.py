@@ -12,25 +12,20 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 from datetime import date
 
 import orjson
 from aiohttp import web
 
-from gateway.app_keys import CONFIG, REDIS
-from gateway.errors import Forbidden, NotFound
-from gateway.timeutil import iso_ms
-from gateway.web_shipments import read_json
-from tracking.web import require_staff
+from kernel.app_keys import CONFIG, REDIS
+from kernel.errors import Forbidden, NotFound
+from kernel.http import read_json
+from kernel.postal.offices import load_registry
+from kernel.postal.timeutil import iso_ms
+from tracking.staff import STAFF_AUTH
 
-from . import (
-    api_spec,  # noqa: F401  (documents these routes)
-    jobs,
-    sheet_links,
-)
+from . import jobs, sheet_links
 from .errors import PlanNotFound
-from .offices import load_registry
 from .sheet import SHEET_CSP, render_route_sheet
 
 JSON = "application/json"
@@ -43,8 +38,8 @@ class NotThisOffice(Forbidden):
 
 
 def _operator(request: web.Request) -> bool:
-    """Operators hold a token from BARID_OPERATOR_TOKEN_SHA256 (comma-separated SHA-256 hex digests)."""
-    allowed = [h for h in os.environ.get("BARID_OPERATOR_TOKEN_SHA256", "").split(",") if h]
+    """Operators hold a token whose SHA-256 is in the settings (BARID_OPERATOR_TOKEN_SHA256)."""
+    allowed = request.app[CONFIG].operator_token_sha256 if CONFIG in request.app else ()
     header = request.headers.get("Authorization", "")
     if not allowed or not header.startswith("Bearer op_"):
         return False
@@ -57,7 +52,7 @@ async def _authorize(request: web.Request) -> str:
     office = load_registry().get(request.match_info["code"])
     if _operator(request):
         return office.code
-    staff = await require_staff(request)
+    staff = await request.app[STAFF_AUTH](request)
     if staff.office not in (office.code, office.hub):  # a hub's staff plan for the offices of their hub
         raise NotThisOffice(f"staff of {staff.office} cannot plan for {office.code}",
                             f"کارمند {staff.office} نمی‌تواند برای {office.code} برنامه بریزد")
@@ -127,6 +122,7 @@ async def route_sheet(request: web.Request) -> web.Response:
 
 
 def setup(app: web.Application) -> None:
+    """Add the planning routes (staff are authenticated by ``STAFF_AUTH``, filled in at assembly)."""
     app[SHEET_SECRET] = sheet_links.SheetSecret(app[CONFIG].sheet_secret if CONFIG in app else None)
     app.router.add_post("/v1/offices/{code}/plans", create_plan)
     app.router.add_get("/v1/offices/{code}/plans/{plan_id}", get_plan)

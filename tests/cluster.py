@@ -10,7 +10,7 @@ from pathlib import Path
 
 import redis
 
-from gateway.store import find_server_binary
+from kernel.store.client import find_server_binary
 
 SLOTS = 16384
 

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
-from gateway import keys
-from gateway.config import Config
-from gateway.shops import ShopRegistry
-from gateway.store import EmbeddedStore
+from booking.shops import ShopRegistry
 from gateway.web_app import create_app
+from kernel.settings import Config
+from kernel.store import keys
+from kernel.store.client import EmbeddedStore
 
 DATA = Path(__file__).parent / "data"
 

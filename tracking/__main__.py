@@ -1,7 +1,7 @@
 """``python -m tracking dispatch [--burst]``: run a webhook dispatcher on the gateway's store.
 
 The store is the one the gateway uses (``REDIS_URL``, else the embedded server under ``BARID_DATA``);
-tracking settings come from the environment (see ``tracking.config``). Run as many as you like.
+tracking settings come from the environment (see ``kernel.settings``). Run as many as you like.
 """
 
 from __future__ import annotations
@@ -11,10 +11,9 @@ import logging
 import signal
 import sys
 
-from gateway.config import Config
-from gateway.store import open_store
+from kernel.settings import Config
+from kernel.store.client import open_store
 
-from .config import TrackingConfig
 from .dispatcher import serve
 
 
@@ -29,11 +28,10 @@ def main(argv: list[str] | None = None) -> int:
     dispatch.add_argument("--burst", action="store_true", help="exit once nothing is left to deliver")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    tracking_config = TrackingConfig.from_env()
     signal.signal(signal.SIGTERM, _interrupt)  # stop like Ctrl-C: leases of unfinished deliveries just expire
     config = Config.from_env()
     with open_store(config) as url:
-        delivered = serve(url, tracking_config, burst=args.burst, cluster=config.redis_cluster)
+        delivered = serve(url, config.tracking, burst=args.burst, cluster=config.redis_cluster)
     logging.getLogger("barid.dispatcher").info("delivered %d webhooks", delivered)
     return 0
 

@@ -1,21 +1,20 @@
-"""OpenAPI description of the tracking routes (``tracking.web``), contributed to the gateway's document.
+"""The tracking feature's OpenAPI fragment (``tracking.web``'s routes), assembled by ``gateway/openapi.py``.
 
-Imported by ``tracking.web``, so the operations are added before ``create_app`` builds the document. Limits and
-names come from the code that enforces them (``TrackingConfig`` defaults, the event rules, the office registry).
+Limits and names come from the code that enforces them (``TrackingConfig`` defaults, the event rules, the office registry).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from gateway import keys
-from gateway.errors import PROBLEM_CONTENT_TYPE
-from gateway.keys import STATUSES
-from gateway.openapi import JSON, add_paths, json_body, problem_responses, ref
-from gateway.validation import SERVICES
-from routing.offices import load_registry
+from booking.validation import SERVICES
+from kernel.errors import PROBLEM_CONTENT_TYPE
+from kernel.openapi import JSON, json_body, problem_responses, ref
+from kernel.postal.offices import load_registry
+from kernel.settings import TrackingConfig
+from kernel.store import keys
+from kernel.store.keys import STATUSES
 
-from .config import TrackingConfig
 from .events import COD_METHODS, FAILURE_REASONS, FEATURE_EVENTS, RULES, STAFF_EVENTS
 
 _DEFAULTS = TrackingConfig()
@@ -350,4 +349,7 @@ PATHS: dict[str, dict[str, Any]] = {
             **problem_responses(503), "429": _TRACK_LIMITED}}},
 }
 
-add_paths(PATHS, SCHEMAS, SECURITY_SCHEMES)
+
+def fragment(_limits: object = None) -> dict[str, Any]:
+    """The tracking operations and the components they name, for the gateway's document (gateway.openapi)."""
+    return {"paths": PATHS, "components": {"schemas": SCHEMAS, "securitySchemes": SECURITY_SCHEMES}}

@@ -31,7 +31,7 @@ Retention
   ``outbox_retention_s`` (default 7 days). A lagging or new group therefore never loses entries; the stream
   holds at most the retention window plus whatever is unacknowledged.
 * Dead letters: dropped ``dead_retention_s`` (default 30 days) after the event was recorded.
-* Shop feeds (polling/SSE): capped by the gateway at ``FEED_MAXLEN`` entries per shop (XADD MAXLEN ~), each
+* Shop feeds (polling/SSE): capped at ``keys.FEED_MAXLEN`` entries per shop (XADD MAXLEN ~), each
   of one to ``keys.FEED_RUN`` events.
 * Delivery queues hold only undelivered events; a queue disappears with its last event.
 """
@@ -52,13 +52,13 @@ import aiohttp
 import orjson
 from redis.exceptions import ResponseError
 
-from gateway import keys
-from gateway.batcher import Batcher, Script
-from gateway.errors import GatewayError, ValidationFailed
-from gateway.store import async_client
-from gateway.timeutil import parse_iso
+from kernel.errors import BaridError, ValidationFailed
+from kernel.postal.timeutil import parse_iso
+from kernel.settings import TrackingConfig
+from kernel.store import keys
+from kernel.store.batcher import Batcher, Script
+from kernel.store.client import async_client
 
-from .config import TrackingConfig
 from .ssrf import GuardedResolver, check_url
 from .webhooks import ENQUEUE, WebhookRegistry, live_keys, sign
 
@@ -528,7 +528,7 @@ class Dispatcher:
     async def _disable(self, shop_id: int, ep: str) -> None:
         try:
             doc = await self.registry.set_status(shop_id, ep, "disabled", "endpoint answered 410 Gone")
-        except GatewayError:  # deleted meanwhile
+        except BaridError:  # deleted meanwhile
             return
         cached = self._docs.get(str(shop_id), {}).get(ep)
         if cached is not None:

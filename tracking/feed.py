@@ -16,8 +16,8 @@ from typing import Any
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from gateway import keys
-from gateway.errors import FieldError, ValidationFailed
+from kernel.errors import FieldError, ValidationFailed
+from kernel.store import keys
 
 _CURSOR = re.compile(r"([0-9]{1,20})-([0-9]{1,20})(?:\.([1-9][0-9]{0,3}))?", re.ASCII)
 _TYPE = re.compile(rb'"type":"([a-z_]+)"')

@@ -8,35 +8,15 @@ under 1.5 KB gzipped for a typical history, so it loads in well under a second e
 
 from __future__ import annotations
 
-import html
 from datetime import datetime
-from functools import lru_cache
-from pathlib import Path
-from string import Template
 from typing import Any
-from zoneinfo import ZoneInfo
 
-import jdatetime
 import orjson
 
-from gateway.timeutil import parse_iso
-from routing.offices import Registry
+from kernel import templates
+from kernel.postal.offices import Registry
 
 from .events import FAILURE_REASONS, RULES, STATUS_FA
-
-TEHRAN = ZoneInfo("Asia/Tehran")
-_FA_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
-
-
-def fa_digits(text: str) -> str:
-    return text.translate(_FA_DIGITS)
-
-
-def jalali(iso: str) -> str:
-    """'2025-03-20T10:30:00.000Z' -> 'پنج‌شنبه ۳۰ اسفند ۱۴۰۳، ساعت ۱۴:۰۰' (Tehran time)."""
-    dt = datetime.fromtimestamp(parse_iso(iso), TEHRAN)
-    j = jdatetime.datetime.fromgregorian(datetime=dt, locale="fa_IR")
-    return fa_digits(f"{j.strftime('%A')} {j.day} {j.strftime('%B')} {j.year}، ساعت {j.strftime('%H:%M')}")
 
 
 def _office(registry: Registry, code: str | None) -> dict[str, Any] | None:
@@ -69,43 +49,14 @@ def public_view(parcel: dict[bytes, bytes], history: list[bytes], registry: Regi
     }
 
 
-@lru_cache(maxsize=1)
-def _template() -> Template:
-    return Template((Path(__file__).with_name("templates") / "track.html").read_text(encoding="utf-8"))
-
-
-def _esc(value: Any) -> str:
-    return html.escape(str(value), quote=True)
-
-
 def render(view: dict[str, Any]) -> bytes:
-    rows = []
-    for e in reversed(view["events"]):  # newest first
-        place = ""
-        if e["office"]:
-            place = f'<div class="muted">{_esc(e["office"]["name_fa"])}، {_esc(e["office"]["city"])}</div>'
-        reason = f'<div>{_esc(e["reason_fa"])}</div>' if e.get("reason_fa") else ""
-        rows.append(f'<li><div class="ev">{_esc(e["label_fa"])}</div>{reason}{place}'
-                    f'<div class="muted"><time datetime="{_esc(e["occurred_at"])}">{_esc(jalali(e["occurred_at"]))}'
-                    f"</time></div></li>")
-    dest = view["destination"]
-    where = f'<div class="muted">مقصد: {_esc(dest["city"])}، {_esc(dest["province"])}</div>' if dest["city"] else ""
-    eta = ""
+    eta = None
     if view.get("expected_delivery") and view["status"] not in ("delivered", "returned", "cancelled"):
-        eta_date = jdatetime.date.fromgregorian(date=datetime.fromisoformat(view["expected_delivery"]).date(),
-                                                locale="fa_IR")
-        day = fa_digits(f"{eta_date.strftime('%A')} {eta_date.day} {eta_date.strftime('%B')}")
-        eta = f"<div>تحویل پیش‌بینی‌شده: {_esc(day)}</div>"
-    body = (f'<section class="card"><div class="muted">کد رهگیری</div><div class="tn">{_esc(view["tracking_number"])}'
-            f'</div><div class="status st-{_esc(view["status"])}" id="status">{_esc(view["status_fa"])}</div>'
-            f'<div class="muted">{_esc(jalali(view["status_at"]))}</div>{where}{eta}</section>'
-            f'<section class="card"><h1>سوابق مرسوله</h1><ol id="history">{"".join(rows)}</ol></section>')
-    return _template().substitute(title=f"رهگیری {_esc(view['tracking_number'])}", body=body).encode()
+        eta = datetime.fromisoformat(view["expected_delivery"]).date()
+    return templates.render("tracking", "track.html", title=f"رهگیری {view['tracking_number']}", view=view,
+                            events=list(reversed(view["events"])), eta=eta).encode()  # newest first
 
 
 def render_not_found(tracking_number: str) -> bytes:
-    body = (f'<section class="card"><div class="tn">{_esc(tracking_number)}</div>'
-            '<div class="status st-cancelled" id="status">مرسوله‌ای با این کد رهگیری پیدا نشد</div>'
-            '<div class="muted">کد را دوباره بررسی کنید؛ کد رهگیری ۱۳ نویسه است، مانند EP123456785IR.</div>'
-            "</section>")
-    return _template().substitute(title="مرسوله یافت نشد", body=body).encode()
+    return templates.render("tracking", "track.html", title="مرسوله یافت نشد", view=None,
+                            tracking_number=tracking_number).encode()

@@ -15,15 +15,12 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-import tomllib
-from dataclasses import dataclass
-from pathlib import Path
 
-from gateway import keys
-from gateway.batcher import Batcher, Script
-from gateway.errors import RateLimited
-
-LIMITS_PATH = Path(__file__).resolve().parent.parent / "gateway" / "data" / "limits.toml"
+from kernel.errors import RateLimited
+from kernel.postal.text import fa_digits
+from kernel.settings import TrackLimits
+from kernel.store import keys
+from kernel.store.batcher import Batcher, Script
 
 # KEYS: 1 the address's key. ARGV: 1 ms between lookups (1000 / rate), 2 the tolerance in ms (interval x burst).
 # Returns 0 (allowed, counted) or the ms to wait before the next lookup is allowed (nothing counted).
@@ -43,25 +40,6 @@ return 0
 class TrackRateLimited(RateLimited):
     code = "track_rate_limited"
     title = "Too many tracking lookups from this address"
-
-
-_FA_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
-
-
-@dataclass(frozen=True, slots=True)
-class TrackLimits:
-    rate_per_s: float
-    burst: int
-
-    def __post_init__(self) -> None:
-        if not self.rate_per_s > 0 or self.burst < 1:
-            raise ValueError(f"public tracking limits need rate_per_s > 0 and burst >= 1, got {self}")
-
-    @classmethod
-    def load(cls, path: Path | str = LIMITS_PATH) -> TrackLimits:
-        with open(path, "rb") as f:
-            table = tomllib.load(f).get("public_tracking", {})
-        return cls(float(table.get("rate_per_s", 1.0)), int(table.get("burst", 60)))
 
 
 def client_key(remote: str | None) -> str:
@@ -84,5 +62,5 @@ async def check(batcher: Batcher, limits: TrackLimits, remote: str | None) -> No
         seconds = max(1, -(-int(wait_ms) // 1000))
         raise TrackRateLimited(
             f"too many tracking lookups from this address; retry in {seconds} s",
-            f"درخواست‌های رهگیری از این نشانی بیش از حد مجاز است؛ {str(seconds).translate(_FA_DIGITS)} ثانیهٔ دیگر "
+            f"درخواست‌های رهگیری از این نشانی بیش از حد مجاز است؛ {fa_digits(seconds)} ثانیهٔ دیگر "
             "دوباره تلاش کنید", headers={"Retry-After": str(seconds)})

@@ -22,16 +22,15 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
-from gateway import keys
-from gateway.batcher import Batcher, Script
-from gateway.booking import FEED_MAXLEN
-from gateway.errors import Conflict, FieldError, Forbidden, GatewayError, NotFound, ValidationFailed
-from gateway.keys import STATUSES
-from gateway.s10 import check_digit
-from gateway.timeutil import iso_ms
-from routing.offices import Registry
+from kernel.errors import BaridError, Conflict, FieldError, Forbidden, NotFound, ValidationFailed
+from kernel.postal.offices import Registry
+from kernel.postal.s10 import check_digit
+from kernel.postal.timeutil import iso_ms
+from kernel.settings import TrackingConfig
+from kernel.store import keys
+from kernel.store.batcher import Batcher, Script
+from kernel.store.keys import FEED_MAXLEN, STATUSES
 
-from .config import TrackingConfig
 from .events import (
     AFTER_TERMINAL,
     COD_METHODS,
@@ -65,8 +64,7 @@ class ScanIdReused(Conflict):
     title = "scan_id was already used for a different scan"
 
 
-class CodAmountMismatch(GatewayError):
-    status = 422
+class CodAmountMismatch(BaridError):
     code = "cod_amount_mismatch"
     title = "COD amount differs from the booked one"
 
@@ -469,7 +467,7 @@ class ScanService:
                     known[tn] = cache[tn] = int(shop)
         return known
 
-    async def record(self, staff: Staff, scans: list[Scan]) -> list[dict[str, Any] | GatewayError]:
+    async def record(self, staff: Staff, scans: list[Scan]) -> list[dict[str, Any] | BaridError]:
         """One result per scan, in the given order: {event_id, status, duplicate} or the error.
 
         Scans are applied oldest ``occurred_at`` first, in one script call per shop and CHUNK scans.
@@ -478,7 +476,7 @@ class ScanService:
         return await self._submit(staff, scans, owners)
 
     async def record_upload(self, staff: Staff, body: Any) -> tuple[list[Scan | list[FieldError]],
-                                                                     list[dict[str, Any] | GatewayError]]:
+                                                                     list[dict[str, Any] | BaridError]]:
         """A batch upload: each item parsed (a Scan or its field errors), and the results of the valid ones.
 
         Big uploads are prepared (validated, their owners looked up, their scripts queued) one at a time per
@@ -553,7 +551,7 @@ def _not_found(tn: str) -> ParcelNotFound:
     return ParcelNotFound(f"no parcel {tn}", f"مرسوله‌ای با کد رهگیری {tn} وجود ندارد")
 
 
-def _result(res: list[bytes], s: Scan) -> dict[str, Any] | GatewayError:
+def _result(res: list[bytes], s: Scan) -> dict[str, Any] | BaridError:
     verdict = res[0]
     if verdict == b"OK":
         return {"event_id": f"evt_{s.tracking_number}_{res[1].decode()}", "status": res[2].decode(),
@@ -618,6 +616,6 @@ def validate_batch(body: Any, registry: Registry, config: TrackingConfig) -> lis
     return [parse_scan(item, registry, config, now, f"scans[{i}].") for i, item in enumerate(items)]
 
 
-def problem_of(exc: GatewayError) -> dict[str, Any]:
+def problem_of(exc: BaridError) -> dict[str, Any]:
     """The per-item error of a batch answer: the problem body without the type URL."""
     return {k: v for k, v in exc.to_problem().items() if k != "type"}

@@ -18,7 +18,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 from yarl import URL
 
-from gateway.errors import FieldError, ValidationFailed
+from kernel.errors import FieldError, ValidationFailed
 
 
 class BlockedAddress(OSError):

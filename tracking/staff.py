@@ -11,16 +11,17 @@ import hashlib
 import hmac
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from gateway import keys
-from gateway.errors import FieldError, NotFound, Unauthorized, ValidationFailed
-from gateway.timeutil import iso_ms
-from routing.offices import Office, Registry
+from kernel.errors import FieldError, NotFound, Unauthorized, ValidationFailed
+from kernel.postal.offices import Office, Registry
+from kernel.postal.timeutil import iso_ms
+from kernel.store import keys
 
 
 class InvalidStaffToken(Unauthorized):
@@ -38,6 +39,12 @@ class Staff:
     id: int
     office: str
     name: str
+
+
+# Who a staff bearer token belongs to: tracking's authentication, put in the app at assembly (gateway.web_app), so
+# the features that act for staff (planning, manifests) do not import tracking's HTTP layer.
+StaffAuth = Callable[[web.Request], Awaitable[Staff]]
+STAFF_AUTH = web.AppKey("staff_auth", StaffAuth)
 
 
 def hash_token(token: str) -> str:

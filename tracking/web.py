@@ -1,7 +1,7 @@
 """Tracking routes: staff scans, webhook endpoints, the shop's event feed and the buyers' tracking.
 
-``setup(app)`` adds the routes and a cleanup_ctx that builds the services once the gateway's store client
-(``gateway.app_keys.REDIS``) exists, so it must be called after the gateway's own store context is added.
+``setup(app, config)`` adds the routes and a cleanup_ctx that builds the services once the store client
+(``kernel.app_keys.REDIS``) exists, so the gateway mounts it after its store context (gateway/web_app.py).
 """
 
 from __future__ import annotations
@@ -9,31 +9,25 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
-import redis.asyncio as aioredis
 from aiohttp import web
 
-from gateway import keys
-from gateway.app_keys import BATCHER, CONFIG, REDIS, STORE_URL
-from gateway.auth import require_shop
-from gateway.batcher import Batcher
-from gateway.booking import parcel_history
-from gateway.errors import GatewayError, ValidationFailed
-from gateway.s10 import S10Error, format_tracking_number, parse_tracking_number
-from gateway.store import async_client
-from gateway.web_shipments import read_json
-from routing.offices import Registry, load_registry
+from booking.auth import require_shop
+from kernel.app_keys import BATCHER, CONFIG, REDIS, STORE_URL
+from kernel.errors import BaridError, ValidationFailed
+from kernel.http import client_address, read_json
+from kernel.postal.offices import Registry, load_registry
+from kernel.postal.s10 import S10Error, format_tracking_number, parse_tracking_number
+from kernel.settings import TrackingConfig
+from kernel.store import keys
+from kernel.store.batcher import Batcher
+from kernel.store.client import async_client
+from kernel.store.keys import parcel_history
 
-from . import (
-    api_spec,  # noqa: F401  (documents these routes)
-    feed,
-    page,
-    ratelimit,
-)
-from .config import TrackingConfig
+from . import feed, page, ratelimit
+from .app_keys import TRACKING, Tracking
 from .scans import ParcelNotFound, Scan, ScanService, parse_scan, problem_of
 from .staff import Staff, bearer
 from .webhooks import WebhookRegistry
@@ -42,18 +36,7 @@ JSON = "application/json"
 MAX_SSE_STREAMS = 1000  # store connections the SSE pool may hold
 
 
-@dataclass
-class Tracking:
-    config: TrackingConfig
-    offices: Registry
-    redis: aioredis.Redis
-    blocking: aioredis.Redis  # for XREAD BLOCK of SSE streams
-    scans: ScanService
-    webhooks: WebhookRegistry
-
-
 TRACKING_CONFIG = web.AppKey("tracking_config", TrackingConfig)
-TRACKING = web.AppKey("tracking", Tracking)
 _OFFICES = web.AppKey("tracking_offices", Registry)
 
 
@@ -74,7 +57,7 @@ async def post_scan(request: web.Request) -> web.Response:
     if isinstance(scan, list):
         raise ValidationFailed(f"{len(scan)} field(s) are invalid", "برخی فیلدها نامعتبرند", errors=scan)
     (result,) = await t.scans.record(staff, [scan])
-    if isinstance(result, GatewayError):
+    if isinstance(result, BaridError):
         raise result
     return _json({"scan_id": scan.scan_id, "tracking_number": scan.tracking_number, **result},
                  200 if result["duplicate"] else 201)
@@ -93,7 +76,7 @@ async def post_scan_batch(request: web.Request) -> web.Response:
             results.append({"index": i, "ok": False, "error": problem_of(ValidationFailed(errors=s))})
             continue
         r = next(recorded)
-        if isinstance(r, GatewayError):
+        if isinstance(r, BaridError):
             results.append({"index": i, "scan_id": s.scan_id, "ok": False, "error": problem_of(r)})
         else:
             results.append({"index": i, "scan_id": s.scan_id, "ok": True, **r})
@@ -160,10 +143,11 @@ async def poll_events(request: web.Request) -> web.Response:
 async def stream_events(request: web.Request) -> web.StreamResponse:
     shop = await require_shop(request)
     t = request.app[TRACKING]
-    # Both are checked, whichever wins: a bad cursor is a 422 even when the other one would be used.
+    # A resuming client's Last-Event-ID wins over `after`, but a malformed `after` is refused either way, as the
+    # document says (it would otherwise be accepted whenever the header came with it).
     query_after = feed.parse_cursor(request.query.get("after"))
-    header_after = feed.parse_cursor(request.headers.get("Last-Event-ID"), "Last-Event-ID")
-    after = header_after or query_after
+    header = request.headers.get("Last-Event-ID")
+    after = feed.parse_cursor(header, "Last-Event-ID") if header else query_after
     return await feed.stream(request, t.blocking, shop.id, after, t.config.sse_heartbeat_s)
 
 
@@ -178,7 +162,8 @@ async def _public_view(request: web.Request) -> dict[str, Any]:
     raw = request.match_info["tracking_number"]
     # Every lookup counts against its address, found or not (walking serials mostly finds nothing); the count
     # and the owner lookup share one round trip.
-    limit = ratelimit.check(t.scans.batcher, t.config.track_limits, request.remote)
+    client = client_address(request, request.app[CONFIG].trusted_proxies)
+    limit = ratelimit.check(t.scans.batcher, t.config.track_limits, client)
     try:
         tn = _normalise_tn(raw)
     except S10Error:
@@ -225,9 +210,9 @@ async def _ctx(app: web.Application) -> AsyncIterator[None]:
     await blocking.aclose()
 
 
-def setup(app: web.Application, config: TrackingConfig | None = None, offices: Registry | None = None) -> None:
+def setup(app: web.Application, config: TrackingConfig, offices: Registry | None = None) -> None:
     """Add the tracking routes and services to the gateway app (after its store context)."""
-    app[TRACKING_CONFIG] = config or TrackingConfig.from_env()
+    app[TRACKING_CONFIG] = config
     if offices is not None:
         app[_OFFICES] = offices
     app.cleanup_ctx.append(_ctx)

@@ -20,12 +20,12 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
-from gateway import keys
-from gateway.errors import Conflict, FieldError, NotFound, ValidationFailed
-from gateway.postal import strip_controls
-from gateway.timeutil import iso_ms, parse_iso
+from kernel.errors import Conflict, FieldError, NotFound, ValidationFailed
+from kernel.postal.text import strip_controls
+from kernel.postal.timeutil import iso_ms, parse_iso
+from kernel.settings import TrackingConfig
+from kernel.store import keys
 
-from .config import TrackingConfig
 from .events import FEATURE_EVENTS, RULES
 from .ssrf import validate_webhook_url
 

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import orjson
 
-from gateway import keys
-from gateway.config import Config
-from gateway.s10 import format_tracking_number, is_valid
-from gateway.shops import ShopRegistry
-from gateway.tariff import LIMITS_PATH
+from booking.shops import ShopRegistry
 from gateway.web_app import create_app
+from kernel.postal.s10 import format_tracking_number, is_valid
+from kernel.postal.tariff import LIMITS_PATH
+from kernel.settings import Config
+from kernel.store import keys
 from tests.conftest import shipment_body, stored_parcels
 
 

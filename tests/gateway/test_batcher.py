@@ -13,7 +13,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as StoreConnectionError
 from redis.exceptions import ResponseError
 
-from gateway.batcher import Batcher, Script
+from kernel.store.batcher import Batcher, Script
 
 
 @pytest.fixture

@@ -7,13 +7,14 @@ import asyncio
 import orjson
 import redis.asyncio as aioredis
 
-from gateway import booking
-from gateway.booking import BookingService, Caller, parcel_history
-from gateway.network import ParcelNetwork
-from gateway.s10 import parse_tracking_number
-from gateway.shops import Shop
-from gateway.tariff import Limits, Tariff
-from gateway.validation import RequestValidator
+from booking import service as booking
+from booking.service import BookingService, Caller
+from booking.shops import Shop
+from booking.validation import RequestValidator
+from kernel.postal.network import ParcelNetwork
+from kernel.postal.s10 import parse_tracking_number
+from kernel.postal.tariff import Limits, Tariff
+from kernel.store.keys import parcel_history
 from tests.conftest import TEHRAN_SENDER, shipment_body
 
 

@@ -8,11 +8,11 @@ from dataclasses import replace
 import pytest
 import redis as redis_sync
 
-from gateway import keys
-from gateway.shops import ShopRegistry
-from gateway.store import async_client
-from gateway.upgrade import upgrade
+from booking.shops import ShopRegistry
 from gateway.web_app import create_app
+from kernel.store import keys
+from kernel.store.client import async_client
+from kernel.store.upgrade import upgrade
 from tests.conftest import TEHRAN_SENDER, shipment_body
 from tests.gateway.test_upgrade import legacy_history
 

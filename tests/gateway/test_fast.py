@@ -18,10 +18,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway import _isotime_py, _resp_py, _s10_py, _shipment_py, _tariff_py, fast
-from gateway.s10 import parse_tracking_number as parse
-from gateway.tariff import ZONES, Limits, Tariff, TariffDataError, TariffError
-from gateway.validation import RequestValidator, shipment_rules
+from booking.validation import RequestValidator, shipment_rules
+from kernel import _isotime_py, _resp_py, _s10_py, _shipment_py, _tariff_py, fast
+from kernel.postal.s10 import parse_tracking_number as parse
+from kernel.postal.tariff import ZONES, Limits, Tariff, TariffDataError, TariffError
 
 SENDER = {"name": "کتاب‌فروشی آفتاب", "phone": "09121234567", "postal_code": "1458973311", "province": "تهران",
           "city": "تهران", "address": "خیابان انقلاب، پلاک ۱۲"}
@@ -35,9 +35,9 @@ BOOKING = {
 
 
 # Each kernel: its compiled module and its pure-Python one (for the first three, the same source).
-MODULES = {"tariff": ("gateway._tariff_c", _tariff_py), "shipment": ("gateway._shipment_c", _shipment_py),
-           "s10": ("gateway._s10_c", _s10_py), "resp": ("gateway._resp", _resp_py),
-           "isotime": ("gateway._isotime", _isotime_py)}
+MODULES = {"tariff": ("kernel._tariff_c", _tariff_py), "shipment": ("kernel._shipment_c", _shipment_py),
+           "s10": ("kernel._s10_c", _s10_py), "resp": ("kernel._resp", _resp_py),
+           "isotime": ("kernel._isotime", _isotime_py)}
 
 
 def _kernels(modules) -> SimpleNamespace:
@@ -208,7 +208,7 @@ def test_every_one_digit_change_of_a_postal_code_is_judged_as_the_validator_judg
 def test_a_postal_code_of_another_province_is_left_to_the_validator_which_refuses_it(kernels, limits):
     # Every postal region with its own province stays on the fast path; with any other province, neither path
     # books it: the kernel defers, the validator names both fields (docs/coverage.md).
-    from routing.offices import load_registry, postal_regions
+    from kernel.postal.offices import load_registry, postal_regions
 
     registry = load_registry()
     names = sorted(set(postal_regions().values()))
@@ -225,7 +225,7 @@ def test_a_postal_code_of_another_province_is_left_to_the_validator_which_refuse
 
 
 def test_one_switch_turns_the_extension_off():
-    code = "import gateway.fast as f; print(f.COMPILED, *(m.__name__ for m in f.KERNELS.values()))"
+    code = "import kernel.fast as f; print(f.COMPILED, *(m.__name__ for m in f.KERNELS.values()))"
     env = {**os.environ, "BARID_NO_EXTENSIONS": "1"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", *(twin.__name__ for _, twin in MODULES.values())]

@@ -7,7 +7,7 @@ import json
 
 import orjson
 
-from gateway import keys
+from kernel.store import keys
 from tests.conftest import shipment_body, stored_parcels
 
 
@@ -87,7 +87,7 @@ async def test_quotes_honour_idempotency_keys_too(app_client, shop):
 
 
 async def test_a_replay_restores_an_index_write_that_died_with_the_first_attempt(app_client, shop, redis):
-    from gateway import keys as k
+    from kernel.store import keys as k
 
     h = {**shop.headers, "Idempotency-Key": "crash-between"}
     doc = await (await app_client.post("/v1/shipments", json=shipment_body(), headers=h)).json()

@@ -9,9 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from gateway import keys
-from gateway.config import Config
-from gateway.shops import ShopRegistry
+from booking.shops import ShopRegistry
+from kernel.settings import Config
+from kernel.store import keys
 from tests.conftest import shipment_body
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,8 +7,8 @@ from dataclasses import replace
 import pytest
 from aiohttp import web
 
-from gateway.config import Config
 from gateway.web_app import create_app
+from kernel.settings import Config
 
 TOKEN = "metrics-operator-token-0123456789"
 

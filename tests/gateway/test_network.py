@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from gateway.network import IRAN_TIME, ParcelNetwork
+from kernel.postal.network import ParcelNetwork
+from kernel.postal.timeutil import IRAN_TIME
 
 SENDER = {"name": "x", "phone": "09121234567", "postal_code": "1458973311", "province": "تهران", "city": "تهران",
           "address": "x"}

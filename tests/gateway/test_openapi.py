@@ -34,13 +34,15 @@ from schemathesis.specs.openapi.checks import (
 )
 
 import tracking.ssrf
-from gateway import keys, openapi
-from gateway.config import Config
+from booking.shops import ShopRegistry
+from gateway import openapi
 from gateway.openapi import openapi_document
-from gateway.shops import ShopRegistry
-from gateway.tariff import Limits
 from gateway.web_app import create_app
-from routing.offices import load_registry
+from kernel.openapi import json_body, problem_responses, ref
+from kernel.postal.offices import load_registry
+from kernel.postal.tariff import Limits
+from kernel.settings import Config, TrackingConfig, TrackLimits
+from kernel.store import keys
 from tests.conftest import TEHRAN_SENDER
 from tracking.staff import create_staff
 
@@ -70,24 +72,24 @@ def test_document_reads_limits_and_documents_every_route():
         "$ref": "#/components/responses/RateLimited"}
 
 
-def test_other_modules_contribute_paths_and_schemas(monkeypatch):
-    monkeypatch.setattr(openapi, "_contributed", [])  # the real registry is shared by the whole process
+def test_the_document_is_assembled_from_an_explicit_list_of_feature_fragments():
     tn = [{"$ref": "#/components/parameters/TrackingNumber"}]
-    openapi.add_paths({"/v1/track/{tracking_number}": {"get": {"parameters": tn, "responses": {
-        "200": openapi.json_body(openapi.ref("Tracking"), "Public status."), **openapi.problem_responses(404, 429)}}}},
-        {"Tracking": {"type": "object"}})
-    openapi.add_paths({"/v1/track/{tracking_number}": {"head": {"parameters": tn, "responses": {
-        "200": {"description": "ok"}}}}})
-    doc = openapi.openapi_document()
+    one = {"paths": {"/v1/track/{tracking_number}": {"get": {"parameters": tn, "responses": {
+        "200": json_body(ref("Tracking"), "Public status."), **problem_responses(404, 429)}}}},
+        "components": {"schemas": {"Tracking": {"type": "object"}}}}
+    two = {"paths": {"/v1/track/{tracking_number}": {"head": {"parameters": tn, "responses": {
+        "200": {"description": "ok"}}}}}}
+    doc = openapi.openapi_document(fragments=[*openapi.FRAGMENTS[:1], lambda _: one, lambda _: two])
     validate(doc)
     assert set(doc["paths"]["/v1/track/{tracking_number}"]) == {"get", "head"} and "/v1/quotes" in doc["paths"]
-    assert "Tracking" in doc["components"]["schemas"]
+    assert "Tracking" in doc["components"]["schemas"] and "/v1/scans" not in doc["paths"]
+    # the full list documents every feature's routes
+    assert {"/v1/quotes", "/v1/scans", "/v1/offices/{code}/plans", "/healthz"} <= openapi.openapi_document()["paths"].keys()
 
     with pytest.raises(ValueError, match="documented twice"):
         openapi.openapi_document(extra_paths={"/v1/quotes": {"post": {"responses": {}}}})
-    openapi.add_paths({}, {"Problem": {}})
     with pytest.raises(ValueError, match="defined twice"):
-        openapi.openapi_document()
+        openapi.openapi_document(fragments=[*openapi.FRAGMENTS, lambda _: {"components": {"schemas": {"Problem": {}}}}])
 
 
 @dataclass(frozen=True)
@@ -126,12 +128,10 @@ def serving(store_url: str, data_dir: Path) -> Iterator[tuple[str, asyncio.Abstr
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
     patch = pytest.MonkeyPatch()
-    patch.delenv("BARID_WEBHOOK_ALLOW_HOSTS", raising=False)
-    # Every fuzzed request comes from 127.0.0.1, whose public tracking budget later tests share.
-    patch.setenv("BARID_TRACK_RATE_PER_S", "1000")
-    patch.setenv("BARID_TRACK_BURST", "1000")
     patch.setattr(tracking.ssrf, "DefaultResolver", NumericOnlyResolver)
-    runner = web.AppRunner(create_app(Config(data_dir=data_dir, access_log=False), store_url))
+    # Every fuzzed request comes from 127.0.0.1, whose public tracking budget later tests share.
+    settings = TrackingConfig(track_limits=TrackLimits(rate_per_s=1000.0, burst=1000))
+    runner = web.AppRunner(create_app(Config(data_dir=data_dir, access_log=False, tracking=settings), store_url))
 
     async def start() -> str:
         await runner.setup()
@@ -196,7 +196,7 @@ _BOOKING_RULES = {
     "too_large_girth": "longest side + twice the other two is a sum over three fields; only each side's own "
                        "maximum is in the schema",
     "postal_code_province_mismatch": "which provinces a postal code's leading digits allow pairs two fields over "
-                                     "the postal-region table (routing/data/offices.json); the 422 documents it",
+                                     "the postal-region table (kernel/postal/data/offices.json); the 422 documents it",
 }
 # Every check runs on every operation. positive_data_acceptance (schema-valid data must not be refused) has a
 # narrow exception on these operations: a 422 whose every error code is one of these rules no JSON Schema can

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway import keys
+from kernel.store import keys
 from tests.conftest import shipment_body, stored_parcels
 
 ROOT = Path(__file__).resolve().parents[2]

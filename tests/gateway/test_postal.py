@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from gateway import postal
-from gateway.errors import GatewayError
-from gateway.postal import (
+from kernel.errors import BaridError
+from kernel.postal import text as postal
+from kernel.postal.text import (
     PostalError,
     normalize_city,
     normalize_digits,
@@ -44,7 +44,7 @@ def assert_postal_error(exc: pytest.ExceptionInfo[PostalError], code: str) -> No
 
 
 def test_postal_error_is_a_422_problem() -> None:
-    with pytest.raises(GatewayError) as exc:
+    with pytest.raises(BaridError) as exc:
         normalize_postal_code("0000000000")
     problem = exc.value.to_problem()
     assert (problem["status"], problem["code"]) == (422, "postal_code_invalid")

@@ -18,7 +18,7 @@ import aiohttp
 import pytest
 
 from gateway.metrics import PUBLISH_INTERVAL_S
-from gateway.s10 import is_valid
+from kernel.postal.s10 import is_valid
 from tests.conftest import shipment_body
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -242,7 +242,7 @@ def test_a_restart_upgrades_a_store_written_by_the_earlier_layout(gateway):
     """A gateway started on data whose parcel histories are layout-1 zsets moves them before serving."""
     import redis
 
-    from gateway import keys
+    from kernel.store import keys
     from tests.gateway.test_upgrade import legacy_history
 
     gateway.start()

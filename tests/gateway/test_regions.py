@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.postal import provinces
-from gateway.regions import MISMATCH, province_of_postal_code
-from routing.offices import load_registry, postal_regions
+from kernel.postal.offices import load_registry, postal_regions
+from kernel.postal.regions import MISMATCH, province_of_postal_code
+from kernel.postal.text import provinces
 from tests.conftest import shipment_body, stored_parcels
 
 

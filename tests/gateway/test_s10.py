@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.s10 import S10Error, check_digit, format_tracking_number, is_valid, parse_tracking_number
+from kernel.postal.s10 import S10Error, check_digit, format_tracking_number, is_valid, parse_tracking_number
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.serials import SerialAllocator
+from kernel.store.serials import SerialAllocator
 
 
 async def test_serials_from_one_block_then_the_next_never_repeat(redis):

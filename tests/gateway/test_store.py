@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import redis
 
-from gateway import store as store_mod
-from gateway.config import Config
-from gateway.store import EmbeddedStore, find_jemalloc, find_server_binary, server_environment, server_malloc
+from kernel.settings import Config
+from kernel.store import client as store_mod
+from kernel.store.client import EmbeddedStore, find_jemalloc, find_server_binary, server_environment, server_malloc
 
 
 def _maps(pid: int) -> str:

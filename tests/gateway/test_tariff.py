@@ -5,9 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.errors import GatewayError
-from gateway.postal import normalize_city, normalize_province
-from gateway.tariff import (
+from kernel.errors import BaridError
+from kernel.postal.tariff import (
     LIMITS_PATH,
     TARIFF_PATH,
     ZONES,
@@ -18,6 +17,7 @@ from gateway.tariff import (
     TariffError,
     zone_of,
 )
+from kernel.postal.text import normalize_city, normalize_province
 
 RAW_TARIFF = tomllib.loads(TARIFF_PATH.read_text(encoding="utf-8"))
 RAW_LIMITS = tomllib.loads(LIMITS_PATH.read_text(encoding="utf-8"))
@@ -184,7 +184,7 @@ def test_unknown_zone(tariff: Tariff, zone: object) -> None:
 
 
 def test_tariff_error_is_a_422_problem(tariff: Tariff) -> None:
-    with pytest.raises(GatewayError) as exc:
+    with pytest.raises(BaridError) as exc:
         tariff.quote("pishtaz", 30_001, "same_city")
     problem = exc.value.to_problem()
     assert (problem["status"], problem["code"]) == (422, "weight_over_limit")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from gateway.tasks import stop_task
+from kernel.tasks import stop_task
 
 
 async def test_a_worker_that_loses_a_cancellation_is_still_stopped():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from gateway.timeutil import iso_ms, parse_iso
+from kernel.postal.timeutil import iso_ms, parse_iso
 
 
 def test_iso_ms_matches_the_calendar_whatever_order_seconds_come_in():

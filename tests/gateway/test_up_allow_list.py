@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 from gateway import cli
-from gateway.config import Config
 from gateway.web_app import create_app
+from kernel.settings import Config
 from tracking import web as tracking_web
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,11 +26,11 @@ def test_up_passes_the_demo_allow_list_explicitly_and_leaves_the_environment_alo
     assert "127.0.0.1, localhost" in cli.allow_list_line(up)
     # What up starts gets the list; what serve starts (in the same process, after up's settings) does not.
     dispatcher = [r for r in cli._roles(up, store_url, 1, 0) if r.name == "dispatcher"][0]
-    assert dispatcher.args[2] == {"127.0.0.1", "localhost"}
+    assert dispatcher.args[2].webhook_allow_hosts == {"127.0.0.1", "localhost"}
     serve = Config.from_env()
     assert serve.webhook_allow_hosts is None
     dispatcher = [r for r in cli._roles(serve, store_url, 1, 0) if r.name == "dispatcher"][0]
-    assert not dispatcher.args[2]
+    assert not dispatcher.args[2].webhook_allow_hosts
     app = create_app(serve, store_url)
     assert app[tracking_web.TRACKING_CONFIG].webhook_allow_hosts == frozenset()
     app = create_app(up, store_url)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import redis as redis_sync
 
-from gateway import keys
-from gateway.upgrade import LAYOUT, upgrade
+from kernel.store import keys
+from kernel.store.upgrade import LAYOUT, upgrade
 from tests.conftest import shipment_body
 
 

@@ -6,8 +6,8 @@ import asyncio
 
 import orjson
 
-from gateway import keys
-from gateway.s10 import is_valid
+from kernel.postal.s10 import is_valid
+from kernel.store import keys
 from tests.conftest import shipment_body
 
 

@@ -14,10 +14,10 @@ import pypdfium2 as pdfium
 import zxingcpp
 from yarl import URL
 
-from gateway import keys
 from handover import jobs
 from handover.labels import Label
 from handover.web import PRINTS_FIELD
+from kernel.store import keys
 from tests.conftest import shipment_body
 
 

@@ -14,9 +14,9 @@ import zxingcpp
 from PIL import Image
 from pypdf import PdfReader
 
-from gateway import keys
 from handover.labels import SIZES, ZPL_SIZES, png_dimensions
 from handover.web import PRINTS_FIELD
+from kernel.store import keys
 from tests.conftest import shipment_body
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "labels"

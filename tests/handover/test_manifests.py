@@ -13,7 +13,7 @@ import zxingcpp
 from pypdf import PdfReader
 
 from handover import manifests
-from routing.offices import load_registry
+from kernel.postal.offices import load_registry
 from tests.conftest import shipment_body
 from tracking.staff import create_staff
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import random
 
+from booking.validation import RequestValidator
 from gateway.demo import DEMO_SENDER
-from gateway.tariff import Limits
-from gateway.validation import RequestValidator
+from kernel.postal.offices import load_registry
+from kernel.postal.tariff import Limits
 from loadtests import bodies
-from routing.offices import load_registry
 
 
 def test_every_office_gets_valid_receivers_that_route_to_it():

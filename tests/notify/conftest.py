@@ -11,8 +11,8 @@ from datetime import datetime
 
 import pytest
 
-from gateway.config import Config
 from gateway.web_app import create_app
+from kernel.settings import Config
 from notify.appkeys import SMS, SMS_POLICY, SMS_SETTINGS
 from notify.fake_kavenegar import STATE, make_app
 from notify.policy import TEHRAN, SmsPolicy, load_policy

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway import _tariff_py
-from gateway.tariff import ZONES, Tariff
+from kernel import _tariff_py
+from kernel.postal.tariff import ZONES, Tariff
 from tests.conftest import shipment_body
 
 
@@ -19,7 +19,7 @@ def table_type(request):
     if request.param == "python":
         return _tariff_py.PriceTable
     try:
-        return importlib.import_module("gateway._tariff_c").PriceTable
+        return importlib.import_module("kernel._tariff_c").PriceTable
     except ImportError:
         pytest.skip("the gateway's kernels are not built")
 

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pytest
 
-from gateway import keys
+from kernel.store import keys
 from notify import store
 from notify.fake_kavenegar import STATE
 from notify.policy import TEHRAN

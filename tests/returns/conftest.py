@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from gateway.config import Config
 from gateway.web_app import create_app
+from kernel.settings import Config
 from returns import web as returns_web
 from returns.cases import CaseService
 from tests.routing.office_flow import Staff, book, isfahan, to_office

@@ -7,11 +7,11 @@ import asyncio
 import time
 from datetime import date, timedelta
 
-from gateway.problems import CATALOGUE
+from kernel.postal.offices import load_registry
+from kernel.problems import CATALOGUE
 from returns.cases import next_working_day, today_iran
 from returns.policy import load_policy
 from routing.jobs import office_parcels
-from routing.offices import load_registry
 from tests.routing.office_flow import plan_for
 
 from .conftest import OFFICE, move
@@ -301,7 +301,7 @@ async def test_a_case_is_opened_once_whatever_reads_the_outbox_again(client, sho
 
     dead = CaseService(cases.redis, cases.batcher, cases.registry, cases.policy, "dead-worker")
     await dead.ensure_groups()
-    from gateway import keys
+    from kernel.store import keys
 
     p = keys.partition_of(shop.id)
     read = await dead._read_all([p])

@@ -4,8 +4,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bench.routing.instances import Instance, parse_solomon
 from routing import _fast_py
-from routing.instances import Instance, parse_solomon
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "routing"
 

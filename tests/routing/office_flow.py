@@ -6,8 +6,8 @@ import itertools
 import time
 from datetime import UTC, datetime, timedelta, timezone
 
+from kernel.postal.offices import load_registry
 from routing.jobs import PlanWorker
-from routing.offices import load_registry
 from tests.conftest import shipment_body
 from tracking.staff import create_staff
 

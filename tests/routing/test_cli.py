@@ -6,18 +6,22 @@ from pathlib import Path
 
 import pytest
 
-from routing import peer
-from routing.bench import BenchConfig, run
+from bench.routing import peer
+from bench.routing.bench import BenchConfig, run
 
 from .conftest import DATA
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _cli(*args, cwd=REPO):
+def _cli(*args, cwd=REPO, module="routing"):
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run([sys.executable, "-m", "routing", *args], cwd=cwd, env=env, capture_output=True,
+    return subprocess.run([sys.executable, "-m", module, *args], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=120)
+
+
+def _bench(*args):
+    return _cli(*args, module="bench.routing")
 
 
 @pytest.fixture
@@ -52,7 +56,7 @@ def test_bench_records_checks_and_peer(bench_dir):
 
 def test_cli_bench_writes_json(bench_dir):
     out = bench_dir / "cli.json"
-    proc = _cli("bench", "--instances", str(bench_dir), "--only", "R101", "--time-limit", "1", "--no-kernels",
+    proc = _bench("--instances", str(bench_dir), "--only", "R101", "--time-limit", "1", "--no-kernels",
                 "--json", str(out))
     assert proc.returncode == 0, proc.stderr
     assert "R101" in proc.stdout and json.loads(out.read_text())[0]["feasible"] is True
@@ -85,21 +89,21 @@ def test_cli_errors_are_clear(args, code):
     ([], ()),
 ])
 def test_bench_peers_repeat_or_comma_separate(monkeypatch, argv, peers):
-    from routing import bench, cli
+    from bench.routing import __main__ as cli
 
     seen = {}
-    monkeypatch.setattr(bench, "main", lambda config: seen.setdefault("config", config) and 0)
-    assert cli.main(["bench", "--set", "tight", *argv]) == 0
+    monkeypatch.setattr(cli, "bench_main", lambda config: seen.setdefault("config", config) and 0)
+    assert cli.main(["--set", "tight", *argv]) == 0
     assert seen["config"].peer_list() == peers and seen["config"].sets == ("tight",)
 
 
 def test_bench_refuses_an_unknown_peer():
-    proc = _cli("bench", "--peer", "vroom,ortools")
+    proc = _bench("--peer", "vroom,ortools")
     assert proc.returncode == 2 and "unknown peer 'ortools'" in proc.stderr
 
 
 def test_tight_cases_cut_the_fleet_to_the_best_known_count(bench_dir):
-    from routing.bench import tight_cases
+    from bench.routing.bench import tight_cases
 
     (bench_dir / "bks.csv").write_text("instance,ref_distance,bks_vehmin_cost,bks_vehmin_vehicles\n"
                                        "R101,618.33,618.33,8\n")
@@ -110,7 +114,7 @@ def test_tight_cases_cut_the_fleet_to_the_best_known_count(bench_dir):
 def test_office_day_bench_runs_pyvrp_on_its_own_model(monkeypatch):
     """The office day (load and cash caps, time windows, shift) goes to PyVRP through its own model; its routes
     are evaluated by the router's evaluation, beside the router's."""
-    from routing import office_bench
+    from bench.routing import office_bench
 
     if not peer.pyvrp_available():
         pytest.skip("pyvrp is not installed (extra 'bench')")

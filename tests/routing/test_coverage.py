@@ -9,9 +9,8 @@ from datetime import datetime
 
 import pytest
 
-from gateway.postal import provinces
-from routing.errors import UnknownPostalArea
-from routing.offices import DATA_DIR, POSTAL_CODE_RULE, haversine_m, load_registry, postal_regions
+from kernel.postal.offices import DATA_DIR, UnknownPostalArea, haversine_m, load_registry, postal_regions
+from kernel.postal.text import POSTAL_CODE_RULE, provinces
 
 REGISTRY = load_registry()
 PROVINCES = {p.name_fa: p for p in provinces()}

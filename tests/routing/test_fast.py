@@ -8,8 +8,8 @@ import sys
 import numpy as np
 import pytest
 
+from kernel.postal.offices import haversine_m
 from routing import _fast_py
-from routing.offices import haversine_m
 
 from .conftest import _compiled
 
@@ -81,7 +81,7 @@ def _run_sisr(kernels, problem, iterations, seed=3, cod_capacity=NO_CASH, cod=No
 
 
 def test_sisr_finds_feasible_routes(kernels, r101_25):
-    from routing.checker import check
+    from bench.routing.checker import check
 
     problem = r101_25.to_problem()
     routes, cost, iterations = _run_sisr(kernels, problem, 300)
@@ -152,8 +152,8 @@ TIGHT = [("X-n101-k25.vrp", 25, (10, 10, 0.5, 0.5, 0.01, 0.4, 0.004, 0.01), 300_
 def test_sisr_serves_everyone_on_a_tight_fleet(name, fleet, params, iterations):
     import dataclasses
 
-    from routing.checker import check
-    from routing.instances import load_instance
+    from bench.routing.checker import check
+    from bench.routing.instances import load_instance
 
     from .conftest import DATA
 

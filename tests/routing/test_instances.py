@@ -1,8 +1,8 @@
 import pytest
 
-from routing.checker import check
+from bench.routing.checker import check
+from bench.routing.instances import load_instance, parse_cvrplib, parse_solomon, read_bks
 from routing.errors import InstanceParseError, RoutingError
-from routing.instances import load_instance, parse_cvrplib, parse_solomon, read_bks
 
 from .conftest import DATA, write_cvrp
 

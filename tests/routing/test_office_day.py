@@ -2,10 +2,11 @@ from datetime import date
 
 import pytest
 
+from kernel.postal.offices import InvalidPostalCode, haversine_m, load_registry
+from kernel.postal.text import POSTAL_CODE_RULE
 from routing.demo import generate_day
-from routing.errors import InvalidParcel, InvalidPostalCode, NoParcels
+from routing.errors import InvalidParcel, NoParcels
 from routing.office_day import Fleet, build_problem, merge_stops, postal_code_point
-from routing.offices import POSTAL_CODE_RULE, haversine_m, load_registry
 
 DAY = date(2026, 11, 29)
 

@@ -3,8 +3,15 @@ from datetime import date, datetime
 
 import pytest
 
-from routing.errors import InvalidPostalCode, RoutingError, UnknownOffice, UnknownService
-from routing.offices import DATA_DIR, POSTAL_CODE_RULE, load_registry
+from kernel.postal.offices import (
+    DATA_DIR,
+    InvalidPostalCode,
+    NetworkError,
+    UnknownOffice,
+    UnknownService,
+    load_registry,
+)
+from kernel.postal.text import POSTAL_CODE_RULE
 
 REQUIRED_CITIES = {"تهران", "مشهد", "اصفهان", "شیراز", "تبریز", "اهواز", "کرمان", "رشت", "یزد", "قم", "کرج"}
 
@@ -81,7 +88,7 @@ def test_invalid_postal_code(registry, bad):
 def test_unknown_office(registry):
     with pytest.raises(UnknownOffice) as err:
         registry.get("THR-99")
-    assert isinstance(err.value, RoutingError) and err.value.code == "unknown_office"
+    assert isinstance(err.value, NetworkError) and err.value.code == "unknown_office"
 
 
 def test_routes_collapse_repeats_and_cross_trunk(registry):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from gateway import keys
-from gateway.network import IRAN_TIME
+from kernel.postal.timeutil import IRAN_TIME
+from kernel.store import keys
 from routing.jobs import office_parcels
 
 from .office_flow import FUTURE, Staff, book, isfahan, move, plan_for, to_office

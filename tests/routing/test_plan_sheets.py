@@ -12,11 +12,11 @@ from datetime import date, datetime
 
 import pytest
 
-from gateway.config import Config
-from gateway.network import IRAN_TIME
 from gateway.web_app import create_app
+from kernel.postal.offices import load_registry
+from kernel.postal.timeutil import IRAN_TIME
+from kernel.settings import Config
 from routing import jobs, sheet_links
-from routing.offices import load_registry
 
 from .office_flow import Staff, book, isfahan, move, plan_for, to_office
 

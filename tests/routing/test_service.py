@@ -2,8 +2,9 @@ from datetime import date
 
 import pytest
 
+from kernel.postal.offices import UnknownOffice
 from routing.demo import generate_day
-from routing.errors import InvalidDate, InvalidParcel, NoParcels, PlanNotFound, TimeLimitOutOfRange, UnknownOffice
+from routing.errors import InvalidDate, InvalidParcel, NoParcels, PlanNotFound, TimeLimitOutOfRange
 from routing.office_day import Fleet
 from routing.service import PlanRequest, plan_office_day
 from routing.sheet import render_route_sheet

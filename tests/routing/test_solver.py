@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from ortools.constraint_solver import pywrapcp
 
+from bench.routing.checker import check
 from routing import engine
-from routing.checker import check
 from routing.errors import TimeLimitOutOfRange
 from routing.params import SolveParams, Stop
 from routing.problem import Problem

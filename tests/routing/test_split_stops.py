@@ -6,9 +6,9 @@ from datetime import date
 
 import pytest
 
+from kernel.postal.offices import load_registry
 from routing.demo import generate_day
 from routing.office_day import Fleet, merge_stops, split_stops
-from routing.offices import load_registry
 from routing.service import PlanRequest, plan_office_day
 from routing.sheet import render_route_sheet
 

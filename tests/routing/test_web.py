@@ -6,9 +6,9 @@ from __future__ import annotations
 import random
 from datetime import date
 
-from gateway import keys
+from kernel.postal.offices import load_registry
+from kernel.store import keys
 from routing.jobs import PlanWorker, due_parcels
-from routing.offices import load_registry
 from tests.conftest import shipment_body
 from tracking.staff import create_staff
 
@@ -97,3 +97,19 @@ async def test_a_plan_with_no_parcels_fails_clearly(app_client, redis):
     await PlanWorker(redis).run(burst=True)
     got = await (await app_client.get(f"/v1/offices/{code}/plans/{record['plan_id']}", headers=headers)).json()
     assert got["status"] == "failed" and got["error"]["code"] == "no_parcels"
+
+
+async def test_an_operator_token_from_the_settings_plans_for_any_office(aiohttp_client, config, store_url):
+    from dataclasses import replace
+
+    from gateway.web_app import create_app
+    from kernel.settings import hash_token
+
+    app = create_app(replace(config, operator_token_sha256=frozenset({hash_token("op_night-shift")})), store_url)
+    client = await aiohttp_client(app)
+    for office in ("THR-06", "IFN-01"):
+        resp = await client.post(f"/v1/offices/{office}/plans", json={"date": date.today().isoformat()},
+                                 headers={"Authorization": "Bearer op_night-shift"})
+        assert resp.status == 202, await resp.text()
+    wrong = await client.post("/v1/offices/THR-06/plans", json={}, headers={"Authorization": "Bearer op_other"})
+    assert wrong.status == 401

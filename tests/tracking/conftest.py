@@ -18,14 +18,12 @@ import pytest
 from aiohttp import web
 from standardwebhooks import Webhook
 
-from gateway.config import Config
 from gateway.web_app import create_app
-from routing.offices import load_registry
+from kernel.postal.offices import load_registry
+from kernel.settings import Config, TrackingConfig, TrackLimits
 from tests.conftest import shipment_body
 from tracking import web as tracking_web
-from tracking.config import TrackingConfig
 from tracking.dispatcher import Dispatcher
-from tracking.ratelimit import TrackLimits
 from tracking.staff import create_staff
 
 ORIGIN = "THR-01"  # a Tehran delivery office (accepts the parcel)

@@ -8,12 +8,12 @@ import asyncio
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from gateway.config import Config
-from gateway.shops import ShopRegistry
-from gateway.store import async_client
+from booking.shops import ShopRegistry
 from gateway.web_app import create_app
+from kernel.postal.offices import load_registry
+from kernel.settings import Config
+from kernel.store.client import async_client
 from routing.jobs import PlanWorker
-from routing.offices import load_registry
 from tests.conftest import TEHRAN_SENDER, shipment_body
 from tests.tracking.conftest import DEST, ORIGIN, scan
 from tracking import web as tracking_web

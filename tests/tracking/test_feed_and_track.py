@@ -10,9 +10,9 @@ import shutil
 
 import pytest
 
-from gateway import keys
-from gateway.config import Config
 from gateway.web_app import create_app
+from kernel.settings import Config
+from kernel.store import keys
 from tests.conftest import shipment_body
 from tests.tracking.conftest import DEST, HUB, ORIGIN, life, scan
 from tracking import web as tracking_web

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 
-from gateway import keys
+from kernel.store import keys
 from tracking.dispatcher import Dispatcher
 
 

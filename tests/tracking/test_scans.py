@@ -6,9 +6,9 @@ import asyncio
 
 import orjson
 
-from gateway import keys
-from gateway.booking import parcel_history
-from routing.offices import load_registry
+from kernel.postal.offices import load_registry
+from kernel.store import keys
+from kernel.store.keys import parcel_history
 from tests.conftest import shipment_body
 from tests.tracking.conftest import DEST, DEST_HUB, HUB, ORIGIN, at, life, scan
 from tracking.events import OUTBOX_RANGE, outbox_entry

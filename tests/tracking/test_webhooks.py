@@ -11,7 +11,7 @@ import time
 import pytest
 from standardwebhooks import Webhook
 
-from gateway import keys
+from kernel.store import keys
 from tests.tracking.conftest import ORIGIN, life, scan
 from tracking.dispatcher import WAKE_BLOCK_S, Dispatcher
 from tracking.ssrf import BlockedAddress, GuardedResolver

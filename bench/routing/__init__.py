@@ -1,0 +1,1 @@
+"""The router's benchmarks, instance readers, independent checker and peers (not shipped with the router)."""
