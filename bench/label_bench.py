@@ -44,6 +44,7 @@ async def http_phase(n: int, job_size: int) -> tuple[float, float, float]:
     from gateway.web_app import create_app
     from kernel.settings import Config
     from kernel.store.client import EmbeddedStore
+    from money.accounts import example_bank
 
     with tempfile.TemporaryDirectory() as tmp:
         store = EmbeddedStore(Path(tmp) / "store")
@@ -51,7 +52,7 @@ async def http_phase(n: int, job_size: int) -> tuple[float, float, float]:
         try:
             r = aioredis.Redis.from_url(url)
             _, key = await ShopRegistry(r).create("bench", sender=TEHRAN_SENDER, rate_per_s=10_000,
-                                                  rate_burst=10_000)
+                                                  rate_burst=10_000, bank=example_bank())
             await r.aclose()
             runner = web.AppRunner(create_app(Config(data_dir=Path(tmp), access_log=False), url))
             await runner.setup()

@@ -42,6 +42,7 @@ from kernel.postal.timeutil import iso_ms
 from kernel.settings import Config, TrackingConfig
 from kernel.store.batcher import Batcher
 from kernel.store.client import find_server_binary
+from money.accounts import example_bank
 from tests.conftest import TEHRAN_SENDER, shipment_body
 from tracking.scans import Scan, ScanService
 from tracking.staff import Staff
@@ -63,7 +64,8 @@ async def drive(url: str, parcels: int, scans: bool) -> None:
     batcher = Batcher(client, url)
     booking = BookingService(client, batcher, limits, Tariff.load(config.tariff_path, limits), ParcelNetwork(),
                              default_rate=1e6, default_burst=10**6, idempotency_ttl_s=3600, serial_block=1000)
-    _, key = await ShopRegistry(client).create("cost", sender=TEHRAN_SENDER, rate_per_s=1e6, rate_burst=10**6)
+    _, key = await ShopRegistry(client).create("cost", sender=TEHRAN_SENDER, rate_per_s=1e6, rate_burst=10**6,
+                                              bank=example_bank())
     caller = await ShopDirectory(client).caller(_Headers(key))
     validator = RequestValidator(limits)
     sem = asyncio.Semaphore(64)

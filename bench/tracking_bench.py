@@ -76,11 +76,13 @@ async def setup_data(redis_url: str, base: str, parcels: int) -> tuple[dict, dic
 
     from booking.shops import ShopRegistry
     from kernel.postal.offices import load_registry
+    from money.accounts import example_bank
     from tests.conftest import TEHRAN_SENDER, shipment_body
     from tracking.staff import create_staff
 
     redis = aioredis.Redis.from_url(redis_url)
-    shop, key = await ShopRegistry(redis).create("bench", sender=TEHRAN_SENDER, rate_per_s=1e6, rate_burst=10**6)
+    shop, key = await ShopRegistry(redis).create("bench", sender=TEHRAN_SENDER, rate_per_s=1e6, rate_burst=10**6,
+                                                  bank=example_bank())
     staff = {}
     for office in (ORIGIN, HUB, DEST):
         made = await create_staff(redis, load_registry(), office, "bench")

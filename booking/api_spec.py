@@ -310,6 +310,26 @@ _SHIPMENT_EXAMPLE = {
 }
 
 
+_NULLABLE_TEXT = {"type": ["string", "null"]}
+_SHOP_PROFILE = {
+    "type": "object", "required": ["shop_id", "name", "status", "legal", "bank_account", "cod_allowed"],
+    "properties": {
+        "shop_id": {"type": "integer"}, "name": {"type": "string"}, "status": {"enum": ["active", "disabled"]},
+        "enamad_id": _NULLABLE_TEXT, "sender": {"type": "object"}, "created_at": {"type": "string"},
+        "legal": {"type": "object", "properties": {"type": {"enum": ["individual", "company", None]},
+                                                   "national_id_masked": _NULLABLE_TEXT}},
+        "bank_account": {"oneOf": [{"type": "null"}, {
+            "type": "object", "required": ["sheba_masked", "bank_code", "verified"],
+            "properties": {"sheba_masked": {"type": "string", "pattern": "^IR[0-9]{5}\\*+[0-9]{4}$"},
+                           "bank_code": {"type": "string"}, "bank": _NULLABLE_TEXT, "bank_fa": _NULLABLE_TEXT,
+                           "verified": {"type": "boolean"}}}]},
+        "settlement_plan": _NULLABLE_TEXT,
+        "cod_allowed": {"type": "boolean"},
+        "cod_refusal": {"enum": ["cod_requires_verified_sheba", "cod_requires_enamad"]},
+    },
+}
+
+
 def _paths(limits: Limits) -> dict[str, Any]:
     replayed = {"Idempotent-Replayed": {"$ref": "#/components/headers/IdempotentReplayed"}}
     idem = [{"$ref": "#/components/parameters/IdempotencyKey"}]
@@ -319,6 +339,13 @@ def _paths(limits: Limits) -> dict[str, Any]:
         return {"required": True, "content": {JSON: {"schema": ref(schema), "example": example}}}
 
     return {
+        "/v1/shop": {"get": {
+            "tags": ["shipments"], "summary": "The calling shop's record: legal identity, payout account, COD status",
+            "description": "The national id and the Sheba number are shown masked. `cod_allowed` is false, with the "
+                           "problem code a COD booking would get in `cod_refusal`, until the shop's Sheba account "
+                           "is verified (and, where the money policy says so, its Enamad code recorded).",
+            "operationId": "getShop",
+            "responses": {"200": json_body(_SHOP_PROFILE, "The shop."), **problem_responses(401, 429, 503)}}},
         "/v1/quotes": {"post": {
             "tags": ["shipments"], "summary": "Price a parcel without booking it", "operationId": "createQuote",
             "parameters": idem, "requestBody": body("QuoteRequest", _QUOTE_EXAMPLE),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 
 import redis.asyncio as aioredis
 from aiohttp import web
@@ -25,8 +26,11 @@ PROFILE_TTL_S = 30.0
 class ShopDirectory:
     """In-process cache of shop profiles, keyed by shop id."""
 
-    def __init__(self, redis: aioredis.Redis, ttl_s: float = PROFILE_TTL_S, max_entries: int = 100_000) -> None:
+    def __init__(self, redis: aioredis.Redis, ttl_s: float = PROFILE_TTL_S, max_entries: int = 100_000,
+                 cod_rule: Callable[[Shop], str | None] | None = None) -> None:
         self.redis = redis
+        # The money policy's COD rule, handed over at assembly (gateway/web_app.py); applied once per profile.
+        self.cod_rule = cod_rule
         self.ttl_s = ttl_s
         self.max_entries = max_entries
         self._cache: dict[int, tuple[float, Shop]] = {}
@@ -68,6 +72,18 @@ class ShopDirectory:
         self._callers[header] = (time.monotonic() + self.ttl_s, caller)
         return caller
 
+    async def fresh_caller(self, request: web.Request) -> Caller:
+        """``caller`` from the store's current shop record rather than the cache: before refusing a request for
+        what the record says (no verified Sheba account for COD), since the operator may have just fixed it."""
+        header = request.headers.get("Authorization", "")
+        self._cache.pop(parse_api_key(header.partition(" ")[2].strip()), None)
+        self._callers.pop(header, None)
+        return await self.caller(request)
+
+    def judged(self, shop: Shop) -> Shop:
+        """The shop with the COD rule's verdict on it (unchanged when no rule was given)."""
+        return shop if self.cod_rule is None else shop.with_cod_refusal(self.cod_rule(shop))
+
     async def _profile(self, shop_id: int, key_hash: str) -> Shop:
         hit = self._cache.get(shop_id)
         now = time.monotonic()
@@ -89,7 +105,7 @@ class ShopDirectory:
         fut = self._loading[shop_id] = asyncio.get_running_loop().create_future()
         try:
             h = await self.redis.hgetall(keys.shop(shop_id))
-            shop = Shop.from_hash(shop_id, h) if h else None
+            shop = self.judged(Shop.from_hash(shop_id, h)) if h else None
             if shop is not None:
                 if len(self._cache) >= self.max_entries:
                     self._cache.clear()

@@ -12,13 +12,14 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
 import redis.asyncio as aioredis
 
-from kernel.errors import NotFound, Unauthorized
+from kernel.errors import BaridError, NotFound, Unauthorized
 from kernel.postal.timeutil import iso_ms
 from kernel.store import keys
 
@@ -32,6 +33,29 @@ class InvalidApiKey(Unauthorized):
 class ShopNotFound(NotFound):
     code = "shop_not_found"
     title = "Shop not found"
+
+
+class CodRequiresVerifiedSheba(BaridError):
+    code = "cod_requires_verified_sheba"
+    title = "Cash on delivery needs a verified Sheba account"
+
+
+class CodRequiresEnamad(BaridError):
+    code = "cod_requires_enamad"
+    title = "Cash on delivery needs an Enamad code"
+
+
+def cod_refused(code: str) -> BaridError:
+    """The 422 a COD booking gets from a shop whose ``cod_refusal`` is ``code`` (the money policy's verdict)."""
+    if code == CodRequiresEnamad.code:
+        return CodRequiresEnamad(
+            "this shop may not book cash-on-delivery parcels until its Enamad code is recorded",
+            "ثبت مرسولهٔ پرداخت در محل برای این فروشگاه تا ثبت کد اینماد آن ممکن نیست")
+    return CodRequiresVerifiedSheba(
+        "this shop may not book cash-on-delivery parcels until its bank account (Sheba) is recorded and verified:"
+        " the collected money would have nowhere to go",
+        "ثبت مرسولهٔ پرداخت در محل برای این فروشگاه تا ثبت و تأیید شماره شبای حساب بانکی آن ممکن نیست؛"
+        " پول دریافتی از خریدار جایی برای واریز ندارد")
 
 
 DEFAULT_ROTATION_OVERLAP_S = 86400.0  # the default of Config.key_rotation_overlap_s
@@ -84,6 +108,18 @@ class Shop:
     prev_key_hash: str | None = None  # the key before the last rotation, valid until prev_key_until_ms
     prev_key_until_ms: int | None = None
     sms: bool = False  # buyer SMS on (notify sets the shop hash's ``sms`` field): quotes carry the SMS fee
+    legal_type: str | None = None  # individual or company
+    national_id: str | None = None  # a person's کد ملی or a company's شناسه ملی, check digit verified (money)
+    sheba: str | None = None  # the payout account, IR + 24 digits, checked by money/sheba.py
+    sheba_verified: bool = False
+    sheba_bank: tuple[str, str] | None = None  # the account's bank, in English and Persian
+    settlement_plan: str | None = None  # a plan of money/data/policy.toml; None: the default cycle
+    # The money policy's verdict on COD for this record (None: may book COD), set by the shop directory with
+    # the rule it was given at assembly, once per cached profile: a booking only reads it.
+    cod_refusal: str | None = None
+
+    def with_cod_refusal(self, code: str | None) -> Shop:
+        return self if code == self.cod_refusal else replace(self, cod_refusal=code)
 
     def accepts(self, key_hash: str, now_ms: float | None = None) -> bool:
         """The key (by hash) is this shop's current key, or its previous one within the rotation overlap."""
@@ -102,6 +138,16 @@ class Shop:
                "sender": self.sender, "created_at": self.created_at}
         if self.prev_key_until_ms is not None and self.prev_key_until_ms > time.time() * 1000:
             out["previous_key_valid_until"] = iso_ms(self.prev_key_until_ms / 1000)
+        out["legal"] = {"type": self.legal_type,
+                        "national_id_masked": _mask_id(self.national_id) if self.national_id else None}
+        out["bank_account"] = None if self.sheba is None else {
+            "sheba_masked": mask_sheba(self.sheba), "bank_code": self.sheba[4:7],
+            "bank": self.sheba_bank[0] if self.sheba_bank else None,
+            "bank_fa": self.sheba_bank[1] if self.sheba_bank else None, "verified": self.sheba_verified}
+        out["settlement_plan"] = self.settlement_plan
+        out["cod_allowed"] = self.cod_refusal is None
+        if self.cod_refusal is not None:
+            out["cod_refusal"] = self.cod_refusal
         return out
 
     @classmethod
@@ -116,7 +162,20 @@ class Shop:
             prev_key_hash=g(b"prev_key_hash"),
             prev_key_until_ms=int(h[b"prev_key_until"]) if b"prev_key_until" in h else None,
             sms=h.get(b"sms") == b"1",
+            legal_type=g(b"legal_type"), national_id=g(b"national_id"), sheba=g(b"sheba"),
+            sheba_verified=h.get(b"sheba_verified") == b"1",
+            sheba_bank=(g(b"sheba_bank") or "", g(b"sheba_bank_fa") or "") if b"sheba_bank" in h else None,
+            settlement_plan=g(b"settlement_plan"),
         )
+
+
+def mask_sheba(iban: str) -> str:
+    """IR, the check digits, the bank code and the last four digits; the account in between as asterisks."""
+    return iban[:7] + "*" * (len(iban) - 11) + iban[-4:] if len(iban) > 11 else iban
+
+
+def _mask_id(national_id: str) -> str:
+    return "*" * (len(national_id) - 3) + national_id[-3:]
 
 
 class ShopRegistry:
@@ -126,7 +185,10 @@ class ShopRegistry:
         self.redis = redis
 
     async def create(self, name: str, *, sender: dict[str, Any] | None = None, enamad_id: str | None = None,
-                     rate_per_s: float | None = None, rate_burst: int | None = None) -> tuple[Shop, str]:
+                     rate_per_s: float | None = None, rate_burst: int | None = None,
+                     bank: Mapping[str, str] | None = None) -> tuple[Shop, str]:
+        """A new shop and its API key; ``bank`` is its payout account's fields, already checked (money.accounts
+        .bank_fields)."""
         shop_id = int(await self.redis.incr(keys.SHOP_SEQ))
         api_key = _new_key(shop_id)
         mapping: dict[str, Any] = {
@@ -139,6 +201,8 @@ class ShopRegistry:
             mapping["rate"] = rate_per_s
         if rate_burst is not None:
             mapping["burst"] = rate_burst
+        if bank:
+            mapping.update(bank)
         await self.redis.hset(keys.shop(shop_id), mapping=mapping)
         await self.redis.sadd(keys.SHOPS_ALL, shop_id)
         return await self.get(shop_id), api_key

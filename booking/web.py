@@ -8,11 +8,12 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from booking.app_keys import BOOKING, VALIDATOR
+from booking.app_keys import BOOKING, SHOPS, VALIDATOR
 from booking.auth import known_caller, require_caller
 from booking.idempotency import idempotency_key, idempotent, replay_response
 from booking.service import Caller, OrderIdTaken, ShipmentNotFound, request_fingerprint
-from kernel.app_keys import LIMITS, METRICS
+from booking.shops import ShopRegistry, cod_refused
+from kernel.app_keys import LIMITS, METRICS, REDIS
 from kernel.errors import FieldError, validation_failed
 from kernel.http import JSON, json_at_hand, json_response, read_json
 from kernel.postal.s10 import is_valid
@@ -73,6 +74,14 @@ def _booking_errors(booking, req) -> list[FieldError]:
     return []
 
 
+def _cod_errors(caller: Caller, req) -> list[FieldError]:
+    """A batch item's refusal by the money policy (a single booking gets it as its own 422)."""
+    if caller.shop.cod_refusal is None or req.payment["type"] != "cod":
+        return []
+    exc = cod_refused(caller.shop.cod_refusal)
+    return [FieldError("payment.type", exc.code, exc.detail, exc.detail_fa)]
+
+
 def _render_one(views: list[bytes | None]) -> tuple[int, bytes]:
     return 201, views[0]  # type: ignore[return-value]
 
@@ -89,6 +98,11 @@ async def create_shipment(request: web.Request) -> web.Response:
     items = errs.items or _booking_errors(booking, req)
     if items:
         await _reject(request, caller, items)
+    if caller.shop.cod_refusal is not None and req.payment["type"] == "cod":
+        caller = await app[SHOPS].fresh_caller(request)  # only on a refusal: the record may have just changed
+        if caller.shop.cod_refusal is not None:
+            await booking.authorize(caller)
+            raise cod_refused(caller.shop.cod_refusal)
     key = idempotency_key(request)
     view = await booking.book_one(caller, req) if key is None else None
     if view is None:
@@ -118,12 +132,14 @@ async def create_batch(request: web.Request) -> web.Response:
             "shipments", "too_many_items", f"At most {limits.batch_max_items} shipments per batch.",
             f"حداکثر {limits.batch_max_items} مرسوله در هر درخواست.")])
     validator, booking = request.app[VALIDATOR], request.app[BOOKING]
+    if caller.shop.cod_refusal is not None:  # before refusing COD items: the record may have just changed
+        caller = await request.app[SHOPS].fresh_caller(request)
     reqs, item_errors = [], []
     for item in shipments:
         req, errs = validator.shipment(item, caller.shop.sender)
         if req is not None:
             req.sms = caller.shop.sms
-        items = errs.items or _booking_errors(booking, req)
+        items = errs.items or _booking_errors(booking, req) or _cod_errors(caller, req)
         reqs.append(None if items else req)
         item_errors.append(items)
 
@@ -221,7 +237,17 @@ async def cancel_shipment(request: web.Request) -> web.Response:
     return await idempotent(request, caller, await request.read(), produce)
 
 
+async def get_shop(request: web.Request) -> web.Response:
+    """The calling shop's own record: defaults, legal identity and payout account (masked), COD eligibility."""
+    caller = await require_caller(request)
+    await request.app[BOOKING].authorize(caller)
+    # Read afresh rather than from the profile cache, so a shop sees a change the operator just made.
+    shop = await ShopRegistry(request.app[REDIS]).get(caller.shop.id)
+    return json_response(request.app[SHOPS].judged(shop).public())
+
+
 def setup(app: web.Application) -> None:
+    app.router.add_get("/v1/shop", get_shop)
     app.router.add_post("/v1/quotes", create_quote)
     app.router.add_post("/v1/shipments", create_shipment)
     app.router.add_post("/v1/shipments/batch", create_batch)

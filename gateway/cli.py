@@ -27,6 +27,7 @@ from kernel.postal.offices import load_registry
 from kernel.settings import Config, TrackingConfig
 from kernel.store.client import async_client, durability_report, open_store
 from kernel.store.upgrade import upgrade
+from money.accounts import bank_fields, public, set_bank, set_legal
 from notify import fake_kavenegar
 from routing.jobs import serve as serve_router
 from tracking.dispatcher import serve as serve_dispatcher
@@ -162,22 +163,29 @@ def cmd_shops(args: argparse.Namespace, config: Config) -> None:
                 raise ValidationFailed("the default sender is invalid", "اطلاعات فرستنده نامعتبر است",
                                        errors=errs.items)
             shop, api_key = await shops.create(args.name, sender=sender, enamad_id=args.enamad_id,
-                                               rate_per_s=args.rate, rate_burst=args.burst)
-            return {**shop.public(), "api_key": api_key}
+                                               rate_per_s=args.rate, rate_burst=args.burst,
+                                               bank=bank_fields(args.sheba, args.sheba_verified) if args.sheba
+                                               else None)
+            return {**public(shop), "api_key": api_key}
         if args.shops_cmd == "list":
-            return [s.public() for s in await shops.list()]
+            return [public(s) for s in await shops.list()]
         if args.shops_cmd == "rotate-key":
             overlap = config.key_rotation_overlap_s if args.overlap is None else args.overlap
             if overlap < 0:
                 raise ValidationFailed("--overlap must not be negative", "مدت هم‌پوشانی نباید منفی باشد")
             api_key = await shops.rotate_key(args.shop, overlap)
-            return {**(await shops.get(args.shop)).public(), "api_key": api_key}
+            return {**public(await shops.get(args.shop)), "api_key": api_key}
         if args.shops_cmd == "end-rotation":
-            return (await shops.end_rotation(args.shop)).public()
+            return public(await shops.end_rotation(args.shop))
+        if args.shops_cmd == "set-bank":
+            return public(await set_bank(redis, args.shop, args.sheba, args.verified))
+        if args.shops_cmd == "set-legal":
+            return public(await set_legal(redis, args.shop, args.type, args.national_id, args.enamad_id,
+                                          args.settlement_plan))
         if args.shops_cmd == "disable":
-            return (await shops.set_status(args.shop, "disabled")).public()
+            return public(await shops.set_status(args.shop, "disabled"))
         if args.shops_cmd == "enable":
-            return (await shops.set_status(args.shop, "active")).public()
+            return public(await shops.set_status(args.shop, "active"))
         raise AssertionError(args.shops_cmd)
 
     _print(_with_store(config, run))
@@ -207,7 +215,22 @@ def build_parser() -> argparse.ArgumentParser:
         create.add_argument(f"--sender-{f}", help=f"default sender {f.replace('-', ' ')}")
     create.add_argument("--rate", type=float, help="requests per second (default from BARID_RATE_PER_S)")
     create.add_argument("--burst", type=int, help="burst size (default from BARID_RATE_BURST)")
+    create.add_argument("--sheba", help="payout account (IR + 24 digits); COD bookings need a verified one")
+    create.add_argument("--sheba-verified", action="store_true", help="the Sheba account was verified")
     ssub.add_parser("list", help="list shops")
+    bank = ssub.add_parser("set-bank", help="record the shop's payout account (Sheba), checked; shown masked")
+    bank.add_argument("--shop", type=int, required=True)
+    bank.add_argument("--sheba", required=True, help="IR followed by 24 digits")
+    bank.add_argument("--verified", action="store_true",
+                      help="the account holder was verified (COD bookings need it); without it the account is "
+                           "recorded unverified")
+    legal = ssub.add_parser("set-legal", help="record who the shop is in law, its Enamad code, its payout plan")
+    legal.add_argument("--shop", type=int, required=True)
+    legal.add_argument("--type", required=True, choices=("individual", "company"))
+    legal.add_argument("--national-id", required=True,
+                       help="a person's 10-digit national id, or a company's 11-digit national id")
+    legal.add_argument("--enamad-id", help="the shop's Enamad code")
+    legal.add_argument("--settlement-plan", help="a plan of money/data/policy.toml (default: the default cycle)")
     for name, text in (("rotate-key", "issue a new API key; the old one keeps working for the overlap "
                                       "(BARID_KEY_ROTATION_OVERLAP_S, default 24 h; --overlap 0: stops at once)"),
                        ("end-rotation", "the previous API key stops working now (ends a rotation's overlap)"),

@@ -22,6 +22,7 @@ from kernel.postal.tariff import Limits, Tariff
 from kernel.settings import Config
 from kernel.store import keys
 from kernel.store.batcher import Batcher
+from money.accounts import example_bank
 from tracking.staff import create_staff
 
 DEMO_SENDER = {
@@ -61,7 +62,8 @@ async def seed_demo(redis: aioredis.Redis, config: Config, parcels: int = 12) ->
     if await redis.scard(keys.SHOPS_ALL):
         return None
     shop, api_key = await ShopRegistry(redis).create("فروشگاه نمونه برید", sender=DEMO_SENDER,
-                                                     enamad_id="DEMO-ENAMAD")
+                                                     enamad_id="DEMO-ENAMAD",
+                                                     bank=example_bank())
     limits = Limits.load(config.limits_path)
     tariff = Tariff.load(config.tariff_path, limits)
     booking = BookingService(redis, Batcher(redis), limits, tariff, ParcelNetwork(), default_rate=config.rate_per_s,

@@ -35,6 +35,7 @@ from kernel.postal.tariff import Limits, Tariff
 from kernel.settings import Config
 from kernel.store.batcher import Batcher
 from kernel.store.client import async_client
+from money import accounts as money_accounts
 from notify import web as notify_web
 from returns import web as returns_web
 from routing import web as routing_web
@@ -125,7 +126,7 @@ def _store_ctx(config: Config, redis_url: str):
         app[BATCHER] = batcher
         app[TARIFF] = tariff
         app[VALIDATOR] = RequestValidator(limits)
-        app[SHOPS] = ShopDirectory(client)
+        app[SHOPS] = ShopDirectory(client, cod_rule=money_accounts.cod_rule)  # the money policy's COD rule
         app[BOOKING] = BookingService(
             client, batcher, limits, tariff, ParcelNetwork(), default_rate=config.rate_per_s, default_burst=config.rate_burst,
             idempotency_ttl_s=config.idempotency_ttl_s, serial_block=config.serial_block)

@@ -15,6 +15,7 @@ import redis.asyncio as aioredis
 
 from booking.shops import ShopRegistry
 from kernel.postal.offices import load_registry
+from money.accounts import example_bank
 from tracking.staff import create_staff
 
 from .bodies import party, shipment
@@ -32,7 +33,7 @@ async def _store_side(redis_url: str, shops: int, rng: random.Random) -> tuple[l
             sender = {**party(rng, registry, office), "name": f"فروشگاه آزمایشی {i + 1}"}
             # Rate limits are not what this test measures: a shop's limit is far above the offered load.
             shop, key = await ShopRegistry(redis).create(f"loadtest-{i + 1}", sender=sender, rate_per_s=1e6,
-                                                         rate_burst=10**6)
+                                                         rate_burst=10**6, bank=example_bank())
             made.append({"id": shop.id, "key": key, "origin": office})
         staff = {}
         for code in registry.offices:

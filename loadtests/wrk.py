@@ -22,6 +22,7 @@ import redis.asyncio as aioredis
 
 from booking.shops import ShopRegistry
 from kernel.postal.offices import load_registry
+from money.accounts import example_bank
 
 from .bodies import shipment
 
@@ -112,6 +113,7 @@ async def make_shop(url: str) -> str:
     client = aioredis.Redis.from_url(url)
     _, key = await ShopRegistry(client).create("bench", sender={
         "name": "فروشگاه", "phone": "09121234567", "postal_code": "1458973311", "province": "تهران",
-        "city": "تهران", "address": "خیابان آزادی"}, rate_per_s=1e6, rate_burst=1_000_000)
+        "city": "تهران", "address": "خیابان آزادی"}, rate_per_s=1e6, rate_burst=1_000_000,
+        bank=example_bank())
     await client.aclose()
     return key

@@ -18,6 +18,7 @@ from gateway.web_app import create_app
 from kernel.settings import Config
 from kernel.store import keys
 from kernel.store.client import EmbeddedStore
+from money.accounts import example_bank
 
 DATA = Path(__file__).parent / "data"
 
@@ -25,6 +26,8 @@ TEHRAN_SENDER = {
     "name": "فروشگاه نمونه", "phone": "09121234567", "postal_code": "1458973311", "province": "تهران",
     "city": "تهران", "address": "تهران، خیابان آزادی، پلاک ۱۰",
 }
+# Test shops have a verified payout account, as the money policy requires of a shop that books COD.
+VERIFIED_BANK = {"bank": example_bank()}
 
 
 async def stored_parcels(redis: aioredis.Redis, shop_id: int) -> int:
@@ -114,6 +117,7 @@ class ShopHandle:
 def make_shop(redis: aioredis.Redis):
     async def make(name: str = "shop", **kwargs) -> ShopHandle:
         kwargs.setdefault("sender", TEHRAN_SENDER)
+        kwargs.setdefault("bank", VERIFIED_BANK["bank"])  # COD bookings need a verified payout account
         shop, key = await ShopRegistry(redis).create(name, **kwargs)
         return ShopHandle(shop, key)
 

@@ -13,7 +13,7 @@ from gateway.web_app import create_app
 from kernel.store import keys
 from kernel.store.client import async_client
 from kernel.store.upgrade import upgrade
-from tests.conftest import TEHRAN_SENDER, shipment_body
+from tests.conftest import TEHRAN_SENDER, VERIFIED_BANK, shipment_body
 from tests.gateway.test_upgrade import legacy_history
 
 pytestmark = pytest.mark.slow
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.slow
 async def test_booking_reading_listing_cancelling_on_a_cluster(aiohttp_client, config, cluster):
     client = await aiohttp_client(create_app(replace(config, redis_cluster=True), cluster.url))
     redis = async_client(cluster.url, cluster=True)
-    shops = [await ShopRegistry(redis).create(f"shop{i}", sender=TEHRAN_SENDER) for i in range(6)]
+    shops = [await ShopRegistry(redis).create(f"shop{i}", sender=TEHRAN_SENDER, **VERIFIED_BANK) for i in range(6)]
     assert len({shop.id % 64 for shop, _ in shops}) == 6  # several partitions, so several nodes
     for shop, key in shops:
         h = {"Authorization": f"Bearer {key}"}
@@ -50,7 +50,7 @@ async def test_start_up_upgrade_walks_every_node(aiohttp_client, config, cluster
     sync = redis_sync.RedisCluster.from_url(cluster.url)
     parcels = []
     for i in range(4):
-        shop, key = await ShopRegistry(redis).create(f"upgraded{i}", sender=TEHRAN_SENDER)
+        shop, key = await ShopRegistry(redis).create(f"upgraded{i}", sender=TEHRAN_SENDER, **VERIFIED_BANK)
         h = {"Authorization": f"Bearer {key}"}
         tn = (await (await client.post("/v1/shipments", json=shipment_body(), headers=h)).json())["tracking_number"]
         legacy_history(sync, shop.id, tn)

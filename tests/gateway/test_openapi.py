@@ -43,7 +43,7 @@ from kernel.postal.offices import load_registry
 from kernel.postal.tariff import Limits
 from kernel.settings import Config, TrackingConfig, TrackLimits
 from kernel.store import keys
-from tests.conftest import TEHRAN_SENDER
+from tests.conftest import TEHRAN_SENDER, VERIFIED_BANK
 from tracking.staff import create_staff
 
 CONFORMANCE = [status_code_conformance, content_type_conformance, response_schema_conformance,
@@ -156,8 +156,9 @@ def live(store_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[L
     async def shops() -> tuple[int, str, str, str]:
         redis = aioredis.Redis.from_url(store_url)
         registry = ShopRegistry(redis)
-        shop, key = await registry.create("openapi-fuzz", sender=TEHRAN_SENDER)
-        _, slow_key = await registry.create("openapi-throttled", sender=TEHRAN_SENDER, rate_per_s=0.001, rate_burst=1)
+        shop, key = await registry.create("openapi-fuzz", sender=TEHRAN_SENDER, **VERIFIED_BANK)
+        _, slow_key = await registry.create("openapi-throttled", sender=TEHRAN_SENDER, rate_per_s=0.001, rate_burst=1,
+                                            **VERIFIED_BANK)
         staff = await create_staff(redis, load_registry(), STAFF_OFFICE, "x")
         await redis.aclose()
         return shop.id, key, slow_key, staff["token"]

@@ -13,6 +13,7 @@ import booking
 import gateway
 import handover
 import kernel
+import money
 import returns
 import routing
 import tracking
@@ -39,7 +40,7 @@ def _error_classes(root: type) -> list[type]:
 
 
 def _import_all() -> None:
-    for pkg in (kernel, booking, gateway, tracking, routing, handover, returns):
+    for pkg in (kernel, booking, gateway, tracking, routing, handover, returns, money):
         for mod in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + "."):
             if not mod.name.endswith("__main__"):
                 importlib.import_module(mod.name)
@@ -57,7 +58,7 @@ def test_every_catalogued_code_has_a_status_a_title_and_a_persian_text_of_its_ow
 
 def test_every_code_in_the_source_is_catalogued():
     found: dict[str, str] = {}
-    for pkg in ("kernel", "booking", "gateway", "tracking", "routing", "handover", "returns"):
+    for pkg in ("kernel", "booking", "gateway", "tracking", "routing", "handover", "returns", "money"):
         for path in (ROOT / pkg).rglob("*.py"):
             for line in path.read_text(encoding="utf-8").splitlines():
                 if "FieldError(" in line or "_err(" in line:

@@ -19,6 +19,7 @@ import pytest
 
 from gateway.metrics import PUBLISH_INTERVAL_S
 from kernel.postal.s10 import is_valid
+from money.sheba import EXAMPLE_SHEBA
 from tests.conftest import shipment_body
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,7 +43,8 @@ def shop_headers(env: dict, name: str) -> dict:
     """A shop created through the operator CLI, with a full default sender; its bearer header."""
     shop = run_cli(env, "shops", "create", "--name", name, "--sender-postal-code", "1458973311",
                    "--sender-province", "تهران", "--sender-city", "تهران", "--sender-name", "x",
-                   "--sender-phone", "09121234567", "--sender-address", "y")
+                   "--sender-phone", "09121234567", "--sender-address", "y", "--sheba", EXAMPLE_SHEBA,
+                   "--sheba-verified")
     return {"Authorization": f"Bearer {shop['api_key']}"}
 
 

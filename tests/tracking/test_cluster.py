@@ -14,7 +14,7 @@ from kernel.postal.offices import load_registry
 from kernel.settings import Config
 from kernel.store.client import async_client
 from routing.jobs import PlanWorker
-from tests.conftest import TEHRAN_SENDER, shipment_body
+from tests.conftest import TEHRAN_SENDER, VERIFIED_BANK, shipment_body
 from tests.tracking.conftest import DEST, ORIGIN, scan
 from tracking import web as tracking_web
 from tracking.dispatcher import Dispatcher
@@ -33,7 +33,7 @@ async def test_scans_webhooks_and_plans_on_a_cluster(cluster, tcfg, receiver_fac
                  for o in (ORIGIN, DEST)}
         receivers, parcels = [], []
         for i in range(4):  # shops in several partitions, so on several nodes
-            shop, key = await ShopRegistry(redis).create(f"c{i}", sender=TEHRAN_SENDER)
+            shop, key = await ShopRegistry(redis).create(f"c{i}", sender=TEHRAN_SENDER, **VERIFIED_BANK)
             auth = {"Authorization": f"Bearer {key}"}
             rec = await receiver_factory()
             resp = await client.post("/v1/webhooks", json={"url": rec.url, "events": ["*"]}, headers=auth)
