@@ -216,9 +216,12 @@ def _components(limits: Limits) -> dict[str, Any]:
                                  # Any value is a well-formed item; ShipmentRequest is what gets booked.
                                  "items": {"anyOf": [ref("ShipmentRequest"), {}]}}}},
             "Price": {"type": "object", "required": ["base", "cod_fee", "insurance", "vat", "total", "currency"],
-                      "description": "Integer rials; total = base + cod_fee + insurance + vat.",
+                      "description": "Integer rials; total = base + cod_fee + insurance (+ sms) + vat.",
                       "properties": {**{k: {"type": "integer", "minimum": 0}
                                         for k in ("base", "cod_fee", "insurance", "vat", "total")},
+                                     "sms": {"type": "integer", "minimum": 0,
+                                             "description": "The buyer-SMS add-on (tariff data), present only "
+                                                            "while the shop has SMS on (PUT /v1/notifications)."},
                                      "currency": {"const": "IRR"}}},
             "Quote": {"type": "object", "required": ["service", "zone", "price"], "properties": {
                 "service": {"enum": list(SERVICES)}, "zone": {"enum": list(ZONES)}, "price": ref("Price")}},

@@ -185,7 +185,7 @@ class BookingService:
         if req.price is None:
             zone = zone_of(req.sender, req.receiver)
             req.price = self.tariff.price(req.service, req.parcel["weight_g"], zone, req.cod_goods_value,
-                                          req.parcel.get("declared_value"))
+                                          req.parcel.get("declared_value"), req.sms)
             req.zone = zone
         return req.zone, req.price
 

@@ -107,6 +107,7 @@ class Shop:
     rate_burst: int | None = None
     prev_key_hash: str | None = None  # the key before the last rotation, valid until prev_key_until_ms
     prev_key_until_ms: int | None = None
+    sms: bool = False  # buyer SMS on (notify sets the shop hash's ``sms`` field): quotes carry the SMS fee
     legal_type: str | None = None  # individual or company
     national_id: str | None = None  # a person's کد ملی or a company's شناسه ملی, check digit verified (money)
     sheba: str | None = None  # the payout account, IR + 24 digits, checked by money/sheba.py
@@ -161,6 +162,7 @@ class Shop:
             rate_burst=int(h[b"burst"]) if b"burst" in h else None,
             prev_key_hash=g(b"prev_key_hash"),
             prev_key_until_ms=int(h[b"prev_key_until"]) if b"prev_key_until" in h else None,
+            sms=h.get(b"sms") == b"1",
             legal_type=g(b"legal_type"), national_id=g(b"national_id"), sheba=g(b"sheba"),
             sheba_verified=h.get(b"sheba_verified") == b"1",
             sheba_bank=(g(b"sheba_bank") or "", g(b"sheba_bank_fa") or "") if b"sheba_bank" in h else None,

@@ -215,6 +215,7 @@ class ShipmentRequest:
     another_parcel: bool = False
     # The booking's own proof-of-delivery choice (None: its shop's setting or the default decides, pod.policy).
     delivery_verification: str | None = None
+    sms: bool = False  # the shop has buyer SMS on: priced with the add-on's line (set from the caller's shop)
 
     @property
     def cod_goods_value(self) -> int | None:

@@ -42,6 +42,8 @@ async def create_quote(request: web.Request) -> web.Response:
 
     async def produce() -> tuple[int, bytes]:
         req, errs = request.app[VALIDATOR].quote(body, caller.shop.sender)
+        if req is not None:
+            req.sms = caller.shop.sms  # a shop with buyer SMS on pays the add-on on every parcel
         if errs:
             await _reject(request, caller, errs.items)
         booking = request.app[BOOKING]
@@ -90,6 +92,8 @@ async def create_shipment(request: web.Request) -> web.Response:
     caller = known_caller(request) or await require_caller(request)
     body, raw = json_at_hand(request) or await read_json(request)
     req, errs = app[VALIDATOR].shipment(body, caller.shop.sender)
+    if req is not None:
+        req.sms = caller.shop.sms
     booking = app[BOOKING]
     items = errs.items or _booking_errors(booking, req)
     if items:
@@ -133,6 +137,8 @@ async def create_batch(request: web.Request) -> web.Response:
     reqs, item_errors = [], []
     for item in shipments:
         req, errs = validator.shipment(item, caller.shop.sender)
+        if req is not None:
+            req.sms = caller.shop.sms
         items = errs.items or _booking_errors(booking, req) or _cod_errors(caller, req)
         reqs.append(None if items else req)
         item_errors.append(items)

@@ -36,6 +36,7 @@ from money.accounts import bank_fields, public, set_bank, set_legal
 from money.pg import open_database
 from money.worker import prepare as prepare_ledger
 from money.worker import serve as serve_ledger
+from notify import fake_kavenegar
 from routing.jobs import serve as serve_router
 from staffapp import sessions as staff_sessions
 from tracking.dispatcher import serve as serve_dispatcher
@@ -164,11 +165,19 @@ def cmd_up(args: argparse.Namespace, config: Config) -> None:
                        f"try: curl -s {base}/v1/shipments -H 'Authorization: Bearer {demo['api_key']}'"]
             banner += [f"demo staff of {demo['staff']['office']}: token {demo['staff']['token']}",
                        f"buyers: {base}/track/{demo['tracking_numbers'][0]}"]
+        sms = []
+        if not (config.sms_url and config.sms_api_key):  # no real SMS provider: the local stand-in, logged here
+            port = fake_kavenegar.free_port()
+            config = replace(config, sms_url=f"http://127.0.0.1:{port}", sms_api_key="dev")
+            sms = [Role("sms-provider", fake_kavenegar.serve, (port,), 1)]
+            banner.append(f"buyer SMS go to a local fake provider (logged here; {config.sms_url}/_sent lists "
+                          "them): set BARID_SMS_URL and BARID_SMS_API_KEY for a real one")
         print("\n".join(banner), flush=True)
         with _shared_metrics(config) as config:
             Supervisor(_roles(config, url, 1 if args.dispatchers is None else args.dispatchers,
                               1 if args.routers is None else args.routers,
-                              money.ledger_workers if args.ledger_workers is None else args.ledger_workers)).run()
+                              money.ledger_workers if args.ledger_workers is None else args.ledger_workers)
+                       + sms).run()
 
 
 async def _on(url: str, fn, cluster: bool = False) -> Any:

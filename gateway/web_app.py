@@ -37,6 +37,8 @@ from kernel.store.batcher import Batcher
 from kernel.store.client import async_client
 from money import accounts as money_accounts
 from money import web as money_web
+from notify import web as notify_web
+from pod import service as pod_service
 from pod import web as pod_web
 from returns import web as returns_web
 from routing import web as routing_web
@@ -172,4 +174,6 @@ def create_app(config: Config, redis_url: str) -> web.Application:
     pod_web.setup(app)
     staffapp_web.setup(app)
     money_web.setup(app, config.database_dsn)
+    notify_web.setup(app, cases=lambda a: a[returns_web.CASES],  # after returns: its case service
+                     delivery_code=lambda tn: pod_service.delivery_code(app[REDIS], tn))  # pod's codes
     return app

@@ -34,19 +34,21 @@ class PriceTable:
     ValueError for numbers too large to price exactly with 64-bit integers."""
 
     def __init__(self, services: dict[str, tuple], vat_bp: int, cod_fee_bp: int, cod_fee_min: int, cod_fee_max: int,
-                 cod_low: int, cod_high: int, insurance_bp: int, insurance_min: int) -> None:
+                 cod_low: int, cod_high: int, insurance_bp: int, insurance_min: int, sms_fee: int = 0) -> None:
         self.services = {name: (tuple(bounds), {zone: tuple(row) for zone, row in prices.items()},
                                 dict(extra) if extra is not None else None, max_weight, max_declared)
                          for name, (bounds, prices, extra, max_weight, max_declared) in services.items()}
         self.vat_bp, self.cod_fee_bp, self.cod_fee_min, self.cod_fee_max = vat_bp, cod_fee_bp, cod_fee_min, cod_fee_max
         self.cod_low, self.cod_high = cod_low, cod_high
         self.insurance_bp, self.insurance_min = insurance_bp, insurance_min
-        _check_fits(self.services, vat_bp, cod_fee_bp, cod_fee_max, cod_high, insurance_bp, insurance_min)
+        self.sms_fee = sms_fee
+        _check_fits(self.services, vat_bp, cod_fee_bp, cod_fee_max, cod_high, insurance_bp, insurance_min, sms_fee)
 
-    def quote(self, service: Any, weight_g: Any, zone: Any, cod_goods_value: Any, declared_value: Any
-              ) -> dict[str, int | str] | str:
-        """The price breakdown (base, cod_fee, insurance, vat, total, currency), or the code of the refusal.
-        cod_goods_value None means no cash on delivery; declared_value None or 0, no insurance."""
+    def quote(self, service: Any, weight_g: Any, zone: Any, cod_goods_value: Any, declared_value: Any,
+              sms: Any = False) -> dict[str, int | str] | str:
+        """The price breakdown (base, cod_fee, insurance, [sms,] vat, total, currency), or the code of the refusal.
+        cod_goods_value None means no cash on delivery; declared_value None or 0, no insurance; sms true adds the
+        buyer-SMS add-on's line (a shop with SMS turned on)."""
         rates = self.services.get(service)
         if rates is None:
             return SERVICE_UNKNOWN
@@ -88,8 +90,12 @@ class PriceTable:
                 return DECLARED_VALUE_OUT_OF_RANGE
             if amount:
                 insurance = max(_rate(amount, self.insurance_bp), self.insurance_min)
-        net = base + cod_fee + insurance
-        vat = _rate(net, self.vat_bp)  # VAT is charged on the postage and both fees
+        sms_fee = self.sms_fee if sms else 0
+        net = base + cod_fee + insurance + sms_fee
+        vat = _rate(net, self.vat_bp)  # VAT is charged on the postage and every fee
+        if sms:
+            return {"base": base, "cod_fee": cod_fee, "insurance": insurance, "sms": sms_fee, "vat": vat,
+                    "total": net + vat, "currency": "IRR"}
         return {"base": base, "cod_fee": cod_fee, "insurance": insurance, "vat": vat, "total": net + vat,
                 "currency": "IRR"}
 
@@ -109,14 +115,14 @@ def _clamped(value: int) -> int:
 
 
 def _check_fits(services: dict[str, tuple], vat_bp: int, cod_fee_bp: int, cod_fee_max: int, cod_high: int,
-                insurance_bp: int, insurance_min: int) -> None:
+                insurance_bp: int, insurance_min: int, sms_fee: int = 0) -> None:
     """ValueError unless every amount, and amount x rate, the table can meet stays below _AMOUNT_LIMIT (bounds
     from above, in Python's integers: compiled, _rate would overflow on the numbers it is here to refuse)."""
     for name, (bounds, prices, extra, max_weight, max_declared) in services.items():
         base = max(row[-1] for row in prices.values())
         if extra is not None and max_weight > bounds[-1]:
             base += (max_weight - bounds[-1] + 999) // 1000 * max(extra.values())
-        net = base + cod_fee_max + max_declared * insurance_bp // 10_000 + 1 + insurance_min
+        net = base + cod_fee_max + max_declared * insurance_bp // 10_000 + 1 + insurance_min + sms_fee
         products = (max_declared * insurance_bp, cod_high * cod_fee_bp, net * vat_bp, net + net * vat_bp // 10_000 + 1)
-        if max(products) >= _AMOUNT_LIMIT or min(*products, vat_bp, cod_fee_bp, insurance_bp) < 0:
+        if max(products) >= _AMOUNT_LIMIT or min(*products, vat_bp, cod_fee_bp, insurance_bp, sms_fee) < 0:
             raise ValueError(f"the tariff's amounts for {name} are too large to price exactly")

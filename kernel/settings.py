@@ -67,6 +67,11 @@ VARIABLES: dict[str, str] = {
     "BARID_STAFF_SESSION_TTL_S": "seconds an unused staff app session lives on (default 7776000, 90 days)",
     "BARID_STAFF_COOKIE_SECURE": "0: the staff app's session cookie without Secure (plain-HTTP development only)",
     "BARID_STAFF_SIGN_IN_FAILURES": "failed staff sign-ins allowed per client address per 15 minutes (default 20)",
+    "BARID_SMS_URL": "the SMS provider's base URL (Kavenegar's API); unset with `up`: a local stand-in",
+    "BARID_SMS_API_KEY": "the SMS provider's API key",
+    "BARID_SMS_SENDER": "the provider line buyer SMS come from (unset: the account's default)",
+    "BARID_SMS_LINK_SECRET": "key of the buyers' signed self-service links (default: random per process)",
+    "BARID_SMS_INTERVAL_S": "seconds between buyer-SMS sweeps in each gateway process (0: off)",
     "BARID_TRUSTED_PROXIES": "comma-separated addresses/CIDRs of reverse proxies whose X-Forwarded-For is believed",
     "BARID_NO_EXTENSIONS": "1: use the pure-Python twins instead of the compiled kernels (read at import)",
     "DATABASE_URL": "the ledger's PostgreSQL (16+); unset: an embedded server under BARID_DATA/pg",
@@ -229,6 +234,13 @@ class Config:
     ndr_interval_s: float = 1.0
     # Seconds between sweeps that cancel parcels not handed over in time (handover.expiry; 0: off here).
     expiry_interval_s: float = 60.0
+    # Buyer SMS (notify): the provider (Kavenegar's API; None: not configured, `up` then runs a local stand-in),
+    # its key and sender line, the key of the self-service links (None: random per process), the sweep interval.
+    sms_url: str | None = None
+    sms_api_key: str | None = None
+    sms_sender: str | None = None
+    sms_link_secret: str | None = None
+    sms_interval_s: float = 1.0
     port: int = 8080
     workers: int = 1
     # Per-shop rate limit (GCRA): sustained requests/s and burst size; a shop record may override both.
@@ -294,6 +306,11 @@ class Config:
                                   for x in env.get("BARID_TRUSTED_PROXIES", "").split(",") if x.strip()),
             ndr_interval_s=float(env.get("BARID_NDR_INTERVAL_S") or cls.ndr_interval_s),
             expiry_interval_s=float(env.get("BARID_EXPIRY_INTERVAL_S") or cls.expiry_interval_s),
+            sms_url=(env.get("BARID_SMS_URL") or "").rstrip("/") or None,
+            sms_api_key=env.get("BARID_SMS_API_KEY") or None,
+            sms_sender=env.get("BARID_SMS_SENDER") or None,
+            sms_link_secret=env.get("BARID_SMS_LINK_SECRET") or None,
+            sms_interval_s=float(env.get("BARID_SMS_INTERVAL_S") or cls.sms_interval_s),
             port=int(env.get("BARID_PORT", cls.port)),
             workers=int(env.get("BARID_WORKERS", cls.workers)),
             rate_per_s=float(env.get("BARID_RATE_PER_S", cls.rate_per_s)),

@@ -222,6 +222,7 @@ class Tariff:
         cod_fee_max: int,
         insurance_bp: int,
         insurance_min: int,
+        sms_fee: int = 0,
     ) -> None:
         self._services = services
         self.limits = limits
@@ -231,6 +232,7 @@ class Tariff:
         self._cod_fee_max = cod_fee_max
         self._insurance_bp = insurance_bp
         self._insurance_min = insurance_min
+        self.sms_fee = sms_fee
         self._table = self.price_table()
 
     def price_table(self, table_type: type = fast.PriceTable) -> fast.PriceTable:
@@ -247,7 +249,7 @@ class Tariff:
              for name, rates in self._services.items()},
             self._vat_bp, self._cod_fee_bp, self._cod_fee_min, self._cod_fee_max,
             self.limits.cod_min_goods_value_rial, self.limits.cod_max_goods_value_rial, self._insurance_bp,
-            self._insurance_min)
+            self._insurance_min, self.sms_fee)
 
     @classmethod
     def load(cls, path: Path | str | None = None, limits: Limits | None = None) -> Tariff:
@@ -278,6 +280,7 @@ class Tariff:
             cod_fee_max=_int(cod, "max_rial", f"{path.name}: cod_fee"),
             insurance_bp=_int(insurance, "rate_bp", f"{path.name}: insurance"),
             insurance_min=_int(insurance, "min_rial", f"{path.name}: insurance"),
+            sms_fee=_int(data.get("sms", {"fee_rial": 0}), "fee_rial", f"{path.name}: sms"),
         )
         if tariff._cod_fee_min > tariff._cod_fee_max:
             raise TariffDataError(f"{path.name}: cod_fee.min_rial exceeds cod_fee.max_rial")
@@ -300,10 +303,11 @@ class Tariff:
         return PriceBreakdown(p["base"], p["cod_fee"], p["insurance"], p["vat"], p["total"])  # type: ignore[arg-type]
 
     def price(self, service: str, weight_g: int, zone: str, cod_goods_value: int | None = None,
-              declared_value: int | None = None) -> dict[str, int | str]:
+              declared_value: int | None = None, sms: bool = False) -> dict[str, int | str]:
         """``quote(...).to_dict()``: the price table (``fast.PriceTable``, the one place the pricing rules are
-        written) prices it or names the rule it breaks, and the refusal is explained here."""
-        breakdown = self._table.quote(service, weight_g, zone, cod_goods_value, declared_value)
+        written) prices it or names the rule it breaks, and the refusal is explained here. ``sms``: the shop has
+        buyer SMS on, so the breakdown carries the add-on's ``sms`` line."""
+        breakdown = self._table.quote(service, weight_g, zone, cod_goods_value, declared_value, sms)
         if type(breakdown) is str:
             raise self._refusal(breakdown, service, weight_g)
         return breakdown

@@ -31,6 +31,7 @@ async def test_trim_keeps_unacknowledged_and_recent_entries(shop, book, redis, s
         await redis.xack(stream, "audit", ids[0])
         await dispatch()
         await caught_up(redis, stream, "ndr")  # the gateway's failed-delivery worker reads the outbox too
+        await caught_up(redis, stream, "sms")  # and its buyer-SMS worker
         # A week-long window: nothing is old enough.
         before = await redis.xlen(stream)
         await Dispatcher(store_url, tcfg).trim()
