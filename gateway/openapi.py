@@ -14,6 +14,7 @@ from booking import api_spec as booking_api
 from handover import api_spec as handover_api
 from kernel.openapi import json_body, problem_responses, shared_components
 from kernel.postal.tariff import Limits
+from panel import api_spec as panel_api
 from returns import api_spec as returns_api
 from routing import api_spec as routing_api
 from tracking import api_spec as tracking_api
@@ -27,6 +28,7 @@ FRAGMENTS: tuple[Fragment, ...] = (
     routing_api.fragment,
     handover_api.fragment,
     returns_api.fragment,
+    panel_api.fragment,
 )
 
 

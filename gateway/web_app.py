@@ -35,6 +35,7 @@ from kernel.postal.tariff import Limits, Tariff
 from kernel.settings import Config
 from kernel.store.batcher import Batcher
 from kernel.store.client import async_client
+from panel import web as panel_web
 from returns import web as returns_web
 from routing import web as routing_web
 from tracking import web as tracking_web
@@ -165,4 +166,5 @@ def create_app(config: Config, redis_url: str) -> web.Application:
     routing_web.setup(app)
     handover_web.setup(app)
     returns_web.setup(app)
+    panel_web.setup(app)  # the shop panel; it also lets the API accept a panel session (booking SESSION_AUTH)
     return app
