@@ -18,15 +18,14 @@ import asyncio
 import logging
 import secrets
 import time
-import uuid
 from typing import Any
 
 import orjson
 import redis.asyncio as aioredis
-from redis.exceptions import ResponseError
 
 from kernel.postal.timeutil import iso_ms
 from kernel.store import keys
+from kernel.store.jobs import StreamWorker
 
 from .labels import CONTENT_TYPES, Label, render, render_pdf
 
@@ -91,78 +90,43 @@ def _problem(tn: str, code: str, detail: str, detail_fa: str) -> dict[str, str]:
     return {"tracking_number": tn, "code": code, "detail": detail, "detail_fa": detail_fa}
 
 
-class LabelJobWorker:
+class LabelJobWorker(StreamWorker):
     """Takes label jobs from the stream and renders them, one at a time, off the event loop."""
+
+    group = JOBS_GROUP
+    name = "labeler"
 
     def __init__(self, redis: aioredis.Redis, label_of, consumer: str | None = None, block_ms: int = 1000,
                  claim_idle_ms: int = CLAIM_IDLE_MS, stream: str = JOBS_STREAM) -> None:
-        self.redis = redis
+        super().__init__(redis, consumer, block_ms, claim_idle_ms)
         self.stream = stream
         self.label_of = label_of  # (raw doc bytes, tracking URL) -> Label
-        self.consumer = consumer or f"labeler-{uuid.uuid4().hex[:8]}"
-        self.block_ms = block_ms
-        self.claim_idle_ms = claim_idle_ms
-
-    async def ensure_group(self) -> None:
-        try:
-            await self.redis.xgroup_create(self.stream, JOBS_GROUP, id="0", mkstream=True)
-        except ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
-
-    async def run(self, *, burst: bool = False) -> int:
-        await self.ensure_group()
-        done = 0
-        while True:
-            entries = await self._claim_stale() or await self._read_new(0 if burst else self.block_ms)
-            if not entries:
-                if burst:
-                    return done
-                continue
-            for entry_id, fields in entries:
-                try:
-                    await self._handle(entry_id, int(fields[b"shop"]), fields[b"id"].decode())
-                except asyncio.CancelledError:
-                    raise
-                except Exception:  # the store went away mid-job: the entry stays pending and is claimed again
-                    log.exception("label job %s interrupted", fields.get(b"id"))
-                    await asyncio.sleep(1)
-                done += 1
-
-    async def _read_new(self, block_ms: int) -> list:
-        reply = await self.redis.xreadgroup(JOBS_GROUP, self.consumer, {self.stream: ">"}, count=1,
-                                            block=block_ms or None)
-        return reply[0][1] if reply else []
-
-    async def _claim_stale(self) -> list:
-        _, entries, *_ = await self.redis.xautoclaim(self.stream, JOBS_GROUP, self.consumer, self.claim_idle_ms,
-                                                      start_id="0-0", count=1)
-        return [e for e in entries if e[1]]
 
     async def _save(self, record: dict[str, Any]) -> None:
         key = job_key(record["shop_id"], record["job_id"])
         await self.redis.set(key, orjson.dumps(record), keepttl=True)
 
-    async def _handle(self, entry_id: bytes, shop_id: int, job_id: str) -> None:
+    async def handle(self, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
+        shop_id, job_id = int(fields[b"shop"]), fields[b"id"].decode()
         raw = await self.redis.get(job_key(shop_id, job_id))
         if raw is None:  # expired: nothing to do
-            await self.redis.xack(self.stream, JOBS_GROUP, entry_id)
+            await self.ack(entry_id)
             return
         record = orjson.loads(raw)
         if record["status"] in ("done", "failed"):
-            await self.redis.xack(self.stream, JOBS_GROUP, entry_id)
+            await self.ack(entry_id)
             return
         record["attempts"] = record.get("attempts", 0) + 1
         if record["attempts"] > MAX_ATTEMPTS:
             record.update(status="failed", finished_at=iso_ms(time.time()),
                           error={"code": "label_job_failed", "detail": "the label job failed on every attempt"})
             await self._save(record)
-            await self.redis.xack(self.stream, JOBS_GROUP, entry_id)
+            await self.ack(entry_id)
             return
         record.update(status="running", started_at=iso_ms(time.time()), done=len(record["problems"]))
         await self._save(record)
         await self._render(entry_id, record)
-        await self.redis.xack(self.stream, JOBS_GROUP, entry_id)
+        await self.ack(entry_id)
 
     async def _render(self, entry_id: bytes, record: dict[str, Any]) -> None:
         shop_id, fmt, size = record["shop_id"], record["format"], record["size"]

@@ -6,6 +6,8 @@ HTTP layer.
 
 from __future__ import annotations
 
+import ipaddress
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
@@ -14,6 +16,35 @@ from aiohttp import web
 from kernel.errors import MalformedJSON, UnsupportedMediaType
 
 JSON = "application/json"
+
+
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        ip = ipaddress.ip_address(text.strip().split("%", 1)[0])
+    except ValueError:
+        return None
+    return ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None else ip
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def client_address(request: web.Request, trusted: Iterable[Network]) -> str | None:
+    """The address a request comes from: the peer, or, when the peer is a trusted proxy, the right-most
+    X-Forwarded-For entry that is not a trusted proxy (entries further left are the client's own claims).
+    Without trusted proxies the header is ignored, so a client cannot choose its address."""
+    trusted = tuple(trusted)
+    remote = request.remote
+    peer = _address(remote) if remote else None
+    if not trusted or peer is None or not any(peer in net for net in trusted):
+        return remote
+    for entry in reversed(",".join(request.headers.getall("X-Forwarded-For", [])).split(",")):
+        ip = _address(entry)
+        if ip is None:  # a malformed hop: nothing left of it can be believed
+            return remote
+        if not any(ip in net for net in trusted):
+            return str(ip)
+    return remote
 
 
 def json_response(data: Any, status: int = 200) -> web.Response:

@@ -10,6 +10,7 @@ does), and ``setup.py`` reads it at build time.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -58,6 +59,7 @@ VARIABLES: dict[str, str] = {
     "BARID_TRACK_BURST": "public tracking burst per client address",
     "BARID_PUBLIC_URL": "the public origin buyers reach (behind a proxy); labels' QR codes link there",
     "BARID_NDR_INTERVAL_S": "seconds between failed-delivery case sweeps in each gateway process (0: off)",
+    "BARID_TRUSTED_PROXIES": "comma-separated addresses/CIDRs of reverse proxies whose X-Forwarded-For is believed",
     "BARID_PANEL_SESSION_TTL_S": "seconds a shop panel session lives without use (default 43200)",
     "BARID_PANEL_LOGIN_BURST": "panel sign-in attempts allowed at once per mobile (per address: ten times it)",
     "BARID_PANEL_LOGIN_PERIOD_S": "seconds to earn one more panel sign-in attempt (default 60)",
@@ -212,6 +214,9 @@ class Config:
     store_aof_rewrite_min_mb: int = 1024
     # HTTP
     host: str = "127.0.0.1"
+    # Reverse proxies in front of the gateway: a request from one of them is from the address it forwards for
+    # (the right-most X-Forwarded-For entry that is not itself a proxy). Empty: the header is ignored.
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     # The public origin buyers reach (behind a proxy); None: the origin the caller used.
     public_url: str | None = None
     # Seconds between failed-delivery case sweeps in each gateway process (0: off).
@@ -265,6 +270,8 @@ class Config:
             store_aof_rewrite_min_mb=int(env.get("BARID_STORE_AOF_REWRITE_MIN_MB", cls.store_aof_rewrite_min_mb)),
             host=env.get("BARID_HOST", cls.host),
             public_url=(env.get("BARID_PUBLIC_URL") or "").rstrip("/") or None,
+            trusted_proxies=tuple(ipaddress.ip_network(x.strip(), strict=False)
+                                  for x in env.get("BARID_TRUSTED_PROXIES", "").split(",") if x.strip()),
             ndr_interval_s=float(env.get("BARID_NDR_INTERVAL_S") or cls.ndr_interval_s),
             port=int(env.get("BARID_PORT", cls.port)),
             workers=int(env.get("BARID_WORKERS", cls.workers)),

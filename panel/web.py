@@ -18,7 +18,7 @@ from booking.auth import require_caller, require_manager
 from booking.shops import ShopRegistry
 from kernel.app_keys import BATCHER, CONFIG, LIMITS, REDIS
 from kernel.errors import FieldError, PayloadTooLarge, validation_failed
-from kernel.http import json_response, read_json
+from kernel.http import client_address, json_response, read_json
 from kernel.templates import render
 
 from . import sheets
@@ -95,7 +95,7 @@ async def login(request: web.Request) -> web.Response:
         return await login_form(request, "نشانهٔ امنیتی فرم نادرست یا منقضی است؛ دوباره تلاش کنید.", 403, mobile)
     sessions = request.app[SESSIONS]
     try:
-        await sessions.limit_login(request.remote, mobile.strip())
+        await sessions.limit_login(client_address(request, request.app[CONFIG].trusted_proxies), mobile.strip())
     except LoginRateLimited as exc:
         response = await login_form(request, exc.detail_fa, 429, mobile)
         response.headers.update(exc.headers)

@@ -20,13 +20,13 @@ from typing import Any
 
 import orjson
 import redis.asyncio as aioredis
-from redis.exceptions import ResponseError
 
 from kernel.errors import BaridError, FieldError, ValidationFailed
 from kernel.postal.offices import load_registry
 from kernel.postal.text import fa_digits
 from kernel.postal.timeutil import IRAN_TIME, iso_ms
 from kernel.store import keys
+from kernel.store.jobs import StreamWorker
 from kernel.store.keys import parcel_history
 from returns.planning import plan_exclusion, receiver_for_plan
 
@@ -171,51 +171,22 @@ def _solve(record: dict, parcels: list[dict], not_here: list[dict]) -> dict:
     return plan
 
 
-class PlanWorker:
+class PlanWorker(StreamWorker):
     """One router process: takes plan jobs from the stream and solves them one at a time."""
 
+    stream = keys.PLAN_JOBS
+    group = keys.PLAN_GROUP
+    name = "router"
+
     def __init__(self, redis: aioredis.Redis, consumer: str | None = None, block_ms: int = 1000) -> None:
-        self.redis = redis
-        self.consumer = consumer or f"router-{uuid.uuid4().hex[:8]}"
-        self.block_ms = block_ms
+        # A job another worker has held longer than any plan may run: that worker died.
+        super().__init__(redis, consumer, block_ms, int(PLAN_TIME_LIMIT_S[1] * 1000) + CLAIM_GRACE_MS)
 
-    async def ensure_group(self) -> None:
-        try:
-            await self.redis.xgroup_create(keys.PLAN_JOBS, keys.PLAN_GROUP, id="0", mkstream=True)
-        except ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
-
-    async def run(self, *, burst: bool = False) -> int:
-        """Solve jobs until cancelled; with ``burst`` return once none is waiting. Returns plans finished."""
-        await self.ensure_group()
-        done = 0
-        while True:
-            entries = await self._claim_stale() or await self._read_new(0 if burst else self.block_ms)
-            if not entries:
-                if burst:
-                    return done
-                continue
-            for entry_id, fields in entries:
-                await self._handle(entry_id, fields[b"id"].decode())
-                done += 1
-
-    async def _read_new(self, block_ms: int) -> list:
-        reply = await self.redis.xreadgroup(keys.PLAN_GROUP, self.consumer, {keys.PLAN_JOBS: ">"}, count=1,
-                                            block=block_ms or None)
-        return reply[0][1] if reply else []
-
-    async def _claim_stale(self) -> list:
-        """Jobs another worker took and has held longer than any plan may run: it died."""
-        idle = int((PLAN_TIME_LIMIT_S[1]) * 1000) + CLAIM_GRACE_MS
-        _, entries, *_ = await self.redis.xautoclaim(keys.PLAN_JOBS, keys.PLAN_GROUP, self.consumer, idle,
-                                                      start_id="0-0", count=1)
-        return [e for e in entries if e[1]]
-
-    async def _handle(self, entry_id: bytes, plan_id: str) -> None:
+    async def handle(self, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
+        plan_id = fields[b"id"].decode()
         raw = await self.redis.get(keys.plan(plan_id))
         if raw is None:  # expired or never stored: nothing to do
-            await self.redis.xack(keys.PLAN_JOBS, keys.PLAN_GROUP, entry_id)
+            await self.ack(entry_id)
             return
         record = orjson.loads(raw)
         record["attempts"] = record.get("attempts", 0) + 1
@@ -240,7 +211,7 @@ class PlanWorker:
                 log.exception("plan %s failed", plan_id)
                 record.update(status="failed", error=SolverFailed(f"{type(exc).__name__}: {exc}").to_dict())
         await self.redis.set(keys.plan(plan_id), orjson.dumps(record), ex=PLAN_TTL_S)
-        await self.redis.xack(keys.PLAN_JOBS, keys.PLAN_GROUP, entry_id)
+        await self.ack(entry_id)
 
 
 def serve(redis_url: str, *, burst: bool = False, cluster: bool = False) -> int:

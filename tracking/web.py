@@ -17,7 +17,7 @@ from aiohttp import web
 from booking.auth import require_shop
 from kernel.app_keys import BATCHER, CONFIG, REDIS, STORE_URL
 from kernel.errors import BaridError, ValidationFailed
-from kernel.http import read_json
+from kernel.http import client_address, read_json
 from kernel.postal.offices import Registry, load_registry
 from kernel.postal.s10 import S10Error, format_tracking_number, parse_tracking_number
 from kernel.settings import TrackingConfig
@@ -162,7 +162,8 @@ async def _public_view(request: web.Request) -> dict[str, Any]:
     raw = request.match_info["tracking_number"]
     # Every lookup counts against its address, found or not (walking serials mostly finds nothing); the count
     # and the owner lookup share one round trip.
-    limit = ratelimit.check(t.scans.batcher, t.config.track_limits, request.remote)
+    client = client_address(request, request.app[CONFIG].trusted_proxies)
+    limit = ratelimit.check(t.scans.batcher, t.config.track_limits, client)
     try:
         tn = _normalise_tn(raw)
     except S10Error:

@@ -8,13 +8,15 @@ webhooks are sent from.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 
 import aiohttp
 import orjson
 import pytest
 
+from gateway.web_app import create_app
 from kernel.postal.offices import load_registry
-from kernel.settings import TrackingConfig, TrackLimits
+from kernel.settings import Config, TrackingConfig, TrackLimits
 from kernel.store import keys
 from kernel.store.keys import parcel_history
 from tests.tracking.conftest import DEST, DEST_HUB, HUB, ORIGIN, scan
@@ -237,3 +239,43 @@ async def test_public_view_stays_at_city_level(client, shop, book, post_scans, r
         for field in ("name", "phone", "postal_code", "address"):
             assert party[field] not in blob, field
     assert "12000000" not in blob and "goods_value" not in blob and "payment" not in blob
+
+
+async def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_budget(
+        aiohttp_client, store_url, tmp_path, tcfg, shop, book, redis):
+    """Behind a reverse proxy every request comes from the proxy: the limit must follow X-Forwarded-For, and
+    only when the proxy is trusted (otherwise any client could pick a fresh address per request)."""
+    proxy, buyers = "127.0.0.51", ("203.0.113.7", "203.0.113.8")
+    spoofed = ("198.51.100.1", "198.51.100.2")
+    limited = dataclasses.replace(tcfg, track_limits=TrackLimits(rate_per_s=0.05, burst=1))
+
+    async def gateway(**config):
+        app = create_app(Config(data_dir=tmp_path, access_log=False, **config), store_url)
+        app[tracking_web.TRACKING_CONFIG] = limited
+        return await aiohttp_client(app)
+
+    async def statuses(gw, forwarded_for: str) -> list[int]:
+        async with aiohttp.ClientSession(connector=_from(proxy)) as session:
+            out = []
+            for _ in range(2):
+                async with session.get(str(gw.make_url(f"/v1/track/{tn}")),
+                                       headers={"X-Forwarded-For": forwarded_for}) as resp:
+                    out.append(resp.status)
+            return out
+
+    everyone = (proxy, *buyers, *spoofed)
+    await redis.delete(*(ratelimit.client_key(a) for a in everyone))
+    tn = await book(shop)
+    try:
+        # Untrusted: the header is ignored; the proxy's one budget is spent by the first buyer.
+        untrusted = await gateway()
+        assert await statuses(untrusted, f"{buyers[0]}, {proxy}") == [200, 429]
+        assert await statuses(untrusted, buyers[1]) == [429, 429]
+        await redis.delete(ratelimit.client_key(proxy))
+        # Trusted: each buyer has its own budget; a spoofed left-most entry does not buy a fresh one.
+        trusted = await gateway(trusted_proxies=(ipaddress.ip_network("127.0.0.0/24"),))
+        assert await statuses(trusted, f"{spoofed[0]}, {buyers[0]}") == [200, 429]
+        assert await statuses(trusted, f"{spoofed[1]}, {buyers[0]}") == [429, 429]
+        assert await statuses(trusted, buyers[1]) == [200, 429]
+    finally:
+        await redis.delete(*(ratelimit.client_key(a) for a in everyone))
