@@ -28,6 +28,29 @@
   function rials(n) { return NUM.format(n) + " ریال"; }
   function when(iso) { return iso ? DATE.format(new Date(iso)) : ""; }
   function latin(s) { return String(s).replace(/[۰-۹]/g, function (d) { return d.charCodeAt(0) - 1776; }).replace(/[٠-٩]/g, function (d) { return d.charCodeAt(0) - 1632; }); }
+  // A Jalali date typed as 1405/09/16 (Persian or Latin digits) -> its Gregorian YYYY-MM-DD, by asking the
+  // browser's Persian calendar (Intl) about days near a first guess: no calendar arithmetic of our own.
+  var PARTS = new Intl.DateTimeFormat("en-u-ca-persian-nu-latn", {year: "numeric", month: "numeric", day: "numeric", timeZone: "UTC"});
+  function jalaliISO(text) {
+    var m = /^(\d{4})[\/\-.](\d{1,2})[\/\-.](\d{1,2})$/.exec(latin(String(text).trim()));
+    if (!m) return null;
+    var y = +m[1], mo = +m[2], d = +m[3];
+    if (mo < 1 || mo > 12 || d < 1 || d > 31) return null;
+    var guess = Date.UTC(y + 621, 2, 21) + ((mo <= 6 ? (mo - 1) * 31 : 186 + (mo - 7) * 30) + d - 1) * 864e5;
+    for (var k = -3; k <= 3; k++) {
+      var t = new Date(guess + k * 864e5), p = {};
+      PARTS.formatToParts(t).forEach(function (x) { p[x.type] = x.value; });
+      if (parseInt(p.year, 10) === y && +p.month === mo && +p.day === d) return t.toISOString().slice(0, 10);
+    }
+    return null;
+  }
+  function dateBound(input, end) {
+    if (!input.value.trim()) return "";
+    var iso = jalaliISO(input.value);
+    input.setAttribute("aria-invalid", iso ? "false" : "true");
+    if (!iso) throw new Error("تاریخ «" + input.value + "» درست نیست؛ به شکل ۱۴۰۵/۰۹/۱۶ بنویسید.");
+    return iso + (end ? "T23:59:59+03:30" : "T00:00:00+03:30");
+  }
   function problemText(p) {
     if (!p) return "پاسخی از سرور نرسید؛ اتصال را بررسی کنید.";
     var errs = (p.errors || []).map(function (e) { return e.message_fa || e.message; });
@@ -70,12 +93,14 @@
       if (/^(\+98|0098|0)?9\d{9}$/.test(q)) { phone = "0" + q.slice(-10); params.set("limit", "100"); }
       else if (q) params.set("client_order_id", q);
       if (form.status.value) params.set("status", form.status.value);
-      if (form.from.value) params.set("created_from", form.from.value + "T00:00:00+03:30");
-      if (form.to.value) params.set("created_to", form.to.value + "T23:59:59+03:30");
+      var from = dateBound(form.from), to = dateBound(form.to, true);
+      if (from) params.set("created_from", from);
+      if (to) params.set("created_to", to);
       return {params: params};
     }
     function load(append) {
-      var q = query();
+      var q;
+      try { q = query(); } catch (e) { note.textContent = e.message; return; }
       if (!append) list.textContent = "";
       note.textContent = "در حال بارگیری…";
       if (q.one) {
@@ -220,12 +245,27 @@
       e.preventDefault();
       err.hidden = true;
       var tns = latin(form.tns.value).split(/[\s,،]+/).filter(Boolean), body = {format: form.format.value};
-      if (tns.length) body.tracking_numbers = tns;
-      else body.booked_between = {from: (form.from.value || "2000-01-01") + "T00:00:00+03:30",
-                                  to: (form.to.value || new Date().toISOString().slice(0, 10)) + "T23:59:59+03:30"};
+      try {
+        if (tns.length) body.tracking_numbers = tns;
+        else body.booked_between = {from: dateBound(form.from) || "2000-01-01T00:00:00+03:30",
+                                    to: dateBound(form.to, true) || new Date().toISOString()};
+      } catch (x) { err.hidden = false; err.textContent = x.message; return; }
       api("POST", "/v1/label-jobs", body).then(function (r) {
         if (!r.ok) { err.hidden = false; err.textContent = problemText(r.data); return; }
         $("#job-state").hidden = false; poll(r.data.job_id);
+      });
+    });
+    var mf = $("#manifest");
+    mf.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var out = $("#manifest-out"), tns = latin(mf.mtns.value).split(/[\s,،]+/).filter(Boolean), body = {};
+      out.textContent = "";
+      try { if (tns.length) body.tracking_numbers = tns; else body.date = (dateBound(mf.mdate) || new Date().toISOString()).slice(0, 10); }
+      catch (x) { out.textContent = x.message; return; }
+      api("POST", "/v1/manifests", body).then(function (r) {
+        if (!r.ok) { out.textContent = problemText(r.data); return; }
+        out.append(el("span", {text: "فهرست " + fa(r.data.manifest_id) + " با " + fa((r.data.tracking_numbers || []).length) + " مرسوله ساخته شد: "}),
+          el("a", {href: new URL(r.data.pdf, location.href).pathname, download: "", text: "بارگیری PDF فهرست تحویل"}));
       });
     });
     function poll(id) {
@@ -253,14 +293,15 @@
         var sel = el("select", {id: id, name: "action"});
         (c.allowed_actions || []).forEach(function (a) { sel.append(el("option", {value: a, text: ACTIONS[a] || a})); });
         form.append(el("label", {"for": id, text: "اقدام"}), sel,
-          el("label", {"for": id + "-d", text: "روز تحویل (برای تحویل در روز دیگر)"}), el("input", {id: id + "-d", name: "date", type: "date"}),
+          el("label", {"for": id + "-d", text: "روز تحویل، خورشیدی (برای تحویل در روز دیگر)"}), el("input", {id: id + "-d", name: "date", type: "text", inputmode: "numeric", placeholder: "۱۴۰۵/۰۹/۱۶"}),
           el("label", {"for": id + "-p", text: "تلفن تازهٔ گیرنده (اختیاری)"}), el("input", {id: id + "-p", name: "phone", type: "tel"}),
           el("label", {"for": id + "-n", text: "توضیح نشانی (اختیاری)"}), el("input", {id: id + "-n", name: "address_notes"}),
           el("button", {type: "submit", text: "ثبت اقدام"}), el("p", {"class": "field-error", role: "status"}));
         form.addEventListener("submit", function (e) {
           e.preventDefault();
           var body = {action: sel.value};
-          ["date", "phone", "address_notes"].forEach(function (k) { if (form[k].value.trim()) body[k] = latin(form[k].value.trim()); });
+          ["phone", "address_notes"].forEach(function (k) { if (form[k].value.trim()) body[k] = latin(form[k].value.trim()); });
+          if (form.date.value.trim()) body.date = jalaliISO(form.date.value) || form.date.value;  // the API names a bad date
           api("POST", "/v1/ndr/" + c.tracking_number + "/actions", body).then(function (a) {
             form.querySelector(".field-error").textContent = a.ok ? "اقدام ثبت شد." : problemText(a.data);
           });

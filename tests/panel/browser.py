@@ -49,6 +49,7 @@ def sign_in(driver, base: str, mobile: str, password: str) -> None:
 def screenshot(driver, path) -> None:
     """The whole page at the phone's width (the window grows to the page's height for the picture)."""
     width, height = driver.get_window_size()["width"], driver.get_window_size()["height"]
+    driver.execute_script("window.scrollTo(0, 0)")
     full = driver.execute_script("return document.documentElement.scrollHeight")
     driver.set_window_size(width, max(height, full))
     driver.save_screenshot(str(path))

@@ -11,10 +11,14 @@ from __future__ import annotations
 import asyncio
 import gzip
 import os
+from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+import jdatetime
 from openpyxl import Workbook
 
+from kernel.postal.text import fa_digits
 from panel.sheets import COLUMNS, EXAMPLE
 
 from .browser import chrome, needs_chromium, screenshot, sign_in, wait
@@ -54,6 +58,9 @@ async def test_a_shop_user_signs_in_books_uploads_and_prints_a_label_in_chromium
     sheet = tmp_path / "parcels.xlsx"
     _sheet(sheet)
     screens = _screens(tmp_path)
+    now = jdatetime.datetime.now(ZoneInfo("Asia/Tehran"))
+    today = fa_digits(now.strftime("%Y/%m/%d"))  # a Jalali date as a user types it, in Persian digits
+    tomorrow = fa_digits((now + timedelta(days=1)).strftime("%Y/%m/%d"))
 
     def run() -> dict:
         d = chrome()
@@ -92,7 +99,14 @@ async def test_a_shop_user_signs_in_books_uploads_and_prints_a_label_in_chromium
             d.get(base + "/shop/parcels")
             wait(d, lambda d: d.find_elements(By.CSS_SELECTOR, "#list .item"))
             seen["listed"] = len(d.find_elements(By.CSS_SELECTOR, "#list .item"))
+            seen["jalali_dates"] = [e.text for e in d.find_elements(By.CSS_SELECTOR, "#list .item .note")]
             screenshot(d, screens / "parcels.png")
+            for day, key in ((today, "listed_today"), (tomorrow, "listed_tomorrow")):
+                d.find_element(By.ID, "from").clear()
+                d.find_element(By.ID, "from").send_keys(day)
+                d.find_element(By.CSS_SELECTOR, "#search button[type=submit]").click()
+                wait(d, lambda d: d.find_element(By.ID, "note").text != "در حال بارگیری…")
+                seen[key] = len(d.find_elements(By.CSS_SELECTOR, "#list .item"))
             d.get(base + f"/shop/parcels/{tn}")
             wait(d, lambda d: d.find_elements(By.CSS_SELECTOR, "#history li"))
             screenshot(d, screens / "parcel.png")
@@ -119,6 +133,8 @@ async def test_a_shop_user_signs_in_books_uploads_and_prints_a_label_in_chromium
     assert refused[0] == "۳" and refused[1] == "ثبت نشد" and "receiver.phone" in refused[2] and "شماره همراه" in refused[2]
     assert "۱ مرسوله ثبت شد" in seen["summary"] and seen["failed_button"]
     assert seen["listed"] == 2 and seen["pdf_head"] == "%PDF-"
+    assert all(today.split("/")[0] in text for text in seen["jalali_dates"])  # Jalali year, Persian digits
+    assert (seen["listed_today"], seen["listed_tomorrow"]) == (2, 0)  # the Jalali date filter
     assert seen["overflow"] <= 0  # nothing wider than the phone
 
 
