@@ -8,6 +8,7 @@ backend calls, so the panel can do nothing the API would refuse the shop.
 
 from __future__ import annotations
 
+import re
 import secrets
 from pathlib import Path
 
@@ -137,10 +138,16 @@ def _screen(name: str, template: str, title: str, owner_only: bool):
                          page=name)
         limits = request.app[LIMITS]
         return _page(request, template, title=title, csrf=csrf_token(secret), mobile=mobile, role=role, page=name,
-                     shop_id=shop_id, tracking_number=request.match_info.get("tracking_number", ""),
+                     shop_id=shop_id, tracking_number=_tn(request.match_info.get("tracking_number", "")),
                      batch_max=limits.batch_max_items, columns=sheets.COLUMNS)
 
     return handler
+
+
+def _tn(raw: str) -> str:
+    """The path's tracking number as the page may put it into its API links: letters and digits only (anything
+    else is no tracking number, and the page's lookup says so)."""
+    return re.sub(r"[^A-Z0-9]", "", raw.upper())[:30]
 
 
 async def home(request: web.Request) -> web.Response:
