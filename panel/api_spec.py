@@ -85,9 +85,10 @@ def _pages() -> dict[str, Any]:
                                                       "csrf": {"type": "string"}}}}}},
                  "responses": {"303": _SEE_OTHER, **{s: {"description": d, **_HTML} for s, d in (
                      ("401", "Wrong mobile or password: the form again."), ("403", "Stale form: the form again."),
-                     ("429", "Too many attempts: the form again, with Retry-After."))}, **problem_responses(503)}}}
+                     ("429", "Too many attempts: the form again, with Retry-After."))},
+                     **problem_responses(415, 503)}}}
     paths["/shop/logout"] = {"post": {"tags": ["panel pages"], "summary": "Sign out (ends the session)",
-                                      "security": [], "responses": {"303": _SEE_OTHER, **problem_responses(401, 403)}}}
+                                      "security": [], "responses": {"303": _SEE_OTHER, **problem_responses(401, 403, 415)}}}
     paths["/shop/static/{name}"] = {"get": {
         "tags": ["panel pages"], "summary": "The panel's script and style sheet", "security": [],
         "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 40}}],
@@ -105,7 +106,7 @@ def _pages() -> dict[str, Any]:
         "responses": {"200": json_body({"type": "object", "required": ["rows", "batch_max"], "properties": {
             "rows": {"type": "array", "items": {"type": "object"}}, "batch_max": {"type": "integer"}}},
             "Each row as a POST /v1/shipments/batch item, with its sheet row number."),
-            **problem_responses(401, 403, 413, 422, 429, 503)}}}
+            **problem_responses(401, 403, 413, 415, 422, 429, 503)}}}
     paths["/shop/sheets/failed"] = {"post": {
         "tags": ["panel"], "summary": "The failed rows, with their errors, as an .xlsx sheet to fix and upload again",
         "security": _SECURITY, "requestBody": {"required": True, "content": {"application/json": {"schema": {

@@ -18,7 +18,7 @@ from booking.app_keys import BOOKING, SESSION_AUTH
 from booking.auth import require_caller, require_manager
 from booking.shops import ShopRegistry
 from kernel.app_keys import BATCHER, CONFIG, LIMITS, REDIS
-from kernel.errors import FieldError, PayloadTooLarge, validation_failed
+from kernel.errors import FieldError, PayloadTooLarge, UnsupportedMediaType, validation_failed
 from kernel.http import client_address, json_response, read_json
 from kernel.templates import render
 
@@ -73,6 +73,21 @@ def _see_other(location: str) -> web.Response:
     return web.Response(status=303, headers={"Location": location, **SECURITY_HEADERS})
 
 
+async def _form(request: web.Request):
+    """The posted form; a body that is no form (or a multipart one without its boundary) is a 415, not a crash."""
+    if request.content_type not in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        raise _not_a_form()
+    try:
+        return await request.post()
+    except (ValueError, AssertionError):
+        raise _not_a_form() from None
+
+
+def _not_a_form() -> UnsupportedMediaType:
+    return UnsupportedMediaType("send an HTML form (application/x-www-form-urlencoded or multipart/form-data)",
+                                "بدنهٔ درخواست باید فرم HTML باشد")
+
+
 def _page(request: web.Request, template: str, status: int = 200, **context: object) -> web.Response:
     html = render("panel", template, **context)
     return web.Response(text=html, status=status, content_type="text/html", headers=SECURITY_HEADERS)
@@ -89,7 +104,7 @@ async def login_form(request: web.Request, error: str | None = None, status: int
 
 
 async def login(request: web.Request) -> web.Response:
-    form = await request.post()
+    form = await _form(request)
     mobile, password = str(form.get("mobile", "")), str(form.get("password", ""))
     pre = request.cookies.get(PRE_COOKIE)
     if not pre or not secrets.compare_digest(pre, str(form.get("csrf", ""))):
@@ -115,7 +130,7 @@ async def login(request: web.Request) -> web.Response:
 async def logout(request: web.Request) -> web.Response:
     found = await request.app[SESSIONS].lookup(request)
     if found is not None:
-        form = await request.post()
+        form = await _form(request)
         check_csrf(str(form.get("csrf", "")), found[4])
         await request.app[SESSIONS].revoke(request.cookies.get(COOKIE))
     response = _see_other("/shop/login")
@@ -182,8 +197,13 @@ async def parse_sheet(request: web.Request) -> web.Response:
     """The upload's rows as API request objects; the page books them with POST /v1/shipments/batch."""
     caller = await require_caller(request)
     await request.app[BOOKING].authorize(caller)
-    reader = await request.multipart()
-    part = await reader.next()
+    if request.content_type != "multipart/form-data":
+        raise _not_a_form()
+    try:
+        reader = await request.multipart()
+        part = await reader.next()
+    except (ValueError, AssertionError):
+        raise _not_a_form() from None
     if part is None or getattr(part, "name", None) != "file":
         raise validation_failed([FieldError("file", "required", "Send the sheet as the multipart field 'file'.",
                                             "فایل را انتخاب کنید.")])

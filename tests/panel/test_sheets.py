@@ -66,6 +66,10 @@ async def test_an_unreadable_or_headerless_file_is_a_persian_problem_and_books_n
     problem = await odd.json()
     assert odd.status == 422 and problem["errors"][0]["code"] == "sheet_headers" and "سرستون" in problem["errors"][0][
         "message_fa"]
+    not_a_form = await app_client.post("/shop/sheets/parse", json={"file": "x"}, headers=h)
+    assert not_a_form.status == 415 and (await not_a_form.json())["code"] == "unsupported_media_type"
+    no_boundary = await app_client.post("/shop/login", data=b"x", headers={"Content-Type": "multipart/form-data"})
+    assert no_boundary.status == 415
     no_csrf = await app_client.post("/shop/sheets/parse", data=_upload(b"x", "x.csv"))
     assert no_csrf.status == 403
 
