@@ -17,11 +17,13 @@ def nearest_neighbours(matrix: ArrayLike, k: int) -> NDArray[np.int32]:
 
 def evaluate_routes(offsets: ArrayLike, nodes: ArrayLike, distance: ArrayLike, duration: ArrayLike,
                     demand: ArrayLike, cod: ArrayLike, ready: ArrayLike, due: ArrayLike,
-                    service: ArrayLike) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    """Per route [distance, duration, load, cash, lateness] and each stop's service start."""
+                    service: ArrayLike, pickup: ArrayLike | None = None
+                    ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Per route [distance, duration, peak load, cash, lateness] and each stop's service start."""
 
 def sisr(distance: ArrayLike, duration: ArrayLike, demand: ArrayLike, cod: ArrayLike, ready: ArrayLike,
          due: ArrayLike, service: ArrayLike, capacity: int, cod_capacity: int, n_vehicles: int, fixed_cost: int,
          neighbours: ArrayLike, initial_routes: Sequence[Sequence[int]], params: Sequence[float], seed: int,
-         time_limit_s: float, max_iterations: int) -> tuple[list[list[int]], int, int]:
+         time_limit_s: float, max_iterations: int, pickup: ArrayLike | None = None
+         ) -> tuple[list[list[int]], int, int]:
     """Ruin-and-recreate (SISR) from the given routes: (best routes, their cost, iterations run)."""

@@ -152,19 +152,21 @@ def nearest_neighbours(matrix, int k):
     return out_arr
 
 
-def evaluate_routes(offsets, nodes, distance, duration, demand, cod, ready, due, service):
+def evaluate_routes(offsets, nodes, distance, duration, demand, cod, ready, due, service, pickup=None):
     cdef i64[::1] off = np.ascontiguousarray(offsets, dtype=np.int64), nd = np.ascontiguousarray(nodes, dtype=np.int64)
     cdef i64[:, ::1] dist = np.ascontiguousarray(distance, dtype=np.int64)
     cdef i64[:, ::1] dur = np.ascontiguousarray(duration, dtype=np.int64)
     cdef i64[::1] dem = np.ascontiguousarray(demand, dtype=np.int64), cash_v = np.ascontiguousarray(cod, dtype=np.int64)
     cdef i64[::1] rdy = np.ascontiguousarray(ready, dtype=np.int64), du = np.ascontiguousarray(due, dtype=np.int64)
     cdef i64[::1] svc = np.ascontiguousarray(service, dtype=np.int64)
+    cdef i64[::1] pick = np.zeros(dem.shape[0], dtype=np.int64) if pickup is None else \
+        np.ascontiguousarray(pickup, dtype=np.int64)
     cdef Py_ssize_t n_routes = off.shape[0] - 1, r, k
     metrics_arr = np.zeros((n_routes, 5), dtype=np.int64)
     starts_arr = np.zeros(nd.shape[0], dtype=np.int64)
     cdef i64[:, ::1] metrics = metrics_arr
     cdef i64[::1] starts = starts_arr
-    cdef i64 prev, clock, d, load, cash, late, c
+    cdef i64 prev, clock, d, load, cash, late, c, rise, top
     with nogil:
         for r in range(n_routes):
             prev = 0
@@ -173,6 +175,8 @@ def evaluate_routes(offsets, nodes, distance, duration, demand, cod, ready, due,
             load = 0
             cash = 0
             late = 0
+            rise = 0
+            top = 0
             for k in range(off[r], off[r + 1]):
                 c = nd[k]
                 d += dist[prev, c]
@@ -183,6 +187,9 @@ def evaluate_routes(offsets, nodes, distance, duration, demand, cod, ready, due,
                     late += clock - du[c]
                 starts[k] = clock
                 load += dem[c]
+                rise += pick[c] - dem[c]
+                if rise > top:
+                    top = rise
                 cash += cash_v[c]
                 prev = c
             if off[r + 1] > off[r]:
@@ -192,7 +199,7 @@ def evaluate_routes(offsets, nodes, distance, duration, demand, cod, ready, due,
                     late += clock - du[0]
                 metrics[r, 0] = d
                 metrics[r, 1] = clock - rdy[0]
-                metrics[r, 2] = load
+                metrics[r, 2] = load + top
                 metrics[r, 3] = cash
                 metrics[r, 4] = late
     return metrics_arr, starts_arr
@@ -201,16 +208,21 @@ def evaluate_routes(offsets, nodes, distance, duration, demand, cod, ready, due,
 # ---------------------------------------------------------------- SISR ruin-and-recreate (see _fast_py._Sisr)
 
 cdef class _Solution:
-    cdef i64[:, ::1] routes, early, late
-    cdef i64[::1] length, load, cash, cost, route_of, pos_of
+    cdef i64[:, ::1] routes, early, late, pmax, smax
+    cdef i64[::1] length, load, pick, cash, cost, route_of, pos_of
     cdef i64 total, routed
+    cdef bint profile  # keeps the load profile (pmax, smax): only with pickups
 
-    def __init__(self, Py_ssize_t n, Py_ssize_t n_routes):
+    def __init__(self, Py_ssize_t n, Py_ssize_t n_routes, bint profile=False):
+        self.profile = profile
         self.routes = np.zeros((n_routes, n), dtype=np.int64)
         self.early = np.zeros((n_routes, n), dtype=np.int64)
         self.late = np.zeros((n_routes, n), dtype=np.int64)
         self.length = np.zeros(n_routes, dtype=np.int64)
+        self.pmax = np.zeros((n_routes, n + 1 if profile else 1), dtype=np.int64)
+        self.smax = np.zeros((n_routes, n + 1 if profile else 1), dtype=np.int64)
         self.load = np.zeros(n_routes, dtype=np.int64)
+        self.pick = np.zeros(n_routes, dtype=np.int64)
         self.cash = np.zeros(n_routes, dtype=np.int64)
         self.cost = np.zeros(n_routes, dtype=np.int64)
         self.route_of = np.full(n, -1, dtype=np.int64)
@@ -232,8 +244,12 @@ cdef class _Solution:
                 memcpy(&self.routes[r, 0], &other.routes[r, 0], m * sizeof(i64))
                 memcpy(&self.early[r, 0], &other.early[r, 0], m * sizeof(i64))
                 memcpy(&self.late[r, 0], &other.late[r, 0], m * sizeof(i64))
+            if self.profile:
+                memcpy(&self.pmax[r, 0], &other.pmax[r, 0], (m + 1) * sizeof(i64))
+                memcpy(&self.smax[r, 0], &other.smax[r, 0], (m + 1) * sizeof(i64))
             self.length[r] = m
             self.load[r] = other.load[r]
+            self.pick[r] = other.pick[r]
             self.cash[r] = other.cash[r]
             self.cost[r] = other.cost[r]
             for k in range(m):
@@ -252,7 +268,8 @@ cdef int _cmp_i64(const void* a, const void* b) noexcept nogil:
 cdef class _Sisr:
     cdef i64[:, ::1] dist, tim
     cdef int[:, ::1] neigh
-    cdef i64[::1] demand, cod, ready, due, service
+    cdef i64[::1] demand, pickup, cod, ready, due, service
+    cdef bint has_pickups
     cdef i64 capacity, cod_capacity, fixed, penalty
     cdef Py_ssize_t n, n_routes, n_neigh
     cdef double avg_removed, max_string, split_rate, split_depth, blink_rate, t0_factor, tf_factor
@@ -266,10 +283,13 @@ cdef class _Sisr:
     cdef double fleet_min_share
 
     def __init__(self, distance, duration, demand, cod, ready, due, service, capacity, cod_capacity, n_vehicles,
-                 fixed_cost, neighbours, params, seed):
+                 fixed_cost, neighbours, params, seed, pickup=None):
         self.dist = np.ascontiguousarray(distance, dtype=np.int64)
         self.tim = np.ascontiguousarray(duration, dtype=np.int64)
         self.demand = np.ascontiguousarray(demand, dtype=np.int64)
+        self.pickup = np.zeros(self.demand.shape[0], dtype=np.int64) if pickup is None else \
+            np.ascontiguousarray(pickup, dtype=np.int64)
+        self.has_pickups = bool(np.asarray(self.pickup).any())
         self.cod = np.ascontiguousarray(cod, dtype=np.int64)
         self.ready = np.ascontiguousarray(ready, dtype=np.int64)
         self.due = np.ascontiguousarray(due, dtype=np.int64)
@@ -297,12 +317,14 @@ cdef class _Sisr:
         self.absences = np.zeros(self.n, dtype=np.int64)
         self.short = False  # the current solution leaves customers out
         # no plan serves everyone when the fleet carries less than the total demand or cash (see the twin)
-        cdef i64 total_demand = 0, total_cash = 0
+        cdef i64 total_demand = 0, total_cash = 0, total_pickup = 0
         for c in range(1, self.n):
             total_demand += self.demand[c]
+            total_pickup += self.pickup[c]
             total_cash += self.cod[c]
         self.fleet_min_share = FLEET_MIN_SHARE
-        if total_demand > self.n_routes * self.capacity or total_cash > self.n_routes * self.cod_capacity:
+        if (total_demand > self.n_routes * self.capacity or total_pickup > self.n_routes * self.capacity
+                or total_cash > self.n_routes * self.cod_capacity):
             self.fleet_min_share = 0.0
         self.seen_mark = 0
         self.n_touched = 0
@@ -323,7 +345,7 @@ cdef class _Sisr:
 
     cdef void refresh(self, _Solution s, Py_ssize_t r) noexcept:
         cdef Py_ssize_t m = s.length[r], k
-        cdef i64 prev = 0, clock = self.ready[0], cost = 0, load = 0, cash = 0, c, nxt, latest, v
+        cdef i64 prev = 0, clock = self.ready[0], cost = 0, load = 0, cash = 0, pick = 0, c, nxt, latest, v
         for k in range(m):
             c = s.routes[r, k]
             clock += self.service[prev] + self.tim[prev, c]
@@ -332,6 +354,7 @@ cdef class _Sisr:
             s.early[r, k] = clock
             cost += self.dist[prev, c]
             load += self.demand[c]
+            pick += self.pickup[c]
             cash += self.cod[c]
             s.route_of[c] = r
             s.pos_of[c] = k
@@ -348,8 +371,31 @@ cdef class _Sisr:
             cost += self.dist[prev, 0] + self.fixed
         s.total += cost - s.cost[r]
         s.load[r] = load
+        s.pick[r] = pick
         s.cash[r] = cash
         s.cost[r] = cost
+        if self.has_pickups:
+            self.profile(s, r)
+
+    cdef void profile(self, _Solution s, Py_ssize_t r) noexcept:
+        # most on board up to each stop (pmax) and from each stop on (smax): see the twin
+        cdef Py_ssize_t m = s.length[r], k
+        cdef i64 on_board = s.load[r], top = s.load[r], c
+        s.pmax[r, 0] = top
+        for k in range(m):
+            c = s.routes[r, k]
+            on_board += self.pickup[c] - self.demand[c]
+            if on_board > top:
+                top = on_board
+            s.pmax[r, k + 1] = top
+        top = on_board
+        s.smax[r, m] = top
+        for k in range(m - 1, -1, -1):
+            c = s.routes[r, k]
+            on_board += self.demand[c] - self.pickup[c]
+            if on_board > top:
+                top = on_board
+            s.smax[r, k] = top
 
     cdef inline void touch(self, Py_ssize_t r) noexcept:
         if not self.touched_flag[r]:
@@ -478,7 +524,7 @@ cdef class _Sisr:
         for i in range(count):
             c = self.removed[i]
             if w <= 8.0:
-                tmp = self.demand[c]
+                tmp = self.demand[c] if self.demand[c] > self.pickup[c] else self.pickup[c]
             else:
                 tmp = self.dist[0, c]
             if tmp > top:
@@ -486,7 +532,7 @@ cdef class _Sisr:
         for i in range(count):
             c = self.removed[i]
             if w <= 8.0:
-                tmp = top - self.demand[c]
+                tmp = top - (self.demand[c] if self.demand[c] > self.pickup[c] else self.pickup[c])
             elif w <= 10.0:
                 tmp = top - self.dist[0, c]
             else:
@@ -496,28 +542,41 @@ cdef class _Sisr:
         for i in range(count):
             self.removed[i] = self.keys[i] % self.n
 
+    cdef inline void around(self, _Solution s, Py_ssize_t r, Py_ssize_t before, Py_ssize_t after,
+                            i64* out) noexcept:
+        # the stops either side of a slot (index -1 or the length: the depot), see the twin: out = p, depart,
+        # q, latest
+        if before >= 0:
+            out[0] = s.routes[r, before]
+            out[1] = s.early[r, before] + self.service[out[0]]
+        else:
+            out[0] = 0
+            out[1] = self.ready[0] + self.service[0]
+        if after < s.length[r]:
+            out[2] = s.routes[r, after]
+            out[3] = s.late[r, after]
+        else:
+            out[2] = 0
+            out[3] = self.due[0]
+
     cdef void best_position(self, _Solution s, Py_ssize_t r, i64 c, i64* best) noexcept:
-        if s.load[r] + self.demand[c] > self.capacity or s.cash[r] + self.cod[c] > self.cod_capacity:
+        cdef i64 dc = self.demand[c], pc = self.pickup[c], cap = self.capacity
+        # the depot departure and the return bound every position's peak load
+        if s.load[r] + dc > cap or s.pick[r] + pc > cap or s.cash[r] + self.cod[c] > self.cod_capacity:
             return
         cdef Py_ssize_t m = s.length[r], pos
         cdef i64 p, q, depart, latest, delta, arrive
+        cdef i64 slot[4]
         for pos in range(m + 1):
             if self.uniform() < self.blink_rate:
                 continue
-            if pos > 0:
-                p = s.routes[r, pos - 1]
-                depart = s.early[r, pos - 1] + self.service[p]
-            else:
-                p = 0
-                depart = self.ready[0] + self.service[0]
-            if pos < m:
-                q = s.routes[r, pos]
-                latest = s.late[r, pos]
-            else:
-                q = 0
-                latest = self.due[0]
+            self.around(s, r, pos - 1, pos, slot)
+            p, depart, q, latest = slot[0], slot[1], slot[2], slot[3]
             delta = self.dist[p, c] + self.dist[c, q] - self.dist[p, q]
             if delta >= best[0]:
+                continue
+            # c's delivery rides from the depot to c, its pickup from c back: the stops before and after it
+            if self.has_pickups and (s.pmax[r, pos] + dc > cap or s.smax[r, pos] + pc > cap):
                 continue
             arrive = depart + self.tim[p, c]
             if arrive < self.ready[c]:
@@ -530,7 +589,8 @@ cdef class _Sisr:
 
     cdef void open_route(self, Py_ssize_t r, i64 c, i64* best) noexcept:
         cdef i64 delta = self.dist[0, c] + self.dist[c, 0] + self.fixed, arrive
-        if delta >= best[0] or self.demand[c] > self.capacity or self.cod[c] > self.cod_capacity:
+        if (delta >= best[0] or self.demand[c] > self.capacity or self.pickup[c] > self.capacity
+                or self.cod[c] > self.cod_capacity):
             return
         arrive = self.ready[0] + self.service[0] + self.tim[0, c]
         if arrive < self.ready[c]:
@@ -544,7 +604,8 @@ cdef class _Sisr:
     cdef void eject_insert(self, _Solution s, i64 c) noexcept:
         # c takes the place of a customer left out less often than c so far: see the twin's docstring
         cdef i64 limit = self.absences[c], best_abs = INF, best_delta = INF, a, e, p, q, depart, latest, delta
-        cdef i64 arrive
+        cdef i64 arrive, cap = self.capacity
+        cdef i64 slot[4]
         cdef Py_ssize_t r, k, m, best_r = -1, best_k = 0
         for r in range(self.n_routes):
             m = s.length[r]
@@ -553,21 +614,15 @@ cdef class _Sisr:
                 a = self.absences[e]
                 if a >= limit or a > best_abs:
                     continue
-                if (s.load[r] - self.demand[e] + self.demand[c] > self.capacity
+                if (s.load[r] - self.demand[e] + self.demand[c] > cap
                         or s.cash[r] - self.cod[e] + self.cod[c] > self.cod_capacity):
                     continue
-                if k > 0:
-                    p = s.routes[r, k - 1]
-                    depart = s.early[r, k - 1] + self.service[p]
-                else:
-                    p = 0
-                    depart = self.ready[0] + self.service[0]
-                if k + 1 < m:
-                    q = s.routes[r, k + 1]
-                    latest = s.late[r, k + 1]
-                else:
-                    q = 0
-                    latest = self.due[0]
+                # loads before e change by c's delivery less e's, loads after it by c's pickup less e's
+                if self.has_pickups and (s.pmax[r, k] - self.demand[e] + self.demand[c] > cap
+                                         or s.smax[r, k + 1] - self.pickup[e] + self.pickup[c] > cap):
+                    continue
+                self.around(s, r, k - 1, k + 1, slot)
+                p, depart, q, latest = slot[0], slot[1], slot[2], slot[3]
                 delta = self.dist[p, c] + self.dist[c, q] - self.dist[p, e] - self.dist[e, q]
                 if a == best_abs and delta >= best_delta:
                     continue
@@ -656,7 +711,8 @@ cdef class _Sisr:
 
     def run(self, _Solution current, double time_limit_s, i64 max_iterations):
         cdef Py_ssize_t n_routes = self.n_routes, r
-        cdef _Solution candidate = _Solution(self.n, n_routes), best = _Solution(self.n, n_routes)
+        cdef _Solution candidate = _Solution(self.n, n_routes, self.has_pickups)
+        cdef _Solution best = _Solution(self.n, n_routes, self.has_pickups)
         cdef i64 c, current_obj, best_obj, obj, iteration = 0
         cdef double avg_edge, t0, tf, elapsed = 0.0, progress, temperature
         self.n_removed = 0
@@ -718,10 +774,10 @@ def _check_routes(routes, n: int, n_routes: int) -> None:
 
 
 def sisr(distance, duration, demand, cod, ready, due, service, capacity, cod_capacity, n_vehicles, fixed_cost,
-         neighbours, initial_routes, params, seed, time_limit_s, max_iterations):
+         neighbours, initial_routes, params, seed, time_limit_s, max_iterations, pickup=None):
     cdef _Sisr engine = _Sisr(distance, duration, demand, cod, ready, due, service, capacity, cod_capacity,
-                              n_vehicles, fixed_cost, neighbours, params, seed)
-    cdef _Solution start = _Solution(engine.n, engine.n_routes)
+                              n_vehicles, fixed_cost, neighbours, params, seed, pickup)
+    cdef _Solution start = _Solution(engine.n, engine.n_routes, engine.has_pickups)
     cdef Py_ssize_t r, k
     _check_routes(initial_routes, engine.n, engine.n_routes)
     for r, route in enumerate(initial_routes):

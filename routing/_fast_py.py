@@ -83,10 +83,14 @@ class _Matrix:
         return self._item(ij)
 
 
-def evaluate_routes(offsets, nodes, distance, duration, demand, cod, ready, due, service):
-    """Per route (nodes[offsets[r]:offsets[r+1]], customers only): distance, duration, load, COD, lateness;
-    and the service start time of every stop (waiting allowed), departing the depot at ready[0]."""
+def evaluate_routes(offsets, nodes, distance, duration, demand, cod, ready, due, service, pickup=None):
+    """Per route (nodes[offsets[r]:offsets[r+1]], customers only): distance, duration, peak load, COD, lateness;
+    and the service start time of every stop (waiting allowed), departing the depot at ready[0].
+
+    A vehicle leaves with every delivery (``demand``) of its route on board; the load falls at each delivery
+    and rises at each pickup (``pickup``, none when None): the peak is the most it carries at any point."""
     offsets, nodes = offsets.tolist(), nodes.tolist()
+    pickup = [0] * len(demand) if pickup is None else pickup.tolist()
     # matrices are read entry by entry: converting n² entries would cost far more than the routes' n arcs
     dist, dur = _Matrix(distance), _Matrix(duration)
     demand, cod, ready, due, service = demand.tolist(), cod.tolist(), ready.tolist(), due.tolist(), service.tolist()
@@ -95,7 +99,7 @@ def evaluate_routes(offsets, nodes, distance, duration, demand, cod, ready, due,
     starts = [0] * len(nodes)
     for r in range(n_routes):
         prev, clock = 0, ready[0]
-        d = load = cash = late = 0
+        d = load = cash = late = rise = top = 0
         for k in range(offsets[r], offsets[r + 1]):
             c = nodes[k]
             d += dist[prev, c]
@@ -106,6 +110,9 @@ def evaluate_routes(offsets, nodes, distance, duration, demand, cod, ready, due,
                 late += clock - due[c]
             starts[k] = clock
             load += demand[c]
+            rise += pickup[c] - demand[c]
+            if rise > top:
+                top = rise
             cash += cod[c]
             prev = c
         if offsets[r + 1] > offsets[r]:
@@ -113,7 +120,7 @@ def evaluate_routes(offsets, nodes, distance, duration, demand, cod, ready, due,
             clock += service[prev] + dur[prev, 0]
             if clock > due[0]:
                 late += clock - due[0]
-            metrics[r] = [d, clock - ready[0], load, cash, late]
+            metrics[r] = [d, clock - ready[0], load + top, cash, late]
     return np.array(metrics, dtype=np.int64).reshape(n_routes, 5), np.array(starts, dtype=np.int64)
 
 
@@ -142,7 +149,12 @@ class _Solution:
         self.routes = [[] for _ in range(n_routes)]
         self.early = [[] for _ in range(n_routes)]
         self.late = [[] for _ in range(n_routes)]
-        self.load = [0] * n_routes
+        self.load = [0] * n_routes  # deliveries on board when the route leaves the depot
+        self.pick = [0] * n_routes  # pickups on board when it comes back
+        # load profile: pmax[r][k] the most on board up to the k-th stop (0: leaving the depot), smax[r][k] the
+        # most from it on, so an insertion's capacity check is O(1) (only kept with pickups)
+        self.pmax = [[0] for _ in range(n_routes)]
+        self.smax = [[0] for _ in range(n_routes)]
         self.cash = [0] * n_routes
         self.cost = [0] * n_routes
         self.route_of = [-1] * n
@@ -159,7 +171,10 @@ class _Solution:
             self.routes[r] = other.routes[r][:]
             self.early[r] = other.early[r][:]
             self.late[r] = other.late[r][:]
+            self.pmax[r] = other.pmax[r][:]
+            self.smax[r] = other.smax[r][:]
             self.load[r], self.cash[r], self.cost[r] = other.load[r], other.cash[r], other.cost[r]
+            self.pick[r] = other.pick[r]
             for k, c in enumerate(self.routes[r]):
                 self.route_of[c] = r
                 self.pos_of[c] = k
@@ -171,9 +186,11 @@ class _Sisr:
     customers, reinsert them greedily with blinks, accept by simulated annealing."""
 
     def __init__(self, distance, duration, demand, cod, ready, due, service, capacity, cod_capacity, n_vehicles,
-                 fixed_cost, neighbours, params, seed):
+                 fixed_cost, neighbours, params, seed, pickup=None):
         self.dist, self.time = distance.tolist(), duration.tolist()
         self.demand, self.cod = demand.tolist(), cod.tolist()
+        self.pickup = [0] * len(self.demand) if pickup is None else [int(v) for v in pickup]
+        self.has_pickups = any(self.pickup)
         self.ready, self.due, self.service = ready.tolist(), due.tolist(), service.tolist()
         self.capacity, self.cod_capacity = int(capacity), int(cod_capacity)
         self.n, self.n_routes, self.fixed = len(self.dist), int(n_vehicles), int(fixed_cost)
@@ -196,6 +213,7 @@ class _Sisr:
         # cost-blind walk would only spoil the cost, so the search anneals on cost from the start.
         self.fleet_min_share = FLEET_MIN_SHARE
         if (sum(self.demand[1:]) > self.n_routes * self.capacity
+                or sum(self.pickup[1:]) > self.n_routes * self.capacity
                 or sum(self.cod[1:]) > self.n_routes * self.cod_capacity):
             self.fleet_min_share = 0.0
 
@@ -204,7 +222,7 @@ class _Sisr:
         route, dist, time_, service, ready, due = s.routes[r], self.dist, self.time, self.service, self.ready, self.due
         m = len(route)
         early, late = [0] * m, [0] * m
-        prev, clock, cost, load, cash = 0, ready[0], 0, 0, 0
+        prev, clock, cost, load, cash, pick = 0, ready[0], 0, 0, 0, 0
         for k in range(m):
             c = route[k]
             clock += service[prev] + time_[prev][c]
@@ -213,6 +231,7 @@ class _Sisr:
             early[k] = clock
             cost += dist[prev][c]
             load += self.demand[c]
+            pick += self.pickup[c]
             cash += self.cod[c]
             s.route_of[c] = r
             s.pos_of[c] = k
@@ -227,7 +246,31 @@ class _Sisr:
             cost += dist[prev][0] + self.fixed
         s.early[r], s.late[r] = early, late
         s.total += cost - s.cost[r]
-        s.load[r], s.cash[r], s.cost[r] = load, cash, cost
+        s.load[r], s.cash[r], s.cost[r], s.pick[r] = load, cash, cost, pick
+        if self.has_pickups:
+            self.profile(s, r)
+
+    def profile(self, s: _Solution, r: int) -> None:
+        """Route r's load profile: most on board up to each stop (pmax) and from each stop on (smax)."""
+        route, m = s.routes[r], len(s.routes[r])
+        pmax, smax = [0] * (m + 1), [0] * (m + 1)
+        on_board = top = s.load[r]
+        pmax[0] = top
+        for k in range(m):
+            c = route[k]
+            on_board += self.pickup[c] - self.demand[c]
+            if on_board > top:
+                top = on_board
+            pmax[k + 1] = top
+        top = on_board
+        smax[m] = top
+        for k in range(m - 1, -1, -1):
+            c = route[k]
+            on_board += self.demand[c] - self.pickup[c]
+            if on_board > top:
+                top = on_board
+            smax[k] = top
+        s.pmax[r], s.smax[r] = pmax, smax
 
     def touch(self, r: int) -> None:
         if not self.touched_flag[r]:
@@ -326,36 +369,42 @@ class _Sisr:
                 j = rng.below(i + 1)
                 removed[i], removed[j] = removed[j], removed[i]
         elif w <= 8.0:
-            removed.sort(key=lambda c: (-self.demand[c], c))
+            removed.sort(key=lambda c: (-max(self.demand[c], self.pickup[c]), c))
         elif w <= 10.0:
             removed.sort(key=lambda c: (-self.dist[0][c], c))
         else:
             removed.sort(key=lambda c: (self.dist[0][c], c))
 
+    def around(self, s: _Solution, r: int, before: int, after: int) -> tuple[int, int, int, int]:
+        """The stops either side of a slot in route r (index -1 or the route's length: the depot): the one
+        before and when it is left at the earliest, the one after and its latest service start."""
+        if before >= 0:
+            p = s.routes[r][before]
+            depart = s.early[r][before] + self.service[p]
+        else:
+            p, depart = 0, self.ready[0] + self.service[0]
+        if after < len(s.routes[r]):
+            return p, depart, s.routes[r][after], s.late[r][after]
+        return p, depart, 0, self.due[0]
+
     def best_position(self, s: _Solution, r: int, c: int, best: list) -> None:
         """Cheapest feasible position for c in route r (each position skipped with the blink rate)."""
-        if s.load[r] + self.demand[c] > self.capacity or s.cash[r] + self.cod[c] > self.cod_capacity:
+        dc, pc, cap = self.demand[c], self.pickup[c], self.capacity
+        # the depot departure and the return bound every position's peak load
+        if s.load[r] + dc > cap or s.pick[r] + pc > cap or s.cash[r] + self.cod[c] > self.cod_capacity:
             return
         dist, time_, service, ready, due, rng = self.dist, self.time, self.service, self.ready, self.due, self.rng
-        route, early, late = s.routes[r], s.early[r], s.late[r]
-        m = len(route)
+        pmax, smax = s.pmax[r], s.smax[r]
+        m = len(s.routes[r])
         for pos in range(m + 1):
             if rng.uniform() < self.blink_rate:
                 continue
-            if pos > 0:
-                p = route[pos - 1]
-                depart = early[pos - 1] + service[p]
-            else:
-                p = 0
-                depart = ready[0] + service[0]
-            if pos < m:
-                q = route[pos]
-                latest = late[pos]
-            else:
-                q = 0
-                latest = due[0]
+            p, depart, q, latest = self.around(s, r, pos - 1, pos)
             delta = dist[p][c] + dist[c][q] - dist[p][q]
             if delta >= best[0]:
+                continue
+            # c's delivery rides from the depot to c, its pickup from c back: the stops before and after it
+            if self.has_pickups and (pmax[pos] + dc > cap or smax[pos] + pc > cap):
                 continue
             arrive = depart + time_[p][c]
             if arrive < ready[c]:
@@ -368,7 +417,8 @@ class _Sisr:
         """A new route depot → c → depot, if feasible and cheaper than the best insertion so far."""
         time_, ready, due = self.time, self.ready, self.due
         delta = self.dist[0][c] + self.dist[c][0] + self.fixed
-        if delta >= best[0] or self.demand[c] > self.capacity or self.cod[c] > self.cod_capacity:
+        if (delta >= best[0] or self.demand[c] > self.capacity or self.pickup[c] > self.capacity
+                or self.cod[c] > self.cod_capacity):
             return
         arrive = ready[0] + self.service[0] + time_[0][c]
         if arrive < ready[c]:
@@ -382,31 +432,25 @@ class _Sisr:
         which leaves the route: an ejection chain (Nagata & Bräysy) through the pool of customers left out, so
         full routes are repacked one swap at a time (bin-packing-tight fleets, where no insertion fits)."""
         dist, time_, service, ready, due = self.dist, self.time, self.service, self.ready, self.due
+        demand, pickup, cap = self.demand, self.pickup, self.capacity
         absences, limit = self.absences, self.absences[c]
         best_abs, best_delta, best_r, best_k = INF, INF, -1, 0
         for r in range(self.n_routes):
-            route, early, late = s.routes[r], s.early[r], s.late[r]
+            route, pmax, smax = s.routes[r], s.pmax[r], s.smax[r]
             m = len(route)
             for k in range(m):
                 e = route[k]
                 a = absences[e]
                 if a >= limit or a > best_abs:
                     continue
-                if (s.load[r] - self.demand[e] + self.demand[c] > self.capacity
+                if (s.load[r] - demand[e] + demand[c] > cap
                         or s.cash[r] - self.cod[e] + self.cod[c] > self.cod_capacity):
                     continue
-                if k > 0:
-                    p = route[k - 1]
-                    depart = early[k - 1] + service[p]
-                else:
-                    p = 0
-                    depart = ready[0] + service[0]
-                if k + 1 < m:
-                    q = route[k + 1]
-                    latest = late[k + 1]
-                else:
-                    q = 0
-                    latest = due[0]
+                # loads before e change by c's delivery less e's, loads after it by c's pickup less e's
+                if self.has_pickups and (pmax[k] - demand[e] + demand[c] > cap
+                                         or smax[k + 1] - pickup[e] + pickup[c] > cap):
+                    continue
+                p, depart, q, latest = self.around(s, r, k - 1, k + 1)
                 delta = dist[p][c] + dist[c][q] - dist[p][e] - dist[e][q]
                 if a == best_abs and delta >= best_delta:
                     continue
@@ -534,14 +578,16 @@ def _check_routes(routes, n: int, n_routes: int) -> None:
 
 
 def sisr(distance, duration, demand, cod, ready, due, service, capacity, cod_capacity, n_vehicles, fixed_cost,
-         neighbours, initial_routes, params, seed, time_limit_s, max_iterations):
+         neighbours, initial_routes, params, seed, time_limit_s, max_iterations, pickup=None):
     """Improve (or build, from no routes) a solution by SISR; returns (routes, cost, iterations).
 
     params = (avg_removed, max_string, split_rate, split_depth, blink_rate, t0_factor, tf_factor,
     route_removal_rate);
-    stops at time_limit_s (> 0) or max_iterations (> 0), whichever comes first."""
+    stops at time_limit_s (> 0) or max_iterations (> 0), whichever comes first. ``demand`` is delivered,
+    ``pickup`` (none when None) collected: the load leaving the depot is the route's deliveries and stays within
+    ``capacity`` at every point of the route."""
     engine = _Sisr(distance, duration, demand, cod, ready, due, service, capacity, cod_capacity, n_vehicles,
-                   fixed_cost, neighbours, params, seed)
+                   fixed_cost, neighbours, params, seed, pickup)
     start = _Solution(engine.n, engine.n_routes)
     _check_routes(initial_routes, engine.n, engine.n_routes)
     for r, route in enumerate(initial_routes):

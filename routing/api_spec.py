@@ -65,8 +65,11 @@ SCHEMAS: dict[str, Any] = {
                                     "`sheet_url`: its route sheet as a signed link that opens without a token "
                                     "until `sheet_url_expires_at`), `unassigned` parcels with a `reason` "
                                     "(`not_at_office`, `over_capacity`, `over_cash_cap`, "
-                                    "`time_window_outside_shift`, `no_capacity`), `totals` and `solver` "
-                                    "statistics."},
+                                    "`time_window_outside_shift`, `no_capacity`; a pickup left out has "
+                                    "`pickup_id` and `kind: pickup`, or `invalid_pickup`), `totals` and `solver` "
+                                    "statistics. Each stop has a `kind`: `delivery`, or `pickup` (parcels "
+                                    "collected from a shop on the same route, with `pickup.expected_count`; "
+                                    "`load_after_kg` rises there)."},
             "error": {"type": "object", "required": ["code", "message"], "description": "When failed.",
                       "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}},
 }

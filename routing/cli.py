@@ -25,6 +25,7 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--parcels", type=Path, help="JSON list of booked parcels (default: a generated demo day)")
     plan.add_argument("--demo-parcels", type=int, default=300, help="size of the generated day (100 to 3000)")
     plan.add_argument("--postmen", type=int, help="number of postmen (default: from the day's size)")
+    plan.add_argument("--pickups", type=Path, help="JSON list of pickup stops on the routes (docs/route-pickups.md)")
     plan.add_argument("--json", type=Path, help="write the plan as JSON to this file")
     plan.add_argument("--sheets", type=Path, help="write one printable route sheet (HTML) per postman here")
 
@@ -63,7 +64,8 @@ def _plan(args) -> int:
         parcels = json.loads(args.parcels.read_text(encoding="utf-8"))
     else:
         parcels = generate_day(args.office, day, args.demo_parcels)
-    request = PlanRequest(args.office, day, args.time_limit, parcels, postmen=args.postmen)
+    pickups = json.loads(args.pickups.read_text(encoding="utf-8")) if args.pickups else []
+    request = PlanRequest(args.office, day, args.time_limit, parcels, postmen=args.postmen, extra_stops=pickups)
     validate(request)
     plan = _with_progress(request)
     _print_plan(plan)
@@ -105,7 +107,9 @@ def _print_plan(plan: dict) -> None:
     for index, postman in enumerate(plan["postmen"], 1):
         print(f"  postman {index:>2}: {len(postman['stops']):>3} stops, {postman['load_kg']:6.1f} kg, "
               f"COD {postman['cod_rials']:>13,} rials, {postman['distance_m'] / 1000:5.1f} km, "
-              f"{postman['start']}–{postman['end']}")
+              f"{postman['start']}–{postman['end']}"
+              + (f", collects {postman['pickup_parcels']} parcels (peak {postman['peak_load_kg']:.1f} kg)"
+                 if postman.get("pickup_parcels") else ""))
     if plan["unassigned"]:
         print(f"  not planned (no room): {len(plan['unassigned'])} parcels")
 

@@ -44,8 +44,11 @@ def build_model(problem: Problem, allow_drops: bool) -> OrtoolsModel:
     routing.SetArcCostEvaluatorOfAllVehicles(cost)
     if problem.vehicle_fixed_cost:
         routing.SetFixedCostOfAllVehicles(int(problem.vehicle_fixed_cost))
-    load = model.register_vector(problem.demand)
-    routing.AddDimension(load, 0, int(problem.capacity), True, "Load")
+    if problem.has_pickups:
+        _add_pickup_load(model, problem)
+    else:
+        load = model.register_vector(problem.demand)
+        routing.AddDimension(load, 0, int(problem.capacity), True, "Load")
     if problem.cod_capacity < NO_LIMIT and problem.cod.any():
         cash = model.register_vector(problem.cod)
         routing.AddDimension(cash, 0, int(problem.cod_capacity), True, "Cash")
@@ -58,6 +61,22 @@ def build_model(problem: Problem, allow_drops: bool) -> OrtoolsModel:
         for node in range(1, problem.n_nodes):
             routing.AddDisjunction([manager.NodeToIndex(node)], penalty)
     return model
+
+
+def _add_pickup_load(model: OrtoolsModel, problem: Problem) -> None:
+    """Load on board with deliveries and pickups mixed: each stop adds pickup - delivery to a cumul in
+    [0, capacity] whose start is free; the start must be the route's whole delivery, which holds exactly when
+    the load back at the depot equals what the route picked up (a second dimension counts that)."""
+    routing = model.routing
+    change = model.register_vector(problem.pickup - problem.demand)
+    routing.AddDimension(change, 0, int(problem.capacity), False, "Load")
+    picked = model.register_vector(problem.pickup)
+    routing.AddDimension(picked, 0, int(problem.pickup.sum()) + 1, True, "Picked")
+    load, total = routing.GetDimensionOrDie("Load"), routing.GetDimensionOrDie("Picked")
+    solver = routing.solver()
+    for vehicle in range(problem.n_vehicles):
+        end = routing.End(vehicle)
+        solver.Add(load.CumulVar(end) == total.CumulVar(end))
 
 
 def _add_time(model: OrtoolsModel, problem: Problem) -> None:

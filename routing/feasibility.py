@@ -46,14 +46,14 @@ def _out_of_reach(problem: Problem, c: int) -> bool:
 
 def fleet_too_small(problem: Problem) -> bool:
     """True when even a perfect packing could not carry everything: no plan serves every customer."""
-    load = int(problem.demand[1:].sum())
+    load = max(int(problem.demand[1:].sum()), int(problem.pickup[1:].sum()))
     cash = int(problem.cod[1:].sum())
     return (load > problem.n_vehicles * problem.capacity
             or (problem.cod_capacity < NO_LIMIT and cash > problem.n_vehicles * problem.cod_capacity))
 
 
 def reason_code(problem: Problem, c: int, short_fleet: bool) -> str:
-    if int(problem.demand[c]) > problem.capacity:
+    if max(int(problem.demand[c]), int(problem.pickup[c])) > problem.capacity:
         return "heavier_than_vehicle"
     if int(problem.cod[c]) > problem.cod_capacity:
         return "cash_over_cap"

@@ -14,6 +14,7 @@ import asyncio
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime
 from datetime import time as clock_time
 from typing import Any
@@ -32,6 +33,7 @@ from returns.planning import plan_exclusion, receiver_for_plan
 
 from .errors import InvalidDate, NoParcels, SolverFailed, TimeLimitOutOfRange
 from .office_day import Fleet, clock_to_s
+from .pickups import ExtraStops, no_extra_stops
 from .service import PLAN_TIME_LIMIT_S, PlanRequest, plan_office_day
 
 log = logging.getLogger("barid.router")
@@ -162,9 +164,9 @@ async def office_parcels(redis: aioredis.Redis, office_code: str, day: date,
     return parcels, not_here
 
 
-def _solve(record: dict, parcels: list[dict], not_here: list[dict]) -> dict:
+def _solve(record: dict, parcels: list[dict], not_here: list[dict], extra: list[dict] | None = None) -> dict:
     request = PlanRequest(record["office"], date.fromisoformat(record["date"]), float(record["time_limit_s"]),
-                          parcels, record.get("postmen"))
+                          parcels, record.get("postmen"), extra_stops=list(extra or []))
     plan = plan_office_day(request)
     plan["unassigned"] += not_here
     plan["totals"]["parcels"] += len(not_here)
@@ -172,15 +174,20 @@ def _solve(record: dict, parcels: list[dict], not_here: list[dict]) -> dict:
 
 
 class PlanWorker(StreamWorker):
-    """One router process: takes plan jobs from the stream and solves them one at a time."""
+    """One router process: takes plan jobs from the stream and solves them one at a time.
+
+    ``extra_stops`` (``routing.pickups``) gives the pickups an office's postmen make that day; passed in at
+    assembly by the feature that books them (the router never imports it)."""
 
     stream = keys.PLAN_JOBS
     group = keys.PLAN_GROUP
     name = "router"
 
-    def __init__(self, redis: aioredis.Redis, consumer: str | None = None, block_ms: int = 1000) -> None:
+    def __init__(self, redis: aioredis.Redis, consumer: str | None = None, block_ms: int = 1000,
+                 extra_stops: ExtraStops | None = None) -> None:
         # A job another worker has held longer than any plan may run: that worker died.
         super().__init__(redis, consumer, block_ms, int(PLAN_TIME_LIMIT_S[1] * 1000) + CLAIM_GRACE_MS)
+        self.extra_stops = extra_stops or no_extra_stops
 
     async def handle(self, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
         plan_id = fields[b"id"].decode()
@@ -196,13 +203,14 @@ class PlanWorker(StreamWorker):
             record.update(status="running", started_at=iso_ms(time.time()))
             await self.redis.set(keys.plan(plan_id), orjson.dumps(record), ex=PLAN_TTL_S)
             try:
-                parcels, not_here = await office_parcels(self.redis, record["office"],
-                                                         date.fromisoformat(record["date"]))
-                if not parcels:
+                day = date.fromisoformat(record["date"])
+                parcels, not_here = await office_parcels(self.redis, record["office"], day)
+                extra = await self.extra_stops(record["office"], day)
+                if not parcels and not extra:
                     raise NoParcels(f"no parcels at {record['office']} for {record['date']}"
                                     + (f" ({len(not_here)} due there have not arrived)" if not_here else ""))
                 # Solving holds the CPU for up to the time limit: off the loop, so the worker stays responsive.
-                plan = await asyncio.to_thread(_solve, record, parcels, not_here)
+                plan = await asyncio.to_thread(_solve, record, parcels, not_here, extra)
                 record.update(status="done", plan={"plan_id": plan_id, **plan}, finished_at=iso_ms(time.time()))
             except BaridError as exc:  # the planner's errors, and the office network's (a bad postal code)
                 record.update(status="failed", error={"code": exc.code, "message": exc.detail},
@@ -214,8 +222,12 @@ class PlanWorker(StreamWorker):
         await self.ack(entry_id)
 
 
-def serve(redis_url: str, *, burst: bool = False, cluster: bool = False) -> int:
-    """Entry point of a router process (a supervisor role, or ``python -m routing worker``)."""
+def serve(redis_url: str, *, burst: bool = False, cluster: bool = False,
+          extra_stops_for: Callable[[aioredis.Redis], ExtraStops] | None = None) -> int:
+    """Entry point of a router process (a supervisor role, or ``python -m routing worker``).
+
+    ``extra_stops_for(redis)`` makes the pickups provider from the process's store client (none: deliveries
+    only)."""
     import uvloop
 
     from kernel.store.client import async_client
@@ -223,7 +235,8 @@ def serve(redis_url: str, *, burst: bool = False, cluster: bool = False) -> int:
     async def main() -> int:
         redis = async_client(redis_url, cluster=cluster)
         try:
-            return await PlanWorker(redis).run(burst=burst)
+            extra = extra_stops_for(redis) if extra_stops_for else None
+            return await PlanWorker(redis, extra_stops=extra).run(burst=burst)
         finally:
             await redis.aclose()
 

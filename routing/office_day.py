@@ -38,6 +38,7 @@ class Fleet:
     service_s: int = 120  # per stop
     service_per_extra_parcel_s: int = 30
     cod_service_s: int = 60  # counting cash
+    pickup_parcel_g: int = 2000  # a parcel collected at a pickup: shops declare a count, not a weight
 
     def postmen_for(self, n_parcels: int) -> int:
         return self.postmen if self.postmen else min(100, max(2, math.ceil(n_parcels / 20)))
@@ -55,6 +56,13 @@ class Stop:
     group: int = 0
     part: int = 1
     parts: int = 1
+    # A pickup (routing.pickups) collects ``expected`` parcels (``pickup_g`` on board) and delivers none.
+    kind: str = "delivery"
+    pickup_id: str = ""
+    expected: int = 0
+    pickup_g: int = 0
+    label: str = ""
+    phone: str = ""
 
     @property
     def weight_g(self) -> int:
@@ -224,14 +232,16 @@ def build_problem(office: Office, stops: list[Stop], fleet: Fleet, n_parcels: in
     n = len(stops) + 1
     ready, due = np.full(n, start, np.int64), np.full(n, end, np.int64)
     service = np.zeros(n, np.int64)
-    demand, cod = np.zeros(n, np.int64), np.zeros(n, np.int64)
+    demand, cod, pickup = np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(n, np.int64)
     for node, stop in enumerate(stops, 1):
         if stop.window:
             ready[node], due[node] = max(start, stop.window[0]), min(end, stop.window[1])
-        demand[node], cod[node] = stop.weight_g, stop.cod_rials
-        service[node] = (fleet.service_s + fleet.service_per_extra_parcel_s * (len(stop.parcels) - 1)
+        demand[node], cod[node], pickup[node] = stop.weight_g, stop.cod_rials, stop.pickup_g
+        # a pickup hands over its expected parcels as a delivery would (and collects no cash)
+        count = stop.expected if stop.kind == "pickup" else len(stop.parcels)
+        service[node] = (fleet.service_s + fleet.service_per_extra_parcel_s * (count - 1)
                          + (fleet.cod_service_s if stop.cod_rials else 0))
     problem = Problem(seconds, seconds, demand, ready, due, service, fleet.postmen_for(n_parcels),
                       int(fleet.capacity_kg * 1000), cod=cod, cod_capacity=int(fleet.cod_cap_rials),
-                      vehicle_fixed_cost=1, name=office.code)
+                      vehicle_fixed_cost=1, name=office.code, pickup=pickup)
     return problem, metres

@@ -18,6 +18,8 @@ class Problem:
     ``distance`` is the cost (travel time for office days, scaled distance for benchmarks); ``duration`` the
     travel time used by time windows. Service at a node starts in [ready, due] (waiting allowed) and lasts
     ``service``. ``cod`` is a second capacity: cash on delivery a vehicle may collect, up to ``cod_capacity``.
+    ``demand`` is delivered and ``pickup`` collected (mixed, not paired): a vehicle leaves with all its route's
+    deliveries, the load falls at deliveries and rises at pickups, and stays within ``capacity`` throughout.
     """
 
     distance: np.ndarray
@@ -34,6 +36,7 @@ class Problem:
     name: str = ""
     has_time_windows: bool = True
     meta: dict = field(default_factory=dict)
+    pickup: np.ndarray | None = None
 
     def __post_init__(self):
         n = self.n_nodes
@@ -45,6 +48,9 @@ class Problem:
         if self.cod is None:
             object.__setattr__(self, "cod", np.zeros(n, dtype=np.int64))
         vectors["cod"] = self.cod
+        if self.pickup is None:
+            object.__setattr__(self, "pickup", np.zeros(n, dtype=np.int64))
+        vectors["pickup"] = self.pickup
         for name, vec in vectors.items():
             if vec.shape != (n,):
                 raise InvalidProblem(f"{name} must have one entry per node ({n})")
@@ -52,6 +58,10 @@ class Problem:
             raise InvalidProblem("at least one vehicle with a positive capacity is needed")
         if (self.ready > self.due).any():
             raise InvalidProblem("a time window opens after it closes")
+
+    @property
+    def has_pickups(self) -> bool:
+        return bool(self.pickup.any())
 
     @property
     def n_nodes(self) -> int:

@@ -25,6 +25,8 @@ td.num, td.code { direction: ltr; text-align: center; unicode-bidi: embed; }
 td.cod { white-space: nowrap; }
 a[href^="tel:"] { direction: ltr; unicode-bidi: embed; white-space: nowrap; }
 .note { font-size: .85em; color: #555; }
+tr.pickup td { background: #eef6ee; }
+.kind { font-weight: bold; border: 1px solid #2a7a2a; border-radius: .3em; padding: 0 .3em; color: #1d5e1d; }
 @media print { body { margin: 1cm; } tr { page-break-inside: avoid; } }
 @media screen and (max-width: 700px) {
   body { margin: .5em; font-size: 1.05em; }
@@ -50,6 +52,9 @@ def render_route_sheet(plan: dict, postman_index: int) -> str:
     if not 0 <= postman_index < len(postmen):
         raise PlanNotFound(f"the plan has no postman {postman_index + 1} (it has {len(postmen)})")
     postman = postmen[postman_index]
+    # pickups (routing.pickups) are rows of their own, marked «جمع‌آوری»
+    pickups = [s for s in postman["stops"] if s.get("kind") == "pickup"]
     return templates.render("routing", "route_sheet.html", style=STYLE, office=plan["office"],
                             day=date.fromisoformat(plan["date"]), postman=postman,
-                            parcel_count=sum(len(s["parcels"]) for s in postman["stops"]))
+                            parcel_count=sum(len(s["parcels"]) for s in postman["stops"]), pickups=len(pickups),
+                            pickup_parcels=sum(s["pickup"]["expected_count"] for s in pickups))

@@ -17,12 +17,12 @@ FINISH_MARGIN = 0.01  # share of the time limit kept for reading back and checki
 
 
 def evaluate(problem: Problem, routes: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
-    """Per-route metrics [distance, duration, load, cash, lateness] and service start per stop (flat)."""
+    """Per-route metrics [distance, duration, peak load, cash, lateness] and service start per stop (flat)."""
     offsets = np.zeros(len(routes) + 1, dtype=np.int64)
     offsets[1:] = np.cumsum([len(r) for r in routes])
     nodes = np.array([c for r in routes for c in r], dtype=np.int64)
     return fast.evaluate_routes(offsets, nodes, problem.distance, problem.duration, problem.demand, problem.cod,
-                                problem.ready, problem.due, problem.service)
+                                problem.ready, problem.due, problem.service, problem.pickup)
 
 
 def _cost(problem: Problem, metrics: np.ndarray) -> int:
@@ -42,7 +42,7 @@ def solve(problem: Problem, params: SolveParams | None = None) -> Result:
             problem.distance, problem.duration, problem.demand, problem.cod, problem.ready, problem.due,
             problem.service, problem.capacity, problem.cod_capacity, problem.n_vehicles, problem.vehicle_fixed_cost,
             neighbours, [], params.sisr.as_tuple(problem.has_time_windows), params.seed, max(sisr_time, 0.01),
-            params.stop.max_iterations)
+            params.stop.max_iterations, problem.pickup)
         stats.update(sisr_cost=sisr_cost, sisr_iterations=iterations, sisr_seconds=time.perf_counter() - started)
     model = engine.build_model(problem, params.allow_drops)
     # OR-Tools gets what is left (only its share when an iteration cap stopped the first phase early), keeping
@@ -59,13 +59,24 @@ def solve(problem: Problem, params: SolveParams | None = None) -> Result:
     if routes is None:
         raise SolverFailed(f"no feasible solution found for {problem.name or 'the problem'} within {limit} s")
     metrics, _ = evaluate(problem, routes)
+    feasible = _feasible(problem, metrics)
+    if not feasible and start_routes is not None and routes is not start_routes:
+        # the kernel's own check is the last word: a start it found feasible beats an infeasible search result
+        start_metrics, _ = evaluate(problem, start_routes)
+        if _feasible(problem, start_metrics):
+            routes, metrics, feasible = start_routes, start_metrics, True
+            stats["ortools_rejected"] = True
     served = {c for r in routes for c in r}
     unassigned = [c for c in range(1, problem.n_nodes) if c not in served]
-    feasible = bool((metrics[:, 2] <= problem.capacity).all() and (metrics[:, 3] <= problem.cod_capacity).all()
-                    and (metrics[:, 4] == 0).all())
     stats["ortools_cost"] = _cost(problem, metrics)
     return Result(routes, _cost(problem, metrics), len(routes), feasible, unassigned,
                   time.perf_counter() - started, stats, explain_unassigned(problem, unassigned))
+
+
+def _feasible(problem: Problem, metrics: np.ndarray) -> bool:
+    """Every route within capacity at its peak load, within the cash cap, and on time."""
+    return bool((metrics[:, 2] <= problem.capacity).all() and (metrics[:, 3] <= problem.cod_capacity).all()
+                and (metrics[:, 4] == 0).all())
 
 
 def _complete_or_none(problem: Problem, routes: list[list[int]] | None, params: SolveParams):

@@ -23,8 +23,9 @@ def _peers(text: str) -> list[str]:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench.routing",
                                      description="benchmark the router against best-known solutions and peers")
-    parser.add_argument("--set", choices=["solomon", "cvrp", "office", "tight", "all"], default="solomon",
-                       help="tight: the X and Solomon instances with the fleet at the best-known vehicle count")
+    parser.add_argument("--set", choices=["solomon", "cvrp", "office", "tight", "pickup", "all"], default="solomon",
+                       help="tight: the X and Solomon instances with the fleet at the best-known vehicle count; "
+                            "pickup: the X instances with every fifth customer a pickup")
     parser.add_argument("--instances", type=Path, help="directory of instances (Solomon .txt / CVRPLIB .vrp, bks.csv)")
     parser.add_argument("--time-limit", type=float, help="seconds per instance (default: solomon 5, cvrp 10)")
     parser.add_argument("--peer", action="append", type=_peers, default=[],

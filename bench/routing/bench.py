@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
 from routing.errors import RoutingError
 from routing.params import SolveParams, Stop
 from routing.solver import solve
@@ -29,9 +31,10 @@ from .instances import Instance, load_instance, read_bks
 
 # ../shared/bench from the repo root; BARID_BENCH_DIR points elsewhere (a git worktree sits one level deeper)
 BENCH_DIR = Path(os.environ.get("BARID_BENCH_DIR") or Path(__file__).resolve().parents[2] / "shared" / "bench")
-DEFAULT_TIME_LIMITS = {"solomon": 5.0, "cvrp": 10.0, "office": 5.0}
+DEFAULT_TIME_LIMITS = {"solomon": 5.0, "cvrp": 10.0, "office": 5.0, "pickup": 10.0}
 LARGE_CUSTOMERS, LARGE_TIME_LIMIT = 600, 60.0  # default cap for instances beyond this size (X-n1001-k43)
-SET_DIRS = {"solomon": "solomon", "cvrp": "cvrp"}
+SET_DIRS = {"solomon": "solomon", "cvrp": "cvrp", "pickup": "cvrp"}
+PICKUP_EVERY = 5  # the pickup set: every fifth customer collects its demand instead of receiving it
 PEERS = ("vroom", "pyvrp")
 PEER_LABELS = {"vroom": "pyvroom", "pyvrp": "PyVRP"}
 
@@ -152,13 +155,26 @@ def summary(records: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def with_pickups(instance: Instance, every: int = PICKUP_EVERY) -> Instance:
+    """A pickup-and-delivery variant: every ``every``-th customer's demand is collected, not delivered. Any
+    plan of the original stays feasible (a route never carries more than its summed demands), so the original's
+    best-known cost bounds the variant's from above: its gap says how far the router is from that bound."""
+    demand, pickup = instance.demand.copy(), np.zeros_like(instance.demand)
+    marked = np.arange(len(demand)) % every == 0
+    marked[0] = False
+    pickup[marked], demand[marked] = demand[marked], 0
+    return dataclasses.replace(instance, name=f"{instance.name}-pd{100 // every}", demand=demand, pickup=pickup)
+
+
 def run_instances(kind: str | None, directory: Path, config: BenchConfig, out: Callable[[str], None]) -> list[dict]:
     bks = read_bks(directory)
     time_limit = config.time_limit_s or DEFAULT_TIME_LIMITS.get(kind or "solomon", 5.0)
     records = []
-    for path in instance_files(directory, kind, config.only):
+    for path in instance_files(directory, "cvrp" if kind == "pickup" else kind, config.only):
         try:
             instance = load_instance(path)
+            if kind == "pickup":
+                instance = with_pickups(instance)
         except RoutingError as exc:
             records.append({"instance": path.stem, "error": exc.to_dict()})
             out(f"{path.stem:<14} {exc.code}: {exc.message}")

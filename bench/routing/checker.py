@@ -34,8 +34,12 @@ def check(instance: Instance, routes: list[list[int]]) -> CheckReport:
     used = [r for r in routes if r]
     if len(used) > instance.n_vehicles:
         violations.append(f"{len(used)} routes for a fleet of {instance.n_vehicles}")
+    pickup = [0] * n if instance.pickup is None else [int(v) for v in instance.pickup]
     for number, route in enumerate(used):
-        load, clock, prev = 0, float(instance.ready[0]), 0
+        # a vehicle leaves with every delivery of its route; pickups come on board as it goes
+        load = sum(int(instance.demand[c]) for c in route if 1 <= c < n)
+        peak, where = load, "leaving the depot"
+        clock, prev = float(instance.ready[0]), 0
         for node in route:
             if not 1 <= node < n:
                 violations.append(f"route {number}: node {node} is not a customer")
@@ -46,14 +50,16 @@ def check(instance: Instance, routes: list[list[int]]) -> CheckReport:
             if clock > float(instance.due[node]) + EPS:
                 violations.append(f"route {number}: customer {node} served at {clock:.4f} "
                                   f"after its due {instance.due[node]}")
-            load += int(instance.demand[node])
+            load += pickup[node] - int(instance.demand[node])
+            if load > peak:
+                peak, where = load, f"after customer {node}"
             prev = node
         total += length(prev, 0)
         back = clock + float(instance.service[prev]) + length(prev, 0)
         if back > float(instance.due[0]) + EPS:
             violations.append(f"route {number}: back at the depot at {back:.4f} after {instance.due[0]}")
-        if load > instance.capacity:
-            violations.append(f"route {number}: load {load} over capacity {instance.capacity}")
+        if peak > instance.capacity:
+            violations.append(f"route {number}: load {peak} {where} over capacity {instance.capacity}")
     missing = [c for c in range(1, n) if c not in seen]
     twice = [c for c, k in seen.items() if k > 1]
     if missing:

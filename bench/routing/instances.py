@@ -33,6 +33,7 @@ class Instance:
     service: np.ndarray
     n_vehicles: int
     capacity: int
+    pickup: np.ndarray | None = None  # collected rather than delivered (a pickup-and-delivery variant)
 
     def to_problem(self) -> Problem:
         if self.kind == "solomon":
@@ -42,12 +43,16 @@ class Instance:
             scale = SOLOMON_SCALE
             return Problem(matrix, times, self.demand.astype(np.int64), (self.ready * scale).astype(np.int64),
                            (self.due * scale).astype(np.int64), (self.service * scale).astype(np.int64),
-                           self.n_vehicles, self.capacity, name=self.name, meta=self._coordinates())
+                           self.n_vehicles, self.capacity, name=self.name, meta=self._coordinates(),
+                           pickup=self._pickup())
         matrix = fast.euclidean_matrix(self.x, self.y, 1.0)
         n = len(self.x)
         return Problem(matrix, matrix, self.demand.astype(np.int64), np.zeros(n, np.int64),
                        np.full(n, NO_LIMIT, np.int64), np.zeros(n, np.int64), self.n_vehicles, self.capacity,
-                       name=self.name, has_time_windows=False, meta=self._coordinates())
+                       name=self.name, has_time_windows=False, meta=self._coordinates(), pickup=self._pickup())
+
+    def _pickup(self) -> np.ndarray | None:
+        return None if self.pickup is None else self.pickup.astype(np.int64)
 
     def _coordinates(self) -> dict:
         return {"x": self.x.tolist(), "y": self.y.tolist()}  # for peers that use geometry (PyVRP)

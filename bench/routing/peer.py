@@ -81,7 +81,10 @@ def solve_with_pyvrp(problem: Problem, time_limit_s: float, seed: int = 1) -> tu
     for node in range(1, n):
         amount = [int(problem.demand[node])] + ([int(problem.cod[node])] if with_cash else [])
         extra = ({"tw_early": int(problem.ready[node]), "tw_late": int(problem.due[node])} if windows else {})
-        clients.append(pyvrp.Client(node, delivery=amount, service_duration=int(problem.service[node]), **extra))
+        # PyVRP's pickups follow the same load profile as the router's (deliveries loaded at the depot)
+        pickup = [int(problem.pickup[node])] + ([0] if with_cash else [])
+        clients.append(pyvrp.Client(node, delivery=amount, pickup=pickup, service_duration=int(problem.service[node]),
+                                    **extra))
     capacity = [int(problem.capacity)] + ([int(problem.cod_capacity)] if with_cash else [])
     shift = {"tw_early": open_, "tw_late": close, "shift_duration": close - open_} if windows else {}
     vehicles = pyvrp.VehicleType(num_available=int(problem.n_vehicles), capacity=capacity,
