@@ -102,7 +102,8 @@ def _pages() -> dict[str, Any]:
     paths["/shop/sheets/parse"] = {"post": {
         "tags": ["panel"], "summary": "Read an .xlsx or CSV sheet into shipment requests (books nothing)",
         "security": _SECURITY, "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
-            "type": "object", "properties": {"file": {"type": "string", "contentMediaType": "application/octet-stream"}}}}}},
+            "type": "object", "required": ["file"],
+            "properties": {"file": {"type": "string", "contentMediaType": "application/octet-stream"}}}}}},
         "responses": {"200": json_body({"type": "object", "required": ["rows", "batch_max"], "properties": {
             "rows": {"type": "array", "items": {"type": "object"}}, "batch_max": {"type": "integer"}}},
             "Each row as a POST /v1/shipments/batch item, with its sheet row number."),

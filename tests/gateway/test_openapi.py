@@ -224,6 +224,10 @@ UNSTATABLE_RULES: dict[tuple[str, str], dict[str, str]] = {
         **dict.fromkeys(("not_found", "cancelled", "already_handed_over"),
                         "whether a tracking number is one of the shop's parcels waiting for handover is the store's "
                         "to know")},
+    ("POST", "/shop/sheets/parse"): dict.fromkeys(
+        ("sheet_unreadable", "sheet_empty", "sheet_headers", "sheet_too_long"), "whether an uploaded file is a "
+        "readable .xlsx or CSV with the template's header row is the sheet reader's to judge; a schema types it as "
+        "bytes"),
     ("POST", "/v1/scans"): dict.fromkeys(
         ("occurred_too_long_ago", "occurred_in_future"), "occurred_at must lie in a window around the time of the "
         "request; a schema has no 'now'") | {
