@@ -13,6 +13,7 @@ import secrets
 from pathlib import Path
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from booking.app_keys import BOOKING, SESSION_AUTH
 from booking.auth import require_caller, require_manager
@@ -39,6 +40,8 @@ ACCOUNTS = web.AppKey("panel_accounts", Accounts)
 SESSIONS = web.AppKey("panel_sessions", Sessions)
 STATIC = Path(__file__).with_name("static")
 ASSETS = {"panel.js": "text/javascript", "panel.css": "text/css"}
+# What aiohttp raises for a body that is not the form its Content-Type claims (no boundary, broken part headers).
+_MALFORMED = (ValueError, AssertionError, HttpProcessingError)
 PRE_COOKIE = "barid_panel_pre"  # the sign-in form's CSRF token, double-submitted (there is no session yet)
 UPLOAD_MAX = 5 * 1024 * 1024
 # Own origin only: no inline script or style, nothing from elsewhere, never framed.
@@ -79,7 +82,7 @@ async def _form(request: web.Request):
         raise _not_a_form()
     try:
         return await request.post()
-    except (ValueError, AssertionError):
+    except _MALFORMED:
         raise _not_a_form() from None
 
 
@@ -202,7 +205,7 @@ async def parse_sheet(request: web.Request) -> web.Response:
     try:
         reader = await request.multipart()
         part = await reader.next()
-    except (ValueError, AssertionError):
+    except _MALFORMED:
         raise _not_a_form() from None
     if part is None or getattr(part, "name", None) != "file":
         raise validation_failed([FieldError("file", "required", "Send the sheet as the multipart field 'file'.",
