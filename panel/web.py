@@ -205,17 +205,22 @@ async def parse_sheet(request: web.Request) -> web.Response:
     try:
         reader = await request.multipart()
         part = await reader.next()
+        while part is not None and getattr(part, "name", None) != "file":  # other fields are ignored, as in JSON
+            part = await reader.next()
     except _MALFORMED:
         raise _not_a_form() from None
     if part is None or getattr(part, "name", None) != "file":
         raise validation_failed([FieldError("file", "required", "Send the sheet as the multipart field 'file'.",
                                             "فایل را انتخاب کنید.")])
     data = bytearray()
-    while chunk := await part.read_chunk():  # type: ignore[union-attr]
-        data += chunk
-        if len(data) > UPLOAD_MAX:
-            raise PayloadTooLarge(f"a sheet may be at most {UPLOAD_MAX // 1048576} MB",
-                                  "حجم فایل بیش از ۵ مگابایت است؛ آن را به چند فایل تقسیم کنید")
+    try:
+        while chunk := await part.read_chunk():  # type: ignore[union-attr]
+            data += chunk
+            if len(data) > UPLOAD_MAX:
+                raise PayloadTooLarge(f"a sheet may be at most {UPLOAD_MAX // 1048576} MB",
+                                      "حجم فایل بیش از ۵ مگابایت است؛ آن را به چند فایل تقسیم کنید")
+    except _MALFORMED:
+        raise _not_a_form() from None
     rows = sheets.read_upload(bytes(data), part.filename or "")  # type: ignore[union-attr]
     return json_response({"rows": rows, "batch_max": request.app[LIMITS].batch_max_items})
 
