@@ -14,10 +14,10 @@ from collections.abc import Callable
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from booking.app_keys import BOOKING, SHOPS
+from booking.app_keys import BOOKING, SESSION_AUTH, SHOPS
 from booking.service import Caller
 from booking.shops import InvalidApiKey, Shop, hash_key, parse_api_key
-from kernel.errors import Unauthorized
+from kernel.errors import Forbidden, Unauthorized
 from kernel.store import keys
 
 PROFILE_TTL_S = 30.0
@@ -74,17 +74,20 @@ class ShopDirectory:
         self._callers[header] = (time.monotonic() + self.ttl_s, caller)
         return caller
 
-    async def fresh_caller(self, request: web.Request) -> Caller:
-        """``caller`` from the store's current shop record rather than the cache: before refusing a request for
-        what the record says (no verified Sheba account for COD), since the operator may have just fixed it."""
-        header = request.headers.get("Authorization", "")
-        self._cache.pop(parse_api_key(header.partition(" ")[2].strip()), None)
-        self._callers.pop(header, None)
-        return await self.caller(request)
+    async def fresh_caller(self, request: web.Request, caller: Caller) -> Caller:
+        """``caller`` again from the store's current shop record rather than the cache: before refusing a request
+        for what the record says (no verified Sheba account for COD), since the operator may have just fixed it.
+        Either kind of caller (API key or panel session) is resolved again the way it came."""
+        self.forget(caller.shop.id)
+        return await require_caller(request)
 
     def judged(self, shop: Shop) -> Shop:
         """The shop with the COD rule's verdict on it (unchanged when no rule was given)."""
         return shop if self.cod_rule is None else shop.with_cod_refusal(self.cod_rule(shop))
+
+    async def profile(self, shop_id: int, key_hash: str) -> Shop:
+        """The shop's profile, if ``key_hash`` is one of its valid keys (a panel session passes the current one)."""
+        return await self._profile(shop_id, key_hash)
 
     async def _profile(self, shop_id: int, key_hash: str) -> Shop:
         hit = self._cache.get(shop_id)
@@ -128,12 +131,38 @@ def known_caller(request: web.Request) -> Caller | None:
 
 
 async def require_caller(request: web.Request) -> Caller:
-    """The caller's claimed shop and key hash; the store check happens in the script the handler runs."""
-    return known_caller(request) or await request.app[SHOPS].caller(request)
+    """The caller's claimed shop and key hash; the store check happens in the script the handler runs.
+
+    A request with no Authorization header may be a shop panel session (cookie, and X-CSRF-Token on a change):
+    it maps to the user's shop and its current key, so the same scripts authorize and rate-limit it."""
+    hit = known_caller(request)
+    if hit is not None:
+        return hit
+    session_auth = request.app.get(SESSION_AUTH)
+    if session_auth is not None and "Authorization" not in request.headers:
+        caller = await session_auth(request)
+        if caller is not None:
+            return caller
+    return await request.app[SHOPS].caller(request)
 
 
-async def require_shop(request: web.Request) -> Shop:
-    """Authenticate and rate-limit in one store round trip, for handlers that run no shop script of their own."""
+class ManagerOnly(Forbidden):
+    code = "shop_manager_only"
+    title = "Only the shop's owner may do this"
+
+
+def require_manager(caller: Caller) -> None:
+    """Keys, webhooks and users are the owner's (or the API key's): a panel user of the staff role is refused."""
+    if caller.role not in (None, "owner"):
+        raise ManagerOnly("only the shop's owner (or its API key) may manage API keys, webhooks and users",
+                          "مدیریت کلید API، وب‌هوک‌ها و کاربران فقط با مالک فروشگاه است")
+
+
+async def require_shop(request: web.Request, *, manage: bool = False) -> Shop:
+    """Authenticate and rate-limit in one store round trip, for handlers that run no shop script of their own
+    (``manage``: the owner's settings, refused to a staff-role panel user)."""
     caller = await require_caller(request)
     await request.app[BOOKING].authorize(caller)
+    if manage:
+        require_manager(caller)
     return caller.shop

@@ -105,6 +105,9 @@ class Caller:
 
     shop: Shop
     key_hash: str
+    # None: the shop's API key (every right). A panel session: its user's role, "owner" or "staff"; staff may
+    # not manage the shop's keys, webhooks or users (booking.auth.require_manager).
+    role: str | None = None
 
     def guard_args(self, default_rate: str, default_burst: int, cost: int = 1) -> list[Any]:
         return [self.key_hash, default_rate, default_burst, cost]

@@ -99,7 +99,7 @@ async def create_shipment(request: web.Request) -> web.Response:
     if items:
         await _reject(request, caller, items)
     if caller.shop.cod_refusal is not None and req.payment["type"] == "cod":
-        caller = await app[SHOPS].fresh_caller(request)  # only on a refusal: the record may have just changed
+        caller = await app[SHOPS].fresh_caller(request, caller)  # only on a refusal: the record may have just changed
         if caller.shop.cod_refusal is not None:
             await booking.authorize(caller)
             raise cod_refused(caller.shop.cod_refusal)
@@ -133,7 +133,7 @@ async def create_batch(request: web.Request) -> web.Response:
             f"حداکثر {limits.batch_max_items} مرسوله در هر درخواست.")])
     validator, booking = request.app[VALIDATOR], request.app[BOOKING]
     if caller.shop.cod_refusal is not None:  # before refusing COD items: the record may have just changed
-        caller = await request.app[SHOPS].fresh_caller(request)
+        caller = await request.app[SHOPS].fresh_caller(request, caller)
     reqs, item_errors = [], []
     for item in shipments:
         req, errs = validator.shipment(item, caller.shop.sender)

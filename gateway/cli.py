@@ -37,6 +37,7 @@ from money.pg import open_database
 from money.worker import prepare as prepare_ledger
 from money.worker import serve as serve_ledger
 from notify import fake_kavenegar
+from panel.accounts import Accounts
 from routing.jobs import serve as serve_router
 from staffapp import sessions as staff_sessions
 from tracking.dispatcher import serve as serve_dispatcher
@@ -222,6 +223,10 @@ def cmd_shops(args: argparse.Namespace, config: Config) -> None:
             return public(await shops.set_status(args.shop, "disabled"))
         if args.shops_cmd == "enable":
             return public(await shops.set_status(args.shop, "active"))
+        if args.shops_cmd == "add-user":  # a shop panel user; the password from stdin, or a one-time one printed
+            await shops.get(args.shop)
+            password = sys.stdin.readline().rstrip("\r\n") if args.password_stdin else None
+            return await Accounts(redis).add(args.shop, args.mobile, args.role, password, invited_by="cli")
         raise AssertionError(args.shops_cmd)
 
     _print(_with_store(config, run))
@@ -280,6 +285,13 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "rotate-key":
             c.add_argument("--overlap", type=float, metavar="SECONDS",
                            help="how long the old key keeps working (default BARID_KEY_ROTATION_OVERLAP_S)")
+
+    au = ssub.add_parser("add-user", help="add a shop panel user (owner or staff); prints a one-time password "
+                                          "unless --password-stdin")
+    au.add_argument("--shop", type=int, required=True)
+    au.add_argument("--mobile", required=True)
+    au.add_argument("--role", choices=("owner", "staff"), default="owner")
+    au.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
 
     offices = sub.add_parser("offices", help="the post-office registry")
     offices.add_subparsers(dest="offices_cmd", required=True).add_parser("list", help="print it as JSON")

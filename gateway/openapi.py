@@ -16,6 +16,7 @@ from kernel.openapi import json_body, problem_responses, shared_components
 from kernel.postal.tariff import Limits
 from money import api_spec as money_api
 from notify import api_spec as notify_api
+from panel import api_spec as panel_api
 from pod import api_spec as pod_api
 from returns import api_spec as returns_api
 from routing import api_spec as routing_api
@@ -35,6 +36,7 @@ FRAGMENTS: tuple[Fragment, ...] = (
     staffapp_api.fragment,
     money_api.fragment,
     notify_api.fragment,
+    panel_api.fragment,
 )
 
 

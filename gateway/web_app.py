@@ -38,6 +38,7 @@ from kernel.store.client import async_client
 from money import accounts as money_accounts
 from money import web as money_web
 from notify import web as notify_web
+from panel import web as panel_web
 from pod import service as pod_service
 from pod import web as pod_web
 from returns import web as returns_web
@@ -176,4 +177,5 @@ def create_app(config: Config, redis_url: str) -> web.Application:
     money_web.setup(app, config.database_dsn)
     notify_web.setup(app, cases=lambda a: a[returns_web.CASES],  # after returns: its case service
                      delivery_code=lambda tn: pod_service.delivery_code(app[REDIS], tn))  # pod's codes
+    panel_web.setup(app)  # the shop panel; it also lets the API accept a panel session (booking SESSION_AUTH)
     return app

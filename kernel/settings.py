@@ -73,6 +73,9 @@ VARIABLES: dict[str, str] = {
     "BARID_SMS_LINK_SECRET": "key of the buyers' signed self-service links (default: random per process)",
     "BARID_SMS_INTERVAL_S": "seconds between buyer-SMS sweeps in each gateway process (0: off)",
     "BARID_TRUSTED_PROXIES": "comma-separated addresses/CIDRs of reverse proxies whose X-Forwarded-For is believed",
+    "BARID_PANEL_SESSION_TTL_S": "seconds a shop panel session lives without use (default 43200)",
+    "BARID_PANEL_LOGIN_BURST": "panel sign-in attempts allowed at once per mobile (per address: ten times it)",
+    "BARID_PANEL_LOGIN_PERIOD_S": "seconds to earn one more panel sign-in attempt (default 60)",
     "BARID_NO_EXTENSIONS": "1: use the pure-Python twins instead of the compiled kernels (read at import)",
     "DATABASE_URL": "the ledger's PostgreSQL (16+); unset: an embedded server under BARID_DATA/pg",
     "BARID_PG_USER": "run as root, the system user the embedded PostgreSQL runs as (default nobody)",
@@ -214,6 +217,28 @@ class MoneySettings:
 
 
 @dataclass(frozen=True)
+class PanelConfig:
+    """The shop panel's sessions and sign-in limits."""
+
+    # A session unused this long ends (each use renews it).
+    session_ttl_s: int = 12 * 3600
+    # Sign-in attempts per mobile at once, and the seconds to earn one more; a client address gets ten times the
+    # burst, because many shop users may sign in from behind one office address.
+    login_burst: int = 5
+    login_period_s: float = 60.0
+
+    def __post_init__(self) -> None:
+        if self.session_ttl_s < 60 or self.login_burst < 1 or not self.login_period_s > 0:
+            raise ValueError(f"panel settings need session_ttl_s >= 60, login_burst >= 1, login_period_s > 0: {self}")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> PanelConfig:
+        return cls(session_ttl_s=int(env.get("BARID_PANEL_SESSION_TTL_S") or cls.session_ttl_s),
+                   login_burst=int(env.get("BARID_PANEL_LOGIN_BURST") or cls.login_burst),
+                   login_period_s=float(env.get("BARID_PANEL_LOGIN_PERIOD_S") or cls.login_period_s))
+
+
+@dataclass(frozen=True)
 class Config:
     # Store: REDIS_URL wins; otherwise an embedded server keeps its files under data_dir.
     redis_url: str | None = None
@@ -283,6 +308,7 @@ class Config:
     # The ledger's PostgreSQL as the supervisor opened it (money.pg: DATABASE_URL or the embedded server); None:
     # this process has no ledger and the money routes answer 503.
     database_dsn: str | None = None
+    panel: PanelConfig = field(default_factory=PanelConfig)
 
     def effective_tracking(self) -> TrackingConfig:
         """The tracking settings, with the webhook allow list ``up`` decided where it decided one."""
@@ -333,6 +359,7 @@ class Config:
             staff_sign_in_failures=int(env.get("BARID_STAFF_SIGN_IN_FAILURES") or cls.staff_sign_in_failures),
             tracking=TrackingConfig.from_env(env),
             money=MoneySettings.from_env(env),
+            panel=PanelConfig.from_env(env),
         )
         cfg = replace(cfg, **overrides) if overrides else cfg
         if cfg.appendfsync not in APPENDFSYNC_POLICIES:

@@ -97,30 +97,30 @@ async def post_scan_batch(request: web.Request) -> web.Response:
 
 # -- webhook endpoints ---------------------------------------------------------------------------------
 async def create_webhook(request: web.Request) -> web.Response:
-    shop = await require_shop(request)
+    shop = await require_shop(request, manage=True)
     body, _ = await read_json(request)
     return _json(await request.app[TRACKING].webhooks.create(shop.id, body), 201)
 
 
 async def list_webhooks(request: web.Request) -> web.Response:
-    shop = await require_shop(request)
+    shop = await require_shop(request, manage=True)
     return _json({"data": await request.app[TRACKING].webhooks.list(shop.id)})
 
 
 async def get_webhook(request: web.Request) -> web.Response:
-    shop = await require_shop(request)
+    shop = await require_shop(request, manage=True)
     return _json(await request.app[TRACKING].webhooks.get(shop.id, request.match_info["endpoint_id"]))
 
 
 async def delete_webhook(request: web.Request) -> web.Response:
-    shop = await require_shop(request)
+    shop = await require_shop(request, manage=True)
     await request.app[TRACKING].webhooks.delete(shop.id, request.match_info["endpoint_id"])
     return web.Response(status=204)
 
 
 def _set_status(status: str):
     async def handler(request: web.Request) -> web.Response:
-        shop = await require_shop(request)
+        shop = await require_shop(request, manage=True)
         return _json(await request.app[TRACKING].webhooks.set_status(shop.id, request.match_info["endpoint_id"],
                                                                      status))
 
@@ -128,12 +128,12 @@ def _set_status(status: str):
 
 
 async def rotate_secret(request: web.Request) -> web.Response:
-    shop = await require_shop(request)
+    shop = await require_shop(request, manage=True)
     return _json(await request.app[TRACKING].webhooks.rotate_secret(shop.id, request.match_info["endpoint_id"]))
 
 
 async def replay(request: web.Request) -> web.Response:
-    shop = await require_shop(request)
+    shop = await require_shop(request, manage=True)
     body = (await read_json(request))[0] if request.can_read_body else {}
     return _json(await request.app[TRACKING].webhooks.replay(shop.id, request.match_info["endpoint_id"], body),
                  202)

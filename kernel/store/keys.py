@@ -238,3 +238,35 @@ def parcel_history(h: dict[bytes, bytes]) -> list[bytes]:
             entries.append((int(occurred_ms), int(seq), event))
     entries.sort()
     return [event for _, _, event in entries]
+
+
+# -- the shop panel (panel/): users, sessions, sign-in limits -----------------------------------------------------
+def panel_mobile(mobile: str) -> str:
+    """Mobile -> the shop id of the panel user it signs in (one account per mobile)."""
+    return f"barid:panel:mobile:{mobile}"
+
+
+def panel_user(shop_id: int, mobile: str) -> str:
+    """Hash: role, pw (argon2 hash), status, created_at, invited_by. On the shop's partition, so the session check
+    reads the session, the user and the shop record in one script."""
+    return f"{tag(shop_id)}:panel:user:{shop_id}:{mobile}"
+
+
+def panel_users(shop_id: int) -> str:
+    """Set of the shop's panel users' mobiles (a shop has a handful: listed whole, never scanned)."""
+    return f"{tag(shop_id)}:panel:users:{shop_id}"
+
+
+def panel_session(shop_id: int, token_hash: str) -> str:
+    """Hash: mobile, created_at; expires with the session. Named by the SHA-256 of the cookie's secret only."""
+    return f"{tag(shop_id)}:panel:sess:{token_hash}"
+
+
+def panel_user_sessions(shop_id: int, mobile: str) -> str:
+    """Set of a user's session hashes, so removing the user or changing the password ends them all."""
+    return f"{tag(shop_id)}:panel:usess:{shop_id}:{mobile}"
+
+
+def panel_login_rate(kind: str, client_hash: str) -> str:
+    """GCRA state of sign-in attempts per mobile or per client address (``kind``: m or ip), hashed into the name."""
+    return f"barid:panel:loginrl:{kind}:{client_hash}"

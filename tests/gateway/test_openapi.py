@@ -98,8 +98,11 @@ class Live:
     auth: dict[str, str]
     throttled_auth: dict[str, str]  # a shop allowed one request per 1000 s, to see a real 429
     staff_auth: dict[str, str]  # a staff member of STAFF_OFFICE
+    rotating_auth: dict[str, str]  # a shop of its own for key rotation: two rotations retire the key fuzzed with
 
     def auth_for(self, path: str) -> dict[str, str]:
+        if path == "/v1/shop/api-key/rotate":
+            return self.rotating_auth
         return self.staff_auth if path.startswith(("/v1/scans", "/v1/offices/")) else self.auth
 
 
@@ -153,15 +156,16 @@ def serving(store_url: str, data_dir: Path) -> Iterator[tuple[str, asyncio.Abstr
 
 @pytest.fixture(scope="module")
 def live(store_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    async def shops() -> tuple[int, str, str, str]:
+    async def shops() -> tuple[int, str, str, str, str]:
         redis = aioredis.Redis.from_url(store_url)
         registry = ShopRegistry(redis)
         shop, key = await registry.create("openapi-fuzz", sender=TEHRAN_SENDER, **VERIFIED_BANK)
         _, slow_key = await registry.create("openapi-throttled", sender=TEHRAN_SENDER, rate_per_s=0.001, rate_burst=1,
                                             **VERIFIED_BANK)
+        _, rotating_key = await registry.create("openapi-rotating", sender=TEHRAN_SENDER, **VERIFIED_BANK)
         staff = await create_staff(redis, load_registry(), STAFF_OFFICE, "x")
         await redis.aclose()
-        return shop.id, key, slow_key, staff["token"]
+        return shop.id, key, slow_key, staff["token"], rotating_key
 
     async def forget_endpoints(shop_id: int) -> None:
         # Fuzzing registers endpoints on public IP literals; later tests' dispatchers share the store and must
@@ -171,10 +175,10 @@ def live(store_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[L
         await redis.aclose()
 
     with serving(store_url, tmp_path_factory.mktemp("openapi")) as (url, loop):
-        shop_id, key, slow_key, staff_token = asyncio.run_coroutine_threadsafe(shops(), loop).result(30)
+        shop_id, key, slow_key, staff_token, rotating_key = asyncio.run_coroutine_threadsafe(shops(), loop).result(30)
         try:
             yield Live(url, {"Authorization": f"Bearer {key}"}, {"Authorization": f"Bearer {slow_key}"},
-                       {"Authorization": f"Bearer {staff_token}"})
+                       {"Authorization": f"Bearer {staff_token}"}, {"Authorization": f"Bearer {rotating_key}"})
         finally:
             asyncio.run_coroutine_threadsafe(forget_endpoints(shop_id), loop).result(30)
 
@@ -234,6 +238,10 @@ UNSTATABLE_RULES: dict[tuple[str, str], dict[str, str]] = {
                         "which days are allowed depends on today, the clock and the holiday calendar"),
         **dict.fromkeys(("pickup_window_outside_hours", "pickup_window_too_short", "pickup_too_few_parcels"),
                         "the window's bounds and length, and the count, compare fields with rules kept as data")},
+    ("POST", "/shop/sheets/parse"): dict.fromkeys(
+        ("sheet_unreadable", "sheet_empty", "sheet_headers", "sheet_too_long"), "whether an uploaded file is a "
+        "readable .xlsx or CSV with the template's header row is the sheet reader's to judge; a schema types it as "
+        "bytes"),
     ("POST", "/v1/scans"): dict.fromkeys(
         ("occurred_too_long_ago", "occurred_in_future"), "occurred_at must lie in a window around the time of the "
         "request; a schema has no 'now'") | {
