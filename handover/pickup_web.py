@@ -28,13 +28,12 @@ from kernel.app_keys import CONFIG, REDIS
 from kernel.errors import BaridError, FieldError, validation_failed
 from kernel.http import json_response, read_json
 from kernel.postal.text import PostalError, normalize_text
-from kernel.postal.timeutil import iso_ms
 from kernel.store import keys
 from tracking.app_keys import TRACKING
-from tracking.scans import parse_scan, problem_of
 from tracking.staff import STAFF_AUTH
 
 from . import expiry, manifests, pickups
+from .acceptance import accept_all
 from .pickup_rules import load_rules, optional_text, parse
 from .pickups import FAILURE_REASONS, STATUSES, PickupService, view
 
@@ -237,27 +236,16 @@ async def accept_parcels(request: web.Request, staff, shop_id: int, tns: list[st
     pipe = request.app[REDIS].pipeline(transaction=False)
     for tn in tns:
         pipe.exists(keys.parcel(shop_id, tn))
-    now = time.time()
-    scans, accepted, missing = [], [], []
+    missing, present = [], []
     for tn, exists in zip(tns, await pipe.execute()):
         if not exists:
             missing.append({"tracking_number": tn[:20], "code": "not_this_shop",
                             "detail": "no parcel of this pickup's shop has that number",
                             "detail_fa": "مرسوله‌ای با این شماره از فروشگاه این درخواست جمع‌آوری نیست"})
-            continue
-        scan = parse_scan({"tracking_number": tn, "event": "accepted", "office": staff.office,
-                           "occurred_at": iso_ms(now), "scan_id": f"{scan_prefix}:{tn}"}, t.offices, t.config, now)
-        if isinstance(scan, list):
-            missing.append({"tracking_number": tn, "code": scan[0].code, "detail": scan[0].message,
-                            "detail_fa": scan[0].message_fa})
         else:
-            scans.append(scan)
-    results = await t.scans.record(staff, scans) if scans else []
-    for scan, result in zip(scans, results):
-        if isinstance(result, BaridError):
-            missing.append({"tracking_number": scan.tracking_number, **problem_of(result)})
-        else:
-            accepted.append({"tracking_number": scan.tracking_number, **result})
+            present.append(tn)
+    accepted, refused = await accept_all(t, staff, present, scan_prefix, time.time())
+    missing += refused
     return accepted, missing
 
 

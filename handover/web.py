@@ -35,7 +35,6 @@ from kernel.store import keys
 from kernel.tasks import stop_task
 from routing.errors import RoutingError
 from tracking.app_keys import TRACKING
-from tracking.scans import parse_scan, problem_of
 from tracking.staff import STAFF_AUTH
 
 from . import (
@@ -43,6 +42,7 @@ from . import (
     manifests,
     pickup_web,
 )
+from .acceptance import accept_all
 from .labels import CONTENT_TYPES, FORMATS, SIZES, ZPL_SIZES, Label, render
 from .pickup_web import pickup_parcels, settle_from_manifest
 
@@ -450,22 +450,7 @@ async def accept_manifest(request: web.Request) -> web.Response:
     # A manifest is handed over once: a repeated call scans at the same moment with the same scan ids, so the
     # scan service answers duplicates instead of refusing a reused scan id.
     now = parse_iso(record["accepted_at"]) if record.get("accepted_at") else time.time()
-    occurred = iso_ms(now)
-    scans, accepted, missing = [], [], []
-    for tn in to_accept:
-        scan = parse_scan({"tracking_number": tn, "event": "accepted", "office": staff.office, "occurred_at": occurred,
-                           "scan_id": f"mf:{manifest_id}:{tn}"}, t.offices, t.config, now)
-        if isinstance(scan, list):  # the scan rules refuse it as they would a scan alone
-            missing.append({"tracking_number": tn, "code": scan[0].code, "detail": scan[0].message,
-                            "detail_fa": scan[0].message_fa})
-        else:
-            scans.append(scan)
-    results = await t.scans.record(staff, scans) if scans else []
-    for scan, result in zip(scans, results):
-        if isinstance(result, BaridError):
-            missing.append({"tracking_number": scan.tracking_number, **problem_of(result)})
-        else:
-            accepted.append({"tracking_number": scan.tracking_number, **result})
+    accepted, missing = await accept_all(t, staff, to_accept, f"mf:{manifest_id}", now)
     for tn in listed:
         if tn not in seen:
             missing.append({"tracking_number": tn, "code": "not_presented",

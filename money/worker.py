@@ -23,6 +23,7 @@ from redis.exceptions import NoScriptError
 
 from kernel.store import keys
 from kernel.store.batcher import Script
+from kernel.store.jobs import ensure_outbox_group
 from tracking.events import outbox_entry
 
 from . import ledger
@@ -59,12 +60,7 @@ def consumer_name() -> str:
 async def ensure_groups(redis: aioredis.Redis, group: str = GROUP, start: str = "0") -> None:
     """The ``ledger`` group on every outbox, from its first entry: created at start, before any event can be
     trimmed (the dispatchers trim only below what every group has acknowledged)."""
-    pipe = redis.pipeline(transaction=False)
-    for p in range(keys.PARTITIONS):
-        pipe.xgroup_create(keys.partition_events(p), group, id=start, mkstream=True)
-    for res in await pipe.execute(raise_on_error=False):
-        if isinstance(res, Exception) and "BUSYGROUP" not in str(res):
-            raise res
+    await ensure_outbox_group(redis, group, start)
 
 
 class LedgerWorker:

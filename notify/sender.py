@@ -26,6 +26,7 @@ from kernel.postal.offices import Registry
 from kernel.postal.timeutil import iso_ms
 from kernel.store import keys
 from kernel.store.batcher import Batcher, Script
+from kernel.store.jobs import ensure_outbox_group
 from tracking.events import FAILURE_REASONS, outbox_entry
 
 from . import links, store, texts
@@ -119,12 +120,7 @@ class SmsService:
     async def ensure_groups(self) -> None:
         if self._groups:
             return
-        pipe = self.redis.pipeline(transaction=False)
-        for p in range(keys.PARTITIONS):
-            pipe.xgroup_create(keys.partition_events(p), GROUP, id="0", mkstream=True)
-        for res in await pipe.execute(raise_on_error=False):
-            if isinstance(res, Exception) and "BUSYGROUP" not in str(res):
-                raise res
+        await ensure_outbox_group(self.redis, GROUP)
         self._groups = True
 
     async def consume(self) -> int:

@@ -58,6 +58,7 @@ from kernel.settings import TrackingConfig
 from kernel.store import keys
 from kernel.store.batcher import Batcher, Script
 from kernel.store.client import async_client
+from kernel.store.jobs import ensure_outbox_group
 
 from .ssrf import GuardedResolver, check_url
 from .webhooks import ENQUEUE, WebhookRegistry, live_keys, sign
@@ -294,12 +295,7 @@ class Dispatcher:
             await self._blocking.aclose()
 
     async def _ensure_groups(self) -> None:
-        pipe = self.redis.pipeline(transaction=False)
-        for p in range(keys.PARTITIONS):
-            pipe.xgroup_create(keys.partition_events(p), keys.WEBHOOK_GROUP, id="0", mkstream=True)
-        for res in await pipe.execute(raise_on_error=False):
-            if isinstance(res, Exception) and "BUSYGROUP" not in str(res):
-                raise res
+        await ensure_outbox_group(self.redis, keys.WEBHOOK_GROUP)
         pipe = self.redis.pipeline(transaction=False)
         for p in range(keys.PARTITIONS):
             pipe.xinfo_groups(keys.partition_events(p))

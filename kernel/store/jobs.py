@@ -14,7 +14,21 @@ import uuid
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
+from kernel.store import keys
+
 log = logging.getLogger("barid.jobs")
+
+
+async def ensure_outbox_group(redis: aioredis.Redis, group: str, start: str = "0") -> None:
+    """Consumer group ``group`` on every partition's outbox (from ``start``), made once in one round trip; one
+    that exists already is left as it is. Every feature that reads the outbox (webhooks, failed-delivery cases,
+    SMS, the ledger) reads it through its own group."""
+    pipe = redis.pipeline(transaction=False)
+    for p in range(keys.PARTITIONS):
+        pipe.xgroup_create(keys.partition_events(p), group, id=start, mkstream=True)
+    for res in await pipe.execute(raise_on_error=False):
+        if isinstance(res, Exception) and "BUSYGROUP" not in str(res):
+            raise res
 
 
 class StreamWorker:
