@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pytest
 
 from kernel.postal.offices import load_registry
+from kernel.store import keys
 from staffapp import sessions
 from tests.tracking.conftest import book, client, tcfg  # noqa: F401  (fixtures shared with tracking's tests)
 from tracking.staff import create_staff
@@ -20,6 +21,13 @@ class Member:
     staff_id: int
     office: str
     bearer: dict[str, str]
+
+
+@pytest.fixture(autouse=True)
+async def fresh_sign_in_budget(redis):
+    """Every test client is 127.0.0.1, whose failed sign-ins the whole session shares (the OpenAPI fuzzer sends
+    wrong codes too): each staff app test starts with that address's budget whole."""
+    await redis.delete(keys.staff_sign_in_rate(sessions._client("127.0.0.1")))
 
 
 @pytest.fixture
