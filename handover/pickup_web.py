@@ -70,18 +70,21 @@ async def _waiting(redis, shop_id: int, tns: list[str]) -> list[FieldError]:
     pipe = redis.pipeline(transaction=False)
     for tn in tns:
         pipe.hget(keys.parcel(shop_id, tn), "status")
-    errors = []
-    for i, (tn, status) in enumerate(zip(tns, await pipe.execute())):
-        field = f"tracking_numbers[{i}]"
-        if status is None:
-            errors.append(FieldError(field, "not_found", f"No shipment {tn[:20]} in this shop.",
-                                     f"مرسولهٔ {tn[:20]} در این فروشگاه یافت نشد."))
-        elif status == b"cancelled":
-            errors.append(FieldError(field, "cancelled", f"Shipment {tn} is cancelled.", f"مرسولهٔ {tn} لغو شده است."))
-        elif status != b"pre_transit":
-            errors.append(FieldError(field, "already_handed_over", f"Shipment {tn} was already handed over.",
-                                     f"مرسولهٔ {tn} پیش‌تر تحویل پست شده است."))
-    return errors
+    return [e for i, (tn, status) in enumerate(zip(tns, await pipe.execute()))
+            if (e := not_waiting(f"tracking_numbers[{i}]", tn, status)) is not None]
+
+
+def not_waiting(field: str, tn: str, status: bytes | None) -> FieldError | None:
+    """Why parcel ``tn`` (its stored status; None: not the shop's) cannot be handed over; None when it waits."""
+    if status is None:
+        return FieldError(field, "not_found", f"No shipment {tn[:20]} in this shop.",
+                          f"مرسولهٔ {tn[:20]} در این فروشگاه یافت نشد.")
+    if status == b"cancelled":
+        return FieldError(field, "cancelled", f"Shipment {tn} is cancelled.", f"مرسولهٔ {tn} لغو شده است.")
+    if status != b"pre_transit":
+        return FieldError(field, "already_handed_over", f"Shipment {tn} was already handed over.",
+                          f"مرسولهٔ {tn} پیش‌تر تحویل پست شده است.")
+    return None
 
 
 async def list_pickups(request: web.Request) -> web.Response:

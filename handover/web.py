@@ -44,7 +44,7 @@ from . import (
 )
 from .acceptance import accept_all
 from .labels import CONTENT_TYPES, FORMATS, SIZES, ZPL_SIZES, Label, render
-from .pickup_web import pickup_parcels, settle_from_manifest
+from .pickup_web import not_waiting, pickup_parcels, settle_from_manifest
 
 PRINTS_FIELD = "label_prints"  # on the parcel hash: how many labels were sent
 _EXECUTOR = web.AppKey("handover_executor", ThreadPoolExecutor)
@@ -329,15 +329,9 @@ async def _manifest_parcels(redis, shop_id: int, tns: list[str]) -> tuple[list[d
         pipe.hmget(keys.parcel(shop_id, tn), (b"doc", b"status"))
     docs, errors = [], []
     for i, (tn, (doc, status)) in enumerate(zip(tns, await pipe.execute())):
-        field = f"tracking_numbers[{i}]"
-        if doc is None:
-            errors.append(FieldError(field, "not_found", f"No shipment {tn[:20]} in this shop.",
-                                     f"مرسولهٔ {tn[:20]} در این فروشگاه یافت نشد."))
-        elif status == b"cancelled":
-            errors.append(FieldError(field, "cancelled", f"Shipment {tn} is cancelled.", f"مرسولهٔ {tn} لغو شده است."))
-        elif status != b"pre_transit":
-            errors.append(FieldError(field, "already_handed_over", f"Shipment {tn} was already handed over.",
-                                     f"مرسولهٔ {tn} پیش‌تر تحویل پست شده است."))
+        error = not_waiting(f"tracking_numbers[{i}]", tn, None if doc is None else status)
+        if error is not None:
+            errors.append(error)
         else:
             docs.append(orjson.loads(doc))
     return docs, errors
