@@ -24,9 +24,9 @@ async def test_db_migrate_then_adjust_and_balance(pg_dsn: str) -> None:
     code, done = run(pg_dsn, "db", "migrate", "--to", "1")
     assert code == 0 and done == {"applied": [1], "version": 1}
     code, done = run(pg_dsn, "db", "migrate")
-    assert code == 0 and done["applied"] == [2]
+    assert code == 0 and done["applied"] == [2, 3]
     code, status = run(pg_dsn, "db", "status")
-    assert status["version"] == status["newest"] == 2 and int(status["server"].split(".")[0]) >= 16
+    assert status["version"] == status["newest"] == 3 and int(status["server"].split(".")[0]) >= 16
     code, fix = run(pg_dsn, "ledger", "adjust", "--debit", "shop:3:payable", "--credit", "post:clearing",
                     "--amount", "25000", "--reason", "counter refund", "--by", "finance:ali")
     assert code == 0 and fix["posting_id"] and fix["made_by"] == "finance:ali"
