@@ -17,6 +17,7 @@ SCHEMAS: dict[str, Any] = {
     "StaffMe": {"type": "object", "required": ["staff_id", "name", "office", "csrf_token"], "properties": {
         "staff_id": {"type": "integer"}, "name": {"type": "string"}, "office": {"type": "string"},
         "office_name_fa": {"type": "string"},
+        "role": {"enum": ["staff", "supervisor"], "description": "A supervisor issues codes and revokes devices."},
         "csrf_token": {"type": "string", "description": "Send it as X-CSRF-Token on every state-changing call."},
         "failure_reasons": {"type": "object", "additionalProperties": {"type": "string"},
                             "description": "Failed-delivery reason code -> its Persian text."}}},

@@ -27,19 +27,36 @@ needs_chromium = pytest.mark.skipif(
     reason="needs Debian's chromium and chromium-driver packages (apt-get install chromium chromium-driver)")
 
 
-def phone_driver(width: int = PHONE[0], height: int = PHONE[1]):
-    """Headless Chromium with a phone's viewport, in Persian."""
+def phone_driver(width: int = PHONE[0], height: int = PHONE[1], args: tuple[str, ...] = ()):
+    """Headless Chromium with a phone's viewport, in Persian (``args``: more command-line switches)."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     opts = webdriver.ChromeOptions()
     opts.binary_location = CHROMIUM
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--lang=fa-IR",
-                f"--window-size={width},{height}", "--force-device-scale-factor=1"):
+                f"--window-size={width},{height}", "--force-device-scale-factor=1", *args):
         opts.add_argument(arg)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
     driver.set_window_size(width, height)
     return driver
+
+
+def fake_camera(frame_png: bytes, path: Path) -> tuple[str, ...]:
+    """Switches that make Chromium's camera show ``frame_png`` (written to ``path`` as a Y4M clip) and grant it
+    without asking: a page's getUserMedia then reads that picture, as a phone's camera held to it would."""
+    import io
+
+    from PIL import Image
+
+    img = Image.open(io.BytesIO(frame_png)).convert("RGB")
+    w, h = img.width // 2 * 2, img.height // 2 * 2  # 4:2:0 needs even sides
+    y, cb, cr = img.crop((0, 0, w, h)).convert("YCbCr").split()
+    chroma = [c.resize((w // 2, h // 2)).tobytes() for c in (cb, cr)]
+    frame = b"FRAME\n" + y.tobytes() + chroma[0] + chroma[1]
+    path.write_bytes(f"YUV4MPEG2 W{w} H{h} F10:1 Ip A1:1 C420jpeg\n".encode() + frame * 2)
+    return ("--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-video-capture={path}")
 
 
 def wait(driver, condition, timeout: float = 15.0):
@@ -62,9 +79,11 @@ def network(driver, profile: dict, cache: bool = True) -> None:
 
 
 def first_paint(driver, url: str, profile: dict = SLOW_MOBILE) -> float:
-    """Milliseconds from navigation to the first contentful paint of ``url`` on ``profile``, with no cache (the
-    driver keeps that profile afterwards; ``network(driver, ONLINE)`` restores it)."""
+    """Milliseconds from navigation to the first contentful paint of ``url`` on ``profile``, with no cache and past
+    any service worker, as on a first visit (the driver keeps that profile afterwards; ``network(driver, ONLINE)``
+    restores it)."""
     network(driver, profile, cache=False)
+    driver.execute_cdp_cmd("Network.setBypassServiceWorker", {"bypass": True})
     driver.get(url)
     until(driver, "return performance.getEntriesByName('first-contentful-paint').length")
     return driver.execute_script("return performance.getEntriesByName('first-contentful-paint')[0].startTime")
