@@ -49,10 +49,15 @@ def fragment(_limits: Any) -> dict[str, Any]:
     static = _page("The app's script, style, icon, service worker or web app manifest.", "text/javascript",
                    "text/css", "image/svg+xml", "application/manifest+json")
     static["get"]["parameters"] = [{"name": "name", "in": "path", "required": True, "schema": {
-        "enum": ["lib.js", "day.js", "app.js", "app.css", "sw.js", "icon.svg", "manifest.webmanifest"]}}]
+        "enum": ["lib.js", "day.js", "super.js", "app.js", "app.css", "sw.js", "icon.svg", "manifest.webmanifest"]}}]
+    decoder = _page("The bundled barcode reader (fetched only by browsers without BarcodeDetector).",
+                    "text/javascript", "application/wasm")
+    decoder["get"]["parameters"] = [{"name": "name", "in": "path", "required": True, "schema": {
+        "enum": ["decoder.js", "zxing-reader.js", "zxing_reader.wasm"]}}]
     return {"paths": {
         "/staff": _page("The staff app (Persian, one page; works offline once loaded).", "text/html"),
         "/staff/{name}": static,
+        "/staff/decoder/{name}": decoder,
         "/staff/api/sign-in": {"post": {
             "tags": ["staff app"], "summary": "Sign in with a one-time code; sets the session cookie",
             "security": [], "requestBody": {"required": True, "content": {"application/json": {
