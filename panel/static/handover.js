@@ -71,7 +71,7 @@
         el("strong", {text: day(p.date) + "، " + fa(p.window.from) + " تا " + fa(p.window.to) + " "}),
         el("span", {"class": "badge st-" + p.status, text: p.status_fa || p.status}),
         el("p", {text: ["کد تأیید " + fa(p.confirmation_code), fa(p.expected_count) + " مرسوله",
-          "ادارهٔ " + (office.name_fa || office.code || "")].join(" · ")}),
+          "جمع‌آوری: " + (office.name_fa || office.code || "")].join(" · ")}),
         p.assigned_to ? el("p", {text: "نامه‌رسان: " + p.assigned_to}) : null,
         p.failure_reason ? el("p", {"class": "error", text: "علت: " + (FAILED[p.failure_reason] || p.failure_reason)}) : null,
         p.instructions ? el("p", {"class": "note", text: "توضیح: " + p.instructions}) : null,
