@@ -1,6 +1,7 @@
 """The panel's pickup and manifest screens in headless Chromium at phone width: a pickup refused with the rule's
 Persian message beside its field, then asked for, listed with its Persian status, changed and cancelled before the
-cut-off; a manifest made from tracking numbers and from a booking day, listed, and its PDF downloaded.
+cut-off; a manifest made from tracking numbers and one from a pickup, listed, each PDF downloaded, and a booking
+day with nothing left to hand over refused in Persian.
 
 Screenshots go to PANEL_SCREENS_DIR when set (docs/screens/pickups.png and manifests.png were made so).
 """
@@ -111,7 +112,12 @@ async def test_a_shop_makes_manifests_lists_them_and_downloads_the_pdf_in_chromi
                                                                                     tmp_path):
     from selenium.webdriver.common.by import By
 
-    tns = await _book(app_client, shop, 3)
+    tns = await _book(app_client, shop, 4)
+    day = pickup_form()["pickup_days"][0]["value"]
+    asked = await app_client.post("/v1/pickups", headers=shop.headers, json={
+        "date": day, "window": {"from": "09:00", "to": "12:00"}, "expected_count": 3})
+    assert asked.status == 201, await asked.text()
+    pickup_id = (await asked.json())["pickup_id"]
     mobile = await add_user(shop.id)
     base = str(app_client.make_url("/")).rstrip("/")
     screens = _screens(tmp_path)
@@ -132,8 +138,16 @@ async def test_a_shop_makes_manifests_lists_them_and_downloads_the_pdf_in_chromi
             seen["made"] = until(d, "return document.getElementById('mf-made')?.textContent")
             seen["pdf"] = fetch_head(d, d.find_element(By.CSS_SELECTOR, "#mf-done a.pdf").get_attribute("href"))
 
-            d.find_element(By.CSS_SELECTOR, "label[for=by-date]").click()  # the rest of today's bookings
+            d.get(base + f"/shop/manifests?pickup={pickup_id}")  # from the pickup's own link
+            until(d, f"return document.getElementById('m-pickup').value === '{pickup_id}'"
+                     " && document.getElementById('by-pickup').checked")
             d.find_element(By.CSS_SELECTOR, "#mf button[type=submit]").click()
+            seen["from_pickup"] = until(d, "return document.getElementById('mf-made')?.textContent")
+
+            d.find_element(By.CSS_SELECTOR, "label[for=by-date]").click()  # today: nothing is left waiting
+            d.find_element(By.CSS_SELECTOR, "#mf button[type=submit]").click()
+            seen["empty"] = until(d, "return !document.getElementById('form-error').hidden"
+                                     " && document.getElementById('form-error').textContent")
             until(d, "return document.querySelectorAll('#mfs .item').length === 2")
             seen["listed"] = [e.text for e in d.find_elements(By.CSS_SELECTOR, "#mfs .item")]
             seen["listed_pdf"] = fetch_head(d, d.find_elements(By.CSS_SELECTOR, "#mfs .item a.pdf")[1]
@@ -146,7 +160,9 @@ async def test_a_shop_makes_manifests_lists_them_and_downloads_the_pdf_in_chromi
     seen = await asyncio.get_running_loop().run_in_executor(None, run)
     assert "EE000000000IR" in seen["tn_error"] and "یافت نشد" in seen["tn_error"]
     assert "۲ مرسوله" in seen["made"] and seen["pdf"] == "%PDF-" and seen["listed_pdf"] == "%PDF-"
-    assert "۱ مرسوله" in seen["listed"][0] and "۲ مرسوله" in seen["listed"][1]  # newest first
+    assert "۲ مرسوله" in seen["from_pickup"]  # the pickup's: every parcel still waiting
+    assert "مرسوله‌ای ثبت نشده" in seen["empty"]
+    assert "از درخواست جمع‌آوری" in seen["listed"][0] and "۲ مرسوله" in seen["listed"][1]  # newest first
     assert all("باز، در انتظار تحویل" in text for text in seen["listed"])
     made = (await (await app_client.get("/v1/manifests", headers=shop.headers)).json())["data"]
-    assert sorted(m["count"] for m in made) == [1, 2]
+    assert [m.get("pickup_id") for m in made] == [pickup_id, None]
