@@ -37,6 +37,11 @@
     top.textContent = [p ? p.detail_fa || p.title : "پاسخی از سرور نرسید؛ اتصال را بررسی کنید."].concat(general).join(" — ");
   }
 
+  function busy(form, on) {
+    var b = form.querySelector("button[type=submit]");
+    b.disabled = on; b.setAttribute("aria-busy", on ? "true" : "false");
+  }
+
   // -- pickups ---------------------------------------------------------------------------------------------------
   function pickups() {
     var form = $("#pickup"), done = $("#pickup-done"), editing = null;
@@ -104,7 +109,9 @@
       clearErrors(form); done.hidden = true; done.textContent = "";
       var b = body(), url = editing ? "/v1/pickups/" + encodeURIComponent(editing) : "/v1/pickups";
       if (!b.date) { showErrors(form, {detail_fa: "روز کاری‌ای برای جمع‌آوری در دسترس نیست."}); return; }
+      busy(form, true);  // one request per tap: a second tap while the first is on its way would ask twice
       api(editing ? "PATCH" : "POST", url, b).then(function (r) {
+        busy(form, false);
         if (!r.ok) { showErrors(form, r.data); return; }
         done.hidden = false; done.textContent = "";
         done.append(el("p", {id: "pickup-code", text: (editing ? "درخواست به‌روز شد. " : "درخواست جمع‌آوری ثبت شد. ") +
@@ -171,7 +178,9 @@
         try { b.date = (P.dateBound(form.date) || new Date(Date.now() + 12600000).toISOString()).slice(0, 10); }
         catch (x) { showErrors(form, {errors: [{field: "date", message_fa: x.message}], detail_fa: "تاریخ درست نیست."}); return; }
       }
+      busy(form, true);
       api("POST", "/v1/manifests", b).then(function (r) {
+        busy(form, false);
         if (!r.ok) { showErrors(form, r.data); return; }
         done.hidden = false; done.textContent = "";
         done.append(el("p", {id: "mf-made", text: "فهرست " + r.data.manifest_id + " با " + fa(r.data.count) + " مرسوله ساخته شد."}),

@@ -178,3 +178,13 @@ async def test_staff_who_are_not_supervisors_see_no_supervisor_screen(client, re
 
     hidden, axe = await asyncio.get_running_loop().run_in_executor(None, drive)
     assert hidden and not axe, axe  # the scan screen passes axe-core too
+
+
+async def test_the_session_says_its_members_role_as_it_is_now(client, redis, make_member, sign_in):
+    member = await make_member(OFFICE_A)
+    cookie, _ = await sign_in(member)
+    assert (await (await client.get("/staff/api/me", headers=cookie)).json())["role"] == "staff"
+    await sessions.set_role(redis, member.staff_id, "supervisor")  # promoted: the open session sees it at once
+    assert (await (await client.get("/staff/api/me", headers=cookie)).json())["role"] == "supervisor"
+    resp = await client.get(f"/v1/offices/{OFFICE_A}/staff-sessions", headers=cookie)
+    assert resp.status == 200 and any(s["staff_id"] == member.staff_id for s in (await resp.json())["data"])
