@@ -77,6 +77,7 @@
         el("span", {"class": "badge st-" + p.status, text: p.status_fa || p.status}),
         el("p", {text: ["کد تأیید " + fa(p.confirmation_code), fa(p.expected_count) + " مرسوله",
           "جمع‌آوری: " + (office.name_fa || office.code || "")].join(" · ")}),
+        p.address && p.address.address ? el("p", {"class": "note", text: "نشانی: " + [p.address.city, p.address.address].filter(Boolean).join("، ")}) : null,
         p.assigned_to ? el("p", {text: "نامه‌رسان: " + p.assigned_to}) : null,
         p.failure_reason ? el("p", {"class": "error", text: "علت: " + (FAILED[p.failure_reason] || p.failure_reason)}) : null,
         p.instructions ? el("p", {"class": "note", text: "توضیح: " + p.instructions}) : null,
