@@ -150,6 +150,16 @@ PATHS["/v1/manifests"] = {"post": {
     "requestBody": {"required": True, "content": {"application/json": {"schema": ref("ManifestRequest")}}},
     "responses": {"201": json_body(ref("Manifest"), "The manifest, open."),
                   **problem_responses(401, 404, 409, 413, 415, 422, 429, 503)}}}
+PATHS["/v1/manifests"]["get"] = {
+    "tags": ["shipments"], "summary": "The shop's manifests, newest first", "operationId": "listManifests",
+    "description": "Each manifest's facts and PDF link, without its parcel rows (`GET /v1/manifests/{id}`).",
+    "parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100,
+                                                                "default": 50}}],
+    "responses": {"200": json_body({"type": "object", "required": ["data"], "properties": {"data": {
+        "type": "array", "items": {"type": "object", "required": ["manifest_id", "status", "count", "pdf"],
+                                   "properties": {k: v for k, v in SCHEMAS["Manifest"]["properties"].items()
+                                                  if k not in ("parcels", "tracking_numbers")}}}}},
+        "Newest first."), **problem_responses(401, 422, 429, 503)}}
 PATHS["/v1/manifests/{manifest_id}"] = {"get": {
     "tags": ["shipments"], "summary": "A manifest", "operationId": "getManifest", "parameters": [_MANIFEST_ID],
     "responses": {"200": json_body(ref("Manifest"), "The manifest."), **problem_responses(401, 404, 429, 503)}}}

@@ -7,8 +7,9 @@ manifest's barcode and accepts all its parcels in one call: each parcel gets its
 tracking scan service, exactly as if scanned alone (scan ids derived from the manifest, so a repeated call is a
 duplicate, never a second event).
 
-Keys (the shop's hash-tag partition, one slot): ``{pN}:manifest:<shop>:<id>`` (JSON record) and
-``{pN}:manifested:<shop>`` (hash tracking number -> id of the open manifest holding it). The manifest id carries
+Keys (the shop's hash-tag partition, one slot): ``{pN}:manifest:<shop>:<id>`` (JSON record),
+``{pN}:manifested:<shop>`` (hash tracking number -> id of the open manifest holding it) and
+``{pN}:manifests:<shop>`` (sorted set of the shop's manifest ids by creation time, for the listing). The manifest id carries
 the shop id (``M<shop>X<random>``), so staff reach the record from the barcode alone.
 """
 
@@ -42,6 +43,11 @@ def manifested_key(shop_id: int) -> str:
     return f"{keys.tag(shop_id)}:manifested:{shop_id}"
 
 
+def shop_manifests_key(shop_id: int) -> str:
+    """Sorted set: the shop's manifest ids, scored by creation time (epoch ms); trimmed to the records' lifetime."""
+    return f"{keys.tag(shop_id)}:manifests:{shop_id}"
+
+
 def new_manifest_id(shop_id: int) -> str:
     return f"M{shop_id}X{secrets.token_hex(5).upper()}"
 
@@ -54,17 +60,23 @@ def shop_of(manifest_id: str) -> int | None:
     return int(shop) if shop.isdigit() else None
 
 
-# Creates the manifest unless a parcel is already on an open one. KEYS: manifested hash, manifest record.
-# ARGV: manifest id, record JSON, ttl, tracking numbers... Returns {} on success, else the taken pairs.
+# Creates the manifest unless a parcel is already on an open one, and lists it in the shop's index (whose
+# members older than a record's lifetime go, so the index never outgrows the records). KEYS: manifested hash,
+# manifest record, the shop's index. ARGV: manifest id, record JSON, ttl (s), created (epoch ms), tracking
+# numbers... Returns {} on success, else the taken pairs.
 CREATE = """
 local taken = {}
-for i = 4, #ARGV do
+for i = 5, #ARGV do
   local m = redis.call('HGET', KEYS[1], ARGV[i])
   if m then taken[#taken + 1] = ARGV[i]; taken[#taken + 1] = m end
 end
 if #taken > 0 then return taken end
-for i = 4, #ARGV do redis.call('HSET', KEYS[1], ARGV[i], ARGV[1]) end
+for i = 5, #ARGV do redis.call('HSET', KEYS[1], ARGV[i], ARGV[1]) end
 redis.call('SET', KEYS[2], ARGV[2], 'EX', tonumber(ARGV[3]))
+local created = tonumber(ARGV[4])
+redis.call('ZADD', KEYS[3], created, ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. (created - tonumber(ARGV[3]) * 1000))
+redis.call('EXPIRE', KEYS[3], tonumber(ARGV[3]))
 return {}
 """
 
@@ -83,6 +95,13 @@ def view(record: dict[str, Any], base: str) -> dict[str, Any]:
     out = {k: v for k, v in record.items() if k != "parcels"}
     out["parcels"] = [{k: p[k] for k in ("tracking_number", "receiver_name", "city", "weight_g", "cod_rials")}
                       for p in record["parcels"]]
+    out["pdf"] = f"{base}/v1/manifests/{record['manifest_id']}/pdf"
+    return out
+
+
+def summary(record: dict[str, Any], base: str) -> dict[str, Any]:
+    """A manifest in the shop's listing: its facts and PDF link, without the parcel rows."""
+    out = {k: v for k, v in record.items() if k not in ("parcels", "tracking_numbers")}
     out["pdf"] = f"{base}/v1/manifests/{record['manifest_id']}/pdf"
     return out
 

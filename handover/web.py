@@ -39,6 +39,7 @@ from tracking.staff import STAFF_AUTH
 
 from . import (
     jobs,
+    manifest_list,
     manifests,
     pickup_web,
 )
@@ -381,9 +382,10 @@ async def post_manifest(request: web.Request) -> web.Response:
         record = manifests.make_record(manifest_id, shop_id, caller.shop.name, docs)
         if pickup_id is not None:
             record["pickup_id"] = pickup_id
-        taken = await redis.eval(manifests.CREATE, 2, manifests.manifested_key(shop_id),
-                                 manifests.manifest_key(shop_id, manifest_id), manifest_id, orjson.dumps(record),
-                                 manifests.TTL_S, *record["tracking_numbers"])
+        taken = await redis.eval(manifests.CREATE, 3, manifests.manifested_key(shop_id),
+                                 manifests.manifest_key(shop_id, manifest_id), manifests.shop_manifests_key(shop_id),
+                                 manifest_id, orjson.dumps(record), manifests.TTL_S,
+                                 int(parse_iso(record["created_at"]) * 1000), *record["tracking_numbers"])
         if taken:
             pairs = [{"tracking_number": taken[i].decode(), "manifest_id": taken[i + 1].decode()}
                      for i in range(0, len(taken), 2)]
@@ -496,6 +498,7 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/v1/label-jobs/{job_id}", get_label_job)
     app.router.add_get("/v1/label-jobs/{job_id}/file", get_label_job_file)
     app.router.add_post("/v1/manifests", post_manifest)
+    app.router.add_get("/v1/manifests", manifest_list.list_manifests)
     app.router.add_get("/v1/manifests/{manifest_id}", get_manifest)
     app.router.add_get("/v1/manifests/{manifest_id}/pdf", get_manifest_pdf)
     app.router.add_post("/v1/manifests/{manifest_id}/accept", accept_manifest)
