@@ -237,12 +237,31 @@ async def detail(conn: asyncpg.Connection, shop_id: int, rid: str) -> dict[str, 
                                       "note": h["note"]} for h in history]}
 
 
-async def stream_lines(conn: asyncpg.Connection, rid: str) -> AsyncIterator[list[asyncpg.Record]]:
-    """The remittance's lines in order, FETCH_ROWS at a time from a server-side cursor: memory stays the same
-    whatever the remittance's length. ``conn`` must be inside a transaction (a cursor lives in one)."""
-    cur = await conn.cursor(LINES, rid)
-    while rows := await cur.fetch(FETCH_ROWS):
-        yield rows
+# A line as text, made by PostgreSQL as it reads the rows: the gateway only joins them, so a long statement costs
+# it one string per row rather than a record decoded and formatted field by field. Times are in the session's zone
+# (Tehran, set by stream_lines), as ISO 8601 with the offset; milliseconds only when there are any.
+_AT = ("to_char(delivered_at, 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN date_trunc('second', delivered_at) = "
+       "delivered_at THEN '' ELSE to_char(delivered_at, '.MS') END || to_char(delivered_at, 'TZH:TZM')")
+_ROW_TEXT = {
+    "csv": f"tracking_number || ',' || {_AT} || ',' || collected || ',' || shipping || ',' || cod_fee || ',' || "
+           "insurance || ',' || vat || ',' || (collected - net) || ',' || net || E'\\r\\n'",
+    "json": f"CASE WHEN row_number() OVER (ORDER BY delivered_at, tracking_number) = 1 THEN '' ELSE ',' END || "
+            f"'{{\"tracking_number\":' || to_json(tracking_number)::text || ',\"delivered_at\":\"' || {_AT} || "
+            "'\",\"collected\":' || collected || ',\"shipping\":' || shipping || ',\"cod_fee\":' || cod_fee || "
+            "',\"insurance\":' || insurance || ',\"vat\":' || vat || ',\"fees\":' || (collected - net) || "
+            "',\"net\":' || net || '}'",
+}
+
+
+async def stream_lines(conn: asyncpg.Connection, rid: str, fmt: str) -> AsyncIterator[bytes]:
+    """The remittance's lines in order as CSV rows or JSON array members, FETCH_ROWS at a time from a server-side
+    cursor: memory stays the same whatever the remittance's length."""
+    async with conn.transaction(readonly=True):
+        await conn.execute("SET LOCAL TIME ZONE 'Asia/Tehran'")
+        cur = await conn.cursor(f"SELECT {_ROW_TEXT[fmt]} FROM remittance_lines WHERE remittance_id = $1 "
+                                "ORDER BY delivered_at, tracking_number", rid)
+        while rows := await cur.fetch(FETCH_ROWS):
+            yield "".join([r[0] for r in rows]).encode()
 
 
 async def remittance_for_pdf(conn: asyncpg.Connection, row: asyncpg.Record, max_lines: int) -> Remittance | None:

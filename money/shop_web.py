@@ -14,10 +14,8 @@ A shop sees only its own: another shop's remittance or dispute is a 404, as one 
 from __future__ import annotations
 
 import asyncio
-import csv
 import hashlib
 import hmac
-import io
 import logging
 import re
 from datetime import datetime
@@ -38,7 +36,7 @@ from kernel.postal.workdays import is_working_day
 
 from . import disputes, shop_money
 from .policy import policy
-from .remittance import FEE_KINDS, STATUSES
+from .remittance import STATUSES
 from .statement import CSV_HEADER, render_pdf
 from .web import MONEY
 
@@ -103,21 +101,6 @@ async def get_remittance(request: web.Request) -> web.Response:
         return json_response(await shop_money.detail(conn, shop.id, request.match_info["id"]))
 
 
-def _csv_chunk(rows) -> bytes:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n")
-    w.writerows((r[0], r[1].astimezone(IRAN_TIME).isoformat(), r[2], r[3], r[4], r[5], r[6], r[2] - r[7], r[7])
-                for r in rows)
-    return buf.getvalue().encode()
-
-
-def _json_chunk(rows, first: bool) -> bytes:
-    out = b",".join(orjson.dumps({"tracking_number": r[0], "delivered_at": r[1].astimezone(IRAN_TIME).isoformat(),
-                                  "collected": r[2], **dict(zip(FEE_KINDS, r[3:7])), "fees": r[2] - r[7],
-                                  "net": r[7]}) for r in rows)
-    return out if first else b"," + out
-
-
 async def get_lines(request: web.Request) -> web.StreamResponse:
     """The lines in delivery order, written as they are read: the first bytes leave before the last row is
     fetched, and only one fetch of rows is in memory at a time."""
@@ -139,11 +122,8 @@ async def get_lines(request: web.Request) -> web.StreamResponse:
         else:
             await resp.write(b'{"remittance_id":' + orjson.dumps(rid) + b',"count":' + str(row["count"]).encode()
                              + b',"lines":[')
-        first = True
-        async with conn.transaction(readonly=True):
-            async for rows in shop_money.stream_lines(conn, rid):
-                await resp.write(_csv_chunk(rows) if fmt == "csv" else _json_chunk(rows, first))
-                first = False
+        async for chunk in shop_money.stream_lines(conn, rid, fmt):
+            await resp.write(chunk)
         if fmt == "json":
             await resp.write(b"]}")
         await resp.write_eof()
