@@ -56,7 +56,7 @@
       r.data.items.forEach(function (m) {
         body.append(el("tr", {"class": "rem"}, el("td", {text: day(m.period)}),
           el("td", {}, el("span", {"class": "badge", text: m.status_fa}), m.hold_reason_fa ? el("span", {"class": "note", text: " " + m.hold_reason_fa}) : null),
-          el("td", {text: NUM.format(m.count)}), el("td", {text: rials(m.total)}),
+          el("td", {text: rials(m.total) + " (" + NUM.format(m.count) + " مرسوله)"}),
           el("td", {}, el("a", {href: m.links.lines_csv, download: m.remittance_id + ".csv", "class": "csv", text: "CSV"}), " · ",
             el("a", {href: m.links.statement_pdf, download: m.remittance_id + ".pdf", "class": "pdf", text: "PDF"}))));
       });
