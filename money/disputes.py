@@ -37,6 +37,10 @@ KINDS = {"not_remitted": "وجه مرسوله واریز نشده است", "wron
 STATUSES = {"open": "باز، در حال بررسی", "resolved": "پذیرفته و حل شد", "rejected": "رد شد"}
 OUTCOMES = ("resolved", "rejected")
 EVENT_TYPES = ("dispute_opened", "dispute_resolved")
+# The lock a shop's money changes take (with the shop id as the second key), held to the end of the transaction:
+# opening a dispute and making the shop's remittance in a run exclude each other, so a parcel disputed while a run
+# reads the open disputes cannot land in a remittance unheld.
+SHOP_MONEY_LOCK = 0x52454D
 COLUMNS = ("id, shop_id, tracking_number, kind, claimed_amount, held_amount, note, status, resolution, "
            "resolved_by, opened_at, resolved_at")
 
@@ -75,6 +79,7 @@ async def open_dispute(conn: asyncpg.Connection, shop_id: int, tn: str, kind: st
     """Open the dispute and hold its amount, in one transaction; the dispute with ``remittance_id`` (the remittance
     it held, if any)."""
     async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1, $2)", SHOP_MONEY_LOCK, shop_id)
         if await conn.fetchval("SELECT 1 FROM deliveries WHERE tracking_number = $1 AND shop_id = $2",
                                tn, shop_id) is None:
             raise DisputeParcelNotFound(

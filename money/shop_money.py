@@ -107,7 +107,7 @@ async def balance(conn: asyncpg.Connection, shop_id: int, cycle: Cycle, today: d
                   is_working_day: WorkingDay) -> dict[str, Any]:
     """The shop's figures (module docstring), with the pending days and the next payout expected."""
     by_status = {r["status"]: r for r in await conn.fetch(
-        "SELECT status, count(*) AS n, sum(collected)::bigint AS collected, sum(total)::bigint AS total "
+        "SELECT status, sum(count)::bigint AS parcels, sum(collected)::bigint AS collected, sum(total)::bigint AS total "
         "FROM remittances WHERE shop_id = $1 GROUP BY status", shop_id)}
     disputed = {r["tracking_number"] for r in await conn.fetch(
         "SELECT tracking_number FROM disputes WHERE shop_id = $1 AND status = 'open'", shop_id)}
@@ -139,17 +139,19 @@ async def balance(conn: asyncpg.Connection, shop_id: int, cycle: Cycle, today: d
     return {"shop_id": shop_id, "currency": "IRR", "as_of": today.isoformat(), **figures,
             "pending_by_day": [{"date": d.isoformat(), "count": n, "amount": a} for d, (n, a) in sorted(pending.items())],
             "open_disputes": len(disputed),
-            "next_payout": next_payout(eligible, rem("scheduled"), cycle, today, is_working_day),
+            "next_payout": next_payout(eligible, (rem("scheduled"), rem("scheduled", key="parcels")), cycle, today,
+                                       is_working_day),
             "cycle": {"days_after_delivery": cycle.days_after_delivery, "payout_weekday": cycle.payout_weekday,
                       "minimum_payout": cycle.minimum_payout_rial}}
 
 
-def next_payout(eligible: list[Unremitted], scheduled: int, cycle: Cycle, today: date,
+def next_payout(eligible: list[Unremitted], scheduled_total: tuple[int, int], cycle: Cycle, today: date,
                 is_working_day: WorkingDay) -> dict[str, Any] | None:
     """The next payout expected: on the first payout day from today, the remittances already scheduled plus the
     lines due by then once they reach the cycle's minimum (else they roll over to a later payout day, as the run
     rolls them). None when nothing is owed."""
     first = first_payout_day(today, cycle, is_working_day)
+    scheduled, scheduled_parcels = scheduled_total
     days: dict[date, list[int]] = {}
     for x in eligible:
         slot = days.setdefault(max(x.payout_day, first), [0, 0])
@@ -161,10 +163,11 @@ def next_payout(eligible: list[Unremitted], scheduled: int, cycle: Cycle, today:
         if total >= max(cycle.minimum_payout_rial, 1):
             if scheduled and day > first:
                 break
-            return {"date": day.isoformat(), "amount": total + (scheduled if day == first else 0),
-                    "count": count}
+            now = day == first
+            return {"date": day.isoformat(), "amount": total + (scheduled if now else 0),
+                    "count": count + (scheduled_parcels if now else 0)}
     if scheduled:
-        return {"date": first.isoformat(), "amount": scheduled, "count": None}
+        return {"date": first.isoformat(), "amount": scheduled, "count": scheduled_parcels}
     return None
 
 

@@ -42,7 +42,7 @@ SCHEMAS = {
                 "date": {"type": "string", "format": "date"}, "count": {"type": "integer"}, "amount": _NET}}},
             "open_disputes": {"type": "integer"},
             "next_payout": {"type": ["object", "null"], "properties": {
-                "date": {"type": "string", "format": "date"}, "amount": _NET, "count": {"type": ["integer", "null"]}}},
+                "date": {"type": "string", "format": "date"}, "amount": _NET, "count": {"type": "integer"}}},
             "cycle": {"type": "object"}}},
     "Remittance": {
         "type": "object",

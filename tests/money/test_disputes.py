@@ -4,6 +4,7 @@ released, and each change reaches the shop's feed and webhooks."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
@@ -134,3 +135,13 @@ async def test_an_operator_resolves_from_the_command_line(mclient, shop, pool, p
     listed = subprocess.run([sys.executable, "-m", "gateway", "disputes", "list", "--status", "open"], env=env,
                             cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert json.loads(listed.stdout)["items"] == []
+
+
+async def test_racing_disputes_on_one_parcel_open_exactly_one(mclient, shop, pool):
+    async with pool.acquire() as conn:
+        await post_parcel(conn, shop.id, tn_of(4), _ago(2))
+    body = {"tracking_number": tn_of(4), "kind": "not_remitted"}
+    answers = await asyncio.gather(*(mclient.post("/v1/disputes", json=body, headers=shop.headers) for _ in range(6)))
+    assert sorted(a.status for a in answers) == [201] + [409] * 5
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM disputes WHERE tracking_number = $1", tn_of(4)) == 1

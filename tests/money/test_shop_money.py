@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from pypdf import PdfReader
@@ -14,8 +14,10 @@ from gateway.web_app import create_app
 from kernel.postal.timeutil import IRAN_TIME
 from kernel.postal.workdays import is_working_day
 from kernel.settings import Config
-from money.policy import policy
+from money.policy import Cycle, policy
+from money.remittance import Line
 from money.settlement import payout_date
+from money.shop_money import Unremitted, first_payout_day, next_payout
 from tests.money.facts import FEES, NET, VALUE, add_remittance, post_parcel, tn_of
 
 
@@ -125,3 +127,20 @@ async def test_a_large_remittance_streams_without_holding_its_rows(mclient, shop
     assert len(body["lines"]) == n and sum(x["net"] for x in body["lines"]) == n * NET
     pdf = await mclient.get(f"/v1/remittances/{rid}/statement.pdf", headers=shop.headers)
     assert pdf.status == 422 and (await pdf.json())["code"] == "statement_pdf_too_long"
+
+
+def test_the_next_payout_rolls_lines_under_the_minimum_to_a_later_payout_day():
+    cycle = Cycle(3, 1, 1_000_000)  # T+3, Tuesdays, at least 1,000,000 rials
+    today = date(2026, 12, 7)  # a Monday: the first payout day is Tuesday the 8th
+
+    def line(n: int, net: int, payout_day: date) -> Unremitted:
+        return Unremitted(Line(tn_of(n), "2026-12-01T09:00:00+03:30", net), payout_day)
+
+    due, later = line(1, 600_000, date(2026, 12, 1)), line(2, 600_000, date(2026, 12, 15))
+    assert next_payout([due, later], (0, 0), cycle, today, lambda d: d.weekday() != 4) == {
+        "date": "2026-12-15", "amount": 1_200_000, "count": 2}
+    assert next_payout([due, later], (500_000, 3), cycle, today, lambda d: d.weekday() != 4) == {
+        "date": "2026-12-08", "amount": 500_000, "count": 3}  # what is already scheduled goes first
+    assert next_payout([], (0, 0), cycle, today, lambda d: True) is None
+    holiday = {date(2026, 12, 8)}  # a payout day on a holiday moves to the next working day
+    assert first_payout_day(today, cycle, lambda d: d not in holiday and d.weekday() != 4) == date(2026, 12, 9)
