@@ -45,6 +45,12 @@ async def _feed(redis, shop_id: int) -> list[dict]:
             if b"dispute_" in f[b"e"]]
 
 
+async def _events_api(client, shop) -> list[tuple[str, int]]:
+    """The shop's feed as its backend polls it (GET /v1/events)."""
+    events = (await (await client.get("/v1/events?limit=1000", headers=shop.headers)).json())["data"]
+    return [(e["type"], e["dispute_id"]) for e in events if "dispute_id" in e]
+
+
 async def _status(pool, rid: str) -> tuple[str, str | None]:
     async with pool.acquire() as conn:
         r = await conn.fetchrow("SELECT status, hold_reason FROM remittances WHERE id = $1", rid)
@@ -95,6 +101,8 @@ async def test_a_dispute_holds_a_scheduled_remittance_until_an_operator_resolves
     events = await _feed(redis, shop.id)
     assert [(e["type"], e["status"], e["tracking_number"]) for e in events] == [
         ("dispute_opened", "open", tn_of(1)), ("dispute_resolved", "resolved", tn_of(1))]
+    assert await _events_api(mclient, shop) == [("dispute_opened", d["dispute_id"]),
+                                                ("dispute_resolved", d["dispute_id"])]
 
 
 async def test_only_the_shop_s_own_delivered_parcel_is_disputed(mclient, shop, make_shop, pool):
