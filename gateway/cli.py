@@ -32,6 +32,7 @@ from kernel.settings import Config, MoneySettings, TrackingConfig
 from kernel.store.client import async_client, durability_report, open_store
 from kernel.store.upgrade import upgrade
 from money import cli as money_cli
+from money import dispute_cli
 from money.accounts import bank_fields, public, set_bank, set_legal
 from money.pg import open_database
 from money.worker import prepare as prepare_ledger
@@ -320,6 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
     rs.add_argument("--staff", type=int, required=True)
     rs.add_argument("--session", help="the session_id from 'staff sessions' (default: every session)")
     money_cli.add_parsers(sub)
+    dispute_cli.add_parsers(sub)
     return p
 
 
@@ -359,9 +361,14 @@ def cmd_money(args: argparse.Namespace, config: Config) -> None:
     _print(money_cli.run(args, config.money, lambda: open_store(config)))
 
 
+def cmd_disputes(args: argparse.Namespace, config: Config) -> None:
+    _print(dispute_cli.run(args, config.money, lambda: open_store(config)))
+
+
 COMMANDS = {"serve": cmd_serve, "up": cmd_up, "shops": cmd_shops, "offices": cmd_offices, "staff": cmd_staff,
             "calendar": cmd_calendar,
-            "db": cmd_money, "ledger": cmd_money}
+            "db": cmd_money, "ledger": cmd_money,
+            "disputes": cmd_disputes}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -39,7 +39,8 @@ from .sessions import (
 ACCOUNTS = web.AppKey("panel_accounts", Accounts)
 SESSIONS = web.AppKey("panel_sessions", Sessions)
 STATIC = Path(__file__).with_name("static")
-ASSETS = {"panel.js": "text/javascript", "panel.css": "text/css", "handover.js": "text/javascript"}
+ASSETS = {"panel.js": "text/javascript", "panel.css": "text/css", "handover.js": "text/javascript",
+          "money.js": "text/javascript"}
 # What aiohttp raises for a body that is not the form its Content-Type claims (no boundary, broken part headers).
 _MALFORMED = (ValueError, AssertionError, HttpProcessingError)
 PRE_COOKIE = "barid_panel_pre"  # the sign-in form's CSRF token, double-submitted (there is no session yet)
@@ -56,6 +57,7 @@ PAGES = {  # path -> (template, Persian title, owner only)
     "upload": ("upload.html", "ثبت گروهی از فایل", False),
     "labels": ("labels.html", "چاپ برچسب", False),
     "ndr": ("ndr.html", "تحویل‌های ناموفق", False),
+    "money": ("money.html", "حساب پرداخت در محل", False),
     "settings": ("settings.html", "تنظیمات فروشگاه", True),
     "pickups": ("pickups.html", "جمع‌آوری از فروشگاه", False),
     "manifests": ("manifests.html", "فهرست‌های تحویل به پست", False),
