@@ -80,6 +80,11 @@ class ScanOfficeNotResponsible(Forbidden):
     title = "Only the parcel's delivering office may record this event"
 
 
+class CodNotOnReturn(Conflict):
+    code = "cod_not_on_return"
+    title = "No COD is collected on a parcel going back to its shop"
+
+
 class ParcelTerminal(Conflict):
     code = "parcel_terminal"
     title = "Parcel has reached a final status"
@@ -243,7 +248,9 @@ local function one(kp, row)
   local h = {'seq', seq, 'updated_at', recorded, field, eid .. '|' .. ev .. '|' .. occ_s}
   if ev == 'cod_collected' then
     if p[9] then return 'COD_COLLECTED', '', '' end
-    local pay = cjson.decode(redis.call('HGET', kp, 'doc'))['payment'] or {}
+    local d = cjson.decode(redis.call('HGET', kp, 'doc'))
+    if d['return_of'] then return 'RETURN_NO_COD', d['return_of'], '' end  -- a way back (returns.legs)
+    local pay = d['payment'] or {}
     if pay['type'] ~= 'cod' then return 'NOT_COD', '', '' end
     if tonumber(pay['goods_value']) ~= tonumber(extra) then return 'COD_MISMATCH', tostring(pay['goods_value']), '' end
     h[#h + 1] = 'cod_ms'; h[#h + 1] = occ_s
@@ -673,6 +680,12 @@ def _result(res: list[bytes], s: Scan) -> dict[str, Any] | BaridError:
                                  "وجه در محل پس از تحویل مرسوله دریافت می‌شود")
     if verdict == b"COD_COLLECTED":
         return ScanOutOfSequence("COD was already collected for this parcel", "وجه این مرسوله پیش‌تر دریافت شده است")
+    if verdict == b"RETURN_NO_COD":
+        original = res[1].decode()
+        return CodNotOnReturn(
+            f"{s.tracking_number} is the return of {original} to its shop; COD is never collected on a return",
+            f"مرسوله {s.tracking_number} بازگشت مرسوله {original} به فروشگاه است و در بازگشت وجهی در محل دریافت "
+            "نمی‌شود", extra={"return_of": original})
     if verdict == b"NOT_COD":
         return ScanOutOfSequence("this parcel is prepaid; there is no COD to collect",
                                  "این مرسوله پیش‌کرایه است و وجهی در محل دریافت نمی‌شود")
