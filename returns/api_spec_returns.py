@@ -26,7 +26,8 @@ SCHEMAS = {
     "ReturnRequest": {
         "type": "object", "required": ["tracking_number", "reason"],
         "properties": {
-            "tracking_number": {"type": "string", "description": "The shop's delivered parcel the buyer returns."},
+            "tracking_number": {"type": "string", "pattern": "^[A-Z]{2}[0-9]{9}[A-Z]{2}$",
+                                "description": "The shop's delivered parcel the buyer returns."},
             "reason": {"enum": list(REASONS), "description": "; ".join(f"`{k}`: {v}" for k, v in REASONS.items())},
         }},
     "ReturnFee": {"type": "object", "required": ["fee", "vat", "total", "currency"], "properties": {

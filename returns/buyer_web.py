@@ -19,6 +19,7 @@ from aiohttp import web
 from booking.app_keys import BOOKING
 from booking.auth import require_caller, require_shop
 from booking.idempotency import idempotent
+from booking.service import ShipmentNotFound
 from kernel.app_keys import BATCHER, REDIS
 from kernel.errors import FieldError, validation_failed
 from kernel.http import read_json
@@ -29,6 +30,7 @@ from .legs import KINDS
 
 RETURNS_POLICY = web.AppKey("returns_policy", ReturnPolicy)
 RETURNS = web.AppKey("returns_buyer", BuyerReturns)
+_TN_SHAPE = re.compile(r"[A-Z]{2}[0-9]{9}[A-Z]{2}", re.ASCII)
 _CURSOR = re.compile(r"[0-9]{13}:[A-Z]{2}[0-9]{9}[A-Z]{2}", re.ASCII)
 
 
@@ -42,11 +44,11 @@ def parse_return(body: Any) -> tuple[str, str] | list[FieldError]:
     errs = []
     raw = body.get("tracking_number")
     tn = raw.strip().upper() if isinstance(raw, str) else ""
-    if not is_valid(tn):
+    if not _TN_SHAPE.fullmatch(tn):
         errs.append(FieldError("tracking_number", "tracking_number_invalid", "Must be an S10 tracking number.",
                                "کد رهگیری نامعتبر است."))
     reason = body.get("reason")
-    if reason not in REASONS:
+    if not isinstance(reason, str) or reason not in REASONS:
         errs.append(FieldError("reason", "return_reason_invalid", f"Must be one of: {', '.join(REASONS)}.",
                                f"علت بازگشت باید یکی از {'، '.join(REASONS)} باشد."))
     return errs or (tn, reason)  # type: ignore[return-value]
@@ -62,6 +64,8 @@ async def post_return(request: web.Request) -> web.Response:
         parsed = parse_return(body)
         if isinstance(parsed, list):
             raise validation_failed(parsed)
+        if not is_valid(parsed[0]):  # the shape of one, but no tracking number exists with that check digit
+            raise ShipmentNotFound(f"no shipment {parsed[0]} in this shop", f"مرسوله {parsed[0]} در این فروشگاه یافت نشد")
         ret = await app[RETURNS].create(caller.shop.id, *parsed)
         ret["label_url"] = f"/v1/shipments/{ret['tracking_number']}/label"
         return 201, orjson.dumps(ret)
