@@ -73,7 +73,8 @@ class ReturnOfReturn(Conflict):
     title = "A return parcel cannot be returned"
 
 
-# KEYS 1 outbox, 2 feed, 3 original, 4 return parcel, 5 the shop's pre_transit index, 6 the shop's returns.
+# KEYS 1 outbox, 2 feed, 3 original, 4 return parcel, 5 the shop's pre_transit index, 6 the shop's returns,
+#      7 the shop's live orders, 8 the original's earlier return (its parcel key; the new one's when it has none).
 # ARGV 1 shop, 2 original tn, 3 return tn, 4 its document, 5 now ms, 6 now ISO, 7 feed max, 8 the earliest
 #      delivery (ms) the window allows, 9 the return's first event data (JSON), 10 the original's event data (JSON)
 # -> {'OK', tn} | {'NOT_FOUND'} | {'IS_RETURN', original} | {'EXISTS', tn} | {'NOT_DELIVERED', status} |
@@ -82,11 +83,16 @@ CREATE = NEW_RETURN + r"""
 local o = redis.call('HMGET', KEYS[3], 'status', 'delivered_ms', 'return_leg', 'return_of')
 if not o[1] then return {'NOT_FOUND'} end
 if o[4] then return {'IS_RETURN', o[4]} end
-if o[3] then return {'EXISTS', o[3]} end
+if o[3] then  -- a return cancelled before the buyer handed it in makes room for another
+  if KEYS[8]:sub(-#o[3]) ~= o[3] or redis.call('HGET', KEYS[8], 'status') ~= 'cancelled' then
+    return {'EXISTS', o[3]}
+  end
+  redis.call('HDEL', KEYS[3], 'return_leg')
+end
 if o[1] ~= 'delivered' then return {'NOT_DELIVERED', o[1]} end
 if tonumber(o[2] or '0') < tonumber(ARGV[8]) then return {'WINDOW', o[2] or '0'} end
 local tn = new_return(KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4],
-  'buyer_return', 'booked', '', ARGV[5], ARGV[6], ARGV[7], 'return_requested', 'delivered', ARGV[10], ARGV[9])
+  'buyer_return', 'booked', '', ARGV[5], ARGV[6], ARGV[7], 'return_requested', 'delivered', ARGV[10], ARGV[9], KEYS[7])
 return {'OK', tn}
 """
 
@@ -105,6 +111,12 @@ class BuyerReturns:
         h = dict(zip(("doc", "status", "delivered_ms", "return_leg", "return_of", "receiver_address"),
                      await self.redis.hmget(keys.parcel(shop_id, tn), "doc", "status", "delivered_ms", "return_leg",
                                             "return_of", "receiver_address")))
+        if h["return_leg"] is not None and await self.redis.hget(
+                keys.parcel(shop_id, h["return_leg"].decode()), "status") == b"cancelled":
+            earlier: str | None = h.pop("return_leg").decode()  # type: ignore[union-attr]
+            h["return_leg"] = None
+        else:
+            earlier = None
         # Refused before a number is taken; the script checks the same again, atomically with the writing.
         self._raise(tn, self._verdict(h, earliest))
         original = orjson.loads(h["doc"])  # type: ignore[arg-type]
@@ -115,7 +127,8 @@ class BuyerReturns:
         p = keys.partition_of(shop_id)
         res = await self.batcher.evalsha(self._create, [
             keys.partition_events(p), keys.shop_feed(shop_id), keys.parcel(shop_id, tn), keys.parcel(shop_id, ret),
-            keys.shop_status_index(shop_id, "pre_transit"), shop_returns(shop_id)], [
+            keys.shop_status_index(shop_id, "pre_transit"), shop_returns(shop_id), keys.shop_live_orders(shop_id),
+            keys.parcel(shop_id, earlier or ret)], [
             shop_id, tn, ret, orjson.dumps(doc), now_ms, iso_ms(now), keys.FEED_MAXLEN, earliest,
             orjson.dumps({"return_of": tn, "kind": "buyer_return", "reason": reason, "service": doc["service"],
                           "delivering_office": doc["delivering_office"], "expected_delivery": doc["expected_delivery"]}),

@@ -47,9 +47,13 @@ def shop_returns(shop_id: int) -> str:
 
 # Makes a return parcel for an original, once: nothing when the original already has one (its number is returned)
 # or is itself a return. Needs no other function; writes the outbox and the feed with XADDs of its own.
+# ``live_key`` (the shop's live orders, or nil): a return that can be cancelled (a buyer's, before it is handed
+# in) counts as a live parcel of the original's order, as a booking does, so its cancellation (cancel.lua) counts
+# it out again and leaves the original's count as it was.
 NEW_RETURN = r"""
 local function new_return(orig_key, leg_key, index_key, returns_key, outbox, feed, shop, orig_tn, leg_tn, doc, kind,
-                          first_type, office, now_ms, now_iso, feed_max, orig_type, orig_status, orig_data, leg_data)
+                          first_type, office, now_ms, now_iso, feed_max, orig_type, orig_status, orig_data, leg_data,
+                          live_key)
   local o = redis.call('HMGET', orig_key, 'return_leg', 'return_of', 'seq')
   if o[1] then return o[1], false end
   if o[2] or not o[3] then return nil, false end
@@ -72,6 +76,10 @@ local function new_return(orig_key, leg_key, index_key, returns_key, outbox, fee
     h[#h + 1] = 'accepted_ms'; h[#h + 1] = now_ms; h[#h + 1] = 'status_ms'; h[#h + 1] = now_ms
   end
   redis.call('HSET', leg_key, unpack(h))
+  if live_key then
+    local oid = cjson.decode(doc)['client_order_id']
+    if oid then redis.call('HINCRBY', live_key, oid, 1) end
+  end
   local member = string.format('%013d', tonumber(now_ms)) .. ':' .. leg_tn  -- keys.index_member
   redis.call('ZADD', index_key, 0, member)
   redis.call('ZADD', returns_key, 0, member)

@@ -9,6 +9,7 @@ import pytest
 
 from kernel.postal.tariff import Tariff
 from kernel.problems import CATALOGUE
+from kernel.store import keys
 from money.rules import SHIPPING, VAT, shop_payable
 from returns import web as returns_web
 from returns.buyer import ReturnWindowClosed
@@ -43,12 +44,11 @@ async def test_a_return_leg_charges_the_return_fee_once(client, shop, staff, wor
     await scan(client, staff, tn, "delivery_failed", OFFICE, reason="receiver_refused")
     await cases.consume()
     leg = await _get(client, shop, (await _get(client, shop, tn))["return_leg"])
-    for event, office in [*to_office(leg)[1:], ("out_for_delivery", leg["delivering_office"]),
-                          ("delivered", leg["delivering_office"])]:
+    for event, office in [*to_office(leg)[1:], ("out_for_delivery", leg["delivering_office"])]:
         await scan(client, staff, leg["tracking_number"], event, office)
     await worker.drain()
     assert [k for k, _, _ in await _postings(pool, tn)] == ["booking"]  # not home yet: nothing charged
-    assert await _postings(pool, leg["tracking_number"]) == []  # a leg is priced at zero
+    await scan(client, staff, leg["tracking_number"], "delivered", leg["delivering_office"])
     await cases.consume()  # the leg delivered: the original is returned
     await cases.consume()
     await worker.drain()
@@ -57,6 +57,7 @@ async def test_a_return_leg_charges_the_return_fee_once(client, shop, staff, wor
     (_, _, _), (kind, _, entries) = await _postings(pool, tn)
     assert kind == "return" and entries == {shop_payable(shop.id): fee["total"], SHIPPING: -fee["fee"],
                                             VAT: -fee["vat"]}
+    assert await _postings(pool, leg["tracking_number"]) == []  # a leg is priced at zero
     # the original is final: a staff scan of its return now is refused, and nothing posts twice
     resp = await client.post("/v1/scans", headers=await staff(doc["route"][0]), json={
         "tracking_number": tn, "event": "returned_to_sender", "office": doc["route"][0], "scan_id": f"rts-{tn}",
@@ -117,7 +118,7 @@ async def test_a_buyer_return_is_charged_when_the_post_accepts_it(client, shop, 
     assert listed[0]["tracking_number"] == rtn
 
 
-async def test_a_buyer_return_outside_its_rules_changes_nothing(client, shop, make_shop, staff,
+async def test_a_buyer_return_outside_its_rules_changes_nothing(client, shop, make_shop, staff, redis,
                                                                  delivered_one) -> None:
     doc = await delivered_one()
     tn = doc["tracking_number"]
@@ -146,12 +147,21 @@ async def test_a_buyer_return_outside_its_rules_changes_nothing(client, shop, ma
     assert await _get(client, shop, tn) == before
     assert (await (await client.get("/v1/returns", headers=shop.headers)).json())["data"] == listed
 
+    live = keys.shop_live_orders(shop.id)
+    count = await redis.hget(live, doc["client_order_id"])
     status, first = await post({"tracking_number": tn, "reason": "damaged"})
     assert status == 201
     status, body = await post({"tracking_number": tn, "reason": "changed_mind"})
     assert status == 409 and body["code"] == "return_exists" and body["return_parcel"] == first["tracking_number"]
     status, body = await post({"tracking_number": first["tracking_number"], "reason": "damaged"})
     assert status == 409 and body["code"] == "return_of_return" and body["return_of"] == tn
+    # cancelled before the buyer hands it in: room for another, and the original's order counts as before
+    resp = await client.post(f"/v1/shipments/{first['tracking_number']}/cancel", headers=shop.headers)
+    assert resp.status == 200, await resp.text()
+    assert await redis.hget(live, doc["client_order_id"]) == count
+    status, second = await post({"tracking_number": tn, "reason": "changed_mind"})
+    assert status == 201 and second["tracking_number"] != first["tracking_number"]
+    assert (await _get(client, shop, tn))["return_leg"] == second["tracking_number"]
     for code in ("return_not_delivered", "return_window_closed", "return_exists", "return_of_return",
                  "cod_not_on_return"):
         assert code in CATALOGUE
