@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
-from booking.service import ShipmentNotFound, VIEW_FIELDS, shipment_view
+from booking.service import VIEW_FIELDS, ShipmentNotFound, shipment_view
 from kernel.errors import Conflict
 from kernel.postal.timeutil import iso_ms
 from kernel.store import keys

@@ -141,3 +141,16 @@ async def test_the_third_failure_returns_the_parcel_on_a_leg(client, shop, parce
     # a leg is no case's to send back again
     status, body = await act(tn, {"action": "return_to_sender"})
     assert status == 409 and body["code"] == "ndr_case_closed"
+
+
+async def test_the_return_is_on_the_shops_webhooks(client, shop, parcel_at_office, fail, receiver_factory,
+                                                   subscribe, dispatch):
+    receiver = await receiver_factory()
+    await subscribe(shop, receiver, ["return_started", "accepted", "ndr_opened"])
+    [tn] = await parcel_at_office()
+    await fail(tn, "receiver_moved")
+    leg_tn = (await _get(client, shop, tn))["return_leg"]
+    await dispatch()
+    assert [(e["type"], e["data"].get("return_leg")) for e in receiver.of(tn)][-2:] == [
+        ("return_started", leg_tn), ("ndr_opened", leg_tn)]
+    assert [(e["type"], e["data"]["return_of"]) for e in receiver.of(leg_tn)] == [("accepted", tn)]
