@@ -154,3 +154,29 @@ async def test_the_return_is_on_the_shops_webhooks(client, shop, parcel_at_offic
     assert [(e["type"], e["data"].get("return_leg")) for e in receiver.of(tn)][-2:] == [
         ("return_started", leg_tn), ("ndr_opened", leg_tn)]
     assert [(e["type"], e["data"]["return_of"]) for e in receiver.of(leg_tn)] == [("accepted", tn)]
+
+
+async def test_the_shops_returns_are_listed_newest_first_in_pages(client, make_shop, parcel_at_office, fail):
+    shop = await make_shop("returns-lister")
+    tns = await parcel_at_office(3, owner=shop)
+    for tn in tns:
+        await fail(tn, "receiver_refused")
+    legs = []
+    for tn in tns:
+        resp = await client.get(f"/v1/shipments/{tn}", headers=shop.headers)
+        legs.append((await resp.json())["return_leg"])
+    seen, after = [], None
+    while True:
+        page = await (await client.get("/v1/returns?limit=1" + (f"&after={after}" if after else ""),
+                                       headers=shop.headers)).json()
+        seen += [(r["tracking_number"], r["return_of"]) for r in page["data"]]
+        if not page["has_more"]:
+            break
+        after = page["next_after"]
+    assert seen == list(reversed(list(zip(legs, tns))))
+    assert (await (await client.get("/v1/returns?kind=buyer_return", headers=shop.headers)).json())["data"] == []
+    for query, field in (("kind=lost", "kind"), ("after=zzz", "after"), ("limit=0", "limit"), ("limit=101", "limit")):
+        resp = await client.get(f"/v1/returns?{query}", headers=shop.headers)
+        problem = await resp.json()
+        assert resp.status == 422 and problem["errors"][0]["field"] == field, problem
+    assert (await client.get("/v1/returns")).status == 401
