@@ -64,6 +64,9 @@ local function new_return(orig_key, leg_key, index_key, returns_key, outbox, fee
     .. now_iso .. '","office":' .. office_json .. ',"data":' .. orig_data .. '}'
   redis.call('HSET', orig_key, 'return_leg', leg_tn, 'updated_at', now_iso, '""" + keys.PARCEL_HISTORY_FIELD + r"""'
              .. now_ms .. ':' .. oseq, oe)
+  -- from now on the original is scanned as its leg (tracking.scans refuses it); a buyer's return leaves the
+  -- delivered original as it is (its COD may still be recorded)
+  if kind == 'return_to_sender' then redis.call('HSET', orig_key, 'return_leg_ms', now_ms) end
   local status = (first_type == 'accepted') and 'in_transit' or 'pre_transit'
   local le = '{"id":"evt_' .. leg_tn .. '_1","type":"' .. first_type .. '","tracking_number":"' .. leg_tn
     .. '","shop_id":' .. shop .. ',"status":"' .. status .. '","occurred_at":"' .. now_iso .. '","recorded_at":"'

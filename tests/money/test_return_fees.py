@@ -62,7 +62,7 @@ async def test_a_return_leg_charges_the_return_fee_once(client, shop, staff, wor
     resp = await client.post("/v1/scans", headers=await staff(doc["route"][0]), json={
         "tracking_number": tn, "event": "returned_to_sender", "office": doc["route"][0], "scan_id": f"rts-{tn}",
         "occurred_at": leg["history"][0]["occurred_at"]})
-    assert resp.status == 409
+    assert resp.status == 409 and (await resp.json())["code"] == "parcel_on_return_leg"
     await worker.drain()
     assert len(await _postings(pool, tn)) == 2
 

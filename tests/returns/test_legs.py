@@ -52,6 +52,14 @@ async def test_a_refused_parcel_comes_home_on_its_own_leg(client, shop, redis, s
     assert [r["tracking_number"] for r in await _returns(client, shop, "&kind=return_to_sender")][0] == leg_tn
     assert tn not in await redis.zrange(keys.office_due(OFFICE), 0, -1)  # the original is off its office's list
 
+    # from now on the way home is the leg's: a scan of the original names it
+    resp = await client.post("/v1/scans", headers=await staff(OFFICE), json={
+        "tracking_number": tn, "event": "out_for_delivery", "office": OFFICE, "scan_id": f"orig-{tn}",
+        "occurred_at": _device_time()})
+    problem = await resp.json()
+    assert resp.status == 409 and problem["code"] == "parcel_on_return_leg" and problem["return_leg"] == leg_tn
+    assert leg_tn in problem["detail"] and problem["detail_fa"]
+
     # home: scanned like any parcel, and planned by the shop's office once it is there
     dest = leg["delivering_office"]
     await move(client, staff, leg_tn, to_office(leg)[1:])
