@@ -85,6 +85,24 @@ PATHS = {
                                   "content": {"application/json": {"schema": ref("ReturnPage")}}},
                           **problem_responses(401, 422, 429, 503)}},
     },
+    "/v1/offices/{code}/return-labels/{tracking_number}": {"get": {
+        "tags": ["returns"], "summary": "The office prints a return leg's label",
+        "description": (
+            "A parcel its case returns is in the office's hands: staff of the office the leg starts from (its "
+            "`origin_office`) print the leg's label and stick it over the original's. 403 `office_not_allowed` "
+            "(another office's path), 403 `return_label_not_here` (the leg starts elsewhere), 404 "
+            "`return_leg_not_found` (not a return to sender's leg)."),
+        "operationId": "getReturnLegLabel", "security": [{"staffBearer": []}],
+        "parameters": [
+            {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}, "example": "IFN-01"},
+            {"$ref": "#/components/parameters/TrackingNumber"},
+            {"name": "format", "in": "query", "schema": {"enum": ["pdf", "png", "zpl"], "default": "pdf"}},
+        ],
+        "responses": {"200": {"description": "The label, 100 x 150 mm.", "content": {
+            "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+            "image/png": {"schema": {"type": "string", "format": "binary"}},
+            "application/zpl": {"schema": {"type": "string"}}}},
+            **problem_responses(401, 403, 404, 422, 503)}}},
 }
 
 

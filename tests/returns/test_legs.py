@@ -188,3 +188,30 @@ async def test_the_shops_returns_are_listed_newest_first_in_pages(client, make_s
         problem = await resp.json()
         assert resp.status == 422 and problem["errors"][0]["field"] == field, problem
     assert (await client.get("/v1/returns")).status == 401
+
+
+async def test_the_office_prints_the_legs_label(client, shop, staff, parcel_at_office, fail):
+    [tn] = await parcel_at_office()
+    await fail(tn, "receiver_refused")
+    leg_tn = (await _get(client, shop, tn))["return_leg"]
+    url = f"/v1/offices/{OFFICE}/return-labels/{leg_tn}"
+    resp = await client.get(url, headers=await staff(OFFICE))
+    assert resp.status == 200 and resp.content_type == "application/pdf"
+    assert (await resp.read()).startswith(b"%PDF")
+    zpl = await client.get(url + "?format=zpl", headers=await staff(OFFICE))
+    assert zpl.status == 200 and leg_tn.encode() in await zpl.read()
+    leg = await _get(client, shop, leg_tn)
+    other = leg["delivering_office"]
+    checks = [
+        (f"/v1/offices/{other}/return-labels/{leg_tn}", other, 403, "return_label_not_here"),
+        (url, other, 403, "office_not_allowed"),
+        (f"/v1/offices/{OFFICE}/return-labels/{tn}", OFFICE, 404, "return_leg_not_found"),  # not a leg
+        (f"/v1/offices/{OFFICE}/return-labels/EE000000000IR", OFFICE, 404, "return_leg_not_found"),
+        (url + "?format=gif", OFFICE, 422, "validation_failed"),
+    ]
+    for path, office, status, code in checks:
+        resp = await client.get(path, headers=await staff(office))
+        body = await resp.json()
+        assert resp.status == status and body["code"] == code, (path, body)
+        assert body["detail_fa"]
+    assert (await client.get(url)).status == 401
