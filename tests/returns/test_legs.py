@@ -215,3 +215,19 @@ async def test_the_office_prints_the_legs_label(client, shop, staff, parcel_at_o
         assert resp.status == status and body["code"] == code, (path, body)
         assert body["detail_fa"]
     assert (await client.get(url)).status == 401
+
+
+async def test_a_deadline_that_returns_makes_the_leg_too(client, shop, parcel_at_office, fail, cases):
+    from returns.policy import Policy
+
+    [tn] = await parcel_at_office()
+    await fail(tn, "business_closed")
+    returning = CaseService(cases.redis, cases.batcher, cases.registry, Policy(default_action="return_to_sender"),
+                            "deadline-returns", network=cases.network)
+    assert await returning.apply_deadlines(now=time.time() + cases.policy.deadline_s + 60) >= 1
+    case = await (await client.get(f"/v1/ndr/{tn}", headers=shop.headers)).json()
+    assert case["status"] == "returning" and case["returned_by"] == "deadline" and case["return_leg"]
+    leg = await _get(client, shop, case["return_leg"])
+    assert leg["return_of"] == tn and leg["origin_office"] == OFFICE
+    assert await returning.apply_deadlines(now=time.time() + cases.policy.deadline_s + 60) == 0
+    assert [r["tracking_number"] for r in await _returns(client, shop) if r["return_of"] == tn] == [leg["tracking_number"]]
