@@ -340,13 +340,13 @@ class CaseService:
                  consumer: str, network: ParcelNetwork | None = None) -> None:
         self.redis = redis
         self.network = network or ParcelNetwork(registry)  # where a corrected address sends a parcel
+        self.legs = Legs(redis, self.network)  # numbers and documents of return legs
+        self._finish = Script(FINISH)  # a delivered return leg brings its original home
         self.batcher = batcher  # scripts go through the shared micro-batcher, as tracking's do
         self.registry = registry
         self.policy = policy
         self.consumer = consumer
         self._apply, self._act, self._read = Script(APPLY_EVENT), Script(ACT), Script(READ)
-        self._finish = Script(FINISH)
-        self.legs = Legs(redis, self.network)  # numbers and documents of return legs
         self._groups = False
 
     # -- the consumer ----------------------------------------------------------------------------------
