@@ -111,12 +111,10 @@ class BuyerReturns:
         h = dict(zip(("doc", "status", "delivered_ms", "return_leg", "return_of", "receiver_address"),
                      await self.redis.hmget(keys.parcel(shop_id, tn), "doc", "status", "delivered_ms", "return_leg",
                                             "return_of", "receiver_address")))
+        earlier = None  # a return cancelled before it was handed in leaves room for another
         if h["return_leg"] is not None and await self.redis.hget(
                 keys.parcel(shop_id, h["return_leg"].decode()), "status") == b"cancelled":
-            earlier: str | None = h.pop("return_leg").decode()  # type: ignore[union-attr]
-            h["return_leg"] = None
-        else:
-            earlier = None
+            earlier, h["return_leg"] = h["return_leg"].decode(), None
         # Refused before a number is taken; the script checks the same again, atomically with the writing.
         self._raise(tn, self._verdict(h, earliest))
         original = orjson.loads(h["doc"])  # type: ignore[arg-type]
