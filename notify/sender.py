@@ -167,6 +167,8 @@ class SmsService:
         if parcel[0] is None:
             return
         doc = orjson.loads(parcel[0])
+        if doc.get("return_of"):  # a parcel going back to its shop (returns.legs): its receiver is the shop
+            return
         receptor = (parcel[1] or b"").decode() or (doc.get("receiver") or {}).get("phone") or ""
         if not receptor:
             return

@@ -105,6 +105,9 @@ FEATURE_EVENTS = frozenset({"ndr_opened", "ndr_action", "ndr_closed", "delivery_
 
 COD_METHODS = ("cash", "card")
 
+# returns.legs: the original names its way back (a return to sender's leg, a buyer's return).
+FEATURE_EVENTS = FEATURE_EVENTS | {"return_started", "return_requested"}
+
 # Events only the parcel's delivering office may scan: the office the parcel record names (its ``delivery_office``
 # field once a redirect sets it, else the booking's ``delivering_office``).
 DELIVERY_SIDE = frozenset({"arrived_delivery_office", "out_for_delivery", "delivery_failed", "delivered",
