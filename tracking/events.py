@@ -95,18 +95,17 @@ FAILURE_REASONS: dict[str, tuple[bool, str]] = {
     "asked_reschedule": (False, "گیرنده تحویل در روز دیگری را خواست"),
 }
 
-# Events other features append to the shop's feed and the outbox (returns.cases: failed-delivery cases; pod: a
-# delivery locked by wrong codes and its unlock; handover.pickups: pickups; money.disputes: disputes), which a webhook endpoint may
-# subscribe to by name as to RULES.
-FEATURE_EVENTS = frozenset({"ndr_opened", "ndr_action", "ndr_closed", "delivery_locked", "delivery_unlocked",
+# Events other features append to the shop's feed and the outbox, which a webhook endpoint may subscribe to by
+# name as to RULES: returns.cases (failed-delivery cases), returns.legs (the original names its way back: a return
+# to sender's leg, a buyer's return), pod (a delivery locked by wrong codes, its unlock), handover.pickups,
+# money.disputes.
+FEATURE_EVENTS = frozenset({"ndr_opened", "ndr_action", "ndr_closed", "return_started", "return_requested",
+                            "delivery_locked", "delivery_unlocked",
                             "pickup_scheduled", "pickup_updated", "pickup_assigned", "pickup_completed",
                             "pickup_partial", "pickup_failed", "pickup_cancelled",
                             "dispute_opened", "dispute_resolved"})
 
 COD_METHODS = ("cash", "card")
-
-# returns.legs: the original names its way back (a return to sender's leg, a buyer's return).
-FEATURE_EVENTS = FEATURE_EVENTS | {"return_started", "return_requested"}
 
 # Events only the parcel's delivering office may scan: the office the parcel record names (its ``delivery_office``
 # field once a redirect sets it, else the booking's ``delivering_office``).
