@@ -21,20 +21,15 @@ import io
 import math
 from collections.abc import Sequence
 from dataclasses import astuple, dataclass
-from pathlib import Path
 from typing import Any
 
 import jdatetime
 import segno
 from barcode.codex import Code128
 from fpdf import FPDF
-from PIL import Image, ImageDraw, ImageFont
 
-from .pdftext import LabelProducer, TextWriter, fragments, label_font, ltr
-
-FONT_DIR = Path(__file__).with_name("fonts")
-FONT_REGULAR = FONT_DIR / "Vazirmatn-Regular.ttf"
-FONT_BOLD = FONT_DIR / "Vazirmatn-Bold.ttf"
+from .pdftext import LabelProducer, TextWriter, label_font, ltr
+from .zpltext import FONT_REGULAR, text_field
 
 # Bumped whenever the layout changes, so a cached label (ETag) is never taken for a new one.
 LAYOUT_VERSION = "2"
@@ -378,72 +373,6 @@ def png_dimensions(size: str, dpi: int = PNG_DPI) -> tuple[int, int]:
 
 
 # -- ZPL II ------------------------------------------------------------------------------------------------------
-
-@functools.lru_cache(maxsize=8)
-def _pil_font(px: int, bold: bool) -> ImageFont.FreeTypeFont:
-    return ImageFont.truetype(str(FONT_BOLD if bold else FONT_REGULAR), px, layout_engine=ImageFont.Layout.RAQM)
-
-
-@functools.lru_cache(maxsize=8192)
-def text_field(text: str, px: int, bold: bool = False, max_w: int = 0) -> tuple[int, int, str]:
-    """Text rendered to a 1-bit ^GF field: (width in dots, height, ZPL field body ``^GFA,...``). Right-aligned in
-    ``max_w`` dots when given (the text is cut on the left, where an RTL line ends, if it is too long).
-
-    The line is laid out word by word, right to left (the bidi runs from handover.pdftext, words of a
-    left-to-right run kept in their order), and each word is rendered once by Pillow with raqm and reused: Persian
-    letters never join across a space, so the words' own shapes are the line's, and a label's words (street,
-    alley, common names, digits) repeat far more than its lines do."""
-    font = _pil_font(px, bold)
-    space = max(1, round(font.getlength(" ")))
-    items: list[tuple[Image.Image | None, int]] = []  # words and spaces, visual order, left to right
-    for frag, rtl in reversed(fragments(text)):
-        run: list[tuple[Image.Image | None, int]] = []
-        for i, word in enumerate(frag.split(" ")):
-            if i:
-                run.append((None, space))
-            if word:
-                run.append(_word(word, px, bold, rtl))
-        items.extend(reversed(run) if rtl else run)
-    th = max(1, int(px * 1.45))
-    tw = max(1, sum(a for _, a in items))
-    w = max_w or tw
-    w = (w + 7) // 8 * 8
-    img = Image.new("1", (w, th), 1)
-    x = w - tw if max_w else 0
-    for glyphs, advance in items:
-        if glyphs is not None:
-            img.paste(0, (x, 0), glyphs)
-        x += advance
-    return w, th, _gf(img)
-
-
-@functools.lru_cache(maxsize=16384)
-def _word(word: str, px: int, bold: bool, rtl: bool) -> tuple[Image.Image, int]:
-    """One word's ink as a 1-bit mask (255 where black) of the line's height, and its advance in dots."""
-    font = _pil_font(px, bold)
-    direction = "rtl" if rtl else "ltr"
-    advance = max(1, round(font.getlength(word, direction=direction)))
-    left, _, right, _ = font.getbbox(word, direction=direction)
-    width = max(advance, right) + max(0, -left)
-    mask = Image.new("1", (width, max(1, int(px * 1.45))), 0)
-    ImageDraw.Draw(mask).text((max(0, -left), int(px * 0.2)), word, font=font, fill=1, direction=direction)
-    return mask, advance
-
-
-def _gf(img: Image.Image) -> str:
-    """A 1-bit image ('1' mode, 0 = black) as a ZPL ^GF field in ASCII hex (ZPL: 1 = black dot)."""
-    w, h = img.size
-    row = w // 8
-    data = _invert(img.tobytes())
-    return f"^GFA,{row * h},{row * h},{row},{data.hex().upper()}"
-
-
-_INVERT = bytes(255 - i for i in range(256))
-
-
-def _invert(raw: bytes) -> bytes:
-    return raw.translate(_INVERT)
-
 
 def _zfield(out: list[str], x: int, y: int, text: str, px: int, bold: bool = False, max_w: int = 0,
             invert: bool = False) -> None:
