@@ -391,13 +391,20 @@ def render_zpl(labels: Sequence[Label], size: str) -> bytes:
     return "".join(parts).encode("ascii")
 
 
+@functools.lru_cache(maxsize=8)
+def _dots(pw: int, ll: int):
+    """Design millimetres to dots on this page, each position computed once per process."""
+    s = min(pw / (100 * ZPL_DPMM), ll / (150 * ZPL_DPMM))
+
+    @functools.cache
+    def dots(mm: float) -> int:
+        return round(mm * ZPL_DPMM * s)
+
+    return dots
+
+
 def _zpl_one(lb: Label, pw: int, ll: int) -> str:
-    d = ZPL_DPMM
-    s = min(pw / (100 * d), ll / (150 * d))
-
-    def X(mm: float) -> int:  # noqa: N802
-        return round(mm * d * s)
-
+    X = _dots(pw, ll)  # noqa: N806
     out = [f"^XA^CI28^PW{pw}^LL{ll}^LH0,0"]
     out.append(f"^FO{X(1.5)},{X(1.5)}^GB{X(97)},{X(147)},2^FS")
     # Head.

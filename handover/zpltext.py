@@ -1,28 +1,22 @@
 """Persian text for ZPL: every line a 1-bit ``^GF`` graphic field, so a thermal printer needs no font.
 
 A line is cut into words (the bidi runs from handover.pdftext; Persian letters never join across a space, so the
-words' own shapes are the line's). A word is shaped once by HarfBuzz (uharfbuzz, the engine Pillow's raqm uses)
-and drawn from a per-process cache of glyph bitmaps: FreeType (through Pillow) renders each glyph of a size once,
-and a new word costs a shaping call and a few integer operations instead of a FreeType layout and rasterisation.
-The bitmaps are the ones Pillow's own text drawing makes: it renders every glyph at a whole-pixel position, rounded
-from the shaped pen position, and the positions and bounds here are computed the same way. A word whose characters
-mix directions (digits inside a Persian word, say) is left to Pillow's own layout, which runs the bidi algorithm.
+words' own shapes are the line's). Each word is laid out and rendered by Pillow with raqm (HarfBuzz + FriBidi)
+once per process and kept in a bounded cache (least recently used out): a label's words (street, alley, common
+names, digits) repeat far more than its lines do. A new word costs one measuring call (its advance) and one
+rendering call, whose bitmap and ink box are taken as they are.
 
 Bitmaps are Python integers, one per row (the most significant bit the leftmost dot, 1 = black, as ZPL has it),
-so placing a word is a shift and an OR, and a field's hex is one ``int.to_bytes``.
+so placing a word in a field is one shift and one OR of its rows stacked at the field's width, and the field's
+hex is one ``int.to_bytes``. What prints is what ``ImageDraw.text`` drew word by word before.
 """
 
 from __future__ import annotations
 
 import functools
-import io
-import threading
-from collections import OrderedDict
+from base64 import b16encode
 from pathlib import Path
 
-import uharfbuzz as hb
-from fontTools.ttLib import TTFont
-from fontTools.ttLib.tables._c_m_a_p import CmapSubtable
 from PIL import Image, ImageFont
 
 from .pdftext import fragments
@@ -31,10 +25,6 @@ FONT_DIR = Path(__file__).with_name("fonts")
 FONT_REGULAR = FONT_DIR / "Vazirmatn-Regular.ttf"
 FONT_BOLD = FONT_DIR / "Vazirmatn-Bold.ttf"
 
-# Every glyph is also mapped from a private-use code point (PUA + glyph id), so Pillow renders a shaped glyph by
-# its id. The font's own Unicode map stays: FreeType's auto-hinter finds its reference letters through it, and
-# without them the stems come out a dot thinner.
-PUA = 0xF0000
 LINE_HEIGHT = 1.45  # a field's height, in font sizes
 BASELINE_TOP = 0.2  # where the ascender line sits below the field's top, in font sizes
 WORD_CACHE = 16384  # words kept per process (least recently used first out)
@@ -47,36 +37,6 @@ def _path(bold: bool) -> Path:
 @functools.lru_cache(maxsize=8)
 def pil_font(px: int, bold: bool) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(str(_path(bold)), px, layout_engine=ImageFont.Layout.RAQM)
-
-
-@functools.lru_cache(maxsize=2)
-def _glyph_font_bytes(bold: bool) -> bytes:
-    font = TTFont(str(_path(bold)), recalcTimestamp=False)
-    cmap = dict(font.getBestCmap())
-    cmap.update({PUA + gid: name for gid, name in enumerate(font.getGlyphOrder())})
-    table = CmapSubtable.newSubtable(12)
-    table.platformID, table.platEncID, table.language, table.cmap = 3, 10, 0, cmap
-    font["cmap"].tables = [table]
-    out = io.BytesIO()
-    font.save(out)
-    return out.getvalue()
-
-
-@functools.lru_cache(maxsize=8)
-def _glyph_font(px: int, bold: bool) -> ImageFont.FreeTypeFont:
-    return ImageFont.truetype(io.BytesIO(_glyph_font_bytes(bold)), px, layout_engine=ImageFont.Layout.BASIC)
-
-
-@functools.lru_cache(maxsize=8)
-def _hb_font(px: int, bold: bool) -> hb.Font:
-    font = hb.Font(_hb_face(bold))
-    font.scale = (px * 64, px * 64)  # 26.6 units, as FreeType's size for ``px`` pixels gives HarfBuzz
-    return font
-
-
-@functools.lru_cache(maxsize=2)
-def _hb_face(bold: bool) -> hb.Face:
-    return hb.Face(hb.Blob.from_file_path(str(_path(bold))))
 
 
 class Word:
@@ -102,51 +62,22 @@ class Word:
         return got
 
 
-class _LRU:
-    """A bounded map shared by the threads of a process (a bulk job renders in a worker thread)."""
-
-    def __init__(self, size: int) -> None:
-        self.size, self.data, self.lock = size, OrderedDict(), threading.Lock()
-
-    def get(self, key):
-        with self.lock:
-            value = self.data.get(key)
-            if value is not None:
-                self.data.move_to_end(key)
-            return value
-
-    def put(self, key, value) -> None:
-        with self.lock:
-            self.data[key] = value
-            if len(self.data) > self.size:
-                self.data.popitem(last=False)
-
-
-_words = _LRU(WORD_CACHE)
-
-
+@functools.lru_cache(maxsize=WORD_CACHE)
 def word(text: str, px: int, bold: bool, rtl: bool) -> Word:
     """One word's ink on a field-high bitmap and its advance (what Pillow's ImageDraw.text draws for it)."""
-    key = (text, px, bold, rtl)
-    got = _words.get(key)
-    if got is None:
-        got = _pillow_word(text, px, bold, rtl)
-        _words.put(key, got)
-    return got
-
-
-def _pillow_word(text: str, px: int, bold: bool, rtl: bool) -> Word:
-    """What ``ImageDraw.text`` draws for the word on a 1-bit mask of the line's height, taken straight from the
-    font's rendering (``getmask2``) into row integers."""
+    # What ImageDraw.text drew for the word on a 1-bit mask of the line's height, taken straight from the font's
+    # rendering (getmask2) into row integers.
     font = pil_font(px, bold)
     direction = "rtl" if rtl else "ltr"
     advance = max(1, round(font.getlength(text, direction=direction)))
-    left, _, right, _ = font.getbbox(text, direction=direction)
-    width = max(advance, right) + max(0, -left)
-    height = max(1, int(px * LINE_HEIGHT))
     mask, (ox, oy) = font.getmask2(text, "1", direction=direction, start=(0.0, 0.0))
-    x, y0 = max(0, -left) + ox, int(px * BASELINE_TOP) + oy
     mw, mh = mask.size
+    # The ink's box is the rendering's own (hinted for 1 bit), not a separate measuring pass: the two differ, when
+    # they do, by a dot on the right, inside the word's advance, where it changes nothing printed.
+    shift = max(0, -ox)
+    width = max(advance, ox + mw) + shift
+    height = max(1, int(px * LINE_HEIGHT))
+    x, y0 = shift + ox, int(px * BASELINE_TOP) + oy
     rows = [0] * height
     if mw and mh:
         raw = Image.Image()._new(mask).tobytes()
@@ -201,4 +132,43 @@ def text_field(text: str, px: int, bold: bool = False, max_w: int = 0) -> tuple[
             extra = (extra << w) | (bits & full)
         field |= extra
     size = w // 8 * th
-    return w, th, f"^GFA,{size},{size},{w // 8},{field.to_bytes(size, 'big').hex().upper()}"
+    return w, th, f"^GFA,{size},{size},{w // 8},{ascii_compressed(field.to_bytes(size, 'big'), w // 8)}"
+
+
+def ascii_compressed(raw: bytes, row: int) -> str:
+    """A bitmap in ZPL's compressed ASCII hex (ZPL II ``^GF``/``~DG`` compression, read by every ZPL II printer):
+    ``:`` repeats the row above, ``,`` fills the rest of a row with white, and a count letter before a hex digit
+    repeats it (``G``..``Y`` 1 to 19, ``g``..``z`` 20 to 400). Text leaves most of a field white, and a label
+    sent plain would be mostly zeros; only whole bytes are looked at here, so it stays cheap."""
+    out: list[str] = []
+    prev = None
+    for i in range(0, len(raw), row):
+        line = raw[i:i + row]
+        if line == prev:
+            out.append(":")
+            continue
+        prev = line
+        ink = line.rstrip(b"\0")
+        if not ink:
+            out.append(",")
+            continue
+        body = ink.lstrip(b"\0")
+        lead = 2 * (len(ink) - len(body))
+        out.append(f"{_count(lead)}0" if lead > 2 else "0" * lead)
+        out.append(b16encode(body).decode())
+        if len(ink) < row:
+            out.append(",")
+    return "".join(out)
+
+
+@functools.lru_cache(maxsize=1024)
+def _count(n: int) -> str:
+    """ZPL's repeat count for ``n`` of the next hex digit."""
+    out = "z" * (n // 400)
+    n %= 400
+    if n >= 20:
+        out += chr(ord("g") + n // 20 - 1)
+        n %= 20
+    if n:
+        out += chr(ord("G") + n - 1)
+    return out
