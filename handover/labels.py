@@ -28,11 +28,11 @@ import segno
 from barcode.codex import Code128
 from fpdf import FPDF
 
-from .pdftext import LabelProducer, TextWriter, label_font, ltr
-from .zpltext import FONT_REGULAR, text_field
+from .pdftext import FONT_REGULAR, LabelProducer, TextWriter, label_font, ltr
+from .zpltext import text_field
 
 # Bumped whenever the layout changes, so a cached label (ETag) is never taken for a new one.
-LAYOUT_VERSION = "2"
+LAYOUT_VERSION = "3"
 
 FORMATS = ("pdf", "zpl", "png")
 # Page sizes in mm (width, height). a4-2up puts two labels of half an A4 each side by side on a landscape A4.
@@ -376,9 +376,10 @@ def png_dimensions(size: str, dpi: int = PNG_DPI) -> tuple[int, int]:
 
 def _zfield(out: list[str], x: int, y: int, text: str, px: int, bold: bool = False, max_w: int = 0,
             invert: bool = False) -> None:
-    _, _, body = text_field(text, px, bold, max_w)
-    # ^FR prints the field reversed over what is under it: white text in a black box.
-    out.append(f"^FO{x},{y}{'^FR' if invert else ''}{body}^FS")
+    dx, dy, body = text_field(text, px, bold, max_w)
+    # ^FR prints the field's black dots reversed over what is under it (white text in a black box); its white dots,
+    # the ones cropped away included, leave what is under them as it is.
+    out.append(f"^FO{x + dx},{y + dy}{'^FR' if invert else ''}{body}^FS")
 
 
 def render_zpl(labels: Sequence[Label], size: str) -> bytes:

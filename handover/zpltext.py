@@ -19,11 +19,7 @@ from pathlib import Path
 
 from PIL import Image, ImageFont
 
-from .pdftext import fragments
-
-FONT_DIR = Path(__file__).with_name("fonts")
-FONT_REGULAR = FONT_DIR / "Vazirmatn-Regular.ttf"
-FONT_BOLD = FONT_DIR / "Vazirmatn-Bold.ttf"
+from .pdftext import FONT_BOLD, FONT_REGULAR, fragments
 
 LINE_HEIGHT = 1.45  # a field's height, in font sizes
 BASELINE_TOP = 0.2  # where the ascender line sits below the field's top, in font sizes
@@ -98,8 +94,13 @@ def _space(px: int, bold: bool) -> int:
 
 @functools.lru_cache(maxsize=8192)
 def text_field(text: str, px: int, bold: bool = False, max_w: int = 0) -> tuple[int, int, str]:
-    """Text rendered to a 1-bit ^GF field: (width in dots, height, ZPL field body ``^GFA,...``). Right-aligned in
-    ``max_w`` dots when given (the text is cut on the left, where an RTL line ends, if it is too long)."""
+    """Text rendered to a 1-bit ^GF field: (dots right, dots down, ZPL field body ``^GFA,...``), the offsets
+    placing the field in the line's box. Right-aligned in ``max_w`` dots when given (the text is cut on the left,
+    where an RTL line ends, if it is too long).
+
+    The field is cropped to the bytes with ink: whole white bytes on the left of a right-aligned line and white
+    rows above and below are left out and the field moved by as much, so the printer puts every dot where it was
+    and a label is a fraction of the plain bitmap, in the plain hex every ZPL printer reads."""
     space = _space(px, bold)
     items: list[tuple[Word | None, int]] = []  # words and spaces, visual order, left to right
     for frag, rtl in reversed(fragments(text)):
@@ -115,6 +116,8 @@ def text_field(text: str, px: int, bold: bool = False, max_w: int = 0) -> tuple[
     tw = max(1, sum(a for _, a in items))
     w = ((max_w or tw) + 7) // 8 * 8
     x = w - tw if max_w else 0
+    dx = max(0, x) // 8 * 8  # nothing is drawn left of the first word
+    w, x = w - dx, x - dx
     field, cut = 0, None
     for glyphs, advance in items:
         if glyphs is not None:
@@ -131,44 +134,11 @@ def text_field(text: str, px: int, bold: bool = False, max_w: int = 0) -> tuple[
         for bits in cut:
             extra = (extra << w) | (bits & full)
         field |= extra
-    size = w // 8 * th
-    return w, th, f"^GFA,{size},{size},{w // 8},{ascii_compressed(field.to_bytes(size, 'big'), w // 8)}"
-
-
-def ascii_compressed(raw: bytes, row: int) -> str:
-    """A bitmap in ZPL's compressed ASCII hex (ZPL II ``^GF``/``~DG`` compression, read by every ZPL II printer):
-    ``:`` repeats the row above, ``,`` fills the rest of a row with white, and a count letter before a hex digit
-    repeats it (``G``..``Y`` 1 to 19, ``g``..``z`` 20 to 400). Text leaves most of a field white, and a label
-    sent plain would be mostly zeros; only whole bytes are looked at here, so it stays cheap."""
-    out: list[str] = []
-    prev = None
-    for i in range(0, len(raw), row):
-        line = raw[i:i + row]
-        if line == prev:
-            out.append(":")
-            continue
-        prev = line
-        ink = line.rstrip(b"\0")
-        if not ink:
-            out.append(",")
-            continue
-        body = ink.lstrip(b"\0")
-        lead = 2 * (len(ink) - len(body))
-        out.append(f"{_count(lead)}0" if lead > 2 else "0" * lead)
-        out.append(b16encode(body).decode())
-        if len(ink) < row:
-            out.append(",")
-    return "".join(out)
-
-
-@functools.lru_cache(maxsize=1024)
-def _count(n: int) -> str:
-    """ZPL's repeat count for ``n`` of the next hex digit."""
-    out = "z" * (n // 400)
-    n %= 400
-    if n >= 20:
-        out += chr(ord("g") + n // 20 - 1)
-        n %= 20
-    if n:
-        out += chr(ord("G") + n - 1)
-    return out
+    row = w // 8
+    raw = field.to_bytes(row * th, "big")
+    top = (len(raw) - len(raw.lstrip(b"\0"))) // row
+    bottom = (len(raw) - len(raw.rstrip(b"\0"))) // row
+    if top == th:  # no ink at all: one white row
+        top, bottom = 0, th - 1
+    raw = raw[top * row:len(raw) - bottom * row]
+    return dx, top, f"^GFA,{len(raw)},{len(raw)},{row},{b16encode(raw).decode()}"
