@@ -24,10 +24,9 @@ from dataclasses import astuple, dataclass
 from typing import Any
 
 import jdatetime
-import segno
-from barcode.codex import Code128
 from fpdf import FPDF
 
+from .codes import _qr_rects, _qr_width, _runs, code128_length, code128_modules, qr_matrix
 from .pdftext import FONT_REGULAR, LabelProducer, TextWriter, label_font, ltr
 from .zpltext import text_field
 
@@ -123,68 +122,6 @@ def _postal_5_5(code: str) -> str:
 
 def _rials(amount: int) -> str:
     return f"{amount:,}"
-
-
-# -- the codes ---------------------------------------------------------------------------------------------------
-
-@functools.lru_cache(maxsize=4096)
-def code128_modules(data: str) -> str:
-    """Code 128 of ``data`` as a string of modules ('1' bar, '0' space), start to stop, without quiet zones
-    (python-barcode picks the code sets and the check symbol)."""
-    return Code128(data).build()[0]
-
-
-def _runs(modules: str) -> list[tuple[int, int]]:
-    """(first module, width) of every bar."""
-    runs, i, n = [], 0, len(modules)
-    while i < n:
-        if modules[i] == "1":
-            j = i
-            while j < n and modules[j] == "1":
-                j += 1
-            runs.append((i, j - i))
-            i = j
-        else:
-            i += 1
-    return runs
-
-
-@functools.lru_cache(maxsize=4096)
-def qr_matrix(data: str) -> tuple[tuple[int, ...], ...]:
-    """The QR symbol's modules (1 dark), error correction M, without the quiet zone."""
-    qr = segno.make_qr(data, error="m", boost_error=False, mask=_qr_mask(len(data), data[:-13]))
-    return tuple(tuple(row) for row in qr.matrix)
-
-
-@functools.lru_cache(maxsize=256)
-def _qr_mask(length: int, prefix: str) -> int:
-    """The mask segno scores best for the first tracking URL of this shape (same base URL and length), reused for
-    the others: scoring the eight masks is most of a QR code's cost, and URLs that differ only in the tracking
-    number's characters score alike. Any mask is valid to a reader; the choice only avoids confusing patterns."""
-    return segno.make_qr(prefix + "A" * (length - len(prefix)), error="m", boost_error=False).mask
-
-
-@functools.lru_cache(maxsize=256)
-def _qr_width(n_bytes: int) -> int:
-    """Modules across the QR symbol of any URL of this many bytes (byte mode, error correction M): the printer
-    encodes it (^BQ), so only its size is needed here, without encoding the data and scoring its masks."""
-    return segno.make_qr("a" * n_bytes, mode="byte", error="m", boost_error=False, mask=0).symbol_size(border=0)[0]
-
-
-def _qr_rects(matrix: tuple[tuple[int, ...], ...]) -> list[tuple[int, int, int]]:
-    """(row, first column, width) of every horizontal run of dark modules: far fewer rectangles than modules."""
-    rects = []
-    for r, row in enumerate(matrix):
-        c, n = 0, len(row)
-        while c < n:
-            if row[c]:
-                s = c
-                while c < n and row[c]:
-                    c += 1
-                rects.append((r, s, c - s))
-            else:
-                c += 1
-    return rects
 
 
 # -- PDF ---------------------------------------------------------------------------------------------------------
@@ -434,8 +371,9 @@ def _zpl_one(lb: Label, pw: int, ll: int) -> str:
     _zfield(out, X(4), X(76.5), ("نشانی برگشت: " + lb.sender_address)[:90], X(3), max_w=X(92))
     out.append(f"^FO{X(3)},{X(84.5)}^GB{X(94)},0,2^FS")
     # Code 128 (subset B, the printer picks the sets with ">:"-free auto mode) with its human-readable line.
-    module = max(2, min(4, X(82) // max(1, len(code128_modules(lb.tracking_number)))))
-    bar_w = module * len(code128_modules(lb.tracking_number))
+    n_modules = code128_length(lb.tracking_number)
+    module = max(2, min(4, X(82) // max(1, n_modules)))
+    bar_w = module * n_modules
     out.append(f"^BY{module},3,{X(18)}^FO{(pw - bar_w) // 2},{X(86)}^BCN,{X(18)},Y,N,N,A"
                f"^FD{lb.tracking_number}^FS")
     out.append(f"^FO{X(3)},{X(111.5)}^GB{X(94)},0,2^FS")

@@ -26,7 +26,8 @@ from kernel.postal.timeutil import iso_ms
 from kernel.store import keys
 
 from . import pdfdoc
-from .labels import _EPOCH, _rials, _runs, code128_modules
+from .codes import _runs, code128_modules
+from .labels import _EPOCH, _rials
 from .pdftext import ltr
 
 IRAN = timezone(timedelta(hours=3, minutes=30))
