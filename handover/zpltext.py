@@ -23,7 +23,7 @@ from .pdftext import FONT_BOLD, FONT_REGULAR, fragments
 
 LINE_HEIGHT = 1.45  # a field's height, in font sizes
 BASELINE_TOP = 0.2  # where the ascender line sits below the field's top, in font sizes
-WORD_CACHE = 16384  # words kept per process (least recently used first out)
+WORD_CACHE = 8192  # words kept per process (least recently used first out)
 
 
 def _path(bold: bool) -> Path:
@@ -44,11 +44,15 @@ class Word:
         self.advance = advance  # dots to the next word
         self.width = width  # the bitmap's width (ink may reach past the advance)
         self.rows = rows  # 1 = black, most significant bit leftmost
-        self._stacked: dict[int, int] = {}
+        self._stacked: dict[int, int] | None = None  # field width -> rows stacked; made on the second use
 
-    def stacked(self, field_width: int) -> int:
-        """The rows as one integer with rows ``field_width`` bits apart: placed in a field of that width with a
-        single shift and OR, when the word lies wholly inside it."""
+    def stacked(self, field_width: int) -> int | None:
+        """The rows as one integer with rows ``field_width`` bits apart, so the word is placed in a field of that
+        width with a single shift and OR. None the first time: a word printed once (a house number) is placed
+        row by row and keeps no field-wide integer."""
+        if self._stacked is None:
+            self._stacked = {}
+            return None
         got = self._stacked.get(field_width)
         if got is None:
             got = 0
@@ -116,15 +120,15 @@ def text_field(text: str, px: int, bold: bool = False, max_w: int = 0) -> tuple[
     tw = max(1, sum(a for _, a in items))
     w = ((max_w or tw) + 7) // 8 * 8
     x = w - tw if max_w else 0
-    dx = max(0, x) // 8 * 8  # nothing is drawn left of the first word
-    w, x = w - dx, x - dx
+    dx = max(0, x) // 8 * 8  # nothing is drawn left of the first word: those bytes are left out below
     field, cut = 0, None
     for glyphs, advance in items:
         if glyphs is not None:
             s = w - x - glyphs.width
-            if s >= 0 and x >= 0:
-                field |= glyphs.stacked(w) << s
-            else:  # past an edge of the field: row by row, clipped
+            stacked = glyphs.stacked(w) if s >= 0 and x >= 0 else None
+            if stacked is not None:
+                field |= stacked << s
+            else:  # row by row (clipped where the word is past an edge of the field)
                 cut = cut or [0] * th
                 for r, bits in enumerate(glyphs.rows):
                     cut[r] |= bits << s if s >= 0 else bits >> -s
@@ -140,5 +144,9 @@ def text_field(text: str, px: int, bold: bool = False, max_w: int = 0) -> tuple[
     bottom = (len(raw) - len(raw.rstrip(b"\0"))) // row
     if top == th:  # no ink at all: one white row
         top, bottom = 0, th - 1
-    raw = raw[top * row:len(raw) - bottom * row]
-    return dx, top, f"^GFA,{len(raw)},{len(raw)},{row},{b16encode(raw).decode()}"
+    skip = dx // 8
+    if skip:
+        raw = b"".join([raw[i + skip:i + row] for i in range(top * row, (th - bottom) * row, row)])
+    else:
+        raw = raw[top * row:len(raw) - bottom * row]
+    return dx, top, f"^GFA,{len(raw)},{len(raw)},{row - skip},{b16encode(raw).decode()}"
