@@ -6,9 +6,10 @@ once per process and kept in a bounded cache (least recently used out): a label'
 names, digits) repeat far more than its lines do. A new word costs one measuring call (its advance) and one
 rendering call, whose bitmap and ink box are taken as they are.
 
-Bitmaps are Python integers, one per row (the most significant bit the leftmost dot, 1 = black, as ZPL has it),
-so placing a word in a field is one shift and one OR of its rows stacked at the field's width, and the field's
-hex is one ``int.to_bytes``. What prints is what ``ImageDraw.text`` drew word by word before.
+Bitmaps are Python integers, one per row (the most significant bit the leftmost dot, 1 = black, as ZPL has it):
+a word seen before is placed in a field with one shift and one OR of its rows stacked at the field's width, and
+the field becomes bytes with one ``int.to_bytes``, cropped to its ink. What prints is what ``ImageDraw.text``
+drew word by word before.
 """
 
 from __future__ import annotations
@@ -64,9 +65,8 @@ class Word:
 
 @functools.lru_cache(maxsize=WORD_CACHE)
 def word(text: str, px: int, bold: bool, rtl: bool) -> Word:
-    """One word's ink on a field-high bitmap and its advance (what Pillow's ImageDraw.text draws for it)."""
-    # What ImageDraw.text drew for the word on a 1-bit mask of the line's height, taken straight from the font's
-    # rendering (getmask2) into row integers.
+    """One word's ink on a field-high bitmap and its advance: what ImageDraw.text draws for it on a 1-bit mask of
+    the line's height, taken straight from the font's rendering (getmask2) into row integers."""
     font = pil_font(px, bold)
     direction = "rtl" if rtl else "ltr"
     advance = max(1, round(font.getlength(text, direction=direction)))
