@@ -26,8 +26,10 @@ from fpdf import FPDF
 from kernel.postal.timeutil import iso_ms
 from kernel.store import keys
 
-from .labels import _EPOCH, FONT_REGULAR, _rials, _runs, code128_modules
-from .pdftext import LabelProducer, TextWriter, label_font, ltr
+from . import pdfdoc
+from .codes import _runs, code128_modules
+from .labels import _EPOCH, _rials
+from .pdftext import ltr
 
 IRAN = timezone(timedelta(hours=3, minutes=30))
 MAX_PARCELS = 1000
@@ -130,14 +132,9 @@ ROWS_PER_PAGE = 32
 
 def render_pdf(record: dict[str, Any]) -> bytes:
     """A4 portrait, right to left: head with the manifest's barcode, the parcels' table, totals, signatures."""
-    pdf = FPDF(unit="mm", format="A4")
-    pdf.set_margins(0, 0, 0)
-    pdf.set_auto_page_break(False)
-    pdf.set_creator("Barid")
-    pdf.set_creation_date(_EPOCH)
-    tw = TextWriter(pdf, label_font(FONT_REGULAR))
+    pdf, tw = pdfdoc.a4_document(_EPOCH)
     parcels = record["parcels"]
-    pages = max(1, -(-len(parcels) // ROWS_PER_PAGE))
+    pages = pdfdoc.page_count(len(parcels), ROWS_PER_PAGE)
     # columns, right to left: row, tracking number, receiver, city, weight, COD (x, width in mm)
     cols = [(185, 10), (145, 40), (95, 50), (65, 30), (42, 23), (12, 30)]
     heads = ["ردیف", "شماره رهگیری", "گیرنده", "شهر", "وزن (گرم)", "پرداخت در محل (ریال)"]
@@ -152,19 +149,11 @@ def render_pdf(record: dict[str, Any]) -> bytes:
         tw.line(10, 32, 190, 6, f"صفحه {ltr(str(page + 1))} از {ltr(str(pages))}", 9)
         _barcode(pdf, 12, 12, 80, 16, record["manifest_id"])
         tw.line(12, 29, 80, 6, record["manifest_id"], 11, align="C", bold=True)
-        y = 42
-        pdf.rect(10, y, 190, 7)
-        for (x, w), head in zip(cols, heads):
-            tw.line(x, y, w, 7, head, 8.5, align="C", bold=True)
-        y += 7
-        for i, p in enumerate(parcels[page * ROWS_PER_PAGE:(page + 1) * ROWS_PER_PAGE],
-                              start=page * ROWS_PER_PAGE + 1):
-            pdf.line(10, y + 7, 200, y + 7)
-            cells = [ltr(str(i)), p["tracking_number"], p["receiver_name"], p["city"], ltr(f"{p['weight_g']:,}"),
-                     ltr(_rials(p["cod_rials"])) if p["cod_rials"] else "—"]
-            for (x, w), text in zip(cols, cells):
-                tw.line(x, y, w, 7, text, 8.5, align="C")
-            y += 7
+        first = page * ROWS_PER_PAGE
+        rows = ([ltr(str(i)), p["tracking_number"], p["receiver_name"], p["city"], ltr(f"{p['weight_g']:,}"),
+                 ltr(_rials(p["cod_rials"])) if p["cod_rials"] else "—"]
+                for i, p in enumerate(parcels[first:first + ROWS_PER_PAGE], start=first + 1))
+        y = pdfdoc.table(pdf, tw, 42, cols, heads, rows, 8.5)
         if page == pages - 1:
             y += 4
             count, weight = ltr(str(record["count"])), ltr(f"{record['total_weight_g']:,}")
@@ -177,7 +166,7 @@ def render_pdf(record: dict[str, Any]) -> bytes:
             tw.line(10, y, 90, 6, "امضا و مهر متصدی باجهٔ پذیرش", 10)
             pdf.line(120, y + 22, 195, y + 22)
             pdf.line(15, y + 22, 90, y + 22)
-    return bytes(pdf.output(output_producer_class=LabelProducer))
+    return pdfdoc.output(pdf)
 
 
 def _barcode(pdf: FPDF, x: float, y: float, w: float, h: float, data: str) -> None:

@@ -34,7 +34,7 @@ from kernel.postal.offices import Registry
 from kernel.postal.timeutil import iso_ms
 from kernel.store import keys
 from kernel.store.batcher import Batcher, Script
-from kernel.store.jobs import ensure_outbox_group
+from kernel.store.jobs import OutboxReader
 from kernel.store.keys import FEED_MAXLEN
 from tracking.events import FAILURE_REASONS, outbox_entry
 from tracking.scans import RUNS
@@ -333,8 +333,10 @@ def _list(value: Any) -> list:
     return value if isinstance(value, list) else []  # cjson writes an empty array as {}
 
 
-class CaseService:
+class CaseService(OutboxReader):
     """Cases of one store: the outbox consumer, the deadline worker, the shop's reads and decisions."""
+
+    outbox_group = GROUP
 
     def __init__(self, redis: aioredis.Redis, batcher: Batcher, registry: Registry, policy: Policy,
                  consumer: str, network: ParcelNetwork | None = None) -> None:
@@ -347,15 +349,8 @@ class CaseService:
         self.policy = policy
         self.consumer = consumer
         self._apply, self._act, self._read = Script(APPLY_EVENT), Script(ACT), Script(READ)
-        self._groups = False
 
     # -- the consumer ----------------------------------------------------------------------------------
-    async def ensure_groups(self) -> None:
-        if self._groups:
-            return
-        await ensure_outbox_group(self.redis, GROUP)
-        self._groups = True
-
     async def consume(self) -> int:
         """Apply every outbox entry not yet applied (all partitions, until none is left); returns how many."""
         await self.ensure_groups()
