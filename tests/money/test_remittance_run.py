@@ -43,6 +43,10 @@ async def test_the_run_pays_the_net_of_every_settled_parcel_to_the_rial(client, 
     returned_line = lines[back["tracking_number"]]
     assert returned_line["collected"] == 0 and returned_line["net"] < -back["price"]["total"]  # plus the return fee
     assert rem["total"] == sum(x["net"] for x in lines.values()) and rem["count"] == 4
+    async with pool.acquire() as conn:  # the delivered scan's time, as the ledger worker recorded it
+        delivered_at = dict(await conn.fetch("SELECT tracking_number, delivered_at FROM deliveries"))
+    assert None not in delivered_at.values() and len(delivered_at) == 4
+    assert all(lines[tn]["delivered_at"] == delivered_at[tn] for tn in lines if tn != back["tracking_number"])
     # The shop's payable (a credit: negative) is this remittance plus what is not remitted yet: the uncollected
     # parcel's booking fees. The cancelled parcel nets to zero.
     assert -payable == rem["total"] - uncollected["price"]["total"]
