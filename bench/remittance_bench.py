@@ -107,7 +107,8 @@ async def bench(url: str, dsn: str, shops: int, per_shop: int) -> dict:
         t = time.perf_counter()
         first = await payouts.run(pool, payouts.store_payees(redis), as_of)
         run_s = time.perf_counter() - t
-        print(f"run: {run_s:.1f} s, {first['lines']:,} lines, {first['remittances']:,} remittances", flush=True)
+        print(f"run: {run_s:.1f} s, {first['lines']:,} lines, {first['remittances']:,} remittances, phases "
+              f"{first['phase_seconds']}", flush=True)
         t = time.perf_counter()
         second = await payouts.run(pool, payouts.store_payees(redis), as_of)
         again_s = time.perf_counter() - t
