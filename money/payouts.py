@@ -114,6 +114,7 @@ SELECT o.* FROM (
 
 # Then each candidate's postings summed: a COD parcel with no collection posted is not settled and drops out.
 SETTLED_LINES = f"""
+CREATE TEMP TABLE remit_settled ON COMMIT DROP AS
 SELECT o.shop_id, o.tracking_number, o.at, a.collected, a.shipping, a.cod_fee, a.insurance, a.vat
   FROM remit_open o JOIN (
     SELECT p.tracking_number, bool_or(p.kind = 'cod_collected') AS has_collection,
@@ -160,8 +161,13 @@ ON CONFLICT (id) DO UPDATE SET count = r.count + EXCLUDED.count, collected = r.c
  WHERE r.status IN ('scheduled', 'held')
 RETURNING r.id, r.status, (xmax = 0) AS created"""
 
-LINE_COLUMNS = ("tracking_number", "remittance_id", "delivered_at", "collected", "shipping", "cod_fee", "insurance",
-                "vat", "net")
+# The lines each remittance took (remit_pick, from make_remittance), with their amounts as the query found them.
+INSERT_LINES = """
+INSERT INTO remittance_lines (tracking_number, remittance_id, delivered_at, collected, shipping, cod_fee, insurance,
+                              vat, net)
+SELECT s.tracking_number, k.remittance_id, s.at, s.collected, s.shipping, s.cod_fee, s.insurance, s.vat,
+       s.collected - s.shipping - s.cod_fee - s.insurance - s.vat
+  FROM remit_pick k JOIN remit_settled s ON s.tracking_number = k.tracking_number"""
 HISTORY_COLUMNS = ("remittance_id", "status", "made_by", "note")
 
 
@@ -221,13 +227,18 @@ async def run(pool: asyncpg.Pool, payees: Payees, as_of: date | None = None, *, 
                                        "ORDER BY id LIMIT 1", as_of, made_by)
             if done is not None:
                 return {**_run_view(done), "skipped": True}
-        await conn.execute(f"SET LOCAL work_mem = '{RUN_WORK_MEM}'")
+        await conn.execute(f"SET LOCAL work_mem = '{RUN_WORK_MEM}'; SET LOCAL DateStyle = 'ISO'; "
+                           "SET LOCAL TimeZone = 'UTC'")
         run_id = await conn.fetchval("INSERT INTO remittance_runs (as_of, made_by) VALUES ($1, $2) RETURNING id",
                                      as_of, made_by)
         phases = {"query": time.perf_counter()}
         await conn.execute(OPEN_CANDIDATES, day_end(as_of))
         await conn.execute("ANALYZE remit_open")
-        rows = await conn.fetch(SETTLED_LINES)
+        await conn.execute(SETTLED_LINES)
+        # the time as text (ISO, UTC: set for this transaction): the lines need it as a string, and the rows
+        # written go from this table to remittance_lines in SQL, so no timestamp is decoded or encoded here
+        rows = await conn.fetch("SELECT shop_id, tracking_number, at::text AS at, collected, shipping, cod_fee, "
+                                "insurance, vat FROM remit_settled")
         phases["query"] = time.perf_counter() - phases["query"]
         open_shops = await conn.fetch("SELECT DISTINCT shop_id FROM remittances WHERE status = ANY($1::text[])",
                                       list(OPEN))
@@ -259,17 +270,16 @@ def _run_view(row) -> dict[str, Any]:
             "shops": row["shops"], "remittances": row["remittances"], "total": row["total"]}
 
 
-def _lines(rows: Iterable) -> tuple[list[Line], dict[str, datetime]]:
-    lines, at = [], {}
+def _lines(rows: Iterable) -> list[Line]:
+    lines = []
     for r in rows:
         try:
-            lines.append(Line(r["tracking_number"], r["at"].isoformat(), r["collected"], r["shipping"],
+            lines.append(Line(r["tracking_number"], r["at"], r["collected"], r["shipping"],
                               r["cod_fee"], r["insurance"], r["vat"]))
         except RemittanceLineInvalid as exc:  # one broken parcel must not stop every shop's payout
             log.warning("remittance run: line left out: %s", exc)
             continue
-        at[r["tracking_number"]] = r["at"]
-    return lines, at
+    return lines
 
 
 def _decide(rows: list, payees: dict[int, Payee], as_of: date, taken: dict[int, str]):
@@ -284,20 +294,20 @@ def _decide(rows: list, payees: dict[int, Payee], as_of: date, taken: dict[int, 
             counts["deferred_lines"] += len(group)
             continue
         payee = payees.get(shop_id) or Payee(shop_id)
-        lines, at = _lines(group)
+        lines = _lines(group)
         result = make_remittance(shop_id, lines, as_of, policy().cycle(payee.plan), working_day,
                                  account_verified=payee.payable)
         counts["rolled_over_lines"] += len(result.rolled_over)
         counts["waiting_lines"] += len(result.waiting)
         if result.remittance is not None:
-            made.append((result.remittance, payee, at))
+            made.append((result.remittance, payee))
     return made, counts
 
 
 async def _write(conn: asyncpg.Connection, run_id: int, as_of: date, made: list, made_by: str,
                  history: list[tuple]) -> dict[str, Any]:
     cols: list[list] = [[] for _ in range(12)]
-    for rem, payee, _ in made:
+    for rem, payee in made:
         fees = rem.fee_totals()
         for col, v in zip(cols, (rem.id, rem.shop_id, rem.status, rem.hold_reason, payee.sheba, len(rem.lines),
                                  rem.collected, fees["shipping"], fees["cod_fee"], fees["insurance"], fees["vat"],
@@ -306,7 +316,7 @@ async def _write(conn: asyncpg.Connection, run_id: int, as_of: date, made: list,
     written = {r["id"]: r for r in await conn.fetch(UPSERT, run_id, as_of, *cols)} if made else {}
     lines, summary = [], {"shops": 0, "remittances": 0, "scheduled": 0, "held": 0, "lines": 0, "total": 0,
                           "added_to_earlier": 0}
-    for rem, _payee, at in made:
+    for rem, _payee in made:
         if rem.id not in written:
             continue
         summary["shops"] += 1
@@ -320,10 +330,12 @@ async def _write(conn: asyncpg.Connection, run_id: int, as_of: date, made: list,
             summary["added_to_earlier"] += 1
             history.append((rem.id, written[rem.id]["status"], made_by,
                             f"{len(rem.lines)} lines added by run {run_id}"))
-        lines.extend((x.tracking_number, rem.id, at[x.tracking_number], x.collected, x.shipping, x.cod_fee,
-                      x.insurance, x.vat, x.net) for x in rem.lines)
+        lines.extend((x.tracking_number, rem.id) for x in rem.lines)
     if lines:
-        await conn.copy_records_to_table("remittance_lines", records=lines, columns=LINE_COLUMNS)
+        await conn.execute("CREATE TEMP TABLE remit_pick (tracking_number text, remittance_id text) ON COMMIT DROP")
+        await conn.copy_records_to_table("remit_pick", records=lines)
+        await conn.execute("ANALYZE remit_pick; ANALYZE remit_settled")
+        await conn.execute(INSERT_LINES)
     if history:
         await conn.copy_records_to_table("remittance_history", records=history, columns=HISTORY_COLUMNS)
     return summary
