@@ -14,6 +14,7 @@ from money.remit_cli import names_from
 from money.remittance import RemittanceTransitionInvalid
 from money.rules import shop_payable
 from tests.money.remit_flow import FAR, collected, count
+from tracking.events import outbox_entry
 
 NS = {"p": pain001.NAMESPACE}
 
@@ -85,6 +86,10 @@ async def test_mark_paid_posts_the_payout_once_and_tells_the_shop(client, shop, 
     event = orjson.loads(fields[b"e"])
     assert await redis.xlen(keys.shop_feed(shop.id)) == feed_before + 1
     assert (event["id"], event["type"], event["data"]["total"]) == (event_id, "remittance_paid", rem["total"])
+    outbox = await redis.xrevrange(keys.partition_events(keys.partition_of(shop.id)), count=50)
+    runs = [outbox_entry([x for kv in fields.items() for x in kv]) for _, fields in outbox]
+    assert any(sid == str(shop.id).encode() and orjson.loads(raw)["id"] == event_id
+               for sid, evs in runs for _, raw in evs)  # where the webhook dispatchers read it
     resp = await client.get("/v1/events", headers=shop.headers, params={"limit": "500"})
     assert resp.status == 200
     assert event_id in {e["id"] for e in (await resp.json())["data"]}
