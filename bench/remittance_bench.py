@@ -36,7 +36,6 @@ from kernel.store import keys  # noqa: E402
 from money import payout_ops, payouts  # noqa: E402
 from money.accounts import example_bank  # noqa: E402
 from money.migrate import migrate  # noqa: E402
-from money.remit_cli import names_from  # noqa: E402
 
 OFFICE = "IFN-01"
 FEES = (("revenue:shipping", 450_000), ("revenue:cod_fee", 120_000), ("revenue:insurance", 25_000),
@@ -115,7 +114,7 @@ async def bench(url: str, dsn: str, shops: int, per_shop: int) -> dict:
         second = await payouts.run(pool, payouts.store_payees(redis), as_of)
         again_s = time.perf_counter() - t
         t = time.perf_counter()
-        body, summary = await payout_ops.payout_file(pool, first["run_id"], "pain001", names_from(redis), "bench")
+        body, summary = await payout_ops.payout_file(pool, first["run_id"], "pain001", payouts.store_names(redis), "bench")
         file_s = time.perf_counter() - t
     finally:
         await pool.close()

@@ -90,6 +90,16 @@ def store_payees(redis) -> Payees:
     return read
 
 
+def store_names(redis):
+    """Shops' names from their records in the store, for the payout files."""
+    read = store_payees(redis)
+
+    async def names(shop_ids: list[int]) -> dict[int, str]:
+        return {sid: p.name for sid, p in (await read(shop_ids)).items()}
+
+    return names
+
+
 working_day = functools.lru_cache(maxsize=4096)(workdays.is_working_day)
 
 _F = "coalesce(sum(-e.amount) FILTER (WHERE {}), 0)::bigint"
