@@ -32,8 +32,7 @@ from kernel.settings import Config, MoneySettings, TrackingConfig
 from kernel.store.client import async_client, durability_report, open_store
 from kernel.store.upgrade import upgrade
 from money import cli as money_cli
-from money import dispute_cli
-from money import remit_cli
+from money import dispute_cli, remit_cli
 from money.accounts import bank_fields, public, set_bank, set_legal
 from money.pg import open_database
 from money.scheduler import serve as serve_remittances

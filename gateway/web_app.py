@@ -36,8 +36,8 @@ from kernel.settings import Config
 from kernel.store.batcher import Batcher
 from kernel.store.client import async_client
 from money import accounts as money_accounts
-from money import shop_web as money_shop_web
 from money import operator_web as money_operator_web
+from money import shop_web as money_shop_web
 from money import web as money_web
 from notify import web as notify_web
 from panel import web as panel_web
