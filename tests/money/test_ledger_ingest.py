@@ -5,6 +5,7 @@ set, each event posted once even when two writers race."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import datetime, timezone
 
 import asyncpg
@@ -13,6 +14,8 @@ import pytest
 from money import ledger
 from money.migrate import migrate
 from money.rules import Posting
+from money.worker import LedgerWorker
+from tests.money.conftest import book, isfahan
 
 # the account pattern of migration 0003, which ledger_account_ok replaced
 PATTERN = (r"^(shop:[0-9]+:payable|postman:[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+:cash|office:[A-Za-z0-9_.-]+:cash|"
@@ -117,3 +120,23 @@ async def test_a_writer_racing_another_on_one_event_posts_it_once(db: asyncpg.Co
     assert await db.fetchval("SELECT count(*) FROM postings WHERE event_id = 'evt_R_1'") == 1
     assert await ledger.balance(db, "shop:7:payable") == -2000
     assert await ledger.write(db, [_posting("evt_R_1"), _posting("evt_R_2")]) == 0  # read again: nothing new
+
+
+async def test_a_worker_reading_ahead_and_cancelled_mid_stream_loses_nothing(client, shop, redis, pool,
+                                                                             group) -> None:
+    n = 200
+    for start in range(0, n, 100):
+        await book(client, shop, [isfahan(i) for i in range(start, start + 100)])
+    ahead = LedgerWorker(redis, pool, "reads-ahead", group=group, read_count=2)
+    task = asyncio.create_task(ahead.run())
+    while ahead.posted < 20:  # it has posted a batch, and read the next one while committing it
+        await asyncio.sleep(0.01)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    # what it read and did not acknowledge is pending: another consumer takes it over
+    await LedgerWorker(redis, pool, "heir", group=group, claim_idle_ms=0).drain()
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM postings WHERE kind = 'booking'") == n
+        assert await conn.fetchval("SELECT count(DISTINCT event_id) FROM postings") == n
+    assert sum([(await redis.xpending(f"{{p{p}}}:events", group))["pending"] for p in range(64)]) == 0
