@@ -54,18 +54,19 @@ CREATE TRIGGER postings_written AFTER INSERT ON postings REFERENCING NEW TABLE A
     FOR EACH STATEMENT EXECUTE FUNCTION ledger_postings_written();
 
 -- NEW is the row as its statement inserted it, whatever happened to it since. The range holds every posting
--- of the statement and maybe others of the transaction (checked too: all must balance at commit); each is
--- summed through the entries' primary key, a plan that cannot turn into a scan of the whole table. Once
--- checked, a posting takes no more entries (ledger_entries_own_posting reads barid.balanced_upto).
+-- of the statement and maybe others of the transaction (checked too: all must balance at commit). The entries
+-- of the range are summed in one pass of their primary key and joined to the postings by merge or hash: a
+-- nested loop would sum the whole range again for each posting, so the function forbids it. Once checked, a
+-- posting takes no more entries (ledger_entries_own_posting reads barid.balanced_upto).
 CREATE FUNCTION ledger_balance_check() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     bad record;
 BEGIN
-    SELECT p.id, s.n, s.total INTO bad
-      FROM postings p,
-           LATERAL (SELECT count(*) AS n, coalesce(sum(e.amount), 0) AS total FROM entries e
-                     WHERE e.posting_id = p.id) AS s
-     WHERE p.id BETWEEN NEW.low AND NEW.high AND p.xact = NEW.xact AND (s.n < 2 OR s.total <> 0)
+    SELECT p.id, coalesce(s.n, 0) AS n, coalesce(s.total, 0) AS total INTO bad
+      FROM postings p
+      LEFT JOIN (SELECT e.posting_id, count(*) AS n, sum(e.amount) AS total FROM entries e
+                  WHERE e.posting_id BETWEEN NEW.low AND NEW.high GROUP BY e.posting_id) AS s ON s.posting_id = p.id
+     WHERE p.id BETWEEN NEW.low AND NEW.high AND p.xact = NEW.xact AND (s.n IS NULL OR s.n < 2 OR s.total <> 0)
      LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'posting % does not balance: % entries summing to % rials', bad.id, bad.n, bad.total
@@ -75,6 +76,6 @@ BEGIN
         coalesce(nullif(current_setting('barid.balanced_upto', true), ''), '0')::bigint)::text, true);
     DELETE FROM ledger_balance_checks WHERE xact = NEW.xact AND low = NEW.low AND high = NEW.high;
     RETURN NULL;
-END $$;
+END $$ SET enable_nestloop = off;
 CREATE CONSTRAINT TRIGGER posting_balances AFTER INSERT ON ledger_balance_checks
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ledger_balance_check();
