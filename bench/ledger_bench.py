@@ -121,7 +121,7 @@ async def ledger_phase(url: str, dsn: str, events: list[dict], docs: dict, worke
         await migrate(conn)
     await ensure_groups(redis)
     await fill_store(redis, events, docs)
-    ws = [LedgerWorker(redis, pool, f"bench-{i}", read_count=max(1, batch // keys.OUTBOX_RUN // 8))
+    ws = [LedgerWorker(redis, pool, f"bench-{i}", read_count=max(1, batch // keys.OUTBOX_RUN // 8), url=url)
           for i in range(workers)]
     cpu0, start = cpu_seconds(), time.perf_counter()
     await asyncio.gather(*(w.drain() for w in ws))
@@ -130,6 +130,8 @@ async def ledger_phase(url: str, dsn: str, events: list[dict], docs: dict, worke
     async with pool.acquire() as conn:
         posted = await conn.fetchval("SELECT count(*) FROM postings")
     assert posted == len(events), (posted, len(events))
+    for w in ws:
+        w.close()
     await pool.close()
     await redis.aclose()
     return len(events) / elapsed

@@ -122,20 +122,26 @@ async def test_a_writer_racing_another_on_one_event_posts_it_once(db: asyncpg.Co
     assert await ledger.write(db, [_posting("evt_R_1"), _posting("evt_R_2")]) == 0  # read again: nothing new
 
 
-async def test_a_worker_reading_ahead_and_cancelled_mid_stream_loses_nothing(client, shop, redis, pool,
-                                                                             group) -> None:
+async def test_a_worker_reading_ahead_and_cancelled_mid_stream_loses_nothing(client, shop, redis, pool, group,
+                                                                             store_url) -> None:
     n = 200
     for start in range(0, n, 100):
         await book(client, shop, [isfahan(i) for i in range(start, start + 100)])
-    ahead = LedgerWorker(redis, pool, "reads-ahead", group=group, read_count=2)
+    # (its store calls go down the batcher's own connection, as a worker process's do)
+    ahead = LedgerWorker(redis, pool, "reads-ahead", group=group, read_count=2, url=store_url)
     task = asyncio.create_task(ahead.run())
     while ahead.posted < 20:  # it has posted a batch, and read the next one while committing it
         await asyncio.sleep(0.01)
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
-    # what it read and did not acknowledge is pending: another consumer takes it over
-    await LedgerWorker(redis, pool, "heir", group=group, claim_idle_ms=0).drain()
+    ahead.close()
+    # what it read and did not acknowledge is pending: another consumer takes it over, even from a store that
+    # has forgotten the scripts since (a restart): they are loaded again
+    await redis.script_flush()
+    heir = LedgerWorker(redis, pool, "heir", group=group, claim_idle_ms=0, url=store_url)
+    await heir.drain()
+    heir.close()
     async with pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM postings WHERE kind = 'booking'") == n
         assert await conn.fetchval("SELECT count(DISTINCT event_id) FROM postings") == n
