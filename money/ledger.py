@@ -35,8 +35,9 @@ SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::tex
 ON CONFLICT (tracking_number) DO NOTHING"""
 
 INSERT_DELIVERIES = """
-INSERT INTO deliveries (tracking_number, event_id, shop_id, office, business_date, cod_amount)
-SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::date[], $6::bigint[])
+INSERT INTO deliveries (tracking_number, event_id, shop_id, office, business_date, cod_amount, delivered_at)
+SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::date[], $6::bigint[],
+                     $7::timestamptz[])
 ON CONFLICT DO NOTHING"""
 
 
@@ -124,7 +125,7 @@ async def _deliveries(conn: asyncpg.Connection, deliveries: list[Posting]) -> No
         await conn.execute(INSERT_DELIVERIES, [d.tracking_number for d in deliveries],
                            [d.event_id for d in deliveries], [d.shop_id for d in deliveries],
                            [d.office for d in deliveries], [d.business_date for d in deliveries],
-                           [d.facts["cod_amount"] for d in deliveries])
+                           [d.facts["cod_amount"] for d in deliveries], [d.occurred_at for d in deliveries])
 
 
 async def _insert(conn: asyncpg.Connection, batch: list[Posting], reverses: list[int | None] | None = None) -> int:
