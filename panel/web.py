@@ -23,7 +23,7 @@ from kernel.errors import FieldError, PayloadTooLarge, UnsupportedMediaType, val
 from kernel.http import client_address, json_response, read_json
 from kernel.templates import render
 
-from . import handover_forms, sheets
+from . import handover_forms, return_forms, sheets
 from .accounts import Accounts
 from .sessions import (
     COOKIE,
@@ -40,7 +40,7 @@ ACCOUNTS = web.AppKey("panel_accounts", Accounts)
 SESSIONS = web.AppKey("panel_sessions", Sessions)
 STATIC = Path(__file__).with_name("static")
 ASSETS = {"panel.js": "text/javascript", "panel.css": "text/css", "handover.js": "text/javascript",
-          "money.js": "text/javascript"}
+          "money.js": "text/javascript", "returns.js": "text/javascript"}
 # What aiohttp raises for a body that is not the form its Content-Type claims (no boundary, broken part headers).
 _MALFORMED = (ValueError, AssertionError, HttpProcessingError)
 PRE_COOKIE = "barid_panel_pre"  # the sign-in form's CSRF token, double-submitted (there is no session yet)
@@ -61,8 +61,9 @@ PAGES = {  # path -> (template, Persian title, owner only)
     "settings": ("settings.html", "تنظیمات فروشگاه", True),
     "pickups": ("pickups.html", "جمع‌آوری از فروشگاه", False),
     "manifests": ("manifests.html", "فهرست‌های تحویل به پست", False),
+    "returns": ("returns.html", "مرجوعی‌ها و بازگشت‌ها", False),
 }
-EXTRA = {"pickups": handover_forms.pickup_form}  # page -> more of its template's context, made per request
+EXTRA = {"pickups": handover_forms.pickup_form, "returns": return_forms.return_form}  # page -> more of its template's context, made per request
 
 
 def _secure(request: web.Request) -> bool:

@@ -50,7 +50,7 @@ def parse_return(body: Any) -> tuple[str, str] | list[FieldError]:
     reason = body.get("reason")
     if not isinstance(reason, str) or reason not in REASONS:
         errs.append(FieldError("reason", "return_reason_invalid", f"Must be one of: {', '.join(REASONS)}.",
-                               f"علت بازگشت باید یکی از {'، '.join(REASONS)} باشد."))
+                               f"علت بازگشت را انتخاب کنید: {'، '.join(REASONS.values())}."))
     return errs or (tn, reason)  # type: ignore[return-value]
 
 

@@ -1,5 +1,6 @@
 /* Barid shop panel: the handover screens (pickups, manifests), on /v1/pickups and /v1/manifests with the session
-   and its CSRF token. Loaded after panel.js on those two pages only; uses its helpers (window.BaridPanel). */
+   and its CSRF token. Loaded after panel.js on those pages (and on returns, for its form helpers); uses its helpers
+   (window.BaridPanel). */
 "use strict";
 (function () {
   var P = window.BaridPanel, api = P.api, el = P.el, fa = P.fa, when = P.when, latin = P.latin;
@@ -193,6 +194,7 @@
     show(); list();
   }
 
+  P.forms = {clear: clearErrors, show: showErrors, busy: busy};  // the returns screen's form, one copy
   var pages = {pickups: pickups, manifests: manifests};
   document.addEventListener("DOMContentLoaded", function () {
     var page = pages[document.body.dataset.page];

@@ -9,7 +9,7 @@
   var DAY = new Intl.DateTimeFormat("fa-IR-u-ca-persian", {dateStyle: "medium", timeZone: "Asia/Tehran"});
   var STATUS = {pre_transit: "ثبت‌شده، در انتظار تحویل به پست", in_transit: "در راه", out_for_delivery: "در حال توزیع",
     failed_attempt: "تحویل ناموفق", delivered: "تحویل‌شده", returning: "در حال بازگشت",
-    returned_to_sender: "بازگشته به فرستنده", cancelled: "لغوشده", booked: "ثبت‌شده"};
+    returned_to_sender: "بازگشته به فرستنده", returned: "بازگشته به فروشگاه", cancelled: "لغوشده", booked: "ثبت‌شده"};
   var ACTIONS = {reattempt: "تلاش دوباره برای تحویل", reschedule: "تحویل در روز دیگر", update_contact: "اصلاح تلفن یا نشانی",
     hold_at_office: "نگه‌داری در ادارهٔ پست برای دریافت حضوری", return_to_sender: "بازگرداندن به فروشگاه"};
   var SERVICE = {pishtaz: "پیشتاز", sefareshi: "سفارشی"};
@@ -137,6 +137,11 @@
        ["هزینهٔ ارسال", s.price != null ? rials(s.price) : "—"],
        ["پرداخت", s.payment && s.payment.type === "cod" ? "پس‌کرایه، " + rials(s.payment.goods_value) : "پیش‌کرایه"],
        ["ثبت", when(s.created_at)]].forEach(function (p) { dl.append(el("dt", {text: p[0]}), el("dd", {text: p[1] || "—"})); });
+      // A return and its original name each other (returns.legs): each number opens its own page.
+      [["return_of", s.kind === "buyer_return" ? "مرجوعیِ مرسولهٔ" : "بازگشتِ مرسولهٔ"], ["return_leg", "مرسولهٔ بازگشت"]].forEach(function (p) {
+        if (s[p[0]]) dl.append(el("dt", {text: p[1]}), el("dd", {}, el("a", {id: p[0].replace("_", "-"), dir: "ltr",
+          href: "/shop/parcels/" + encodeURIComponent(s[p[0]]), text: s[p[0]]})));
+      });
       box.append(dl);
       var h = $("#history");
       (s.history || []).slice().reverse().forEach(function (e) {
@@ -363,7 +368,7 @@
 
   // For the page scripts loaded after this one (handover.js): the same helpers, one copy.
   window.BaridPanel = {api: api, el: el, fa: fa, rials: rials, when: when, latin: latin, jalaliISO: jalaliISO,
-                       dateBound: dateBound, problemText: problemText, DAY: DAY};
+                       dateBound: dateBound, problemText: problemText, DAY: DAY, STATUS: STATUS};
 
   var pages = {parcels: function () { return $("#parcel") ? parcel() : parcels(); }, book: book, upload: upload,
                labels: labels, ndr: ndr, settings: settings};

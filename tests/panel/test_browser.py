@@ -28,7 +28,7 @@ from .conftest import PASSWORD
 
 STATIC = Path(__file__).resolve().parents[2] / "panel" / "static"
 BUDGET_GZ = 100 * 1024  # the budget: the panel's JavaScript and CSS, gzipped
-PAGES = ("parcels", "book", "upload", "labels", "ndr", "settings", "pickups", "manifests")
+PAGES = ("parcels", "book", "upload", "labels", "ndr", "settings", "pickups", "manifests", "returns")
 
 
 def _screens(tmp_path: Path) -> Path:
