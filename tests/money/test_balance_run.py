@@ -14,7 +14,7 @@ from kernel.settings import Config
 from money import ledger, payouts, shop_money
 from money.policy import policy
 from money.remittance import SCHEDULED
-from money.rules import COD_FEE, INSURANCE, SHIPPING, VAT, Posting, shop_payable
+from money.rules import INSURANCE, SHIPPING, VAT, Posting, shop_payable
 from tests.money.conftest import book, isfahan
 from tests.money.facts import FEES, OFFICE, post_parcel, tn_of
 from tests.money.remit_flow import FAR, collected, returned
