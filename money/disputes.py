@@ -91,7 +91,7 @@ async def open_dispute(conn: asyncpg.Connection, shop_id: int, tn: str, kind: st
         held_rem = None
         if line is None:
             lines = await unremitted(conn, shop_id, tn)
-            held = max(0, lines[0].net) if lines else 0
+            held = max(0, lines[0][0].net) if lines else 0
         elif line["status"] in ("scheduled", "held"):
             held, held_rem = max(0, line["net"]), line["remittance_id"]
         else:  # sent, paid or failed: the money has left (or is being sent again); nothing left to hold

@@ -1,17 +1,11 @@
 """The remittance run: as of a Tehran day, every shop's settled lines not yet remitted become its remittance.
 
-A line is a parcel whose money has settled, read from the ledger in one set-based query:
-
-* a delivered parcel: prepaid at its delivery, cash on delivery once its ``cod_collected`` posting exists (a
-  COD parcel delivered with no collection recorded waits: the cash close names it);
-* a parcel returned to its sender: at its return posting (nothing collected: its fees and the return fee are a
-  deduction line, collected 0).
-
-Each line carries, per parcel, what its postings moved: ``collected`` (the ``cod_collected`` credit to the
-shop's payable) and every fee (the booking's, less a cancellation's reversal, plus a return fee), so a line's
-net is exactly what its postings moved on the shop's payable, and the shop's payable equals its unpaid
-remittances plus its lines not remitted yet, to the rial (manual adjustments aside: docs/remittances.md). A
-cancelled parcel nets to zero and never makes a line. A parcel under an open dispute stays out until resolved.
+The lines are the shop's settled parcels not remitted yet, as money/lines.py (the one rule, which the shop's
+balance reads too) defines them, read for every shop in one set-based query: delivered COD parcels once their
+collection is posted, delivered prepaid parcels and returned ones as deduction lines (collected 0), settled before
+the run day's end and not under an open dispute. A line's net is exactly what its postings moved on the shop's
+payable, so the shop's payable equals its unpaid remittances plus its lines not remitted yet, to the rial (manual
+adjustments aside: docs/remittances.md).
 
 ``money.remittance.make_remittance`` decides per shop (cycle from the policy and the shop's plan, working days
 from kernel/postal/workdays.py, the minimum payout, an unverified account holding it). The writes are batched
@@ -34,6 +28,7 @@ import asyncpg
 from kernel.postal import workdays
 from kernel.postal.timeutil import IRAN_TIME
 
+from . import lines
 from .policy import policy
 from .remittance import (
     FAILED,
@@ -102,42 +97,6 @@ def store_names(redis):
 
 working_day = functools.lru_cache(maxsize=4096)(workdays.is_working_day)
 
-_F = "coalesce(sum(-e.amount) FILTER (WHERE {}), 0)::bigint"
-# Set-based, in two steps. First the candidates (settled, before the day's end, not remitted, not disputed) into a
-# temporary table, analysed, so the planner knows whether the run is large (hash joins over the ledger, one hash
-# aggregate) or small (index lookups per parcel) before it joins them to their postings and entries.
-OPEN_CANDIDATES = """
-CREATE TEMP TABLE remit_open ON COMMIT DROP AS
-SELECT o.* FROM (
-    SELECT d.tracking_number, d.shop_id,
-           coalesce(d.delivered_at, (d.business_date + time '08:00') AT TIME ZONE 'UTC') AS at,
-           coalesce(p.payment_type, 'prepaid') = 'cod' AS cod
-      FROM deliveries d LEFT JOIN parcels p ON p.tracking_number = d.tracking_number
-     WHERE coalesce(d.delivered_at, (d.business_date + time '08:00') AT TIME ZONE 'UTC') < $1
-    UNION ALL
-    SELECT r.tracking_number, r.shop_id, min(r.occurred_at), false FROM postings r
-     WHERE r.kind = 'return' AND NOT EXISTS (SELECT 1 FROM deliveries d2 WHERE d2.tracking_number = r.tracking_number)
-     GROUP BY r.tracking_number, r.shop_id HAVING min(r.occurred_at) < $1
-) o
- WHERE NOT EXISTS (SELECT 1 FROM remittance_lines l WHERE l.tracking_number = o.tracking_number)
-   AND NOT EXISTS (SELECT 1 FROM disputes x WHERE x.tracking_number = o.tracking_number AND x.status = 'open')"""
-
-# Then each candidate's postings summed: a COD parcel with no collection posted is not settled and drops out.
-SETTLED_LINES = f"""
-CREATE TEMP TABLE remit_settled ON COMMIT DROP AS
-SELECT o.shop_id, o.tracking_number, o.at, a.collected, a.shipping, a.cod_fee, a.insurance, a.vat
-  FROM remit_open o JOIN (
-    SELECT p.tracking_number, bool_or(p.kind = 'cod_collected') AS has_collection,
-           {_F.format("p.kind = 'cod_collected' AND e.account LIKE 'shop:%'")} AS collected,
-           {_F.format("e.account = 'revenue:shipping'")} AS shipping,
-           {_F.format("e.account = 'revenue:cod_fee'")} AS cod_fee,
-           {_F.format("e.account = 'revenue:insurance'")} AS insurance,
-           {_F.format("e.account = 'vat:payable'")} AS vat
-      FROM postings p JOIN entries e ON e.posting_id = p.id
-     WHERE p.kind IN ('booking', 'cod_collected', 'cancellation', 'return')
-       AND p.tracking_number IN (SELECT tracking_number FROM remit_open)  -- S10 numbers are unique across shops
-     GROUP BY p.tracking_number) a ON a.tracking_number = o.tracking_number
- WHERE NOT o.cod OR a.has_collection"""
 # Memory for the run's joins and aggregate (this transaction only): a large run stays off the disk.
 RUN_WORK_MEM = "256MB"
 
@@ -242,9 +201,7 @@ async def run(pool: asyncpg.Pool, payees: Payees, as_of: date | None = None, *, 
         run_id = await conn.fetchval("INSERT INTO remittance_runs (as_of, made_by) VALUES ($1, $2) RETURNING id",
                                      as_of, made_by)
         phases = {"query": time.perf_counter()}
-        await conn.execute(OPEN_CANDIDATES, day_end(as_of))
-        await conn.execute("ANALYZE remit_open")
-        await conn.execute(SETTLED_LINES)
+        await lines.create_settled(conn, day_end(as_of))
         # the time as text (ISO, UTC: set for this transaction): the lines need it as a string, and the rows
         # written go from this table to remittance_lines in SQL, so no timestamp is decoded or encoded here
         rows = await conn.fetch("SELECT shop_id, tracking_number, at::text AS at, collected, shipping, cod_fee, "

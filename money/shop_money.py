@@ -1,14 +1,18 @@
 """What a shop reads of its money: its balance, its remittances and their lines (docs/remittances.md, "What the
 shop sees").
 
-Every COD parcel the shop was paid for by a buyer is in exactly one place, so the figures add up to the rial:
+Every settled parcel of the shop is in exactly one place, so the figures add up to the rial:
 
     collected = fees + remitted + in_flight + on_hold + due_now + pending
 
 * in a remittance (money/migrations/0003_remittances.sql): ``paid`` is remitted, ``scheduled``/``sent`` in flight,
   ``held`` on hold, ``failed`` due now (the bank refused it; it is due again);
-* not yet in one (its collection in the ledger, its fees from its booking posting): under an open dispute it is on
-  hold, else due now once its payout day (money/settlement.py) has come, else pending until that day.
+* not yet in one: the lines the remittance run would take, by the run's own rule (money/lines.py: a collected COD
+  parcel, and the deduction lines of a delivered prepaid parcel and of a returned one): under an open dispute it
+  is on hold, else due now once its payout day (money/settlement.py) has come, else pending until that day.
+
+A deduction line's net is negative and lowers ``due_now`` or ``pending``; a negative due total is carried to the
+next payout day (the run pays nothing for it), never paid by the shop here.
 
 Amounts are net of the post's fees except ``collected`` and ``fees``. Reads only: the remittance run (another
 module) writes remittances; disputes (money/disputes.py) hold and release them.
@@ -27,37 +31,13 @@ import asyncpg
 from kernel.errors import FieldError, NotFound, validation_failed
 from kernel.postal.timeutil import IRAN_TIME
 
+from . import lines
 from .policy import Cycle
 from .remittance import FEE_KINDS, STATUS_FA, STATUSES, Line, Remittance
-from .rules import shop_payable
 from .settlement import WorkingDay, next_working_day, payout_date
 
 FETCH_ROWS = 2000  # rows per round trip of a streamed statement: few round trips, little memory
 HOLD_FA = {"unverified_account": "حساب بانکی فروشگاه تأیید نشده است", "open_dispute": "اعتراض باز روی یکی از مرسوله‌ها"}
-
-# The shop's collected COD parcels that are in no remittance yet: the collection (the shop payable's credits of
-# its cod_collected postings), the fees its booking posting charged, and when it was delivered (the delivery's
-# time; the collection's for rows without one). From the shop's deliveries (indexed by shop), each parcel's
-# postings by its tracking number (indexed).
-UNREMITTED = """
-SELECT d.tracking_number, coalesce(d.delivered_at, c.at) AS delivered_at, c.collected,
-       f.shipping, f.cod_fee, f.insurance, f.vat
-  FROM deliveries d
-  CROSS JOIN LATERAL (
-        SELECT (-sum(e.amount))::bigint AS collected, min(p.occurred_at) AS at
-          FROM postings p JOIN entries e ON e.posting_id = p.id
-         WHERE p.tracking_number = d.tracking_number AND p.kind = 'cod_collected' AND e.account = $2) c
-  CROSS JOIN LATERAL (
-        SELECT coalesce(-sum(e.amount) FILTER (WHERE e.account = 'revenue:shipping'), 0)::bigint AS shipping,
-               coalesce(-sum(e.amount) FILTER (WHERE e.account = 'revenue:cod_fee'), 0)::bigint AS cod_fee,
-               coalesce(-sum(e.amount) FILTER (WHERE e.account = 'revenue:insurance'), 0)::bigint AS insurance,
-               coalesce(-sum(e.amount) FILTER (WHERE e.account = 'vat:payable'), 0)::bigint AS vat
-          FROM postings p JOIN entries e ON e.posting_id = p.id
-         WHERE p.tracking_number = d.tracking_number AND p.kind = 'booking') f
- WHERE d.shop_id = $1 AND c.collected IS NOT NULL
-   AND NOT EXISTS (SELECT 1 FROM remittance_lines l WHERE l.tracking_number = d.tracking_number)
-   {only}
- ORDER BY delivered_at, d.tracking_number"""
 
 LINES = ("SELECT tracking_number, delivered_at, collected, shipping, cod_fee, insurance, vat, net "
          "FROM remittance_lines WHERE remittance_id = $1 ORDER BY delivered_at, tracking_number")
@@ -85,14 +65,13 @@ def line_of(r: asyncpg.Record) -> Line:
                 r["insurance"], r["vat"])
 
 
-async def unremitted(conn: asyncpg.Connection, shop_id: int, tracking_number: str | None = None) -> list[Line]:
-    """The shop's collected parcels in no remittance yet (one parcel's, with ``tracking_number``)."""
-    if tracking_number is None:
-        rows = await conn.fetch(UNREMITTED.format(only=""), shop_id, shop_payable(shop_id))
-    else:
-        rows = await conn.fetch(UNREMITTED.format(only="AND d.tracking_number = $3"), shop_id,
-                                shop_payable(shop_id), tracking_number)
-    return [line_of(r) for r in rows]
+async def unremitted(conn: asyncpg.Connection, shop_id: int, tracking_number: str | None = None,
+                     ) -> list[tuple[Line, bool]]:
+    """The shop's settled lines in no remittance yet (one parcel's, with ``tracking_number``), each with whether an
+    open dispute holds it: the run's own rule (money/lines.py), disputed parcels included and flagged."""
+    rows = await lines.settled(conn, shop_id=shop_id, tracking_number=tracking_number, disputed=True)
+    return [(Line(r["tracking_number"], _iso(r["at"]), r["collected"], r["shipping"], r["cod_fee"], r["insurance"],
+                  r["vat"]), r["disputed"]) for r in rows]
 
 
 def first_payout_day(today: date, cycle: Cycle, is_working_day: WorkingDay) -> date:
@@ -111,17 +90,17 @@ async def balance(conn: asyncpg.Connection, shop_id: int, cycle: Cycle, today: d
         "FROM remittances WHERE shop_id = $1 GROUP BY status", shop_id)}
     disputed = {r["tracking_number"] for r in await conn.fetch(
         "SELECT tracking_number FROM disputes WHERE shop_id = $1 AND status = 'open'", shop_id)}
-    lines = await unremitted(conn, shop_id)
+    flagged = await unremitted(conn, shop_id)
 
     def rem(*statuses: str, key: str = "total") -> int:
         return sum(by_status[s][key] for s in statuses if s in by_status)
 
-    collected = rem(*STATUSES, key="collected") + sum(x.collected for x in lines)
+    collected = rem(*STATUSES, key="collected") + sum(x.collected for x, _ in flagged)
     on_hold, due_now, pending_total = rem("held"), rem("failed"), 0
     pending: dict[date, list[int]] = {}
     eligible: list[Unremitted] = []
-    for line in lines:
-        if line.tracking_number in disputed:
+    for line, held in flagged:
+        if held:  # the run leaves it out until its dispute is closed
             on_hold += line.net
             continue
         day = payout_date(line.delivered_at, cycle, is_working_day)
@@ -133,7 +112,7 @@ async def balance(conn: asyncpg.Connection, shop_id: int, cycle: Cycle, today: d
             slot = pending.setdefault(day, [0, 0])
             slot[0] += 1
             slot[1] += line.net
-    figures = {"collected": collected, "fees": collected - rem(*STATUSES) - sum(x.net for x in lines),
+    figures = {"collected": collected, "fees": collected - rem(*STATUSES) - sum(x.net for x, _ in flagged),
                "remitted": rem("paid"), "in_flight": rem("scheduled", "sent"), "on_hold": on_hold,
                "due_now": due_now, "pending": pending_total}
     return {"shop_id": shop_id, "currency": "IRR", "as_of": today.isoformat(), **figures,

@@ -24,20 +24,22 @@ _EVENTS = f"Each change is an event on the shop's feed and webhooks ({', '.join(
 
 SCHEMAS = {
     "Balance": {
-        "type": "object", "description": "Every collected rial is in one place: collected = fees + remitted + "
-        "in_flight + on_hold + due_now + pending (docs/remittances.md).",
+        "type": "object", "description": "Every settled parcel's rials are in one place: collected = fees + "
+        "remitted + in_flight + on_hold + due_now + pending (docs/remittances.md). Settled as the remittance run "
+        "settles: COD once collected; delivered prepaid and returned parcels as deduction lines (negative net).",
         "required": ["shop_id", "currency", "as_of", "collected", "fees", "remitted", "in_flight", "on_hold",
                      "due_now", "pending", "pending_by_day", "open_disputes", "next_payout", "cycle"],
         "properties": {
             "shop_id": {"type": "integer"}, "currency": {"const": "IRR"}, "as_of": {"type": "string", "format": "date"},
-            "collected": {"type": "integer", "description": "Rials buyers paid for the shop's COD parcels."},
-            "fees": {"type": "integer", "description": "The post's fees on those parcels (shipping, COD fee, "
-                     "insurance, VAT)."},
+            "collected": {"type": "integer", "description": "Rials buyers paid for the shop's settled COD parcels."},
+            "fees": {"type": "integer", "description": "The post's fees on the settled parcels, COD, prepaid and "
+                     "returned (shipping, COD fee, insurance, VAT, return fees)."},
             "remitted": {**_NET, "description": "Paid to the shop (remittances `paid`)."},
             "in_flight": {**_NET, "description": "In remittances `scheduled` or `sent`."},
             "on_hold": {**_NET, "description": "In remittances `held`, and parcels under an open dispute."},
-            "due_now": {**_NET, "description": "Payout day come, in no remittance yet (or in a `failed` one)."},
-            "pending": {**_NET, "description": "Delivered, payout day not yet come."},
+            "due_now": {**_NET, "description": "Payout day come, in no remittance yet (or in a `failed` one): what "
+                   "the next run pays once at least the minimum payout; negative (deductions) is carried, not paid."},
+            "pending": {**_NET, "description": "Settled, payout day not yet come (deductions lower it)."},
             "pending_by_day": {"type": "array", "items": {"type": "object", "properties": {
                 "date": {"type": "string", "format": "date"}, "count": {"type": "integer"}, "amount": _NET}}},
             "open_disputes": {"type": "integer"},
