@@ -13,7 +13,8 @@
     for (var i = 2; i < arguments.length; i++) if (arguments[i] != null) n.append(arguments[i]);
     return n;
   }
-  function rials(n) { return NUM.format(n) + " ریال"; }
+  // a negative figure is what the shop owes (prepaid and return fees), carried to a later payout, never paid
+  function rials(n) { return n < 0 ? NUM.format(-n) + " ریال بدهی" : NUM.format(n) + " ریال"; }
   function day(iso) { return iso ? DAY.format(new Date(iso.slice(0, 10) + "T12:00:00Z")) : "—"; }
   function latin(s) { return String(s).replace(/[۰-۹]/g, function (d) { return d.charCodeAt(0) - 1776; }).replace(/[٠-٩]/g, function (d) { return d.charCodeAt(0) - 1632; }); }
   function problemText(p) {
