@@ -131,6 +131,11 @@ async def test_a_shop_is_paid_the_net_of_its_cod_parcels_to_the_rial(gw, cli, st
     again = await _json(await gw.post(f"/v1/offices/{OFFICE}/cash-closings", json=close,
                                       headers=staff.headers[OFFICE]), 409)
     assert again["code"] == "cash_close_already_closed"
+    office_day = await _json(await gw.get(f"/v1/offices/{OFFICE}/cash-closings?date={today}",
+                                          headers=staff.headers[OFFICE]))
+    assert office_day["declared_total"] == 2 * value and office_day["delivered_not_collected"] == []
+    sheet = await gw.get(f"/v1/offices/{OFFICE}/cash-closings/{closed['id']}/sheet", headers=staff.headers[OFFICE])
+    assert sheet.status == 200 and POSTMAN in await sheet.text()
 
     # -- before the run: the shop's balance names the payout day its cycle gives, and the amount ------------------
     net = 3 * (value - fees)
@@ -164,6 +169,11 @@ async def test_a_shop_is_paid_the_net_of_its_cod_parcels_to_the_rial(gw, cli, st
     (tx,) = ET.fromstring(body).findall(".//p:CdtTrfTxInf", {"p": pain001.NAMESPACE})
     assert int(tx.find("p:Amt/p:InstdAmt", {"p": pain001.NAMESPACE}).text) == net
     assert EXAMPLE_SHEBA.encode() in body
+    group = tmp_path / "batch.csv"  # the same batch for a bank portal's group transfer
+    code, export = cli("remittances", "export", "--run", str(run["run_id"]), "--format", "csv", "--out", str(group))
+    assert code == 0 and not export["sent_now"], export
+    (row,) = list(csv.reader(io.StringIO(group.read_text("utf-8-sig"))))[1:]
+    assert (row[0], int(row[1]), row[4]) == (EXAMPLE_SHEBA, net, rid)
 
     # -- the bank's reference marks it paid: the payout posting, the payable at zero, the shop's event -----------
     code, paid = cli("remittances", "mark-paid", "--remittance", rid, "--bank-ref", "PAYA-1405-0917")
