@@ -1,0 +1,209 @@
+"""Property tests of the ledger: random histories of real bookings, scans, cancellations, returns, duplicated
+events and ledger workers killed mid-batch, through the real gateway, store, ledger worker and PostgreSQL.
+
+Whatever the history, the books keep every invariant:
+
+* each event posts at most once, and each parcel has exactly the postings its acknowledged history calls for
+  (a booking; a cancellation, a return or a COD collection when one was acknowledged), none twice;
+* every posting balances;
+* the shop's payable is exactly its fees (bookings less cancellations, plus return fees) less the COD collected;
+* no entry is ever changed once written;
+* the load kit's money check (loadtests.money_check) finds the books consistent.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kernel.store import keys
+from loadtests.money_check import books_check
+from money import ledger
+from money.rules import posting_for, shop_payable
+from money.worker import LedgerWorker
+from tests.money.conftest import OFFICE, book, device_time, isfahan
+from tests.routing.office_flow import to_office
+
+_ids = itertools.count()
+PARCELS = 5  # a history's parcels are its first bookings; indexes wrap onto them
+
+OPS = st.lists(st.one_of(
+    st.tuples(st.just("book"), st.booleans(), st.integers(1, 90)),  # COD or prepaid, goods value x 100,000
+    st.tuples(st.just("deliver"), st.integers(0, PARCELS - 1)),
+    st.tuples(st.just("collect"), st.integers(0, PARCELS - 1), st.sampled_from(["cash", "card"])),
+    st.tuples(st.just("cancel"), st.integers(0, PARCELS - 1)),
+    st.tuples(st.just("return"), st.integers(0, PARCELS - 1)),
+    st.tuples(st.just("duplicate"), st.integers(0, PARCELS - 1)),  # the device resends its last scan
+    st.tuples(st.just("replay"), st.integers(1, 3)),  # an outbox entry written again (the event twice)
+    st.tuples(st.just("crash"), st.sampled_from(["before_commit", "after_commit"])),
+    st.tuples(st.just("drain"), st.just(0)),
+), min_size=2, max_size=12)
+
+
+class Killed(Exception):
+    """A ledger worker dying between its PostgreSQL commit and its acknowledgement."""
+
+
+class DiesBeforeAck(LedgerWorker):
+    async def _ack(self, taken: dict) -> None:
+        raise Killed
+
+
+@dataclass
+class Parcel:
+    doc: dict[str, Any]
+    state: str = "booked"  # booked | delivered | cancelled | returned
+    kinds: list[str] = field(default_factory=lambda: ["booking"])  # the postings its history calls for
+    collected: int = 0
+    return_fee: int = 0
+    last_scan: dict[str, Any] | None = None
+
+    @property
+    def tn(self) -> str:
+        return self.doc["tracking_number"]
+
+
+class History:
+    """One random history against the real system, and what the books must then say."""
+
+    def __init__(self, client, redis, pool, group: str, shop, staff) -> None:
+        self.client, self.redis, self.pool, self.group, self.shop, self.staff = client, redis, pool, group, shop, staff
+        self.parcels: list[Parcel] = []
+        self.cod_events: list[str] = []
+        self.seen: dict[tuple, tuple] = {}  # every entry of the shop read so far: (posting, line) -> row
+
+    def worker(self, cls: type[LedgerWorker] = LedgerWorker) -> LedgerWorker:
+        """A new worker process: a consumer of its own, reclaiming at once what a dead one left pending."""
+        return cls(self.redis, self.pool, f"prop-{time.time_ns()}", claim_idle_ms=0, group=self.group)
+
+    async def scan(self, p: Parcel, event: str, office: str, **fields: Any) -> bool:
+        body = {"tracking_number": p.tn, "event": event, "office": office, "scan_id": f"prop-{next(_ids)}",
+                "occurred_at": device_time(), **fields}
+        if event == "delivered":
+            body["receiver_name"] = "مریم احمدی"
+        resp = await self.client.post("/v1/scans", json=body, headers=await self.staff(office))
+        if resp.status not in (200, 201):
+            assert resp.status in (409, 422), await resp.text()  # refused by the parcel's state: nothing happened
+            return False
+        result = await resp.json()
+        assert not result["duplicate"]
+        p.last_scan = body
+        if event == "cod_collected":
+            self.cod_events.append(result["event_id"])
+        return True
+
+    async def apply(self, op: tuple) -> None:
+        name, arg = op[0], op[1]
+        if name == "book":
+            payment = {"type": "cod", "goods_value": op[2] * 100_000} if arg else {"type": "prepaid"}
+            (doc,) = await book(self.client, self.shop, [isfahan(len(self.parcels), payment=payment)])
+            self.parcels.append(Parcel(doc))
+            return
+        if name == "replay":
+            return await self.replay(arg)
+        if name == "crash":
+            return await self.crash(arg)
+        if name == "drain":
+            return await self.drain()
+        if not self.parcels:
+            return
+        p = self.parcels[arg % len(self.parcels)]
+        if name == "deliver" and p.state == "booked":
+            for event, office in [*to_office(p.doc), ("out_for_delivery", OFFICE), ("delivered", OFFICE)]:
+                assert await self.scan(p, event, office)
+            p.state = "delivered"
+        elif name == "collect" and p.state == "delivered" and not p.collected:
+            pay = p.doc["payment"]
+            amount = pay.get("goods_value") or 1_000_000
+            extra = {"rrn": f"{next(_ids):012d}"} if op[2] == "card" else {"postman": "p-7"}
+            if await self.scan(p, "cod_collected", OFFICE, amount=amount, method=op[2], **extra):
+                p.collected = amount
+                p.kinds.append("cod_collected")
+        elif name == "cancel" and p.state == "booked":
+            resp = await self.client.post(f"/v1/shipments/{p.tn}/cancel", headers=self.shop.headers)
+            if resp.status == 200:
+                p.state = "cancelled"
+                p.kinds.append("cancellation")
+        elif name == "return" and p.state == "booked":
+            origin = p.doc["route"][0]
+            assert await self.scan(p, "accepted", origin)
+            assert await self.scan(p, "returned_to_sender", origin)
+            p.state = "returned"
+            p.kinds.append("return")
+            event = {"id": "x", "type": "returned_to_sender", "shop_id": self.shop.id, "tracking_number": p.tn,
+                     "occurred_at": "2026-12-07T10:00:00+03:30"}
+            fee = posting_for(event, p.doc)
+            p.return_fee = dict((a, amt) for a, amt, _ in fee.entries)[shop_payable(self.shop.id)] if fee else 0
+        elif name == "duplicate" and p.last_scan is not None:
+            resp = await self.client.post("/v1/scans", json=p.last_scan, headers=await self.staff(p.last_scan["office"]))
+            assert resp.status in (200, 201) and (await resp.json())["duplicate"], await resp.text()
+
+    async def replay(self, n: int) -> None:
+        """The shop's last ``n`` outbox entries added again, as they are: every event in them comes twice."""
+        stream = keys.partition_events(keys.partition_of(self.shop.id))
+        raw = await self.redis.eval("return redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 200)", 1, stream)
+        mine = [fields for _id, fields in raw if fields and fields[1] == str(self.shop.id).encode()][:n]
+        for fields in reversed(mine):
+            await self.redis.execute_command("XADD", stream, "*", *fields)
+
+    async def crash(self, when: str) -> None:
+        if when == "before_commit":  # read a batch, then die: the entries stay pending to this consumer
+            dead = self.worker()
+            for p in range(keys.PARTITIONS):
+                await dead._read(p)
+            return
+        try:  # posted and committed, then killed before the acknowledgement
+            await self.worker(DiesBeforeAck).step()
+        except Killed:
+            pass
+
+    async def drain(self) -> None:
+        await self.worker().drain()
+        await self.check_append_only()
+
+    async def check_append_only(self) -> None:
+        """Every entry of the shop's postings read before is still there, unchanged (its row version too)."""
+        async with self.pool.acquire() as conn:
+            rows = await conn.fetch("SELECT e.posting_id, e.line, e.account, e.amount, e.rrn, e.xmin::text AS v "
+                                    "FROM entries e JOIN postings p ON p.id = e.posting_id WHERE p.shop_id = $1",
+                                    self.shop.id)
+        now = {(r["posting_id"], r["line"]): tuple(r) for r in rows}
+        changed = {k: (v, now.get(k)) for k, v in self.seen.items() if now.get(k) != v}
+        assert not changed, changed
+        self.seen = now
+
+    async def check_books(self) -> None:
+        await self.drain()
+        async with self.pool.acquire() as conn:
+            rows = await conn.fetch("SELECT tracking_number, kind, count(*) AS n FROM postings WHERE shop_id = $1 "
+                                    "AND event_id IS NOT NULL GROUP BY 1, 2", self.shop.id)
+            unbalanced = await conn.fetch(
+                "SELECT p.id FROM postings p LEFT JOIN entries e ON e.posting_id = p.id WHERE p.shop_id = $1 "
+                "GROUP BY p.id HAVING count(e.line) < 2 OR coalesce(sum(e.amount), 0) <> 0", self.shop.id)
+            payable = await ledger.balance(conn, shop_payable(self.shop.id))
+            verdict = await books_check(conn, self.cod_events, [p.tn for p in self.parcels],
+                                        [p.tn for p in self.parcels if p.state == "cancelled"])
+        posted: dict[str, dict[str, int]] = {}
+        for r in rows:
+            posted.setdefault(r["tracking_number"], {})[r["kind"]] = r["n"]
+        for p in self.parcels:
+            assert posted.get(p.tn) == {k: 1 for k in p.kinds}, (p.tn, p.state, posted.get(p.tn))
+        assert not unbalanced
+        fees = sum(p.doc["price"]["total"] for p in self.parcels if p.state != "cancelled")
+        assert payable == fees + sum(p.return_fee for p in self.parcels) - sum(p.collected for p in self.parcels)
+        assert verdict["consistent"], verdict
+
+
+@settings(max_examples=12, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(ops=OPS)
+async def test_every_history_keeps_the_books_exact(client, make_shop, staff, redis, pool, group, ops) -> None:
+    history = History(client, redis, pool, group, await make_shop(f"prop-{time.time_ns()}"), staff)
+    for op in [("book", True, 12), *ops]:  # at least one parcel, a COD one
+        await history.apply(op)
+    await history.check_books()
