@@ -12,9 +12,12 @@ Run after the ledger drained (``ledger_lag.wait_drained``), against the run's Po
 
   - collected: the COD the ledger credited the shop (``cod_collected`` postings, the shop payable's entry);
   - remitted: lines of remittances ``sent`` or ``paid``;
-  - held: lines of ``held`` remittances, plus the held amount of each open dispute on a parcel in no remittance;
+  - held: lines of ``held`` remittances, plus the COD collected on parcels in no remittance under an open dispute
+    (the dispute keeps the parcel out of every run; its ``held_amount`` is what the shop is shown held, net of
+    the fees, so in an identity of collected money the parcel's collected amount stands for it);
   - due: lines of ``scheduled`` or ``failed`` remittances (failed goes back to due), plus the COD collected on
-    delivered parcels that are in no remittance and under no open dispute.
+    delivered parcels that are in no remittance and under no open dispute, whether their payout day has come or
+    not.
 """
 
 from __future__ import annotations
@@ -58,7 +61,7 @@ lines AS (
     SELECT r.shop_id, r.status, l.tracking_number, l.collected
       FROM remittance_lines l JOIN remittances r ON r.id = l.remittance_id),
 disp AS (
-    SELECT d.shop_id, d.tracking_number, d.held_amount FROM disputes d
+    SELECT DISTINCT d.tracking_number FROM disputes d
      WHERE d.status = 'open'
        AND NOT EXISTS (SELECT 1 FROM remittance_lines l WHERE l.tracking_number = d.tracking_number)),
 terms AS (
@@ -66,7 +69,8 @@ terms AS (
     UNION ALL SELECT shop_id, 0, collected, 0, 0 FROM lines WHERE status IN ('sent', 'paid')
     UNION ALL SELECT shop_id, 0, 0, collected, 0 FROM lines WHERE status IN ('scheduled', 'failed')
     UNION ALL SELECT shop_id, 0, 0, 0, collected FROM lines WHERE status = 'held'
-    UNION ALL SELECT shop_id, 0, 0, 0, held_amount FROM disp
+    UNION ALL SELECT c.shop_id, 0, 0, 0, c.amount FROM col c
+     WHERE EXISTS (SELECT 1 FROM disp WHERE disp.tracking_number = c.tracking_number)
     UNION ALL SELECT c.shop_id, 0, 0, c.amount, 0 FROM col c
      WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.tracking_number = c.tracking_number)
        AND NOT EXISTS (SELECT 1 FROM remittance_lines l WHERE l.tracking_number = c.tracking_number)
