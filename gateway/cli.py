@@ -32,8 +32,10 @@ from kernel.settings import Config, MoneySettings, TrackingConfig
 from kernel.store.client import async_client, durability_report, open_store
 from kernel.store.upgrade import upgrade
 from money import cli as money_cli
+from money import remit_cli
 from money.accounts import bank_fields, public, set_bank, set_legal
 from money.pg import open_database
+from money.scheduler import serve as serve_remittances
 from money.worker import prepare as prepare_ledger
 from money.worker import serve as serve_ledger
 from notify import fake_kavenegar
@@ -101,6 +103,9 @@ def _roles(config: Config, url: str, dispatchers: int, routers: int, ledgers: in
     roles = [Role("gateway", run_worker, (config, url), config.workers)]
     if ledgers and config.database_dsn:
         roles.append(Role("ledger", serve_ledger, (url, config.database_dsn, config.redis_cluster), ledgers))
+        if config.money.remittance_hour is not None:  # the daily remittance run (one process; safe with more)
+            roles.append(Role("remittances", serve_remittances,
+                              (url, config.database_dsn, config.money.remittance_hour, config.redis_cluster), 1))
     if dispatchers:
         roles.append(Role("dispatcher", run_dispatcher, (url, config.redis_cluster, config.effective_tracking()),
                           dispatchers))
@@ -320,6 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
     rs.add_argument("--staff", type=int, required=True)
     rs.add_argument("--session", help="the session_id from 'staff sessions' (default: every session)")
     money_cli.add_parsers(sub)
+    remit_cli.add_parsers(sub)
     return p
 
 
@@ -359,9 +365,13 @@ def cmd_money(args: argparse.Namespace, config: Config) -> None:
     _print(money_cli.run(args, config.money, lambda: open_store(config)))
 
 
+def cmd_remittances(args: argparse.Namespace, config: Config) -> None:
+    _print(remit_cli.run(args, config.money, lambda: open_store(config), config.redis_cluster))
+
+
 COMMANDS = {"serve": cmd_serve, "up": cmd_up, "shops": cmd_shops, "offices": cmd_offices, "staff": cmd_staff,
             "calendar": cmd_calendar,
-            "db": cmd_money, "ledger": cmd_money}
+            "db": cmd_money, "ledger": cmd_money, "remittances": cmd_remittances}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,6 +15,7 @@ from handover import api_spec as handover_api
 from kernel.openapi import json_body, problem_responses, shared_components
 from kernel.postal.tariff import Limits
 from money import api_spec as money_api
+from money import api_spec_operator as money_operator_api
 from notify import api_spec as notify_api
 from panel import api_spec as panel_api
 from pod import api_spec as pod_api
@@ -35,6 +36,7 @@ FRAGMENTS: tuple[Fragment, ...] = (
     pod_api.fragment,
     staffapp_api.fragment,
     money_api.fragment,
+    money_operator_api.fragment,
     notify_api.fragment,
     panel_api.fragment,
 )

@@ -80,6 +80,8 @@ VARIABLES: dict[str, str] = {
     "DATABASE_URL": "the ledger's PostgreSQL (16+); unset: an embedded server under BARID_DATA/pg",
     "BARID_PG_USER": "run as root, the system user the embedded PostgreSQL runs as (default nobody)",
     "BARID_LEDGER_WORKERS": "ledger worker processes `up` starts (default 1)",
+    "BARID_REMITTANCE_HOUR": "the Tehran hour (0-23) after which the daily remittance run is made on working days "
+                             "(default 9; off: no scheduled run)",
 }
 
 
@@ -205,6 +207,8 @@ class MoneySettings:
     pg_user: str = "nobody"
     # Ledger worker processes `up` starts (the outbox's `ledger` consumer group).
     ledger_workers: int = 1
+    # The Tehran hour after which the daily remittance run is made (money/scheduler.py); None: never by itself.
+    remittance_hour: int | None = 9
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> MoneySettings:
@@ -212,8 +216,12 @@ class MoneySettings:
         workers = int(env.get("BARID_LEDGER_WORKERS", cls.ledger_workers))
         if workers < 0:
             raise ValueError("BARID_LEDGER_WORKERS must not be negative")
+        raw_hour = env.get("BARID_REMITTANCE_HOUR", "").strip().lower()
+        hour = None if raw_hour == "off" else int(raw_hour) if raw_hour else cls.remittance_hour
+        if hour is not None and not 0 <= hour <= 23:
+            raise ValueError("BARID_REMITTANCE_HOUR must be an hour 0-23 or off")
         return cls(database_url=env.get("DATABASE_URL") or None, data_dir=Path(env.get("BARID_DATA", "var")),
-                   pg_user=env.get("BARID_PG_USER") or cls.pg_user, ledger_workers=workers)
+                   pg_user=env.get("BARID_PG_USER") or cls.pg_user, ledger_workers=workers, remittance_hour=hour)
 
 
 @dataclass(frozen=True)

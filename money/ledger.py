@@ -31,8 +31,9 @@ SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::tex
 ON CONFLICT (tracking_number) DO NOTHING"""
 
 INSERT_DELIVERIES = """
-INSERT INTO deliveries (tracking_number, event_id, shop_id, office, business_date, cod_amount)
-SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::date[], $6::bigint[])
+INSERT INTO deliveries (tracking_number, event_id, shop_id, office, business_date, cod_amount, delivered_at)
+SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::date[], $6::bigint[],
+                     $7::timestamptz[])
 ON CONFLICT DO NOTHING"""
 
 
@@ -76,7 +77,7 @@ async def write(conn: asyncpg.Connection, postings: list[Posting]) -> int:
             await conn.execute(INSERT_DELIVERIES, [d.tracking_number for d in deliveries],
                                [d.event_id for d in deliveries], [d.shop_id for d in deliveries],
                                [d.office for d in deliveries], [d.business_date for d in deliveries],
-                               [d.facts["cod_amount"] for d in deliveries])
+                               [d.facts["cod_amount"] for d in deliveries], [d.occurred_at for d in deliveries])
     return new
 
 

@@ -96,11 +96,12 @@ FAILURE_REASONS: dict[str, tuple[bool, str]] = {
 }
 
 # Events other features append to the shop's feed and the outbox (returns.cases: failed-delivery cases; pod: a
-# delivery locked by wrong codes and its unlock; handover.pickups: pickups), which a webhook endpoint may
-# subscribe to by name as to RULES.
+# delivery locked by wrong codes and its unlock; handover.pickups: pickups; money: a paid remittance), which a
+# webhook endpoint may subscribe to by name as to RULES.
 FEATURE_EVENTS = frozenset({"ndr_opened", "ndr_action", "ndr_closed", "delivery_locked", "delivery_unlocked",
                             "pickup_scheduled", "pickup_updated", "pickup_assigned", "pickup_completed",
-                            "pickup_partial", "pickup_failed", "pickup_cancelled"})
+                            "pickup_partial", "pickup_failed", "pickup_cancelled",
+                            "remittance_paid"})
 
 COD_METHODS = ("cash", "card")
 
