@@ -1,6 +1,9 @@
 """Remittance run benchmark: 10,000 shops with 100 delivered, collected COD parcels each, remitted in one run.
 
-    .venv/bin/python bench/remittance_bench.py [--shops 10000] [--parcels 100]
+    .venv/bin/python bench/remittance_bench.py [--shops 10000] [--parcels 100] [--dir DIR]
+
+``--dir`` keeps the servers' data there: a second bench with the same sizes reuses the filled ledger (its
+remittance tables emptied first) instead of filling it again.
 
 Real and on this machine: the embedded store (the shops' records, read by the run as in production) and the
 embedded PostgreSQL (money.pg) in a temporary directory, migrated. The ledger is filled directly with COPY (the
@@ -93,7 +96,9 @@ async def bench(url: str, dsn: str, shops: int, per_shop: int) -> dict:
     await migrate(conn)
     as_of = payouts.today() + timedelta(days=14)
     t = time.perf_counter()
-    await fill(conn, shops, per_shop, datetime.now(IRAN_TIME) - timedelta(days=1))
+    if await conn.fetchval("SELECT count(*) FROM deliveries") != shops * per_shop:
+        await fill(conn, shops, per_shop, datetime.now(IRAN_TIME) - timedelta(days=1))
+    await conn.execute("TRUNCATE remittance_history, remittance_lines, remittances, remittance_runs")
     await shops_in_store(redis, shops)
     setup_s = time.perf_counter() - t
     await conn.close()
@@ -102,6 +107,7 @@ async def bench(url: str, dsn: str, shops: int, per_shop: int) -> dict:
         t = time.perf_counter()
         first = await payouts.run(pool, payouts.store_payees(redis), as_of)
         run_s = time.perf_counter() - t
+        print(f"run: {run_s:.1f} s, {first['lines']:,} lines, {first['remittances']:,} remittances", flush=True)
         t = time.perf_counter()
         second = await payouts.run(pool, payouts.store_payees(redis), as_of)
         again_s = time.perf_counter() - t
@@ -121,19 +127,22 @@ async def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--shops", type=int, default=10_000)
     ap.add_argument("--parcels", type=int, default=100, help="delivered COD parcels per shop")
+    ap.add_argument("--dir", type=Path, help="keep the servers' data here (default: a temporary directory)")
     args = ap.parse_args()
 
     from kernel.store.client import EmbeddedStore
     from money.pg import EmbeddedPostgres
 
     with tempfile.TemporaryDirectory(prefix="barid-remit-bench-") as tmp:
-        store = EmbeddedStore(Path(tmp) / "store", appendfsync="everysec")
+        base = args.dir or Path(tmp)
+        store = EmbeddedStore(base / "store", appendfsync="everysec")
         url = store.start()
-        pg = EmbeddedPostgres(Path(tmp) / "pg", "nobody")
+        pg = EmbeddedPostgres(base / "pg", "nobody")
         pg.start()
         try:
             admin = await asyncpg.connect(pg.dsn(pg.port, "postgres"))
-            await admin.execute("CREATE DATABASE bench_remit")
+            if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = 'bench_remit'"):
+                await admin.execute("CREATE DATABASE bench_remit")
             await admin.close()
             r = await bench(url, pg.dsn(pg.port, "bench_remit"), args.shops, args.parcels)
         finally:

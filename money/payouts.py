@@ -124,16 +124,17 @@ SELECT o.shop_id, o.tracking_number, o.at,
  ORDER BY o.shop_id"""
 
 OPEN_REMITTANCES = """
-SELECT r.id, r.shop_id, r.status, r.hold_reason, r.sheba,
+SELECT r.id, r.run_id, r.shop_id, r.status, r.hold_reason, r.sheba,
        EXISTS (SELECT 1 FROM remittance_lines l JOIN disputes x ON x.tracking_number = l.tracking_number
                 WHERE l.remittance_id = r.id AND x.status = 'open') AS disputed
   FROM remittances r WHERE r.status = ANY($1::text[]) ORDER BY r.id FOR UPDATE"""
 
 UPDATE_OPEN = """
-UPDATE remittances r SET status = u.status, hold_reason = u.hold_reason, sheba = u.sheba, run_id = $1,
+UPDATE remittances r SET status = u.status, hold_reason = u.hold_reason, sheba = u.sheba, run_id = u.run_id,
        updated_at = now()
-  FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS u (id, status, hold_reason, sheba)
- WHERE r.id = u.id"""
+  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[]) AS u (id, status, hold_reason, sheba, run_id)
+ WHERE r.id = u.id AND (r.status, r.hold_reason, r.sheba, r.run_id) IS DISTINCT FROM
+                       (u.status, u.hold_reason, u.sheba, u.run_id)"""
 
 # A remittance of the same shop and payout day made by an earlier run today takes the new lines while no bank has
 # it yet (scheduled or held); once sent, paid or failed it is left alone and the lines wait for the next day.
@@ -148,7 +149,7 @@ SELECT u.id, $1, u.shop_id, $2, u.status, u.hold_reason, u.sheba, u.count, u.col
 ON CONFLICT (id) DO UPDATE SET count = r.count + EXCLUDED.count, collected = r.collected + EXCLUDED.collected,
        shipping = r.shipping + EXCLUDED.shipping, cod_fee = r.cod_fee + EXCLUDED.cod_fee,
        insurance = r.insurance + EXCLUDED.insurance, vat = r.vat + EXCLUDED.vat, total = r.total + EXCLUDED.total,
-       run_id = $1, updated_at = now()
+       updated_at = now()
  WHERE r.status IN ('scheduled', 'held')
 RETURNING r.id, r.status, (xmax = 0) AS created"""
 
@@ -169,9 +170,10 @@ def today() -> date:
 async def _review(conn: asyncpg.Connection, run_id: int, payees: dict[int, Payee], made_by: str,
                   history: list[tuple]) -> dict[str, int]:
     """Every remittance no bank has yet, checked again: held while the account is unverified or a line is
-    disputed, released once not; failed ones due again. The ones due are taken into this run (its file)."""
+    disputed, released once not; failed ones due again. The ones that become due now (released, failed before)
+    are taken into this run's payout file; the others stay in the run (and file) that made them."""
     rows = await conn.fetch(OPEN_REMITTANCES, list(OPEN))
-    ids, statuses, reasons, shebas = [], [], [], []
+    ids, statuses, reasons, shebas, runs = [], [], [], [], []
     counts = {"released": 0, "put_on_hold": 0, "due_again": 0}
     for r in rows:
         payee = payees.get(r["shop_id"])
@@ -190,11 +192,12 @@ async def _review(conn: asyncpg.Connection, run_id: int, payees: dict[int, Payee
             history.append((r["id"], status, made_by, reason or f"released in run {run_id}"))
             counts["released" if status == SCHEDULED else "put_on_hold"] += 1
         ids.append(r["id"])
+        runs.append(run_id if status == SCHEDULED and r["status"] != SCHEDULED else r["run_id"])
         statuses.append(status)
         reasons.append(reason)
         shebas.append(payee.sheba if payee else r["sheba"])
     if ids:
-        await conn.execute(UPDATE_OPEN, run_id, ids, statuses, reasons, shebas)
+        await conn.execute(UPDATE_OPEN, ids, statuses, reasons, shebas, runs)
     return counts
 
 

@@ -62,6 +62,7 @@ async def test_the_run_pays_the_net_of_every_settled_parcel_to_the_rial(client, 
         rem = await conn.fetchrow("SELECT * FROM remittances WHERE shop_id = $1", shop.id)
         assert -await ledger.balance(conn, shop_payable(shop.id)) == rem["total"]
     assert rem["count"] == 5 and await count(pool, "SELECT count(*) FROM remittance_lines") == 5
+    assert rem["run_id"] == done["run_id"]  # still in the file of the run that made it
     assert await count(pool, "SELECT count(*) FROM remittance_runs") == 3
 
 
