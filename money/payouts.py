@@ -7,6 +7,10 @@ A line is a parcel whose money has settled, read from the ledger in one set-base
 * a parcel returned to its sender: at its return posting (nothing collected: its fees and the return fee are a
   deduction line, collected 0).
 
+Either way only once its booking is posted (its ``parcels`` row): a worker killed holding the booking's event
+leaves it pending until reclaimed while later events post, and a line made then would pay the COD without the
+fees, for good (a parcel is in one remittance at most).
+
 Each line carries, per parcel, what its postings moved: ``collected`` (the ``cod_collected`` credit to the
 shop's payable) and every fee (the booking's, less a cancellation's reversal, plus a return fee), so a line's
 net is exactly what its postings moved on the shop's payable, and the shop's payable equals its unpaid
@@ -97,12 +101,13 @@ SETTLED_LINES = f"""
 WITH settled AS (
     SELECT d.tracking_number, d.shop_id,
            coalesce(d.delivered_at, (d.business_date + time '08:00') AT TIME ZONE 'UTC') AS at
-      FROM deliveries d LEFT JOIN parcels p ON p.tracking_number = d.tracking_number
-     WHERE coalesce(p.payment_type, 'prepaid') <> 'cod'
+      FROM deliveries d JOIN parcels p ON p.tracking_number = d.tracking_number  -- its booking is posted
+     WHERE p.payment_type <> 'cod'
         OR EXISTS (SELECT 1 FROM postings c WHERE c.tracking_number = d.tracking_number AND c.kind = 'cod_collected')
     UNION ALL
     SELECT r.tracking_number, r.shop_id, min(r.occurred_at) FROM postings r
      WHERE r.kind = 'return' AND NOT EXISTS (SELECT 1 FROM deliveries d2 WHERE d2.tracking_number = r.tracking_number)
+       AND EXISTS (SELECT 1 FROM parcels p2 WHERE p2.tracking_number = r.tracking_number)
      GROUP BY r.tracking_number, r.shop_id
 ), due AS (
     SELECT s.* FROM settled s

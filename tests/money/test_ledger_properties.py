@@ -1,12 +1,16 @@
 """Property tests of the ledger: random histories of real bookings, scans, cancellations, returns, duplicated
-events and ledger workers killed mid-batch, through the real gateway, store, ledger worker and PostgreSQL.
+events, ledger workers killed mid-batch, remittance runs, payout files and the bank's answers, through the real
+gateway, store, ledger worker, remittance run and PostgreSQL.
 
 Whatever the history, the books keep every invariant:
 
 * each event posts at most once, and each parcel has exactly the postings its acknowledged history calls for
   (a booking; a cancellation, a return or a COD collection when one was acknowledged), none twice;
 * every posting balances;
-* the shop's payable is exactly its fees (bookings less cancellations, plus return fees) less the COD collected;
+* the shop's payable is exactly its fees (bookings less cancellations, plus return fees) less the COD collected,
+  plus what was paid out to it (each paid remittance's total, posted once);
+* collected = remitted + due + held for the shop, and each remittance line says what the ledger holds for its
+  parcel (collected and each fee), so no fee is left out of a payment;
 * no entry is ever changed once written;
 * the load kit's money check (loadtests.money_check) finds the books consistent.
 """
@@ -16,14 +20,16 @@ from __future__ import annotations
 import itertools
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from kernel.errors import BaridError
 from kernel.store import keys
 from loadtests.money_check import books_check
-from money import ledger
+from money import ledger, payout_ops, payouts
 from money.rules import posting_for, shop_payable
 from money.worker import LedgerWorker
 from tests.money.conftest import OFFICE, book, device_time, isfahan
@@ -32,9 +38,18 @@ from tests.routing.office_flow import to_office
 _ids = itertools.count()
 PARCELS = 5  # a history's parcels are its first bookings; indexes wrap onto them
 
-OPS = st.lists(st.one_of(
-    st.tuples(st.just("book"), st.booleans(), st.integers(1, 90)),  # COD or prepaid, goods value x 100,000
-    st.tuples(st.just("deliver"), st.integers(0, PARCELS - 1)),
+# The first choice of each is the one hypothesis starts from: a parcel delivered and its cash collected.
+METHOD = st.sampled_from(["cash", "card", "cash", "card", None])
+SETTLE = st.one_of(
+    st.tuples(st.just("remit"), st.sampled_from([0, 9, 30])),  # a remittance run as of today + N days
+    st.tuples(st.just("send"), st.just(0)),  # the latest run's payout file: its scheduled remittances are sent
+    st.tuples(st.just("bank"), st.booleans()),  # the bank pays (or refuses) the oldest sent remittance
+)
+DELIVER = st.tuples(st.just("deliver"), st.integers(0, PARCELS - 1), METHOD)  # with a method, collected at once
+EVENTS = st.lists(st.one_of(
+    DELIVER,
+    st.tuples(st.just("book"), st.booleans(), st.integers(5, 45)),  # COD or prepaid, goods value x 1,000,000 (no OTP)
+    DELIVER, DELIVER,  # most parcels are delivered
     st.tuples(st.just("collect"), st.integers(0, PARCELS - 1), st.sampled_from(["cash", "card"])),
     st.tuples(st.just("cancel"), st.integers(0, PARCELS - 1)),
     st.tuples(st.just("return"), st.integers(0, PARCELS - 1)),
@@ -42,7 +57,11 @@ OPS = st.lists(st.one_of(
     st.tuples(st.just("replay"), st.integers(1, 3)),  # an outbox entry written again (the event twice)
     st.tuples(st.just("crash"), st.sampled_from(["before_commit", "after_commit"])),
     st.tuples(st.just("drain"), st.just(0)),
-), min_size=2, max_size=12)
+    SETTLE,
+), min_size=3, max_size=12)
+# Then everything posted, a run that finds every settled parcel due, and the money settled a few times more.
+OPS = st.tuples(EVENTS, st.lists(SETTLE, max_size=5)).map(
+    lambda t: [*t[0], ("drain", 0), ("remit", 30), ("send", 0), *t[1]])
 
 
 class Killed(Exception):
@@ -76,10 +95,12 @@ class History:
         self.parcels: list[Parcel] = []
         self.cod_events: list[str] = []
         self.seen: dict[tuple, tuple] = {}  # every entry of the shop read so far: (posting, line) -> row
+        self.runs: list[int] = []
 
-    def worker(self, cls: type[LedgerWorker] = LedgerWorker) -> LedgerWorker:
-        """A new worker process: a consumer of its own, reclaiming at once what a dead one left pending."""
-        return cls(self.redis, self.pool, f"prop-{time.time_ns()}", claim_idle_ms=0, group=self.group)
+    def worker(self, cls: type[LedgerWorker] = LedgerWorker, claim_idle_ms: int = 0) -> LedgerWorker:
+        """A new worker process: a consumer of its own, reclaiming at once what a dead one left pending (or, like
+        a production worker, only what has been pending ``claim_idle_ms``)."""
+        return cls(self.redis, self.pool, f"prop-{time.time_ns()}", claim_idle_ms=claim_idle_ms, group=self.group)
 
     async def scan(self, p: Parcel, event: str, office: str, **fields: Any) -> bool:
         body = {"tracking_number": p.tn, "event": event, "office": office, "scan_id": f"prop-{next(_ids)}",
@@ -100,7 +121,7 @@ class History:
     async def apply(self, op: tuple) -> None:
         name, arg = op[0], op[1]
         if name == "book":
-            payment = {"type": "cod", "goods_value": op[2] * 100_000} if arg else {"type": "prepaid"}
+            payment = {"type": "cod", "goods_value": op[2] * 1_000_000} if arg else {"type": "prepaid"}
             (doc,) = await book(self.client, self.shop, [isfahan(len(self.parcels), payment=payment)])
             self.parcels.append(Parcel(doc))
             return
@@ -109,14 +130,18 @@ class History:
         if name == "crash":
             return await self.crash(arg)
         if name == "drain":
-            return await self.drain()
+            return await self.drain(arg)
+        if name in ("remit", "send", "bank"):
+            return await self.remittance(name, arg)
         if not self.parcels:
             return
         p = self.parcels[arg % len(self.parcels)]
         if name == "deliver" and p.state == "booked":
-            for event, office in [*to_office(p.doc), ("out_for_delivery", OFFICE), ("delivered", OFFICE)]:
-                assert await self.scan(p, event, office)
+            for step, office in [*to_office(p.doc), ("out_for_delivery", OFFICE), ("delivered", OFFICE)]:
+                assert await self.scan(p, step, office)
             p.state = "delivered"
+            if op[2]:
+                await self.apply(("collect", arg, op[2]))
         elif name == "collect" and p.state == "delivered" and not p.collected:
             pay = p.doc["payment"]
             amount = pay.get("goods_value") or 1_000_000
@@ -143,6 +168,28 @@ class History:
             resp = await self.client.post("/v1/scans", json=p.last_scan, headers=await self.staff(p.last_scan["office"]))
             assert resp.status in (200, 201) and (await resp.json())["duplicate"], await resp.text()
 
+    async def remittance(self, name: str, arg: Any) -> None:
+        if name == "remit":
+            done = await payouts.run(self.pool, payouts.store_payees(self.redis),
+                                     payouts.today() + timedelta(days=arg), made_by="prop")
+            self.runs.append(done["run_id"])
+            return
+        if name == "send" and self.runs:
+            try:
+                await payout_ops.payout_file(self.pool, self.runs[-1], "csv", _no_names, "prop")
+            except BaridError as exc:  # nothing scheduled in that run: no file, nothing sent
+                assert exc.code == "payout_file_empty", exc
+            return
+        async with self.pool.acquire() as conn:
+            rid = await conn.fetchval("SELECT id FROM remittances WHERE shop_id = $1 AND status = 'sent' "
+                                      "ORDER BY period LIMIT 1", self.shop.id)
+        if rid is None:
+            return
+        if arg:
+            await payout_ops.mark_paid(self.pool, rid, f"REF-{next(_ids)}", "prop")
+        else:
+            await payout_ops.mark_failed(self.pool, rid, "the account was closed", "prop")
+
     async def replay(self, n: int) -> None:
         """The shop's last ``n`` outbox entries added again, as they are: every event in them comes twice."""
         stream = keys.partition_events(keys.partition_of(self.shop.id))
@@ -162,8 +209,8 @@ class History:
         except Killed:
             pass
 
-    async def drain(self) -> None:
-        await self.worker().drain()
+    async def drain(self, claim_idle_ms: int = 0) -> None:
+        await self.worker(claim_idle_ms=claim_idle_ms).drain()
         await self.check_append_only()
 
     async def check_append_only(self) -> None:
@@ -186,6 +233,11 @@ class History:
                 "SELECT p.id FROM postings p LEFT JOIN entries e ON e.posting_id = p.id WHERE p.shop_id = $1 "
                 "GROUP BY p.id HAVING count(e.line) < 2 OR coalesce(sum(e.amount), 0) <> 0", self.shop.id)
             payable = await ledger.balance(conn, shop_payable(self.shop.id))
+            paid = await conn.fetch("SELECT r.id, r.status, r.total, (SELECT array_agg(e.amount) FROM postings p "
+                                    "JOIN entries e ON e.posting_id = p.id AND e.account = $2 WHERE p.kind = 'payout' "
+                                    "AND p.event_id = 'payout:' || r.id) AS payouts FROM remittances r "
+                                    "WHERE r.shop_id = $1", self.shop.id, shop_payable(self.shop.id))
+            stale = await conn.fetch(STALE_LINES, self.shop.id)
             verdict = await books_check(conn, self.cod_events, [p.tn for p in self.parcels],
                                         [p.tn for p in self.parcels if p.state == "cancelled"])
         posted: dict[str, dict[str, int]] = {}
@@ -194,16 +246,47 @@ class History:
         for p in self.parcels:
             assert posted.get(p.tn) == {k: 1 for k in p.kinds}, (p.tn, p.state, posted.get(p.tn))
         assert not unbalanced
+        for r in paid:  # a paid remittance posted its total once; no other did
+            assert r["payouts"] == ([r["total"]] if r["status"] == "paid" else None), dict(r)
+        paid_out = sum(r["total"] for r in paid if r["status"] == "paid")
         fees = sum(p.doc["price"]["total"] for p in self.parcels if p.state != "cancelled")
-        assert payable == fees + sum(p.return_fee for p in self.parcels) - sum(p.collected for p in self.parcels)
+        assert payable == (fees + sum(p.return_fee for p in self.parcels) - sum(p.collected for p in self.parcels)
+                           + paid_out)
+        assert not stale, [dict(r) for r in stale]
         assert verdict["consistent"], verdict
 
 
-@settings(max_examples=12, deadline=None, database=None,
+# Remittance lines whose amounts are not what the ledger holds for their parcel (now, after every event posted).
+STALE_LINES = """
+SELECT l.tracking_number, l.collected, l.shipping, l.cod_fee, l.insurance, l.vat, x.*
+  FROM remittance_lines l JOIN remittances r ON r.id = l.remittance_id
+  CROSS JOIN LATERAL (
+    SELECT coalesce(sum(-e.amount) FILTER (WHERE p.kind = 'cod_collected' AND e.account LIKE 'shop:%'), 0) AS l_collected,
+           coalesce(sum(-e.amount) FILTER (WHERE e.account = 'revenue:shipping'), 0) AS l_shipping,
+           coalesce(sum(-e.amount) FILTER (WHERE e.account = 'revenue:cod_fee'), 0) AS l_cod_fee,
+           coalesce(sum(-e.amount) FILTER (WHERE e.account = 'revenue:insurance'), 0) AS l_insurance,
+           coalesce(sum(-e.amount) FILTER (WHERE e.account = 'vat:payable'), 0) AS l_vat
+      FROM postings p JOIN entries e ON e.posting_id = p.id
+     WHERE p.tracking_number = l.tracking_number AND p.kind <> 'payout') x
+ WHERE r.shop_id = $1
+   AND (l.collected, l.shipping, l.cod_fee, l.insurance, l.vat)
+       IS DISTINCT FROM (x.l_collected, x.l_shipping, x.l_cod_fee, x.l_insurance, x.l_vat)"""
+
+
+async def _no_names(ids: list[int]) -> dict[int, str]:
+    return {}
+
+
+@settings(max_examples=20, deadline=None, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@example(ops=[("deliver", 0, "cash"), ("drain", 0), ("remit", 30), ("send", 0), ("bank", True)])
+# A worker dies holding a parcel's booking; its delivery and collection are posted by a live worker (which leaves
+# the dead one's entries for the claim timeout); a run comes before the booking is reclaimed.
+@example(ops=[("book", True, 20), ("crash", "before_commit"), ("deliver", 2, "cash"), ("drain", 30_000),
+              ("remit", 30), ("drain", 0)])
 @given(ops=OPS)
 async def test_every_history_keeps_the_books_exact(client, make_shop, staff, redis, pool, group, ops) -> None:
     history = History(client, redis, pool, group, await make_shop(f"prop-{time.time_ns()}"), staff)
-    for op in [("book", True, 12), *ops]:  # at least one parcel, a COD one
+    for op in [("book", True, 12), ("book", False, 0), *ops]:  # at least two parcels, COD and prepaid
         await history.apply(op)
     await history.check_books()
