@@ -43,6 +43,8 @@ class LoadConfig:
     ledger_drain_s: float = 120.0  # longest wait after the load for the ledger group to have nothing left
     # A killed ledger worker's entries are reclaimed after this (the production default is longer).
     ledger_claim_idle_s: float = 10.0
+    # A remittance run (paid in part) at this fraction of the load, on the system started here; 0: none.
+    remit_at: float = 0.75
     ceiling_s: int = 10  # seconds per wrk phase of the ceiling measurement; 0 skips it
     drain_s: float = 120.0  # longest wait after the load for in-flight webhooks to land
 

@@ -28,7 +28,7 @@ from typing import Any
 import orjson
 import redis
 
-from . import ceiling, ledger_lag, money_check, report
+from . import ceiling, ledger_lag, money_check, remit, report
 from .config import LoadConfig
 from .consistency import check, load_acks, wait_drained
 from .monitor import Monitor, tree
@@ -75,6 +75,21 @@ def _money_faults(system: System, duration_s: int, log: list[str], t0: float) ->
     at(0.55)
     down = system.restart_postgres()
     note(f"kill -9 PostgreSQL and start it again (WAL replay): down {down:.1f} s")
+
+
+def _remit(system: System, at_s: float, t0: float, out: dict[str, Any]) -> None:
+    """The operator's remittance run mid-load (loadtests.remit); a second try after a failure (PostgreSQL may
+    still be coming back in a fault run)."""
+    time.sleep(max(0.0, t0 + at_s - time.monotonic()))
+    for attempt in (1, 2):
+        try:
+            out.update(remit.settle(system.dsn, system.redis_url), at_s=round(time.monotonic() - t0, 1))
+            out.pop("error", None)
+            return
+        except Exception as exc:  # noqa: BLE001 - reported in the summary and failing the run, not raised in a thread
+            out["error"] = f"{type(exc).__name__}: {exc}"
+            if attempt == 1:
+                time.sleep(2)
 
 
 def _locust(cfg: LoadConfig, base: str, seed_path: Path, ack_dir: Path) -> subprocess.Popen:
@@ -175,8 +190,16 @@ def run(cfg: LoadConfig, command: str) -> int:
             if "money" in cfg.fault_kinds() and system:
                 threading.Thread(target=_money_faults, args=(system, cfg.duration_s, faults, t0),
                                  daemon=True).start()
+            remitted: dict[str, Any] = {}
+            remitter = None
+            if system and system.ledgers and cfg.remit_at:
+                remitter = threading.Thread(target=_remit, args=(system, cfg.remit_at * cfg.duration_s, t0, remitted),
+                                            daemon=True)
+                remitter.start()
             locust.wait()
             load_s = time.monotonic() - t0
+            if remitter is not None:
+                remitter.join(120)
             lag.stop()
             r = redis.Redis.from_url(redis_url)
             drain_s = wait_drained(r, cfg.drain_s)
@@ -196,6 +219,11 @@ def run(cfg: LoadConfig, command: str) -> int:
                     f"{ledger_drain_s:.0f} s, the oldest {left.age_s:.0f} s old")
             else:
                 money = money_check.not_checked("no ledger (no --ledgers here; with --target, no DATABASE_URL)")
+            if remitted:
+                money["remittance_run"] = remitted
+                if "run_id" not in remitted:
+                    money = {**money, "consistent": False, "line": money["line"] + f"; the remittance run mid-load "
+                             f"failed: {remitted.get('error')}"}
             verdict = {**verdict, "money": money, "consistent": verdict["consistent"] and money["consistent"],
                        "line": verdict["line"] + "\n" + money["line"]}
             received = orjson.loads((tmp / "webhooks.json").read_bytes())
@@ -286,6 +314,10 @@ def _print(s: dict[str, Any], out_dir: Path) -> None:
     if ll.get("samples"):
         lines.append(f"ledger lag (oldest event not yet posted, sampled each second): p50 {ll['p50_s']:.2f} s, "
                      f"p99 {ll['p99_s']:.2f} s, max {ll['max_s']:.2f} s; drained {ll['drain_s']:.1f} s after the load")
+    rr = (s.get("money") or {}).get("remittance_run")
+    if rr and "run_id" in rr:
+        lines.append(f"remittance run at t={rr['at_s']:.0f}s: {rr['remittances']} remittances, {rr['lines']} lines, "
+                     f"{rr['total']:,} rials; {rr['sent']} sent, {rr['paid']} paid")
     lines += s["faults"]
     lines.append(f"report: {out_dir / 'report.html'}  summary: {out_dir / 'summary.json'}")
     print("\n".join(lines), flush=True)
