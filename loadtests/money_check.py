@@ -8,6 +8,8 @@ Run after the ledger drained (``ledger_lag.wait_drained``), against the run's Po
 * no event id posts twice, and no parcel has two postings of one kind (booking, cod_collected, cancellation,
   return): the same money counted twice under two event ids;
 * every posting balances (at least two entries summing to zero) and every entry belongs to a posting;
+* every remittance line says what the ledger holds for its parcel: the COD collected and each fee (a line made
+  before all of its parcel's postings were in pays the wrong amount for good);
 * for every shop, collected = remitted + due + held, where (each from the tables, in rials):
 
   - collected: the COD the ledger credited the shop (``cod_collected`` postings, the shop payable's entry);
@@ -47,6 +49,18 @@ UNBALANCED = """
 SELECT p.id, count(e.line) AS n, coalesce(sum(e.amount), 0) AS total
   FROM postings p LEFT JOIN entries e ON e.posting_id = p.id
  GROUP BY p.id HAVING count(e.line) < 2 OR coalesce(sum(e.amount), 0) <> 0"""
+
+STALE_LINES = """
+SELECT l.tracking_number, l.remittance_id FROM remittance_lines l
+ CROSS JOIN LATERAL (
+    SELECT coalesce(sum(-e.amount) FILTER (WHERE p.kind = 'cod_collected' AND e.account LIKE 'shop:%'), 0) AS c,
+           coalesce(sum(-e.amount) FILTER (WHERE e.account = 'revenue:shipping'), 0) AS s,
+           coalesce(sum(-e.amount) FILTER (WHERE e.account = 'revenue:cod_fee'), 0) AS f,
+           coalesce(sum(-e.amount) FILTER (WHERE e.account = 'revenue:insurance'), 0) AS i,
+           coalesce(sum(-e.amount) FILTER (WHERE e.account = 'vat:payable'), 0) AS v
+      FROM postings p JOIN entries e ON e.posting_id = p.id
+     WHERE p.tracking_number = l.tracking_number) x
+ WHERE (l.collected, l.shipping, l.cod_fee, l.insurance, l.vat) IS DISTINCT FROM (x.c, x.s, x.f, x.i, x.v)"""
 
 ORPHANS = "SELECT count(*) FROM entries e WHERE NOT EXISTS (SELECT 1 FROM postings p WHERE p.id = e.posting_id)"
 
@@ -99,6 +113,7 @@ async def books_check(conn: asyncpg.Connection, cod_events: list[str], booked: l
     unbalanced = [f"posting {r['id']}: {r['n']} entries summing to {r['total']}"
                   for r in await conn.fetch(UNBALANCED)]
     orphans = await conn.fetchval(ORPHANS)
+    stale = [f"{r['tracking_number']} in {r['remittance_id']}" for r in await conn.fetch(STALE_LINES)]
     shops = await shop_books(conn)
     off = [s for s in shops if s["gap"]]
     totals = await conn.fetchrow("SELECT (SELECT count(*) FROM postings) AS postings, "
@@ -109,16 +124,18 @@ async def books_check(conn: asyncpg.Connection, cod_events: list[str], booked: l
         "cod_acked": len(cod_events), "cod_missing": len(cod_missing), "cod_wrong_kind": len(cod_wrong_kind),
         "bookings_unposted": len(unbooked), "cancels_unposted": len(unreversed),
         "posted_twice": len(twice_event) + len(twice_parcel), "unbalanced": len(unbalanced), "orphan_entries": orphans,
+        "lines_stale": len(stale),
         "shops": len(shops), "shops_off": len(off),
         "collected": sum(s["collected"] for s in shops), "remitted": sum(s["remitted"] for s in shops),
         "due": sum(s["due"] for s in shops), "held": sum(s["held"] for s in shops),
         "examples": {"cod_missing": cod_missing[:EXAMPLES], "cod_wrong_kind": cod_wrong_kind[:EXAMPLES],
                      "bookings_unposted": unbooked[:EXAMPLES], "cancels_unposted": unreversed[:EXAMPLES],
                      "posted_twice": (twice_event + twice_parcel)[:EXAMPLES], "unbalanced": unbalanced[:EXAMPLES],
+                     "lines_stale": stale[:EXAMPLES],
                      "shops_off": off[:EXAMPLES]},
     }
     result["consistent"] = not (cod_missing or cod_wrong_kind or unbooked or unreversed or twice_event
-                                or twice_parcel or unbalanced or orphans or off)
+                                or twice_parcel or unbalanced or orphans or stale or off)
     return result
 
 
@@ -152,7 +169,7 @@ def check(dsn: str, acks: dict[str, list[dict[str, Any]]], drained: bool, drain_
         f"{result['cod_wrong_kind']} of another kind), {result['bookings_unposted']} bookings and "
         f"{result['cancels_unposted']} cancellations not posted, {result['posted_twice']} counted twice, "
         f"{result['unbalanced']} unbalanced postings of {result['postings']}, {result['orphan_entries']} stray "
-        f"entries; {result['shops']} shops, {result['shops_off']} off: collected {result['collected']:,} = "
+        f"entries, {result['lines_stale']} remittance lines not matching the ledger; {result['shops']} shops, {result['shops_off']} off: collected {result['collected']:,} = "
         f"remitted {result['remitted']:,} + due {result['due']:,} + held {result['held']:,} rials")
     return result
 

@@ -15,6 +15,7 @@ from money.rules import CARD, SHIPPING, Posting, postman_cash, shop_payable
 
 NOW = datetime(2026, 12, 7, 9, 30, tzinfo=UTC)
 STATUSES = ("scheduled", "sent", "paid", "failed", "held")
+FEE = 500_000
 
 
 @pytest.fixture
@@ -26,7 +27,7 @@ async def conn(pg_dsn: str):
 
 
 def _booked(shop: int, tn: str, cod: int) -> Posting:
-    return Posting("booking", NOW, [(shop_payable(shop), 500_000, None), (SHIPPING, -500_000, None)],
+    return Posting("booking", NOW, [(shop_payable(shop), FEE, None), (SHIPPING, -FEE, None)],
                    event_id=f"evt_{tn}_1", shop_id=shop, tracking_number=tn,
                    facts={"payment_type": "cod" if cod else "prepaid", "cod_amount": cod,
                           "delivering_office": "IFN-01"})
@@ -56,11 +57,12 @@ async def _remit(conn, shop: int, status: str, lines: dict[str, int], rid: str =
                               date(2026, 12, 9))
     rid = rid or f"rem_{shop}_{status}"
     await conn.execute("INSERT INTO remittances (id, run_id, shop_id, period, status, count, collected, shipping, "
-                       "cod_fee, insurance, vat, total) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, 0, 0, 0, $7)",
-                       rid, run, shop, date(2026, 12, 9 + STATUSES.index(status)), status, len(lines), sum(lines.values()))
-    for tn, amount in lines.items():
-        await conn.execute("INSERT INTO remittance_lines VALUES ($1, $2, $3, $4, 0, 0, 0, 0, $4)", tn, rid, NOW,
-                           amount)
+                       "cod_fee, insurance, vat, total) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, 0, 0, $7::bigint - $8::bigint)",
+                       rid, run, shop, date(2026, 12, 9 + STATUSES.index(status)), status, len(lines), sum(lines.values()),
+                       FEE * len(lines))
+    for tn, amount in lines.items():  # each line as the ledger has it: the COD collected, the booking's shipping
+        await conn.execute("INSERT INTO remittance_lines VALUES ($1, $2, $3, $4, $5, 0, 0, 0, $4::bigint - $5::bigint)", tn, rid,
+                           NOW, amount, FEE)
 
 
 async def test_exact_books_are_consistent_in_every_bucket(conn) -> None:
@@ -93,6 +95,7 @@ async def test_each_way_the_books_go_wrong_is_found(conn) -> None:
     assert result["cod_missing"] == 1 and result["examples"]["cod_missing"] == ["evt_EP_never_posted_9"]
     assert result["bookings_unposted"] == 1 and result["cancels_unposted"] == 1
     assert result["posted_twice"] == 1 and result["examples"]["posted_twice"] == [f"{a[1]} cod_collected x2"]
+    assert result["lines_stale"] == 1 and result["examples"]["lines_stale"] == [f"{a[0]} in rem_8_paid"]
     (off,) = result["examples"]["shops_off"]
     assert off["shop_id"] == 8 and off["gap"] == 1_000
     assert result["unbalanced"] == 0  # the database itself refuses an unbalanced posting
