@@ -33,3 +33,12 @@ def test_money_fault_run_keeps_the_books_exact(tmp_path: Path) -> None:
     lag = summary["ledger_lag"]
     assert lag["samples"] > 0 and lag["max_s"] >= lag["p99_s"] >= lag["p50_s"] >= 0
     assert "money CONSISTENT" in proc.stdout and "ledger lag" in proc.stdout
+
+
+def test_fault_scenarios_that_cannot_run_are_refused_before_anything_starts(tmp_path: Path) -> None:
+    for flags, said in ((["--faults", "money,bogus"], "unknown fault scenario(s) bogus"),
+                        (["--faults", "money", "--ledgers", "0"], "--faults money needs the system started here")):
+        proc = subprocess.run([sys.executable, "-m", "loadtests", "run", "--ceiling-seconds", "0", "--out",
+                               str(tmp_path), *flags], cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 2 and said in proc.stderr, proc.stderr
+        assert not (tmp_path / "summary.json").exists()
