@@ -78,18 +78,20 @@ def _money_faults(system: System, duration_s: int, log: list[str], t0: float) ->
 
 
 def _remit(system: System, at_s: float, t0: float, out: dict[str, Any]) -> None:
-    """The operator's remittance run mid-load (loadtests.remit); a second try after a failure (PostgreSQL may
-    still be coming back in a fault run)."""
+    """The operator's remittance run mid-load (loadtests.remit), tried again for up to 30 s after a failure
+    (PostgreSQL may still be coming back in a fault run)."""
     time.sleep(max(0.0, t0 + at_s - time.monotonic()))
-    for attempt in (1, 2):
+    deadline = time.monotonic() + 30
+    while True:
         try:
             out.update(remit.settle(system.dsn, system.redis_url), at_s=round(time.monotonic() - t0, 1))
             out.pop("error", None)
             return
         except Exception as exc:  # noqa: BLE001 - reported in the summary and failing the run, not raised in a thread
             out["error"] = f"{type(exc).__name__}: {exc}"
-            if attempt == 1:
-                time.sleep(2)
+            if time.monotonic() > deadline:
+                return
+            time.sleep(1)
 
 
 def _locust(cfg: LoadConfig, base: str, seed_path: Path, ack_dir: Path) -> subprocess.Popen:
