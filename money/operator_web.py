@@ -23,7 +23,6 @@ from kernel.errors import FieldError, Forbidden, Unauthorized, validation_failed
 from kernel.http import json_response, read_json
 
 from . import payout_ops, payouts
-from .remit_cli import names_from
 from .web import MONEY
 
 
@@ -74,7 +73,7 @@ async def payout_file(request: web.Request) -> web.Response:
     run_id = _int(request.match_info["id"], "id")
     fmt = request.query.get("format", "pain001")
     pool = await request.app[MONEY].get_pool()
-    body, summary = await payout_ops.payout_file(pool, run_id, fmt, names_from(request.app[REDIS]), who)
+    body, summary = await payout_ops.payout_file(pool, run_id, fmt, payouts.store_names(request.app[REDIS]), who)
     ext = "xml" if fmt == "pain001" else "csv"
     return web.Response(body=body, content_type=payout_ops.MEDIA_TYPES[fmt], charset="utf-8", headers={
         "Content-Disposition": f'attachment; filename="barid-run-{run_id}.{ext}"', "Cache-Control": "no-store",

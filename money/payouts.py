@@ -94,39 +94,57 @@ def store_payees(redis) -> Payees:
     return read
 
 
+def store_names(redis):
+    """Shops' names from their records in the store, for the payout files."""
+    read = store_payees(redis)
+
+    async def names(shop_ids: list[int]) -> dict[int, str]:
+        return {sid: p.name for sid, p in (await read(shop_ids)).items()}
+
+    return names
+
+
 working_day = functools.lru_cache(maxsize=4096)(workdays.is_working_day)
 
 _F = "coalesce(sum(-e.amount) FILTER (WHERE {}), 0)::bigint"
-SETTLED_LINES = f"""
-WITH settled AS (
+# Set-based, in two steps. First the candidates (settled, before the day's end, not remitted, not disputed) into a
+# temporary table, analysed, so the planner knows whether the run is large (hash joins over the ledger, one hash
+# aggregate) or small (index lookups per parcel) before it joins them to their postings and entries.
+OPEN_CANDIDATES = """
+CREATE TEMP TABLE remit_open ON COMMIT DROP AS
+SELECT o.* FROM (
     SELECT d.tracking_number, d.shop_id,
-           coalesce(d.delivered_at, (d.business_date + time '08:00') AT TIME ZONE 'UTC') AS at
+           coalesce(d.delivered_at, (d.business_date + time '08:00') AT TIME ZONE 'UTC') AS at,
+           p.payment_type = 'cod' AS cod
       FROM deliveries d JOIN parcels p ON p.tracking_number = d.tracking_number  -- its booking is posted
-     WHERE p.payment_type <> 'cod'
-        OR EXISTS (SELECT 1 FROM postings c WHERE c.tracking_number = d.tracking_number AND c.kind = 'cod_collected')
+     WHERE coalesce(d.delivered_at, (d.business_date + time '08:00') AT TIME ZONE 'UTC') < $1
     UNION ALL
-    SELECT r.tracking_number, r.shop_id, min(r.occurred_at) FROM postings r
+    SELECT r.tracking_number, r.shop_id, min(r.occurred_at), false FROM postings r
      WHERE r.kind = 'return' AND NOT EXISTS (SELECT 1 FROM deliveries d2 WHERE d2.tracking_number = r.tracking_number)
        AND EXISTS (SELECT 1 FROM parcels p2 WHERE p2.tracking_number = r.tracking_number)
-     GROUP BY r.tracking_number, r.shop_id
-), due AS (
-    SELECT s.* FROM settled s
-     WHERE s.at < $1
-       AND NOT EXISTS (SELECT 1 FROM remittance_lines l WHERE l.tracking_number = s.tracking_number)
-       AND NOT EXISTS (SELECT 1 FROM disputes x WHERE x.tracking_number = s.tracking_number AND x.status = 'open')
-)
-SELECT o.shop_id, o.tracking_number, o.at,
-       {_F.format("p.kind = 'cod_collected' AND e.account LIKE 'shop:%'")} AS collected,
-       {_F.format("e.account = 'revenue:shipping'")} AS shipping,
-       {_F.format("e.account = 'revenue:cod_fee'")} AS cod_fee,
-       {_F.format("e.account = 'revenue:insurance'")} AS insurance,
-       {_F.format("e.account = 'vat:payable'")} AS vat
-  FROM due o
-  JOIN postings p ON p.tracking_number = o.tracking_number AND p.shop_id = o.shop_id
-                 AND p.kind IN ('booking', 'cod_collected', 'cancellation', 'return')
-  JOIN entries e ON e.posting_id = p.id
- GROUP BY o.shop_id, o.tracking_number, o.at
- ORDER BY o.shop_id"""
+     GROUP BY r.tracking_number, r.shop_id HAVING min(r.occurred_at) < $1
+) o
+ WHERE NOT EXISTS (SELECT 1 FROM remittance_lines l WHERE l.tracking_number = o.tracking_number)
+   AND NOT EXISTS (SELECT 1 FROM disputes x WHERE x.tracking_number = o.tracking_number AND x.status = 'open')"""
+
+# Then each candidate's postings summed: a COD parcel with no collection posted is not settled and drops out.
+SETTLED_LINES = f"""
+CREATE TEMP TABLE remit_settled ON COMMIT DROP AS
+SELECT o.shop_id, o.tracking_number, o.at, a.collected, a.shipping, a.cod_fee, a.insurance, a.vat
+  FROM remit_open o JOIN (
+    SELECT p.tracking_number, bool_or(p.kind = 'cod_collected') AS has_collection,
+           {_F.format("p.kind = 'cod_collected' AND e.account LIKE 'shop:%'")} AS collected,
+           {_F.format("e.account = 'revenue:shipping'")} AS shipping,
+           {_F.format("e.account = 'revenue:cod_fee'")} AS cod_fee,
+           {_F.format("e.account = 'revenue:insurance'")} AS insurance,
+           {_F.format("e.account = 'vat:payable'")} AS vat
+      FROM postings p JOIN entries e ON e.posting_id = p.id
+     WHERE p.kind IN ('booking', 'cod_collected', 'cancellation', 'return')
+       AND p.tracking_number IN (SELECT tracking_number FROM remit_open)  -- S10 numbers are unique across shops
+     GROUP BY p.tracking_number) a ON a.tracking_number = o.tracking_number
+ WHERE NOT o.cod OR a.has_collection"""
+# Memory for the run's joins and aggregate (this transaction only): a large run stays off the disk.
+RUN_WORK_MEM = "256MB"
 
 OPEN_REMITTANCES = """
 SELECT r.id, r.run_id, r.shop_id, r.status, r.hold_reason, r.sheba,
@@ -158,8 +176,13 @@ ON CONFLICT (id) DO UPDATE SET count = r.count + EXCLUDED.count, collected = r.c
  WHERE r.status IN ('scheduled', 'held')
 RETURNING r.id, r.status, (xmax = 0) AS created"""
 
-LINE_COLUMNS = ("tracking_number", "remittance_id", "delivered_at", "collected", "shipping", "cod_fee", "insurance",
-                "vat", "net")
+# The lines each remittance took (remit_pick, from make_remittance), with their amounts as the query found them.
+INSERT_LINES = """
+INSERT INTO remittance_lines (tracking_number, remittance_id, delivered_at, collected, shipping, cod_fee, insurance,
+                              vat, net)
+SELECT s.tracking_number, k.remittance_id, s.at, s.collected, s.shipping, s.cod_fee, s.insurance, s.vat,
+       s.collected - s.shipping - s.cod_fee - s.insurance - s.vat
+  FROM remit_pick k JOIN remit_settled s ON s.tracking_number = k.tracking_number"""
 HISTORY_COLUMNS = ("remittance_id", "status", "made_by", "note")
 
 
@@ -219,9 +242,19 @@ async def run(pool: asyncpg.Pool, payees: Payees, as_of: date | None = None, *, 
                                        "ORDER BY id LIMIT 1", as_of, made_by)
             if done is not None:
                 return {**_run_view(done), "skipped": True}
+        await conn.execute(f"SET LOCAL work_mem = '{RUN_WORK_MEM}'; SET LOCAL DateStyle = 'ISO'; "
+                           "SET LOCAL TimeZone = 'UTC'")
         run_id = await conn.fetchval("INSERT INTO remittance_runs (as_of, made_by) VALUES ($1, $2) RETURNING id",
                                      as_of, made_by)
-        rows = await conn.fetch(SETTLED_LINES, day_end(as_of))
+        phases = {"query": time.perf_counter()}
+        await conn.execute(OPEN_CANDIDATES, day_end(as_of))
+        await conn.execute("ANALYZE remit_open")
+        await conn.execute(SETTLED_LINES)
+        # the time as text (ISO, UTC: set for this transaction): the lines need it as a string, and the rows
+        # written go from this table to remittance_lines in SQL, so no timestamp is decoded or encoded here
+        rows = await conn.fetch("SELECT shop_id, tracking_number, at::text AS at, collected, shipping, cod_fee, "
+                                "insurance, vat FROM remit_settled")
+        phases["query"] = time.perf_counter() - phases["query"]
         open_shops = await conn.fetch("SELECT DISTINCT shop_id FROM remittances WHERE status = ANY($1::text[])",
                                       list(OPEN))
         shop_ids = sorted({r["shop_id"] for r in rows} | {r["shop_id"] for r in open_shops})
@@ -230,14 +263,19 @@ async def run(pool: asyncpg.Pool, payees: Payees, as_of: date | None = None, *, 
         reviewed = await _review(conn, run_id, known, made_by, history)
         taken = {r["shop_id"]: r["status"] for r in await conn.fetch(
             "SELECT shop_id, status FROM remittances WHERE period = $1", as_of)}
+        t = time.perf_counter()
         made, counts = _decide(rows, known, as_of, taken)
+        phases["decide"] = time.perf_counter() - t
+        t = time.perf_counter()
         summary = await _write(conn, run_id, as_of, made, made_by, history)
+        phases["write"] = time.perf_counter() - t
         summary.update(reviewed)
         summary.update(counts)
         row = await conn.fetchrow(
             "UPDATE remittance_runs SET finished_at = clock_timestamp(), shops = $2, remittances = $3, total = $4 "
             "WHERE id = $1 RETURNING *", run_id, summary["shops"], summary["remittances"], summary["total"])
-    return {**_run_view(row), **summary, "seconds": round(time.perf_counter() - started, 3)}
+    return {**_run_view(row), **summary, "seconds": round(time.perf_counter() - started, 3),
+            "phase_seconds": {k: round(v, 3) for k, v in phases.items()}}
 
 
 def _run_view(row) -> dict[str, Any]:
@@ -247,48 +285,44 @@ def _run_view(row) -> dict[str, Any]:
             "shops": row["shops"], "remittances": row["remittances"], "total": row["total"]}
 
 
-def _lines(rows: Iterable) -> tuple[list[Line], dict[str, datetime]]:
-    lines, at = [], {}
+def _lines(rows: Iterable) -> list[Line]:
+    lines = []
     for r in rows:
         try:
-            lines.append(Line(r["tracking_number"], r["at"].isoformat(), r["collected"], r["shipping"],
+            lines.append(Line(r["tracking_number"], r["at"], r["collected"], r["shipping"],
                               r["cod_fee"], r["insurance"], r["vat"]))
         except RemittanceLineInvalid as exc:  # one broken parcel must not stop every shop's payout
             log.warning("remittance run: line left out: %s", exc)
             continue
-        at[r["tracking_number"]] = r["at"]
-    return lines, at
+    return lines
 
 
 def _decide(rows: list, payees: dict[int, Payee], as_of: date, taken: dict[int, str]):
     """Per shop, ``make_remittance`` on its lines: [(remittance, payee, delivered_at by parcel)], counts."""
     made = []
     counts = {"rolled_over_lines": 0, "waiting_lines": 0, "deferred_lines": 0}
-    start = 0
-    while start < len(rows):
-        shop_id = rows[start]["shop_id"]
-        end = start
-        while end < len(rows) and rows[end]["shop_id"] == shop_id:
-            end += 1
-        group, start = rows[start:end], end
+    by_shop: dict[int, list] = {}
+    for r in rows:
+        by_shop.setdefault(r["shop_id"], []).append(r)
+    for shop_id, group in by_shop.items():
         if taken.get(shop_id) not in (None, SCHEDULED, HELD):  # today's remittance is with the bank already
             counts["deferred_lines"] += len(group)
             continue
         payee = payees.get(shop_id) or Payee(shop_id)
-        lines, at = _lines(group)
+        lines = _lines(group)
         result = make_remittance(shop_id, lines, as_of, policy().cycle(payee.plan), working_day,
                                  account_verified=payee.payable)
         counts["rolled_over_lines"] += len(result.rolled_over)
         counts["waiting_lines"] += len(result.waiting)
         if result.remittance is not None:
-            made.append((result.remittance, payee, at))
+            made.append((result.remittance, payee))
     return made, counts
 
 
 async def _write(conn: asyncpg.Connection, run_id: int, as_of: date, made: list, made_by: str,
                  history: list[tuple]) -> dict[str, Any]:
     cols: list[list] = [[] for _ in range(12)]
-    for rem, payee, _ in made:
+    for rem, payee in made:
         fees = rem.fee_totals()
         for col, v in zip(cols, (rem.id, rem.shop_id, rem.status, rem.hold_reason, payee.sheba, len(rem.lines),
                                  rem.collected, fees["shipping"], fees["cod_fee"], fees["insurance"], fees["vat"],
@@ -297,7 +331,7 @@ async def _write(conn: asyncpg.Connection, run_id: int, as_of: date, made: list,
     written = {r["id"]: r for r in await conn.fetch(UPSERT, run_id, as_of, *cols)} if made else {}
     lines, summary = [], {"shops": 0, "remittances": 0, "scheduled": 0, "held": 0, "lines": 0, "total": 0,
                           "added_to_earlier": 0}
-    for rem, _payee, at in made:
+    for rem, _payee in made:
         if rem.id not in written:
             continue
         summary["shops"] += 1
@@ -311,10 +345,12 @@ async def _write(conn: asyncpg.Connection, run_id: int, as_of: date, made: list,
             summary["added_to_earlier"] += 1
             history.append((rem.id, written[rem.id]["status"], made_by,
                             f"{len(rem.lines)} lines added by run {run_id}"))
-        lines.extend((x.tracking_number, rem.id, at[x.tracking_number], x.collected, x.shipping, x.cod_fee,
-                      x.insurance, x.vat, x.net) for x in rem.lines)
+        lines.extend((x.tracking_number, rem.id) for x in rem.lines)
     if lines:
-        await conn.copy_records_to_table("remittance_lines", records=lines, columns=LINE_COLUMNS)
+        await conn.execute("CREATE TEMP TABLE remit_pick (tracking_number text, remittance_id text) ON COMMIT DROP")
+        await conn.copy_records_to_table("remit_pick", records=lines)
+        await conn.execute("ANALYZE remit_pick; ANALYZE remit_settled")
+        await conn.execute(INSERT_LINES)
     if history:
         await conn.copy_records_to_table("remittance_history", records=history, columns=HISTORY_COLUMNS)
     return summary

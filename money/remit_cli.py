@@ -53,15 +53,6 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     lst.add_argument("--limit", type=int, default=1000)
 
 
-def names_from(redis):
-    read = payouts.store_payees(redis)
-
-    async def names(shop_ids: list[int]) -> dict[int, str]:
-        return {sid: p.name for sid, p in (await read(shop_ids)).items()}
-
-    return names
-
-
 async def _command(args: argparse.Namespace, dsn: str, url: str, cluster: bool) -> Any:
     from kernel.store.client import async_client
 
@@ -74,7 +65,7 @@ async def _command(args: argparse.Namespace, dsn: str, url: str, cluster: bool) 
         if cmd == "run":
             return await payouts.run(pool, payouts.store_payees(redis), args.as_of, made_by="operator")
         if cmd == "export":
-            body, summary = await payout_ops.payout_file(pool, args.run, args.format, names_from(redis), "operator")
+            body, summary = await payout_ops.payout_file(pool, args.run, args.format, payouts.store_names(redis), "operator")
             out: Path = args.out
             tmp = out.with_name(out.name + ".tmp")
             tmp.write_bytes(body)

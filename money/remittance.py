@@ -61,6 +61,10 @@ class Line:
     vat: int = 0
 
     def __post_init__(self) -> None:
+        c, s, f, i, v = self.collected, self.shipping, self.cod_fee, self.insurance, self.vat
+        if (type(c) is int and type(s) is int and type(f) is int and type(i) is int and type(v) is int
+                and min(c, s, f, i, v) >= 0):  # the usual case, checked at once: a run makes a million lines
+            return
         for name in ("collected", *FEE_KINDS):
             v = getattr(self, name)
             if type(v) is not int or v < 0:

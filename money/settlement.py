@@ -8,6 +8,7 @@ Wednesday) counts from Thursday.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime, timedelta
 from typing import Protocol, TypeVar
@@ -57,7 +58,13 @@ def payout_date(delivered_at: datetime | date | str, cycle: Cycle, is_working_da
     """The day a delivered parcel's money is paid out: ``cycle.days_after_delivery`` working days after the
     delivery day, then the first payout day on or after that (every working day when the cycle has no weekly
     day). A payout day that is a holiday moves to the next working day: the money is never paid early."""
-    eligible = add_working_days(local_day(delivered_at), cycle.days_after_delivery, is_working_day)
+    return _payout_day(local_day(delivered_at), cycle, is_working_day)
+
+
+@functools.lru_cache(maxsize=8192)
+def _payout_day(day: date, cycle: Cycle, is_working_day: WorkingDay) -> date:
+    # A run settles up to millions of lines delivered on a handful of days: each day is worked out once.
+    eligible = add_working_days(day, cycle.days_after_delivery, is_working_day)
     if cycle.payout_weekday is None:
         return eligible
     ahead = (cycle.payout_weekday - eligible.weekday()) % 7

@@ -10,17 +10,17 @@ import pytest
 
 from kernel.store import keys
 from money import ledger, pain001, payout_ops, payouts
-from money.remit_cli import names_from
 from money.remittance import RemittanceTransitionInvalid
 from money.rules import shop_payable
 from tests.money.remit_flow import FAR, collected, count
+from tracking.events import outbox_entry
 
 NS = {"p": pain001.NAMESPACE}
 
 
 async def _run_and_export(pool, redis, fmt: str = "pain001", as_of=FAR) -> tuple[dict, bytes, dict]:
     run = await payouts.run(pool, payouts.store_payees(redis), as_of)
-    body, summary = await payout_ops.payout_file(pool, run["run_id"], fmt, names_from(redis), "finance:test")
+    body, summary = await payout_ops.payout_file(pool, run["run_id"], fmt, payouts.store_names(redis), "finance:test")
     return run, body, summary
 
 
@@ -40,18 +40,18 @@ async def test_export_validates_and_sends_and_a_second_fetch_is_the_same_batch(c
     assert tx.find("p:Cdtr/p:Nm", NS).text == shop.shop.name
     assert root.find(".//p:GrpHdr/p:MsgId", NS).text == f"BARID-RUN-{run['run_id']}"
 
-    again, summary2 = await payout_ops.payout_file(pool, run["run_id"], "pain001", names_from(redis), "x")
+    again, summary2 = await payout_ops.payout_file(pool, run["run_id"], "pain001", payouts.store_names(redis), "x")
     assert again == body and not summary2["sent_now"]
-    csv, _ = await payout_ops.payout_file(pool, run["run_id"], "csv", names_from(redis), "x")
+    csv, _ = await payout_ops.payout_file(pool, run["run_id"], "csv", payouts.store_names(redis), "x")
     assert rem["remittance_id"] in csv.decode("utf-8-sig") and str(rem["total"]) in csv.decode("utf-8-sig")
 
 
 async def test_an_empty_run_has_no_file(pool, redis) -> None:
     run = await payouts.run(pool, payouts.store_payees(redis), FAR)
     with pytest.raises(payout_ops.PayoutFileEmpty):
-        await payout_ops.payout_file(pool, run["run_id"], "pain001", names_from(redis), "x")
+        await payout_ops.payout_file(pool, run["run_id"], "pain001", payouts.store_names(redis), "x")
     with pytest.raises(payout_ops.RunNotFound):
-        await payout_ops.payout_file(pool, 999_999, "csv", names_from(redis), "x")
+        await payout_ops.payout_file(pool, 999_999, "csv", payouts.store_names(redis), "x")
 
 
 async def test_mark_paid_posts_the_payout_once_and_tells_the_shop(client, shop, staff, worker, pool, delivered,
@@ -85,6 +85,10 @@ async def test_mark_paid_posts_the_payout_once_and_tells_the_shop(client, shop, 
     event = orjson.loads(fields[b"e"])
     assert await redis.xlen(keys.shop_feed(shop.id)) == feed_before + 1
     assert (event["id"], event["type"], event["data"]["total"]) == (event_id, "remittance_paid", rem["total"])
+    outbox = await redis.xrevrange(keys.partition_events(keys.partition_of(shop.id)), count=50)
+    runs = [outbox_entry([x for kv in fields.items() for x in kv]) for _, fields in outbox]
+    assert any(sid == str(shop.id).encode() and orjson.loads(raw)["id"] == event_id
+               for sid, evs in runs for _, raw in evs)  # where the webhook dispatchers read it
     resp = await client.get("/v1/events", headers=shop.headers, params={"limit": "500"})
     assert resp.status == 200
     assert event_id in {e["id"] for e in (await resp.json())["data"]}
