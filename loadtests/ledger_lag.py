@@ -22,6 +22,7 @@ from kernel.store import keys
 from .report import pct
 
 GROUP = "ledger"
+UNCOUNTED_MAX = 10_000  # unread entries counted one by one (where the server keeps no count), at most
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ def measure(r: redis.Redis, group: str = GROUP) -> Lag:
     now_ms = now_s * 1000 + now_us // 1000
     oldest: list[int] = []
     waiting, found = 0, 0
-    tails: list[tuple[str, str]] = []
+    tails: list[tuple[str, str, int | None]] = []
     for i, s in enumerate(streams):
         info, pending = replies[2 * i], replies[2 * i + 1]
         if isinstance(info, Exception) or isinstance(pending, Exception):
@@ -68,19 +69,17 @@ def measure(r: redis.Redis, group: str = GROUP) -> Lag:
         if pending and pending.get("pending"):
             waiting += int(pending["pending"])
             oldest.append(_ms(pending["min"]))
-        if mine.get("lag") is None or int(mine["lag"]):  # unread entries (lag None: the server cannot tell)
-            tails.append((s, _next_id(mine["last-delivered-id"])))
+        lag = mine.get("lag")
+        if lag is None or int(lag):  # unread entries (lag None: the server cannot tell, after deletions)
+            tails.append((s, _next_id(mine["last-delivered-id"]), None if lag is None else int(lag)))
     if tails:
         pipe = r.pipeline(transaction=False)
-        for s, start in tails:
-            pipe.xrange(s, min=start, max="+", count=1)
-            pipe.xinfo_groups(s)
-        replies = pipe.execute()
-        for (s, _), first, info in zip(tails, replies[0::2], replies[1::2]):
-            if first:
-                oldest.append(_ms(first[0][0]))
-                mine = next((g for g in info if _name(g) == group), {})
-                waiting += int(mine.get("lag") or 1)
+        for s, start, lag in tails:  # the first unread entry; all of them (up to a bound) when not counted
+            pipe.xrange(s, min=start, max="+", count=1 if lag is not None else UNCOUNTED_MAX)
+        for (_s, _start, lag), unread in zip(tails, pipe.execute()):
+            if unread:
+                oldest.append(_ms(unread[0][0]))
+                waiting += lag if lag is not None else len(unread)
     age = max(0.0, (now_ms - min(oldest)) / 1000) if oldest else 0.0
     return Lag(waiting, age, found)
 
