@@ -271,6 +271,8 @@ def _components(limits: Limits) -> dict[str, Any]:
             "BatchResult": {
                 "type": "object", "required": ["booked", "rejected", "results"],
                 "properties": {
+                    "batch_id": {"type": "string", "description": "The batch's id: `POST /v1/label-jobs` with "
+                                 "`batch_id` prints the labels of the parcels it booked (kept 30 days)."},
                     "booked": {"type": "integer", "minimum": 0}, "rejected": {"type": "integer", "minimum": 0},
                     "results": {"type": "array", "description": "One per submitted item, in order.", "items": {
                         "oneOf": [

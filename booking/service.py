@@ -497,7 +497,7 @@ BOOKED_EVENT = (b'{"id":"evt_%s_1","type":"booked","tracking_number":"%s","shop_
 FRESH_STATUS = b',"status":"pre_transit","status_at":"%s","updated_at":"%s"}'
 
 VIEW_FIELDS = (b"doc", b"status", b"status_at", b"updated_at",  # what shipment_view reads of a parcel hash
-               b"delivery_office", b"route", b"expected_delivery", b"receiver_address")
+               b"delivery_office", b"route", b"expected_delivery", b"receiver_address", b"return_leg")
 
 
 def shipment_view(h: dict[bytes, bytes]) -> dict[str, Any]:
@@ -513,6 +513,9 @@ def shipment_view(h: dict[bytes, bytes]) -> dict[str, Any]:
             doc["route"] = route.decode().split(",")
         if expected:
             doc["expected_delivery"] = expected.decode()
+    leg = h.get(b"return_leg")
+    if leg is not None:  # its way back to the shop, a parcel of its own (returns.legs; the leg's doc has return_of)
+        doc["return_leg"] = leg.decode()
     if address is not None:  # the booked coordinates were of the old address
         doc["receiver"].update(orjson.loads(address))
         doc["receiver"].pop("location", None)

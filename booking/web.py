@@ -10,6 +10,7 @@ from aiohttp import web
 
 from booking.app_keys import BOOKING, SHOPS, VALIDATOR
 from booking.auth import known_caller, require_caller
+from booking.batches import new_batch_id, remember
 from booking.idempotency import idempotency_key, idempotent, replay_response
 from booking.service import Caller, OrderIdTaken, ShipmentNotFound, request_fingerprint
 from booking.shops import ShopRegistry, cod_refused
@@ -143,6 +144,8 @@ async def create_batch(request: web.Request) -> web.Response:
         reqs.append(None if items else req)
         item_errors.append(items)
 
+    batch_id = new_batch_id()
+
     def render(views):
         results = []
         for i, (view, errors) in enumerate(zip(views, item_errors)):
@@ -156,7 +159,8 @@ async def create_batch(request: web.Request) -> web.Response:
                 results.append({"index": i, "result": "rejected", "status": 422,
                                 "errors": [e.to_dict() for e in errors]})
         booked = sum(type(v) is bytes for v in views)
-        return 200, orjson.dumps({"booked": booked, "rejected": len(views) - booked, "results": results})
+        return 200, orjson.dumps({"batch_id": batch_id, "booked": booked, "rejected": len(views) - booked,
+                                  "results": results})
 
     key = idempotency_key(request)
     views, replay = await booking.book(caller, reqs, idempotency_key=key,
@@ -164,6 +168,9 @@ async def create_batch(request: web.Request) -> web.Response:
                                        render=render, idempotency_scope=BATCH_SCOPE, batch=True)
     if replay is not None:
         return replay_response(replay)
+    # The batch's parcels under its id, so its labels print in one job (handover's POST /v1/label-jobs).
+    await remember(request.app[REDIS], caller.shop.id, batch_id,
+                   [orjson.loads(v)["tracking_number"] for v in views if type(v) is bytes])
     metrics = request.app[METRICS]
     for req, view in zip(reqs, views):
         if type(view) is bytes:

@@ -32,7 +32,7 @@ from kernel.settings import Config, MoneySettings, TrackingConfig
 from kernel.store.client import async_client, durability_report, open_store
 from kernel.store.upgrade import upgrade
 from money import cli as money_cli
-from money import remit_cli
+from money import dispute_cli, remit_cli
 from money.accounts import bank_fields, public, set_bank, set_legal
 from money.pg import open_database
 from money.scheduler import serve as serve_remittances
@@ -325,6 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
     rs.add_argument("--staff", type=int, required=True)
     rs.add_argument("--session", help="the session_id from 'staff sessions' (default: every session)")
     money_cli.add_parsers(sub)
+    dispute_cli.add_parsers(sub)
     remit_cli.add_parsers(sub)
     return p
 
@@ -365,13 +366,17 @@ def cmd_money(args: argparse.Namespace, config: Config) -> None:
     _print(money_cli.run(args, config.money, lambda: open_store(config)))
 
 
+def cmd_disputes(args: argparse.Namespace, config: Config) -> None:
+    _print(dispute_cli.run(args, config.money, lambda: open_store(config)))
+
+
 def cmd_remittances(args: argparse.Namespace, config: Config) -> None:
     _print(remit_cli.run(args, config.money, lambda: open_store(config), config.redis_cluster))
 
 
 COMMANDS = {"serve": cmd_serve, "up": cmd_up, "shops": cmd_shops, "offices": cmd_offices, "staff": cmd_staff,
             "calendar": cmd_calendar,
-            "db": cmd_money, "ledger": cmd_money, "remittances": cmd_remittances}
+            "db": cmd_money, "ledger": cmd_money, "disputes": cmd_disputes, "remittances": cmd_remittances}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,6 +16,7 @@ from kernel.openapi import json_body, problem_responses, shared_components
 from kernel.postal.tariff import Limits
 from money import api_spec as money_api
 from money import api_spec_operator as money_operator_api
+from money import shop_spec as money_shop_api
 from notify import api_spec as notify_api
 from panel import api_spec as panel_api
 from pod import api_spec as pod_api
@@ -36,6 +37,7 @@ FRAGMENTS: tuple[Fragment, ...] = (
     pod_api.fragment,
     staffapp_api.fragment,
     money_api.fragment,
+    money_shop_api.fragment,
     money_operator_api.fragment,
     notify_api.fragment,
     panel_api.fragment,

@@ -37,6 +37,7 @@ from kernel.store.batcher import Batcher
 from kernel.store.client import async_client
 from money import accounts as money_accounts
 from money import operator_web as money_operator_web
+from money import shop_web as money_shop_web
 from money import web as money_web
 from notify import web as notify_web
 from panel import web as panel_web
@@ -176,6 +177,7 @@ def create_app(config: Config, redis_url: str) -> web.Application:
     pod_web.setup(app)
     staffapp_web.setup(app)
     money_web.setup(app, config.database_dsn)
+    money_shop_web.setup(app)  # the shop's balance, remittances, statements and disputes (money.web's pool)
     money_operator_web.setup(app)  # the operator's remittance routes, on money's database pool
     notify_web.setup(app, cases=lambda a: a[returns_web.CASES],  # after returns: its case service
                      delivery_code=lambda tn: pod_service.delivery_code(app[REDIS], tn))  # pod's codes

@@ -54,16 +54,22 @@ _PROBLEM_ITEM = {"type": "object", "required": ["tracking_number", "code", "deta
 _TIME = {"type": ["string", "null"], "format": "date-time"}
 SCHEMAS = {
     "LabelJobRequest": {
-        "type": "object", "description": "Exactly one of `tracking_numbers` or `booked_between`.",
+        "type": "object", "description": "Exactly one of `tracking_numbers`, `booked_between` or `batch_id`.",
         "properties": {
+            "batch_id": {"type": "string", "minLength": 1, "maxLength": 40,
+                         "description": "A batch booking's `batch_id`: the parcels it booked."},
             "tracking_numbers": {"type": "array", "minItems": 1, "maxItems": MAX_ITEMS, "items": {"type": "string"}},
             "booked_between": {"type": "object", "required": ["from", "to"], "properties": {
                 "from": {"type": "string", "format": "date-time"}, "to": {"type": "string", "format": "date-time"}}},
             "format": {"enum": ["pdf", "zpl"], "default": "pdf"},
             "size": {"enum": list(SIZES), "description": "Default a4-2up for PDF, 100x150 for ZPL (roll sizes only)."},
         },
-        "oneOf": [{"required": ["tracking_numbers"], "not": {"required": ["booked_between"]}},
-                  {"required": ["booked_between"], "not": {"required": ["tracking_numbers"]}}],
+        "oneOf": [{"required": ["tracking_numbers"], "not": {"anyOf": [{"required": ["booked_between"]},
+                                                                       {"required": ["batch_id"]}]}},
+                  {"required": ["booked_between"], "not": {"anyOf": [{"required": ["tracking_numbers"]},
+                                                                     {"required": ["batch_id"]}]}},
+                  {"required": ["batch_id"], "not": {"anyOf": [{"required": ["tracking_numbers"]},
+                                                               {"required": ["booked_between"]}]}}],
         "allOf": [{"if": {"required": ["format"], "properties": {"format": {"const": "zpl"}}},
                    "then": {"properties": {"size": {"enum": list(ZPL_SIZES)}}}}]},
     "LabelJob": {
@@ -82,16 +88,17 @@ SCHEMAS = {
 PATHS["/v1/label-jobs"] = {"post": {
     "tags": ["shipments"], "summary": "Print many labels at once (a bulk label job)",
     "description": (
-        f"Up to {MAX_ITEMS:,} parcels, by tracking number or booking time, into one PDF (A4 2-up or a 100x150 roll) "
+        f"Up to {MAX_ITEMS:,} parcels, by tracking number, booking time or booking batch, into one PDF (A4 2-up or a 100x150 roll) "
         "or one ZPL stream. Answers 202 at once; the job is rendered by a worker and kept 7 days. A parcel that "
         "cannot be printed (unknown, another shop's, cancelled) is a problem of its item, listed in the job; the "
         "others print. A booking range with more than the limit is `label_job_too_large`, with none "
-        "`label_job_empty`. Idempotency-Key replays the first answer."),
+        "`label_job_empty`; a `batch_id` not of this shop's batches (kept 30 days) is `label_job_batch_not_found`. "
+        "Idempotency-Key replays the first answer."),
     "operationId": "createLabelJob",
     "parameters": [{"$ref": "#/components/parameters/IdempotencyKey"}],
     "requestBody": {"required": True, "content": {"application/json": {"schema": ref("LabelJobRequest")}}},
     "responses": {"202": json_body(ref("LabelJob"), "The job, queued."),
-                  **problem_responses(401, 409, 413, 415, 422, 429, 503)}}}
+                  **problem_responses(401, 404, 409, 413, 415, 422, 429, 503)}}}
 PATHS["/v1/label-jobs/{job_id}"] = {"get": {
     "tags": ["shipments"], "summary": "A label job: status, progress, problems, download link",
     "operationId": "getLabelJob", "parameters": [_JOB_ID],
@@ -150,6 +157,16 @@ PATHS["/v1/manifests"] = {"post": {
     "requestBody": {"required": True, "content": {"application/json": {"schema": ref("ManifestRequest")}}},
     "responses": {"201": json_body(ref("Manifest"), "The manifest, open."),
                   **problem_responses(401, 404, 409, 413, 415, 422, 429, 503)}}}
+PATHS["/v1/manifests"]["get"] = {
+    "tags": ["shipments"], "summary": "The shop's manifests, newest first", "operationId": "listManifests",
+    "description": "Each manifest's facts and PDF link, without its parcel rows (`GET /v1/manifests/{id}`).",
+    "parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100,
+                                                                "default": 50}}],
+    "responses": {"200": json_body({"type": "object", "required": ["data"], "properties": {"data": {
+        "type": "array", "items": {"type": "object", "required": ["manifest_id", "status", "count", "pdf"],
+                                   "properties": {k: v for k, v in SCHEMAS["Manifest"]["properties"].items()
+                                                  if k not in ("parcels", "tracking_numbers")}}}}},
+        "Newest first."), **problem_responses(401, 422, 429, 503)}}
 PATHS["/v1/manifests/{manifest_id}"] = {"get": {
     "tags": ["shipments"], "summary": "A manifest", "operationId": "getManifest", "parameters": [_MANIFEST_ID],
     "responses": {"200": json_body(ref("Manifest"), "The manifest."), **problem_responses(401, 404, 429, 503)}}}

@@ -21,23 +21,17 @@ import io
 import math
 from collections.abc import Sequence
 from dataclasses import astuple, dataclass
-from pathlib import Path
 from typing import Any
 
 import jdatetime
-import segno
-from barcode.codex import Code128
 from fpdf import FPDF
-from PIL import Image, ImageDraw, ImageFont
 
-from .pdftext import LabelProducer, TextWriter, fragments, label_font, ltr
-
-FONT_DIR = Path(__file__).with_name("fonts")
-FONT_REGULAR = FONT_DIR / "Vazirmatn-Regular.ttf"
-FONT_BOLD = FONT_DIR / "Vazirmatn-Bold.ttf"
+from .codes import _qr_rects, _qr_width, _runs, code128_length, code128_modules, qr_matrix
+from .pdftext import FONT_REGULAR, LabelProducer, TextWriter, label_font, ltr
+from .zpltext import text_field
 
 # Bumped whenever the layout changes, so a cached label (ETag) is never taken for a new one.
-LAYOUT_VERSION = "2"
+LAYOUT_VERSION = "3"
 
 FORMATS = ("pdf", "zpl", "png")
 # Page sizes in mm (width, height). a4-2up puts two labels of half an A4 each side by side on a landscape A4.
@@ -128,68 +122,6 @@ def _postal_5_5(code: str) -> str:
 
 def _rials(amount: int) -> str:
     return f"{amount:,}"
-
-
-# -- the codes ---------------------------------------------------------------------------------------------------
-
-@functools.lru_cache(maxsize=4096)
-def code128_modules(data: str) -> str:
-    """Code 128 of ``data`` as a string of modules ('1' bar, '0' space), start to stop, without quiet zones
-    (python-barcode picks the code sets and the check symbol)."""
-    return Code128(data).build()[0]
-
-
-def _runs(modules: str) -> list[tuple[int, int]]:
-    """(first module, width) of every bar."""
-    runs, i, n = [], 0, len(modules)
-    while i < n:
-        if modules[i] == "1":
-            j = i
-            while j < n and modules[j] == "1":
-                j += 1
-            runs.append((i, j - i))
-            i = j
-        else:
-            i += 1
-    return runs
-
-
-@functools.lru_cache(maxsize=4096)
-def qr_matrix(data: str) -> tuple[tuple[int, ...], ...]:
-    """The QR symbol's modules (1 dark), error correction M, without the quiet zone."""
-    qr = segno.make_qr(data, error="m", boost_error=False, mask=_qr_mask(len(data), data[:-13]))
-    return tuple(tuple(row) for row in qr.matrix)
-
-
-@functools.lru_cache(maxsize=256)
-def _qr_mask(length: int, prefix: str) -> int:
-    """The mask segno scores best for the first tracking URL of this shape (same base URL and length), reused for
-    the others: scoring the eight masks is most of a QR code's cost, and URLs that differ only in the tracking
-    number's characters score alike. Any mask is valid to a reader; the choice only avoids confusing patterns."""
-    return segno.make_qr(prefix + "A" * (length - len(prefix)), error="m", boost_error=False).mask
-
-
-@functools.lru_cache(maxsize=256)
-def _qr_width(n_bytes: int) -> int:
-    """Modules across the QR symbol of any URL of this many bytes (byte mode, error correction M): the printer
-    encodes it (^BQ), so only its size is needed here, without encoding the data and scoring its masks."""
-    return segno.make_qr("a" * n_bytes, mode="byte", error="m", boost_error=False, mask=0).symbol_size(border=0)[0]
-
-
-def _qr_rects(matrix: tuple[tuple[int, ...], ...]) -> list[tuple[int, int, int]]:
-    """(row, first column, width) of every horizontal run of dark modules: far fewer rectangles than modules."""
-    rects = []
-    for r, row in enumerate(matrix):
-        c, n = 0, len(row)
-        while c < n:
-            if row[c]:
-                s = c
-                while c < n and row[c]:
-                    c += 1
-                rects.append((r, s, c - s))
-            else:
-                c += 1
-    return rects
 
 
 # -- PDF ---------------------------------------------------------------------------------------------------------
@@ -379,77 +311,12 @@ def png_dimensions(size: str, dpi: int = PNG_DPI) -> tuple[int, int]:
 
 # -- ZPL II ------------------------------------------------------------------------------------------------------
 
-@functools.lru_cache(maxsize=8)
-def _pil_font(px: int, bold: bool) -> ImageFont.FreeTypeFont:
-    return ImageFont.truetype(str(FONT_BOLD if bold else FONT_REGULAR), px, layout_engine=ImageFont.Layout.RAQM)
-
-
-@functools.lru_cache(maxsize=8192)
-def text_field(text: str, px: int, bold: bool = False, max_w: int = 0) -> tuple[int, int, str]:
-    """Text rendered to a 1-bit ^GF field: (width in dots, height, ZPL field body ``^GFA,...``). Right-aligned in
-    ``max_w`` dots when given (the text is cut on the left, where an RTL line ends, if it is too long).
-
-    The line is laid out word by word, right to left (the bidi runs from handover.pdftext, words of a
-    left-to-right run kept in their order), and each word is rendered once by Pillow with raqm and reused: Persian
-    letters never join across a space, so the words' own shapes are the line's, and a label's words (street,
-    alley, common names, digits) repeat far more than its lines do."""
-    font = _pil_font(px, bold)
-    space = max(1, round(font.getlength(" ")))
-    items: list[tuple[Image.Image | None, int]] = []  # words and spaces, visual order, left to right
-    for frag, rtl in reversed(fragments(text)):
-        run: list[tuple[Image.Image | None, int]] = []
-        for i, word in enumerate(frag.split(" ")):
-            if i:
-                run.append((None, space))
-            if word:
-                run.append(_word(word, px, bold, rtl))
-        items.extend(reversed(run) if rtl else run)
-    th = max(1, int(px * 1.45))
-    tw = max(1, sum(a for _, a in items))
-    w = max_w or tw
-    w = (w + 7) // 8 * 8
-    img = Image.new("1", (w, th), 1)
-    x = w - tw if max_w else 0
-    for glyphs, advance in items:
-        if glyphs is not None:
-            img.paste(0, (x, 0), glyphs)
-        x += advance
-    return w, th, _gf(img)
-
-
-@functools.lru_cache(maxsize=16384)
-def _word(word: str, px: int, bold: bool, rtl: bool) -> tuple[Image.Image, int]:
-    """One word's ink as a 1-bit mask (255 where black) of the line's height, and its advance in dots."""
-    font = _pil_font(px, bold)
-    direction = "rtl" if rtl else "ltr"
-    advance = max(1, round(font.getlength(word, direction=direction)))
-    left, _, right, _ = font.getbbox(word, direction=direction)
-    width = max(advance, right) + max(0, -left)
-    mask = Image.new("1", (width, max(1, int(px * 1.45))), 0)
-    ImageDraw.Draw(mask).text((max(0, -left), int(px * 0.2)), word, font=font, fill=1, direction=direction)
-    return mask, advance
-
-
-def _gf(img: Image.Image) -> str:
-    """A 1-bit image ('1' mode, 0 = black) as a ZPL ^GF field in ASCII hex (ZPL: 1 = black dot)."""
-    w, h = img.size
-    row = w // 8
-    data = _invert(img.tobytes())
-    return f"^GFA,{row * h},{row * h},{row},{data.hex().upper()}"
-
-
-_INVERT = bytes(255 - i for i in range(256))
-
-
-def _invert(raw: bytes) -> bytes:
-    return raw.translate(_INVERT)
-
-
 def _zfield(out: list[str], x: int, y: int, text: str, px: int, bold: bool = False, max_w: int = 0,
             invert: bool = False) -> None:
-    _, _, body = text_field(text, px, bold, max_w)
-    # ^FR prints the field reversed over what is under it: white text in a black box.
-    out.append(f"^FO{x},{y}{'^FR' if invert else ''}{body}^FS")
+    dx, dy, body = text_field(text, px, bold, max_w)
+    # ^FR prints the field's black dots reversed over what is under it (white text in a black box); its white dots,
+    # the ones cropped away included, leave what is under them as it is.
+    out.append(f"^FO{x + dx},{y + dy}{'^FR' if invert else ''}{body}^FS")
 
 
 def render_zpl(labels: Sequence[Label], size: str) -> bytes:
@@ -462,13 +329,20 @@ def render_zpl(labels: Sequence[Label], size: str) -> bytes:
     return "".join(parts).encode("ascii")
 
 
+@functools.lru_cache(maxsize=8)
+def _dots(pw: int, ll: int):
+    """Design millimetres to dots on this page, each position computed once per process."""
+    s = min(pw / (100 * ZPL_DPMM), ll / (150 * ZPL_DPMM))
+
+    @functools.cache
+    def dots(mm: float) -> int:
+        return round(mm * ZPL_DPMM * s)
+
+    return dots
+
+
 def _zpl_one(lb: Label, pw: int, ll: int) -> str:
-    d = ZPL_DPMM
-    s = min(pw / (100 * d), ll / (150 * d))
-
-    def X(mm: float) -> int:  # noqa: N802
-        return round(mm * d * s)
-
+    X = _dots(pw, ll)  # noqa: N806
     out = [f"^XA^CI28^PW{pw}^LL{ll}^LH0,0"]
     out.append(f"^FO{X(1.5)},{X(1.5)}^GB{X(97)},{X(147)},2^FS")
     # Head.
@@ -497,8 +371,9 @@ def _zpl_one(lb: Label, pw: int, ll: int) -> str:
     _zfield(out, X(4), X(76.5), ("نشانی برگشت: " + lb.sender_address)[:90], X(3), max_w=X(92))
     out.append(f"^FO{X(3)},{X(84.5)}^GB{X(94)},0,2^FS")
     # Code 128 (subset B, the printer picks the sets with ">:"-free auto mode) with its human-readable line.
-    module = max(2, min(4, X(82) // max(1, len(code128_modules(lb.tracking_number)))))
-    bar_w = module * len(code128_modules(lb.tracking_number))
+    n_modules = code128_length(lb.tracking_number)
+    module = max(2, min(4, X(82) // max(1, n_modules)))
+    bar_w = module * n_modules
     out.append(f"^BY{module},3,{X(18)}^FO{(pw - bar_w) // 2},{X(86)}^BCN,{X(18)},Y,N,N,A"
                f"^FD{lb.tracking_number}^FS")
     out.append(f"^FO{X(3)},{X(111.5)}^GB{X(94)},0,2^FS")

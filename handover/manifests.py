@@ -7,8 +7,9 @@ manifest's barcode and accepts all its parcels in one call: each parcel gets its
 tracking scan service, exactly as if scanned alone (scan ids derived from the manifest, so a repeated call is a
 duplicate, never a second event).
 
-Keys (the shop's hash-tag partition, one slot): ``{pN}:manifest:<shop>:<id>`` (JSON record) and
-``{pN}:manifested:<shop>`` (hash tracking number -> id of the open manifest holding it). The manifest id carries
+Keys (the shop's hash-tag partition, one slot): ``{pN}:manifest:<shop>:<id>`` (JSON record),
+``{pN}:manifested:<shop>`` (hash tracking number -> id of the open manifest holding it) and
+``{pN}:manifests:<shop>`` (sorted set of the shop's manifest ids by creation time, for the listing). The manifest id carries
 the shop id (``M<shop>X<random>``), so staff reach the record from the barcode alone.
 """
 
@@ -25,8 +26,10 @@ from fpdf import FPDF
 from kernel.postal.timeutil import iso_ms
 from kernel.store import keys
 
-from .labels import _EPOCH, FONT_REGULAR, _rials, _runs, code128_modules
-from .pdftext import LabelProducer, TextWriter, label_font, ltr
+from . import pdfdoc
+from .codes import _runs, code128_modules
+from .labels import _EPOCH, _rials
+from .pdftext import ltr
 
 IRAN = timezone(timedelta(hours=3, minutes=30))
 MAX_PARCELS = 1000
@@ -42,6 +45,11 @@ def manifested_key(shop_id: int) -> str:
     return f"{keys.tag(shop_id)}:manifested:{shop_id}"
 
 
+def shop_manifests_key(shop_id: int) -> str:
+    """Sorted set: the shop's manifest ids, scored by creation time (epoch ms); trimmed to the records' lifetime."""
+    return f"{keys.tag(shop_id)}:manifests:{shop_id}"
+
+
 def new_manifest_id(shop_id: int) -> str:
     return f"M{shop_id}X{secrets.token_hex(5).upper()}"
 
@@ -54,17 +62,23 @@ def shop_of(manifest_id: str) -> int | None:
     return int(shop) if shop.isdigit() else None
 
 
-# Creates the manifest unless a parcel is already on an open one. KEYS: manifested hash, manifest record.
-# ARGV: manifest id, record JSON, ttl, tracking numbers... Returns {} on success, else the taken pairs.
+# Creates the manifest unless a parcel is already on an open one, and lists it in the shop's index (whose
+# members older than a record's lifetime go, so the index never outgrows the records). KEYS: manifested hash,
+# manifest record, the shop's index. ARGV: manifest id, record JSON, ttl (s), created (epoch ms), tracking
+# numbers... Returns {} on success, else the taken pairs.
 CREATE = """
 local taken = {}
-for i = 4, #ARGV do
+for i = 5, #ARGV do
   local m = redis.call('HGET', KEYS[1], ARGV[i])
   if m then taken[#taken + 1] = ARGV[i]; taken[#taken + 1] = m end
 end
 if #taken > 0 then return taken end
-for i = 4, #ARGV do redis.call('HSET', KEYS[1], ARGV[i], ARGV[1]) end
+for i = 5, #ARGV do redis.call('HSET', KEYS[1], ARGV[i], ARGV[1]) end
 redis.call('SET', KEYS[2], ARGV[2], 'EX', tonumber(ARGV[3]))
+local created = tonumber(ARGV[4])
+redis.call('ZADD', KEYS[3], created, ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. (created - tonumber(ARGV[3]) * 1000))
+redis.call('EXPIRE', KEYS[3], tonumber(ARGV[3]))
 return {}
 """
 
@@ -83,6 +97,13 @@ def view(record: dict[str, Any], base: str) -> dict[str, Any]:
     out = {k: v for k, v in record.items() if k != "parcels"}
     out["parcels"] = [{k: p[k] for k in ("tracking_number", "receiver_name", "city", "weight_g", "cod_rials")}
                       for p in record["parcels"]]
+    out["pdf"] = f"{base}/v1/manifests/{record['manifest_id']}/pdf"
+    return out
+
+
+def summary(record: dict[str, Any], base: str) -> dict[str, Any]:
+    """A manifest in the shop's listing: its facts and PDF link, without the parcel rows."""
+    out = {k: v for k, v in record.items() if k not in ("parcels", "tracking_numbers")}
     out["pdf"] = f"{base}/v1/manifests/{record['manifest_id']}/pdf"
     return out
 
@@ -111,14 +132,9 @@ ROWS_PER_PAGE = 32
 
 def render_pdf(record: dict[str, Any]) -> bytes:
     """A4 portrait, right to left: head with the manifest's barcode, the parcels' table, totals, signatures."""
-    pdf = FPDF(unit="mm", format="A4")
-    pdf.set_margins(0, 0, 0)
-    pdf.set_auto_page_break(False)
-    pdf.set_creator("Barid")
-    pdf.set_creation_date(_EPOCH)
-    tw = TextWriter(pdf, label_font(FONT_REGULAR))
+    pdf, tw = pdfdoc.a4_document(_EPOCH)
     parcels = record["parcels"]
-    pages = max(1, -(-len(parcels) // ROWS_PER_PAGE))
+    pages = pdfdoc.page_count(len(parcels), ROWS_PER_PAGE)
     # columns, right to left: row, tracking number, receiver, city, weight, COD (x, width in mm)
     cols = [(185, 10), (145, 40), (95, 50), (65, 30), (42, 23), (12, 30)]
     heads = ["ردیف", "شماره رهگیری", "گیرنده", "شهر", "وزن (گرم)", "پرداخت در محل (ریال)"]
@@ -133,19 +149,11 @@ def render_pdf(record: dict[str, Any]) -> bytes:
         tw.line(10, 32, 190, 6, f"صفحه {ltr(str(page + 1))} از {ltr(str(pages))}", 9)
         _barcode(pdf, 12, 12, 80, 16, record["manifest_id"])
         tw.line(12, 29, 80, 6, record["manifest_id"], 11, align="C", bold=True)
-        y = 42
-        pdf.rect(10, y, 190, 7)
-        for (x, w), head in zip(cols, heads):
-            tw.line(x, y, w, 7, head, 8.5, align="C", bold=True)
-        y += 7
-        for i, p in enumerate(parcels[page * ROWS_PER_PAGE:(page + 1) * ROWS_PER_PAGE],
-                              start=page * ROWS_PER_PAGE + 1):
-            pdf.line(10, y + 7, 200, y + 7)
-            cells = [ltr(str(i)), p["tracking_number"], p["receiver_name"], p["city"], ltr(f"{p['weight_g']:,}"),
-                     ltr(_rials(p["cod_rials"])) if p["cod_rials"] else "—"]
-            for (x, w), text in zip(cols, cells):
-                tw.line(x, y, w, 7, text, 8.5, align="C")
-            y += 7
+        first = page * ROWS_PER_PAGE
+        rows = ([ltr(str(i)), p["tracking_number"], p["receiver_name"], p["city"], ltr(f"{p['weight_g']:,}"),
+                 ltr(_rials(p["cod_rials"])) if p["cod_rials"] else "—"]
+                for i, p in enumerate(parcels[first:first + ROWS_PER_PAGE], start=first + 1))
+        y = pdfdoc.table(pdf, tw, 42, cols, heads, rows, 8.5)
         if page == pages - 1:
             y += 4
             count, weight = ltr(str(record["count"])), ltr(f"{record['total_weight_g']:,}")
@@ -158,7 +166,7 @@ def render_pdf(record: dict[str, Any]) -> bytes:
             tw.line(10, y, 90, 6, "امضا و مهر متصدی باجهٔ پذیرش", 10)
             pdf.line(120, y + 22, 195, y + 22)
             pdf.line(15, y + 22, 90, y + 22)
-    return bytes(pdf.output(output_producer_class=LabelProducer))
+    return pdfdoc.output(pdf)
 
 
 def _barcode(pdf: FPDF, x: float, y: float, w: float, h: float, data: str) -> None:

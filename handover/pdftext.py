@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import io
+import re
 import threading
 import zlib
 from dataclasses import dataclass
@@ -41,6 +42,9 @@ _RANGES = ((0x20, 0x7E), (0xA0, 0xFF), (0x600, 0x6FF), (0xFB50, 0xFDFF), (0xFE70
 # Bidi controls are consumed by the bidi step and never drawn.
 _BIDI_CONTROLS = dict.fromkeys(map(ord, "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
 LRI, PDI = "\u2066", "\u2069"
+# The embedded free font (Vazirmatn, SIL Open Font License, fonts/OFL.txt), for PDF and ZPL alike.
+FONT_REGULAR = Path(__file__).with_name("fonts") / "Vazirmatn-Regular.ttf"
+FONT_BOLD = FONT_REGULAR.with_name("Vazirmatn-Bold.ttf")
 
 
 def ltr(text: str) -> str:
@@ -60,11 +64,17 @@ def _is_ltr_char(c: str) -> bool:
     return (c.isalnum() and not _is_rtl_char(c)) or 0x6F0 <= o <= 0x6F9 or 0x660 <= o <= 0x669
 
 
+# The two tests above over a whole line at C speed (a label brings new lines all the time): \w is what isalnum()
+# accepts, and the underscore.
+_RTL_CHAR = re.compile("[\u0590-\u08ff\ufb1d-\ufefc]")
+_LTR_CHAR = re.compile("[^\\W_\u0590-\u08ff\ufb1d-\ufefc]|[\u06f0-\u06f9\u0660-\u0669]")
+
+
 @functools.lru_cache(maxsize=16384)
 def fragments(text: str, rtl_base: bool = True) -> tuple[tuple[str, bool], ...]:
     """The line as (text, right-to-left) runs in logical order; one run when the line has one direction."""
-    has_rtl = any(_is_rtl_char(c) for c in text)
-    has_ltr = any(_is_ltr_char(c) for c in text)
+    has_rtl = _RTL_CHAR.search(text) is not None
+    has_ltr = _LTR_CHAR.search(text) is not None
     if not has_ltr:
         return ((text.translate(_BIDI_CONTROLS), True),)
     if not has_rtl and not any(c in text for c in (LRI, PDI)):
@@ -97,7 +107,7 @@ def _rtl_numbers_only(text: str) -> tuple[tuple[str, bool], ...] | None:
     European digits join them (W5); every other neutral sits with the right-to-left text (N1); an isolate is one
     left-to-right run."""
     n = len(text)
-    cls = [_bidi_class(c) for c in text]
+    cls = list(map(_bidi_class, text))
     out: list[tuple[str, bool]] = []
     i, seg, seen_al = 0, [], False
     while i < n:

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 import orjson
 from aiohttp import web
 
+from booking import batches
 from booking.app_keys import BOOKING
 from booking.auth import require_caller
 from booking.idempotency import idempotent
@@ -30,6 +31,7 @@ from kernel.app_keys import CONFIG, REDIS
 from kernel.errors import BaridError, Conflict, FieldError, NotFound, validation_failed
 from kernel.http import json_response, read_json
 from kernel.postal.s10 import is_valid
+from kernel.postal.text import fa_digits
 from kernel.postal.timeutil import iso_ms, parse_iso
 from kernel.store import keys
 from kernel.tasks import stop_task
@@ -39,6 +41,7 @@ from tracking.staff import STAFF_AUTH
 
 from . import (
     jobs,
+    manifest_list,
     manifests,
     pickup_web,
 )
@@ -69,6 +72,11 @@ class LabelJobEmpty(BaridError):
 class LabelJobNotFound(NotFound):
     code = "label_job_not_found"
     title = "No such label job"
+
+
+class LabelJobBatchNotFound(NotFound):
+    code = "label_job_batch_not_found"
+    title = "No such booking batch"
 
 
 class LabelJobNotReady(Conflict):
@@ -184,10 +192,14 @@ def _job_errors(body) -> tuple[list[FieldError], str, str]:
                                  "خروجی کار گروهی برچسب یک فایل PDF یا ZPL است: pdf یا zpl."))
     errors += _query_errors(fmt, size)
     has_tns, has_range = "tracking_numbers" in body, "booked_between" in body
-    if has_tns == has_range:
+    if has_tns + has_range + ("batch_id" in body) != 1:
         errors.append(FieldError("tracking_numbers", "one_of",
-                                 "Give exactly one of tracking_numbers or booked_between.",
-                                 "دقیقاً یکی از tracking_numbers یا booked_between را بفرستید."))
+                                 "Give exactly one of tracking_numbers, booked_between or batch_id.",
+                                 "دقیقاً یکی از tracking_numbers یا booked_between یا batch_id را بفرستید."))
+    elif "batch_id" in body:
+        if not isinstance(body["batch_id"], str) or not body["batch_id"]:
+            errors.append(FieldError("batch_id", "type_string", "Must be the batch_id a batch booking answered.",
+                                     "باید شناسهٔ دسته‌ای باشد که پاسخ ثبت گروهی داده است."))
     elif has_tns:
         tns = body["tracking_numbers"]
         if not isinstance(tns, list) or not tns or not all(isinstance(t, str) for t in tns):
@@ -239,9 +251,18 @@ async def post_label_job(request: web.Request) -> web.Response:
             await booking.authorize(caller)
             raise validation_failed(errors)
         problems: list[dict] = []
-        if "tracking_numbers" in body:
+        batch = None
+        if "batch_id" in body:
+            batch = await batches.parcels(app[REDIS], caller.shop.id, body["batch_id"].strip().upper())
+            if batch is None:
+                await booking.authorize(caller)
+                raise LabelJobBatchNotFound(
+                    f"no booking batch {body['batch_id'][:40]} of this shop (kept {batches.TTL_S // 86400} days)",
+                    f"دستهٔ ثبت گروهی با این شناسه در این فروشگاه یافت نشد (شناسهٔ هر دسته "
+                    f"{fa_digits(str(batches.TTL_S // 86400))} روز نگه داشته می‌شود)")
+        if batch is not None or "tracking_numbers" in body:
             seen: dict[str, None] = {}
-            for t in body["tracking_numbers"]:
+            for t in batch if batch is not None else body["tracking_numbers"]:
                 seen.setdefault(t.strip().upper(), None)
             if len(seen) > jobs.MAX_ITEMS:
                 await booking.authorize(caller)
@@ -381,9 +402,10 @@ async def post_manifest(request: web.Request) -> web.Response:
         record = manifests.make_record(manifest_id, shop_id, caller.shop.name, docs)
         if pickup_id is not None:
             record["pickup_id"] = pickup_id
-        taken = await redis.eval(manifests.CREATE, 2, manifests.manifested_key(shop_id),
-                                 manifests.manifest_key(shop_id, manifest_id), manifest_id, orjson.dumps(record),
-                                 manifests.TTL_S, *record["tracking_numbers"])
+        taken = await redis.eval(manifests.CREATE, 3, manifests.manifested_key(shop_id),
+                                 manifests.manifest_key(shop_id, manifest_id), manifests.shop_manifests_key(shop_id),
+                                 manifest_id, orjson.dumps(record), manifests.TTL_S,
+                                 int(parse_iso(record["created_at"]) * 1000), *record["tracking_numbers"])
         if taken:
             pairs = [{"tracking_number": taken[i].decode(), "manifest_id": taken[i + 1].decode()}
                      for i in range(0, len(taken), 2)]
@@ -496,6 +518,7 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/v1/label-jobs/{job_id}", get_label_job)
     app.router.add_get("/v1/label-jobs/{job_id}/file", get_label_job_file)
     app.router.add_post("/v1/manifests", post_manifest)
+    app.router.add_get("/v1/manifests", manifest_list.list_manifests)
     app.router.add_get("/v1/manifests/{manifest_id}", get_manifest)
     app.router.add_get("/v1/manifests/{manifest_id}/pdf", get_manifest_pdf)
     app.router.add_post("/v1/manifests/{manifest_id}/accept", accept_manifest)

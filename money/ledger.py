@@ -1,9 +1,13 @@
 """Writing the ledger: a batch of postings in one PostgreSQL transaction, each at most once.
 
-A posting's ``event_id`` is UNIQUE: the insert skips the events already posted (``ON CONFLICT DO NOTHING``), and
-only the postings it did insert get entries, so an event read twice (a worker killed after the commit and before
-its XACK; a reclaim) never posts twice. The entries go in with COPY: one statement, so the balance check (a
-deferred constraint trigger per posting) and the closed-posting check (one per statement) run once at commit.
+A posting's ``event_id`` is UNIQUE, so an event read twice (a worker killed after the commit and before its
+XACK; a reclaim) never posts twice. The batch first asks, in one query, which of its events are posted already
+and which of its parcels are known, and reserves the ids of its new postings; postings, entries and parcels
+then go in with COPY (no per-row conflict handling, no RETURNING). Two writers racing on one event: the second's
+COPY meets the UNIQUE index, its transaction rolls back, and the batch is written again the slow way (``INSERT
+... ON CONFLICT DO NOTHING``). The database checks every rule itself whatever the client (migrations 0001 and
+0004): the balance check runs at commit once per statement that wrote postings, the closed-posting and account
+checks once per statement or row.
 """
 
 from __future__ import annotations
@@ -37,6 +41,19 @@ SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::date[
 ON CONFLICT DO NOTHING"""
 
 
+# In one round trip: the batch's events already posted, its parcels already known, and
+# the ids of its new postings (a sequence hands out gaps freely: ids of events found posted are simply unused).
+PREPARE = """
+SELECT ARRAY(SELECT event_id FROM postings WHERE event_id = ANY ($1::text[])) AS posted,
+       ARRAY(SELECT tracking_number FROM parcels WHERE tracking_number = ANY ($2::text[])) AS known,
+       ARRAY(SELECT nextval('postings_id_seq') FROM generate_series(1, $3::int)) AS ids"""
+
+POSTING_COLUMNS = ("id", "event_id", "kind", "shop_id", "tracking_number", "office", "postman", "occurred_at",
+                   "business_date", "reason", "made_by")
+ENTRY_COLUMNS = ("posting_id", "line", "account", "amount", "rrn")
+PARCEL_COLUMNS = ("tracking_number", "shop_id", "payment_type", "cod_amount", "delivering_office")
+
+
 class LedgerRefused(ValueError):
     """A posting the ledger does not take (unbalanced, an unknown account): nothing of it was written."""
 
@@ -67,18 +84,48 @@ async def write(conn: asyncpg.Connection, postings: list[Posting]) -> int:
         if not p.balanced():
             raise LedgerRefused(f"posting of {p.event_id or p.kind} does not balance")
         batch.append(p)
-    async with conn.transaction():
-        new = await _insert(conn, batch)
-        if parcels:
-            tns = list(parcels)
-            await conn.execute(INSERT_PARCELS, tns, [parcels[t][0] for t in tns], [parcels[t][1] for t in tns],
-                               [parcels[t][2] for t in tns], [parcels[t][3] for t in tns])
-        if deliveries:
-            await conn.execute(INSERT_DELIVERIES, [d.tracking_number for d in deliveries],
-                               [d.event_id for d in deliveries], [d.shop_id for d in deliveries],
-                               [d.office for d in deliveries], [d.business_date for d in deliveries],
-                               [d.facts["cod_amount"] for d in deliveries], [d.occurred_at for d in deliveries])
+    try:
+        async with conn.transaction():
+            new = await _copy(conn, batch, parcels)
+            await _deliveries(conn, deliveries)
+    except asyncpg.UniqueViolationError:  # another writer posted one of these events (or parcels) meanwhile
+        async with conn.transaction():
+            new = await _insert(conn, batch)
+            if parcels:
+                tns = list(parcels)
+                await conn.execute(INSERT_PARCELS, tns, [parcels[t][0] for t in tns], [parcels[t][1] for t in tns],
+                                   [parcels[t][2] for t in tns], [parcels[t][3] for t in tns])
+            await _deliveries(conn, deliveries)
     return new
+
+
+async def _copy(conn: asyncpg.Connection, batch: list[Posting], parcels: dict[str, tuple]) -> int:
+    if not batch and not parcels:
+        return 0
+    events = [p.event_id for p in batch if p.event_id is not None]
+    ready = await conn.fetchrow(PREPARE, events, list(parcels), len(batch))
+    posted = set(ready["posted"])
+    rows, records = [], []
+    for p, pid in zip((p for p in batch if p.event_id not in posted), ready["ids"]):
+        rows.append((pid, p.event_id, p.kind, p.shop_id, p.tracking_number, p.office, p.postman, p.occurred_at,
+                     p.business_date, p.reason, p.made_by))
+        records.extend((pid, line, acc, amt, rrn) for line, (acc, amt, rrn) in enumerate(p.entries, 1))
+    if rows:
+        await conn.copy_records_to_table("postings", records=rows, columns=POSTING_COLUMNS)
+        await conn.copy_records_to_table("entries", records=records, columns=ENTRY_COLUMNS)
+    known = set(ready["known"])
+    new_parcels = [(tn, *facts) for tn, facts in parcels.items() if tn not in known]
+    if new_parcels:
+        await conn.copy_records_to_table("parcels", records=new_parcels, columns=PARCEL_COLUMNS)
+    return len(rows)
+
+
+async def _deliveries(conn: asyncpg.Connection, deliveries: list[Posting]) -> None:
+    if deliveries:
+        await conn.execute(INSERT_DELIVERIES, [d.tracking_number for d in deliveries],
+                           [d.event_id for d in deliveries], [d.shop_id for d in deliveries],
+                           [d.office for d in deliveries], [d.business_date for d in deliveries],
+                           [d.facts["cod_amount"] for d in deliveries], [d.occurred_at for d in deliveries])
 
 
 async def _insert(conn: asyncpg.Connection, batch: list[Posting], reverses: list[int | None] | None = None) -> int:

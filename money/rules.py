@@ -9,21 +9,21 @@ is cash in his hands the post is owed (a debit balance).
 * cod_collected: cash debits the postman's cash account (his office's when the scan names no postman), a card
   payment the Shaparak settlement receivable (with the RRN); the shop's payable is credited the amount.
 * cancelled: the booking posting's exact reversal (the booking document still holds the price).
-* returned_to_sender: the return fee (ledger.toml) and its VAT, charged to the shop; no COD was collected.
+* returned_to_sender: the return fee (the tariff's ``[returns]`` rule, ``Tariff.return_fee``) and its VAT, charged
+  to the shop; no COD was collected. A return leg (returns.legs) is priced at zero and posts nothing of its own: its
+  delivery to the shop emits the original's one ``returned_to_sender``, so the fee posts once.
+* accepted, of a buyer's return parcel (returns.buyer): the return fee its document carries, charged when the post
+  accepts it, under the posting id ``return_fee_<tracking number>``, so a second acceptance scan posts nothing.
 """
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
+from kernel.postal.tariff import Tariff
 from kernel.postal.timeutil import IRAN_TIME
-
-POLICY_PATH = Path(__file__).with_name("data") / "ledger.toml"
 
 SHIPPING, COD_FEE, INSURANCE = "revenue:shipping", "revenue:cod_fee", "revenue:insurance"
 VAT = "vat:payable"
@@ -31,8 +31,8 @@ CARD = "card_settlement:shaparak"
 CLEARING = "post:clearing"
 # The events the ledger reads; the others are acknowledged without a posting.
 BOOKS = (b'"type":"booked"', b'"type":"cod_collected"', b'"type":"cancelled"', b'"type":"returned_to_sender"',
-         b'"type":"delivered"')
-NEEDS_DOC = frozenset({"booked", "cancelled", "returned_to_sender", "delivered"})
+         b'"type":"delivered"', b'"type":"accepted"')
+NEEDS_DOC = frozenset({"booked", "cancelled", "returned_to_sender", "delivered", "accepted"})
 
 
 def shop_payable(shop_id: int) -> str:
@@ -45,20 +45,6 @@ def postman_cash(office: str, postman: str) -> str:
 
 def office_cash(office: str) -> str:
     return f"office:{office}:cash"
-
-
-@dataclass(frozen=True)
-class Policy:
-    return_fee_bp: int
-
-
-@lru_cache(maxsize=1)
-def policy() -> Policy:
-    raw = tomllib.loads(POLICY_PATH.read_text(encoding="utf-8"))
-    bp = raw["return_fee_bp"]
-    if type(bp) is not int or not 0 <= bp <= 100_000:
-        raise ValueError(f"{POLICY_PATH.name}: return_fee_bp must be a whole number of basis points")
-    return Policy(bp)
 
 
 @dataclass
@@ -127,16 +113,23 @@ def posting_for(event: dict[str, Any], doc: dict[str, Any] | None) -> Posting | 
         return Posting("cancellation", occurred, entries, reason="booking cancelled by the shop",
                        made_by=f"shop:{shop_id}", facts=facts, **common) if entries else None
     if kind == "returned_to_sender":
-        base = int(price.get("base") or 0)
-        fee = base * policy().return_fee_bp // 10_000
-        net = base + int(price.get("cod_fee") or 0) + int(price.get("insurance") or 0)
-        vat = int(price.get("vat") or 0) * fee // net if net else 0
-        if not fee:
+        return _return_fee(shop_id, Tariff.load().return_fee(price), "return fee", occurred, facts, common)
+    if kind == "accepted":  # only a buyer's return is charged when the post takes it in, and only once
+        if doc.get("kind") != "buyer_return" or not doc.get("return_fee"):
             return None
-        entries = [(shop_payable(shop_id), fee + vat, None), (SHIPPING, -fee, None)]
-        if vat:
-            entries.append((VAT, -vat, None))
-        return Posting("return", occurred, entries, reason="return fee", facts=facts, **common)
+        common["event_id"] = f"return_fee_{tn}"
+        return _return_fee(shop_id, doc["return_fee"], "buyer return fee", occurred, facts, common)
     if kind == "delivered":  # no money moves at the hand-over: a fact for the cash close only
         return Posting("delivered", occurred, [], facts=facts, **common)
     return None
+
+
+def _return_fee(shop_id: int, fee: dict[str, Any], reason: str, occurred: datetime, facts: dict[str, Any],
+                common: dict[str, Any]) -> Posting | None:
+    amount, vat = int(fee.get("fee") or 0), int(fee.get("vat") or 0)
+    if not amount:
+        return None
+    entries: list[tuple[str, int, str | None]] = [(shop_payable(shop_id), amount + vat, None), (SHIPPING, -amount, None)]
+    if vat:
+        entries.append((VAT, -vat, None))
+    return Posting("return", occurred, entries, reason=reason, facts=facts, **common)

@@ -14,10 +14,9 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
 
 import jdatetime
-from fpdf import FPDF
 
-from handover.labels import FONT_REGULAR
-from handover.pdftext import LabelProducer, TextWriter, label_font
+from handover import pdfdoc
+from handover.pdftext import TextWriter
 from kernel.postal.text import fa_digits, fa_rials
 
 from .remittance import FEE_KINDS, STATUS_FA, Line, Remittance
@@ -38,18 +37,13 @@ def render_pdf(rem: Remittance, shop_name: str, sheba_masked: str | None = None,
                bank_fa: str | None = None) -> bytes:
     """A4 portrait, right to left: the head (shop, remittance, payout day, status, account), the lines' table
     (collected, each fee, net), then the totals."""
-    pdf = FPDF(unit="mm", format="A4")
-    pdf.set_margins(0, 0, 0)
-    pdf.set_auto_page_break(False)
-    pdf.set_creator("Barid")
     # The payout day, not the time of printing: the same remittance prints the same bytes every time.
-    pdf.set_creation_date(datetime(rem.period.year, rem.period.month, rem.period.day, tzinfo=timezone.utc))
-    tw = TextWriter(pdf, label_font(FONT_REGULAR))
+    pdf, tw = pdfdoc.a4_document(datetime(rem.period.year, rem.period.month, rem.period.day, tzinfo=timezone.utc))
     # columns, right to left: row, tracking number, delivered, collected, shipping, COD fee, insurance, VAT, net
     cols = [(192, 8), (162, 30), (142, 20), (118, 24), (99, 19), (82, 17), (67, 15), (50, 17), (10, 40)]
     heads = ["ردیف", "شماره رهگیری", "تاریخ تحویل", "دریافتی", "کرایه", "کارمزد", "بیمه", "مالیات", "خالص (ریال)"]
     lines = rem.lines
-    pages = max(1, -(-len(lines) // ROWS_PER_PAGE))
+    pages = pdfdoc.page_count(len(lines), ROWS_PER_PAGE)
     for page in range(pages):
         pdf.add_page()
         pdf.set_draw_color(0)
@@ -61,22 +55,14 @@ def render_pdf(rem: Remittance, shop_name: str, sheba_masked: str | None = None,
         if sheba_masked:
             tw.line(10, 38, 190, 6, f"حساب مقصد: {sheba_masked}" + (f" ({bank_fa})" if bank_fa else ""), 9)
         tw.line(10, 20, 60, 6, f"صفحهٔ {fa_digits(str(page + 1))} از {fa_digits(str(pages))}", 9, align="L")
-        y = 46
-        pdf.rect(10, y, 190, 7)
-        for (x, w), head in zip(cols, heads):
-            tw.line(x, y, w, 7, head, 8, align="C", bold=True)
-        y += 7
-        for i, line in enumerate(lines[page * ROWS_PER_PAGE:(page + 1) * ROWS_PER_PAGE],
-                                 start=page * ROWS_PER_PAGE + 1):
-            pdf.line(10, y + 7, 200, y + 7)
-            cells = [fa_digits(str(i)), line.tracking_number, jalali(local_day(line.delivered_at)),
-                     rials(line.collected), *(rials(getattr(line, k)) for k in FEE_KINDS), rials(line.net)]
-            for (x, w), text in zip(cols, cells):
-                tw.line(x, y, w, 7, text, 8, align="C")
-            y += 7
+        first = page * ROWS_PER_PAGE
+        rows = ([fa_digits(str(i)), line.tracking_number, jalali(local_day(line.delivered_at)),
+                 rials(line.collected), *(rials(getattr(line, k)) for k in FEE_KINDS), rials(line.net)]
+                for i, line in enumerate(lines[first:first + ROWS_PER_PAGE], start=first + 1))
+        y = pdfdoc.table(pdf, tw, 46, cols, heads, rows, 8)
         if page == pages - 1:
             _totals(tw, rem, y + 5)
-    return bytes(pdf.output(output_producer_class=LabelProducer))
+    return pdfdoc.output(pdf)
 
 
 def _totals(tw: TextWriter, rem: Remittance, y: float) -> None:

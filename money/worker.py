@@ -19,10 +19,9 @@ import socket
 import asyncpg
 import orjson
 import redis.asyncio as aioredis
-from redis.exceptions import NoScriptError
 
 from kernel.store import keys
-from kernel.store.batcher import Script
+from kernel.store.batcher import Batcher, Script
 from kernel.store.jobs import ensure_outbox_group
 from tracking.events import outbox_entry
 
@@ -65,8 +64,12 @@ async def ensure_groups(redis: aioredis.Redis, group: str = GROUP, start: str = 
 
 class LedgerWorker:
     def __init__(self, redis: aioredis.Redis, pool: asyncpg.Pool, consumer: str | None = None, *,
-                 claim_idle_ms: int = CLAIM_IDLE_MS, read_count: int = READ_COUNT, group: str = GROUP) -> None:
+                 claim_idle_ms: int = CLAIM_IDLE_MS, read_count: int = READ_COUNT, group: str = GROUP,
+                 url: str | None = None) -> None:
         self.redis = redis
+        # a step's script calls (one per partition) go out together: one round trip, not one redis-py call each
+        # (on a plain server given its ``url``, down the batcher's lean connection)
+        self.batcher = Batcher(redis, url)
         self.group = group  # another name only for tests, which each read their own events
         self.pool = pool
         self.consumer = consumer or consumer_name()
@@ -79,13 +82,17 @@ class LedgerWorker:
                                 [self.group, self.consumer, self.claim_idle_ms, self.read_count])
 
     async def _eval(self, script: Script, script_keys: list[str], args: list) -> list:
-        try:
-            return await self.redis.evalsha(script.sha, len(script_keys), *script_keys, *args)
-        except NoScriptError:  # a store started (or flushed) since: EVAL loads it again
-            return await self.redis.eval(script.source, len(script_keys), *script_keys, *args)
+        return await self.batcher.evalsha(script, script_keys, args)
+
+    def close(self) -> None:
+        self.batcher.close()
 
     async def step(self) -> int:
         """One batch from every partition that has one: posted and acknowledged. How many entries it took."""
+        return await self._post(await self._fetch())
+
+    async def _fetch(self) -> tuple[dict[int, list], list]:
+        """The next batch: the entries taken from each partition and their postings (priced, not yet written)."""
         replies = await asyncio.gather(*(self._read(p) for p in range(keys.PARTITIONS)))
         events, taken = [], {}
         for p, entries in enumerate(replies):
@@ -98,12 +105,34 @@ class LedgerWorker:
                 _shop, runs = outbox_entry(fields)
                 events.extend(orjson.loads(raw) for _tn, raw in runs if any(t in raw for t in BOOKS))
         if not taken:
+            return taken, []
+        return taken, await self._postings(events)
+
+    async def _post(self, batch: tuple[dict[int, list], list]) -> int:
+        taken, postings = batch
+        if not taken:
             return 0
-        postings = await self._postings(events)
         async with self.pool.acquire() as conn:
             self.posted += await ledger.write(conn, postings)
         await self._ack(taken)
         return sum(len(ids) for ids in taken.values())
+
+    async def _steps(self):
+        """Batches posted one after another, the next one read from the store while PostgreSQL commits the
+        current one. Each batch is acknowledged only after its own commit, so a failure or a cancellation leaves
+        at most the batch being written and the one read ahead pending, to be claimed again (as a dead
+        consumer's entries are). Yields how many entries each batch took (0: the outboxes were empty)."""
+        ahead = asyncio.ensure_future(self._fetch())
+        try:
+            while True:
+                batch = await ahead
+                ahead = asyncio.ensure_future(self._fetch()) if batch[0] else None
+                yield await self._post(batch)
+                if ahead is None:
+                    ahead = asyncio.ensure_future(self._fetch())
+        finally:
+            if ahead is not None and not ahead.done():
+                ahead.cancel()
 
     async def _ack(self, taken: dict[int, list]) -> None:
         pipe = self.redis.pipeline(transaction=False)
@@ -135,22 +164,32 @@ class LedgerWorker:
         """Post everything the outboxes hold for this group now (tests, the bench, the CLI)."""
         await ensure_groups(self.redis, self.group)
         total = 0
-        while n := await self.step():
-            total += n
+        steps = self._steps()
+        try:
+            async for n in steps:
+                if not n:
+                    break
+                total += n
+        finally:
+            await steps.aclose()
         return total
 
     async def run(self, idle_sleep_s: float = 0.2) -> None:
         """Post until cancelled; a failure (PostgreSQL or the store away) leaves the batch pending and retries."""
         await ensure_groups(self.redis, self.group)
         while True:
+            steps = self._steps()
             try:
-                if not await self.step():
-                    await asyncio.sleep(idle_sleep_s)
+                async for n in steps:
+                    if not n:
+                        await asyncio.sleep(idle_sleep_s)
             except asyncio.CancelledError:
                 raise
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, aioredis.RedisError) as exc:
                 log.warning("ledger batch not posted (%s: %s); retrying", type(exc).__name__, exc)
                 await asyncio.sleep(1.0)
+            finally:
+                await steps.aclose()
 
 
 async def serve_async(redis_url: str, dsn: str, cluster: bool = False) -> None:
@@ -164,9 +203,11 @@ async def serve_async(redis_url: str, dsn: str, cluster: bool = False) -> None:
         except (OSError, asyncpg.PostgresError) as exc:
             log.warning("ledger: PostgreSQL not reachable (%s); retrying", exc)
             await asyncio.sleep(1.0)
+    worker = LedgerWorker(redis, pool, url=redis_url if not cluster else None)
     try:
-        await LedgerWorker(redis, pool).run()
+        await worker.run()
     finally:
+        worker.close()
         await pool.close()
         await redis.aclose()
 

@@ -26,7 +26,7 @@ from kernel.postal.offices import Registry
 from kernel.postal.timeutil import iso_ms
 from kernel.store import keys
 from kernel.store.batcher import Batcher, Script
-from kernel.store.jobs import ensure_outbox_group
+from kernel.store.jobs import OutboxReader
 from tracking.events import FAILURE_REASONS, outbox_entry
 
 from . import links, store, texts
@@ -69,8 +69,10 @@ def _event_name(event: dict[str, Any]) -> str | None:
     return None
 
 
-class SmsService:
+class SmsService(OutboxReader):
     """The SMS consumer and sender of one store, and the reads and settings the API serves."""
+
+    outbox_group = GROUP
 
     def __init__(self, redis: aioredis.Redis, batcher: Batcher, registry: Registry, policy: SmsPolicy,
                  settings: NotifySettings, provider: SmsProvider, consumer: str, *,
@@ -82,7 +84,6 @@ class SmsService:
         self.clock = clock  # tests move it into and out of quiet hours
         self._read, self._enqueue = Script(READ), Script(store.ENQUEUE)
         self._claim, self._finish, self._retry = Script(store.CLAIM), Script(store.FINISH), Script(store.RETRY)
-        self._groups = False
 
     # -- shop settings and opt-outs ----------------------------------------------------------------------
     async def shop_events(self, shop_id: int) -> list[str]:
@@ -117,12 +118,6 @@ class SmsService:
         return sorted((orjson.loads(v) for v in raw.values()), key=lambda r: (r["created_at"], r["id"]))
 
     # -- the consumer ------------------------------------------------------------------------------------
-    async def ensure_groups(self) -> None:
-        if self._groups:
-            return
-        await ensure_outbox_group(self.redis, GROUP)
-        self._groups = True
-
     async def consume(self) -> int:
         """Turn every outbox entry not yet read into its messages (all partitions); returns entries read."""
         await self.ensure_groups()
@@ -167,6 +162,8 @@ class SmsService:
         if parcel[0] is None:
             return
         doc = orjson.loads(parcel[0])
+        if doc.get("return_of"):  # a parcel going back to its shop (returns.legs): its receiver is the shop
+            return
         receptor = (parcel[1] or b"").decode() or (doc.get("receiver") or {}).get("phone") or ""
         if not receptor:
             return

@@ -23,7 +23,7 @@ from kernel.errors import FieldError, PayloadTooLarge, UnsupportedMediaType, val
 from kernel.http import client_address, json_response, read_json
 from kernel.templates import render
 
-from . import sheets
+from . import handover_forms, sheets
 from .accounts import Accounts
 from .sessions import (
     COOKIE,
@@ -39,7 +39,8 @@ from .sessions import (
 ACCOUNTS = web.AppKey("panel_accounts", Accounts)
 SESSIONS = web.AppKey("panel_sessions", Sessions)
 STATIC = Path(__file__).with_name("static")
-ASSETS = {"panel.js": "text/javascript", "panel.css": "text/css"}
+ASSETS = {"panel.js": "text/javascript", "panel.css": "text/css", "handover.js": "text/javascript",
+          "money.js": "text/javascript"}
 # What aiohttp raises for a body that is not the form its Content-Type claims (no boundary, broken part headers).
 _MALFORMED = (ValueError, AssertionError, HttpProcessingError)
 PRE_COOKIE = "barid_panel_pre"  # the sign-in form's CSRF token, double-submitted (there is no session yet)
@@ -56,8 +57,12 @@ PAGES = {  # path -> (template, Persian title, owner only)
     "upload": ("upload.html", "ثبت گروهی از فایل", False),
     "labels": ("labels.html", "چاپ برچسب", False),
     "ndr": ("ndr.html", "تحویل‌های ناموفق", False),
+    "money": ("money.html", "حساب پرداخت در محل", False),
     "settings": ("settings.html", "تنظیمات فروشگاه", True),
+    "pickups": ("pickups.html", "جمع‌آوری از فروشگاه", False),
+    "manifests": ("manifests.html", "فهرست‌های تحویل به پست", False),
 }
+EXTRA = {"pickups": handover_forms.pickup_form}  # page -> more of its template's context, made per request
 
 
 def _secure(request: web.Request) -> bool:
@@ -157,7 +162,7 @@ def _screen(name: str, template: str, title: str, owner_only: bool):
         limits = request.app[LIMITS]
         return _page(request, template, title=title, csrf=csrf_token(secret), mobile=mobile, role=role, page=name,
                      shop_id=shop_id, tracking_number=_tn(request.match_info.get("tracking_number", "")),
-                     batch_max=limits.batch_max_items, columns=sheets.COLUMNS)
+                     batch_max=limits.batch_max_items, columns=sheets.COLUMNS, **EXTRA.get(name, dict)())
 
     return handler
 

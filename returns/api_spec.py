@@ -11,6 +11,7 @@ from kernel.openapi import problem_responses
 from kernel.postal.offices import load_registry
 from tracking.events import FAILURE_REASONS
 
+from . import api_spec_returns
 from .cases import STATES
 from .policy import ACTIONS, load_policy
 
@@ -35,7 +36,8 @@ SCHEMAS = {
             "`phone`, `address_notes` and/or a corrected `address` (which may move the parcel to another "
             "office) for the postman (an undecided case then goes out again on the next "
             "working day). `hold_at_office`: the buyer collects it at the counter; it leaves the delivery plans. "
-            "`return_to_sender`: the parcel goes back (status `returning`)."),
+            "`return_to_sender`: the parcel goes back (status `returning`) on a return leg of its own, a new parcel "
+            "from this office to the shop (`return_leg`; `returned` once the leg is delivered)."),
         "properties": {
             "action": {"enum": list(ACTIONS)},
             "tracking_number": {"type": "string", "description": "Required in a bulk request only."},
@@ -71,6 +73,8 @@ SCHEMAS = {
             "scheduled_for": {"type": ["string", "null"], "format": "date",
                               "description": "The day the parcel goes out again (no plan carries it before)."},
             "held_at_office": _NSTR, "returned_by": {"enum": ["reason", "max_attempts", "shop", "deadline", None]},
+            "return_leg": {"type": ["string", "null"], "description": (
+                "Once the case returns the parcel: its leg home, a parcel of its own (GET /v1/returns)")},
             "contact": {"type": ["object", "null"]},
             "actions": {"type": "array", "items": {"type": "object"}, "description": "Decisions, oldest first."},
             "allowed_actions": {"type": "array", "items": {"enum": list(ACTIONS)}},
@@ -137,5 +141,8 @@ PATHS = {
 }
 
 def fragment(_limits: object = None) -> dict[str, Any]:
-    """The failed-delivery operations and the components they name, for the gateway's document (gateway.openapi)."""
-    return {"paths": PATHS, "components": {"schemas": SCHEMAS}}
+    """The failed-delivery and return operations and the components they name, for the gateway's document
+    (gateway.openapi)."""
+    returns = api_spec_returns.fragment()
+    return {"paths": {**PATHS, **returns["paths"]},
+            "components": {"schemas": {**SCHEMAS, **returns["components"]["schemas"]}}}

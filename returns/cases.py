@@ -34,11 +34,12 @@ from kernel.postal.offices import Registry
 from kernel.postal.timeutil import iso_ms
 from kernel.store import keys
 from kernel.store.batcher import Batcher, Script
-from kernel.store.jobs import ensure_outbox_group
+from kernel.store.jobs import OutboxReader
 from kernel.store.keys import FEED_MAXLEN
 from tracking.events import FAILURE_REASONS, outbox_entry
 from tracking.scans import RUNS
 
+from .legs import FINISH, NEW_RETURN, Legs, shop_returns
 from .policy import Policy
 from .readdress import redirect
 
@@ -116,19 +117,22 @@ end
 local PLAN_FIELDS = {'ndr_hold', 'ndr_not_before'}
 """
 
-# A scan event seen on the outbox. KEYS 1 outbox, 2 feed, 3 case, 4 parcel, 5 shop cases, 6 deadlines.
+# A scan event seen on the outbox. KEYS 1 outbox, 2 feed, 3 case, 4 parcel, 5 shop cases, 6 deadlines, and with a
+# return leg (returns.legs) 7 the leg's parcel, 8 the shop's in_transit index, 9 the shop's returns.
 # ARGV 1 shop, 2 tn, 3 type, 4 event id, 5 reason, 6 office, 7 occurred_at ISO, 8 deadline ms, 9 deadline ISO,
-#      10 default action, 11 now ISO, 12 feed max, 13 index member, 14 reason sends back ('1'|'0')
-# -> 'OPENED' | 'RETURNING' | 'CLOSED' | 'DUP' | 'SKIP'
-APPLY_EVENT = EMIT + r"""
+#      10 default action, 11 now ISO, 12 feed max, 13 index member, 14 reason sends back ('1'|'0'), and with a leg
+#      15 its tracking number, 16 its document, 17 now ms
+# -> 'OPENED' | 'RETURNING' | 'CLOSED' | 'DUP' | 'SKIP' | 'LEG' (a return leg delivered: returns.legs.FINISH)
+APPLY_EVENT = EMIT + NEW_RETURN + r"""
 local shop, tn, typ = ARGV[1], ARGV[2], ARGV[3]
 local member = shop .. '|' .. tn
 local raw = redis.call('GET', KEYS[3])
 local case = raw and cjson.decode(raw) or nil
-local p = redis.call('HMGET', KEYS[4], 'status', 'returning', 'attempts')
+local p = redis.call('HMGET', KEYS[4], 'status', 'returning', 'attempts', 'return_kind')
 if not p[1] then return 'SKIP' end
 if typ ~= 'delivery_failed' then
-  if not case or case['state'] == 'delivered' or case['state'] == 'returned' then return 'SKIP' end
+  local leg = typ == 'delivered' and p[4] == 'return_to_sender'
+  if not case or case['state'] == 'delivered' or case['state'] == 'returned' then return leg and 'LEG' or 'SKIP' end
   case['state'] = (typ == 'delivered') and 'delivered' or 'returned'
   case['deadline'] = nil; case['deadline_ms'] = nil
   case['closed_at'] = ARGV[7]; case['updated_at'] = ARGV[11]
@@ -139,7 +143,7 @@ if typ ~= 'delivery_failed' then
   emit(KEYS[4], shop, tn, 'ndr_closed', p[1], ARGV[11], ARGV[6] ~= '' and ARGV[6] or (last and last['office']),
        {state = case['state'], by = typ}, ARGV[12])
   redis.call('SET', KEYS[3], cjson.encode(case))
-  return 'CLOSED'
+  return leg and 'LEG' or 'CLOSED'
 end
 if case then
   for _, a in ipairs(case['attempts']) do
@@ -176,17 +180,26 @@ redis.call('HSET', KEYS[4], 'ndr_state', case['state'])
 if verdict ~= 'SKIP' then
   local ndr = {state = case['state'], attempt = n, reason = ARGV[5], office = ARGV[6]}
   if case['deadline'] then ndr['deadline'] = case['deadline']; ndr['default_action'] = ARGV[10] end
+  if verdict == 'RETURNING' and ARGV[15] then  -- the way back, as a parcel of its own (returns.legs)
+    local leg = new_return(KEYS[4], KEYS[7], KEYS[8], KEYS[9], KEYS[1], KEYS[2], shop, tn, ARGV[15], ARGV[16],
+      'return_to_sender', 'accepted', ARGV[6], ARGV[17], ARGV[11], ARGV[12], 'return_started', 'returning',
+      cjson.encode({return_leg = ARGV[15], kind = 'return_to_sender', by = case['returned_by']}),
+      cjson.encode({return_of = tn, kind = 'return_to_sender'}))
+    if leg then case['return_leg'] = leg; ndr['return_leg'] = leg end
+  end
   emit(KEYS[4], shop, tn, 'ndr_opened', status, ARGV[11], ARGV[6], ndr, ARGV[12])
 end
 redis.call('SET', KEYS[3], cjson.encode(case))
 return verdict
 """
 
-# A decision. KEYS 1 outbox, 2 feed, 3 case, 4 parcel, 5 deadlines, 6-13 the shop's status indexes (STATUSES).
+# A decision. KEYS 1 outbox, 2 feed, 3 case, 4 parcel, 5 deadlines, 6-13 the shop's status indexes (STATUSES),
+#      and for a return to sender 14 its leg's parcel, 15 the shop's returns (returns.legs).
 # ARGV 1 shop, 2 tn, 3 action, 4 params JSON, 5 by (shop|deadline), 6 now ms, 7 now ISO, 8 feed max,
-#      9 the date a reattempt goes out (YYYY-MM-DD)
+#      9 the date a reattempt goes out (YYYY-MM-DD), and for a return to sender 10 the leg's tracking number,
+#      11 its document, 12 the office it starts from
 # -> {verdict, detail, event id}: OK state | NO_CASE | NOT_DUE state | CLOSED state | OUT | NOT_ALLOWED state
-ACT = EMIT + "local SLOT = {" + ", ".join(f"{s} = {i}" for i, s in enumerate(keys.STATUSES)) + "}\n" + r"""
+ACT = EMIT + NEW_RETURN + "local SLOT = {" + ", ".join(f"{s} = {i}" for i, s in enumerate(keys.STATUSES)) + "}\n" + r"""
 local shop, tn, action, by = ARGV[1], ARGV[2], ARGV[3], ARGV[5]
 local member = shop .. '|' .. tn
 local raw = redis.call('GET', KEYS[3])
@@ -198,13 +211,14 @@ if by == 'deadline' and (state ~= 'open' or tonumber(case['deadline_ms'] or '0')
   return {'NOT_DUE', state, ''}
 end
 if state == 'returning' or state == 'delivered' or state == 'returned' then return {'CLOSED', state, ''} end
-local p = redis.call('HMGET', KEYS[4], 'status', 'created_ms')
+local p = redis.call('HMGET', KEYS[4], 'status', 'created_ms', 'return_of')
 local status = p[1]
 if status == 'delivered' or status == 'returned' or status == 'cancelled' or status == 'returning' then
   return {'CLOSED', status, ''}
 end
 if status == 'out_for_delivery' then return {'OUT', state, ''} end
 if action == 'hold_at_office' and state == 'held' then return {'NOT_ALLOWED', state, ''} end
+if action == 'return_to_sender' and p[3] then return {'NOT_ALLOWED', 'return_leg', ''} end  -- a leg has no way back
 local params = cjson.decode(ARGV[4])
 local record = {action = action, by = by, at = ARGV[7]}
 local new = state
@@ -256,6 +270,13 @@ elseif action == 'return_to_sender' then
   redis.call('ZREM', KEYS[6 + SLOT[status]], m)
   redis.call('ZADD', KEYS[6 + SLOT['returning']], 0, m)
   status = 'returning'
+  if ARGV[10] then  -- the way back, as a parcel of its own (returns.legs), in this same script
+    local leg = new_return(KEYS[4], KEYS[14], KEYS[6 + SLOT['in_transit']], KEYS[15], KEYS[1], KEYS[2], shop, tn,
+      ARGV[10], ARGV[11], 'return_to_sender', 'accepted', ARGV[12], ARGV[6], ARGV[7], ARGV[8], 'return_started',
+      'returning', cjson.encode({return_leg = ARGV[10], kind = 'return_to_sender', by = case['returned_by']}),
+      cjson.encode({return_of = tn, kind = 'return_to_sender'}))
+    if leg then case['return_leg'] = leg; record['return_leg'] = leg end
+  end
 end
 case['state'] = new
 case['deadline'] = nil; case['deadline_ms'] = nil
@@ -267,6 +288,7 @@ actions[#actions + 1] = record
 local ndr = {state = new, action = action, by = by, attempt = #case['attempts']}
 if case['scheduled_for'] then ndr['scheduled_for'] = case['scheduled_for'] end
 if case['held_at'] then ndr['held_at'] = case['held_at'] end
+if record['return_leg'] then ndr['return_leg'] = record['return_leg'] end
 if record['delivery_office'] then
   ndr['delivery_office'] = record['delivery_office']; ndr['expected_delivery'] = record['expected_delivery']
 end
@@ -311,27 +333,24 @@ def _list(value: Any) -> list:
     return value if isinstance(value, list) else []  # cjson writes an empty array as {}
 
 
-class CaseService:
+class CaseService(OutboxReader):
     """Cases of one store: the outbox consumer, the deadline worker, the shop's reads and decisions."""
+
+    outbox_group = GROUP
 
     def __init__(self, redis: aioredis.Redis, batcher: Batcher, registry: Registry, policy: Policy,
                  consumer: str, network: ParcelNetwork | None = None) -> None:
         self.redis = redis
         self.network = network or ParcelNetwork(registry)  # where a corrected address sends a parcel
+        self.legs = Legs(redis, self.network)  # numbers and documents of return legs
+        self._finish = Script(FINISH)  # a delivered return leg brings its original home
         self.batcher = batcher  # scripts go through the shared micro-batcher, as tracking's do
         self.registry = registry
         self.policy = policy
         self.consumer = consumer
         self._apply, self._act, self._read = Script(APPLY_EVENT), Script(ACT), Script(READ)
-        self._groups = False
 
     # -- the consumer ----------------------------------------------------------------------------------
-    async def ensure_groups(self) -> None:
-        if self._groups:
-            return
-        await ensure_outbox_group(self.redis, GROUP)
-        self._groups = True
-
     async def consume(self) -> int:
         """Apply every outbox entry not yet applied (all partitions, until none is left); returns how many."""
         await self.ensure_groups()
@@ -366,24 +385,40 @@ class CaseService:
                 if b'"type":"delivery_failed"' not in event_raw and not any(
                         b'"type":"%s"' % t in event_raw for t in CLOSING):
                     continue
-                event = orjson.loads(event_raw)
-                tn = tn_raw.decode()
-                occurred = datetime.fromisoformat(event["occurred_at"])
-                occurred_ms = int(occurred.timestamp() * 1000)
-                reason = (event.get("data") or {}).get("reason") or ""
-                deadline_s = occurred.timestamp() + self.policy.deadline_s
-                calls.append(self.batcher.evalsha(
-                    self._apply, [keys.partition_events(p), keys.shop_feed(shop_id), case_key(shop_id, tn),
-                                  keys.parcel(shop_id, tn), shop_cases(shop_id), deadlines(p)],
-                    [shop_id, tn, event["type"], event["id"], reason, event.get("office") or "",
-                                  event["occurred_at"], int(deadline_s * 1000), iso_ms(deadline_s),
-                                  self.policy.default_action, now_iso, FEED_MAXLEN,
-                                  keys.index_member(occurred_ms, tn),
-                     "1" if FAILURE_REASONS.get(reason, (False,))[0] else "0"]))
+                calls.append(self._apply_one(p, shop_id, tn_raw.decode(), orjson.loads(event_raw), now, now_iso))
         # An error leaves the entries pending: a later read takes them over (XAUTOCLAIM) and applies them again,
         # which changes nothing for the events already applied.
         await asyncio.gather(*calls)
         await self.batcher.command("XACK", keys.partition_events(p), GROUP, *[e[0] for e in entries])
+
+    async def _apply_one(self, p: int, shop_id: int, tn: str, event: dict[str, Any], now: float,
+                         now_iso: str) -> None:
+        occurred = datetime.fromisoformat(event["occurred_at"])
+        occurred_ms = int(occurred.timestamp() * 1000)
+        reason = (event.get("data") or {}).get("reason") or ""
+        deadline_s = occurred.timestamp() + self.policy.deadline_s
+        script_keys = [keys.partition_events(p), keys.shop_feed(shop_id), case_key(shop_id, tn),
+                       keys.parcel(shop_id, tn), shop_cases(shop_id), deadlines(p)]
+        args = [shop_id, tn, event["type"], event["id"], reason, event.get("office") or "", event["occurred_at"],
+                int(deadline_s * 1000), iso_ms(deadline_s), self.policy.default_action, now_iso, FEED_MAXLEN,
+                keys.index_member(occurred_ms, tn), "1" if FAILURE_REASONS.get(reason, (False,))[0] else "0"]
+        # The scan turned the parcel back (its event says so): the case's script makes its way home as well.
+        leg = None
+        if event["type"] == "delivery_failed" and event.get("status") == "returning":
+            leg = await self.legs.for_original(shop_id, tn, event.get("office"), now)
+            if leg is not None:
+                script_keys += [keys.parcel(shop_id, leg["tracking_number"]), keys.shop_status_index(shop_id, "in_transit"),
+                                shop_returns(shop_id)]
+                args += [leg["tracking_number"], orjson.dumps(leg), int(now * 1000)]
+        verdict = await self.batcher.evalsha(self._apply, script_keys, args)
+        if leg is not None:
+            await self.legs.after(shop_id, tn, leg, leg["origin_office"])
+        if verdict == b"LEG":  # a return leg delivered to its shop: its original is home
+            await self.batcher.evalsha(
+                self._finish, [keys.partition_events(p), keys.shop_feed(shop_id), keys.parcel(shop_id, tn),
+                               keys.parcel(shop_id, await self.legs.origin(shop_id, tn)),
+                               *(keys.shop_status_index(shop_id, st) for st in keys.STATUSES)],
+                [shop_id, tn, event["occurred_at"], occurred_ms, now_iso, FEED_MAXLEN])
 
     # -- deadlines -----------------------------------------------------------------------------------------
     async def apply_deadlines(self, now: float | None = None, limit: int = 100) -> int:
@@ -433,12 +468,18 @@ class CaseService:
     async def _decide(self, shop_id: int, tn: str, action: str, params: dict[str, Any], by: str,
                       now: float) -> tuple[str, str, str]:
         reattempt_day = next_working_day(self.registry, today_iran(now)).isoformat()
-        res = await self.batcher.evalsha(
-            self._act, [keys.partition_events(keys.partition_of(shop_id)), keys.shop_feed(shop_id), case_key(shop_id, tn),
-                  keys.parcel(shop_id, tn), deadlines(keys.partition_of(shop_id)),
-                  *(keys.shop_status_index(shop_id, st) for st in keys.STATUSES)],
-            [shop_id, tn, action, orjson.dumps(params), by, int(now * 1000), iso_ms(now),
-                  FEED_MAXLEN, reattempt_day])
+        script_keys = [keys.partition_events(keys.partition_of(shop_id)), keys.shop_feed(shop_id),
+                       case_key(shop_id, tn), keys.parcel(shop_id, tn), deadlines(keys.partition_of(shop_id)),
+                       *(keys.shop_status_index(shop_id, st) for st in keys.STATUSES)]
+        args = [shop_id, tn, action, orjson.dumps(params), by, int(now * 1000), iso_ms(now), FEED_MAXLEN,
+                reattempt_day]
+        leg = await self.legs.for_original(shop_id, tn, None, now) if action == "return_to_sender" else None
+        if leg is not None:  # made by the same script that decides, or not at all
+            script_keys += [keys.parcel(shop_id, leg["tracking_number"]), shop_returns(shop_id)]
+            args += [leg["tracking_number"], orjson.dumps(leg), leg["origin_office"]]
+        res = await self.batcher.evalsha(self._act, script_keys, args)
+        if leg is not None:
+            await self.legs.after(shop_id, tn, leg, leg["origin_office"])
         return tuple(x.decode() for x in res)  # type: ignore[return-value]
 
     # -- reads -----------------------------------------------------------------------------------------
@@ -469,7 +510,7 @@ class CaseService:
             "attempts": attempts, "deadline": case.get("deadline"),
             "default_action": self.policy.default_action if state == "open" else None,
             "scheduled_for": case.get("scheduled_for"), "held_at_office": case.get("held_at"),
-            "returned_by": case.get("returned_by"),
+            "returned_by": case.get("returned_by"), "return_leg": case.get("return_leg"),
             "contact": case.get("contact") if isinstance(case.get("contact"), dict) and case.get("contact") else None,
             "actions": [{k: v for k, v in a.items()} for a in _list(case.get("actions"))],
             "allowed_actions": allowed_actions(state, parcel_status),
@@ -530,6 +571,10 @@ def _error(verdict: str, detail: str, tn: str, action: str) -> Exception:
         return ParcelOutForDelivery(f"{tn} is out for delivery now; decide after this attempt",
                                     f"مرسوله {tn} اکنون نزد نامه‌رسان است؛ پس از نتیجهٔ این نوبت تصمیم بگیرید",
                                     extra={"case_status": detail})
+    if verdict == "NOT_ALLOWED" and detail == "return_leg":
+        return ActionNotAllowed(f"{tn} is itself a parcel on its way back to the shop; it has no return of its own",
+                                f"مرسوله {tn} خود در راه بازگشت به فروشگاه است و بازگشت دیگری ندارد",
+                                extra={"case_status": detail})
     if verdict == "NOT_ALLOWED":
         return ActionNotAllowed(f"'{action}' does not apply to a case that is {detail}",
                                 f"«{ACTION_FA[action]}» برای پرونده‌ای در وضعیت «{STATE_FA.get(detail, detail)}» "

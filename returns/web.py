@@ -39,6 +39,7 @@ from kernel.postal.text import PostalError, normalize_mobile, normalize_text
 from kernel.tasks import stop_task
 from tracking.events import FAILURE_REASONS
 
+from . import buyer_web, staff_web
 from .cases import STATES, CaseNotFound, CaseService, today_iran
 from .policy import ACTIONS, Policy, load_policy
 from .readdress import parse_address
@@ -269,4 +270,6 @@ def setup(app: web.Application, policy: Policy | None = None, settings: NdrSetti
     r.add_post("/v1/ndr/actions", post_bulk)
     r.add_get("/v1/ndr/{tracking_number:(?!actions$)[^{}/]+}", get_case)  # /v1/ndr/actions is POST only
     r.add_post("/v1/ndr/{tracking_number}/actions", post_action)
+    buyer_web.setup(app, CASES)  # buyers' returns and the shop's list of returns (after the case service)
+    staff_web.setup(app)  # the office's label of a return leg
 

@@ -17,6 +17,7 @@ SCHEMAS: dict[str, Any] = {
     "StaffMe": {"type": "object", "required": ["staff_id", "name", "office", "csrf_token"], "properties": {
         "staff_id": {"type": "integer"}, "name": {"type": "string"}, "office": {"type": "string"},
         "office_name_fa": {"type": "string"},
+        "role": {"enum": ["staff", "supervisor"], "description": "A supervisor issues codes and revokes devices."},
         "csrf_token": {"type": "string", "description": "Send it as X-CSRF-Token on every state-changing call."},
         "failure_reasons": {"type": "object", "additionalProperties": {"type": "string"},
                             "description": "Failed-delivery reason code -> its Persian text."}}},
@@ -48,10 +49,15 @@ def fragment(_limits: Any) -> dict[str, Any]:
     static = _page("The app's script, style, icon, service worker or web app manifest.", "text/javascript",
                    "text/css", "image/svg+xml", "application/manifest+json")
     static["get"]["parameters"] = [{"name": "name", "in": "path", "required": True, "schema": {
-        "enum": ["lib.js", "day.js", "app.js", "app.css", "sw.js", "icon.svg", "manifest.webmanifest"]}}]
+        "enum": ["lib.js", "day.js", "super.js", "app.js", "app.css", "sw.js", "icon.svg", "manifest.webmanifest"]}}]
+    decoder = _page("The bundled barcode reader (fetched only by browsers without BarcodeDetector).",
+                    "text/javascript", "application/wasm")
+    decoder["get"]["parameters"] = [{"name": "name", "in": "path", "required": True, "schema": {
+        "enum": ["decoder.js", "zxing-reader.js", "zxing_reader.wasm"]}}]
     return {"paths": {
         "/staff": _page("The staff app (Persian, one page; works offline once loaded).", "text/html"),
         "/staff/{name}": static,
+        "/staff/decoder/{name}": decoder,
         "/staff/api/sign-in": {"post": {
             "tags": ["staff app"], "summary": "Sign in with a one-time code; sets the session cookie",
             "security": [], "requestBody": {"required": True, "content": {"application/json": {

@@ -167,7 +167,8 @@ async def sign_in(redis: aioredis.Redis, batcher: Batcher, staff_id: Any, code: 
         "device": device[:200]})
     await redis.expire(keys.staff_session(session_hash), session_ttl_s)
     await redis.sadd(keys.staff_sessions(staff_id), session_hash)  # type: ignore[arg-type]
-    return secret, Session(Staff(staff_id, record["office"], record["name"]), csrf, session_hash)  # type: ignore
+    staff = Staff(staff_id, record["office"], record["name"], record.get("role") or "staff")  # type: ignore[arg-type]
+    return secret, Session(staff, csrf, session_hash)
 
 
 async def session_of(batcher: Batcher, secret: str, session_ttl_s: int) -> Session:
@@ -183,12 +184,16 @@ async def session_of(batcher: Batcher, secret: str, session_ttl_s: int) -> Sessi
         raise StaffSessionInvalid("the staff session ended or was revoked; sign in again",
                                   "نشست شما پایان یافته یا باطل شده است؛ دوباره با کد یکبارمصرف وارد شوید")
     sid = int(staff_id)
-    rec_office, name, status = await batcher.command("HMGET", keys.staff(sid), "office", "name", "status")
+    rec_office, name, status, role = await batcher.command("HMGET", keys.staff(sid), "office", "name", "status",
+                                                           "role")
     if status != b"active" or rec_office != office:
         raise StaffSessionInvalid("this staff member was revoked or moved office; sign in again",
                                   "حساب کارمند باطل یا به ادارهٔ دیگری منتقل شده است؛ دوباره وارد شوید")
     await batcher.command("EXPIRE", keys.staff_session(session_hash), session_ttl_s)
-    return Session(Staff(sid, office.decode(), name.decode()), csrf.decode(), session_hash)
+    # the role travels with the session's staff member: the app shows a supervisor their screen, and what the role
+    # allows elsewhere (pod's supervisor resolutions) holds for the app's session as for a bearer token
+    return Session(Staff(sid, office.decode(), name.decode(), role.decode() if role else "staff"), csrf.decode(),
+                   session_hash)
 
 
 def check_csrf(session: Session, header: str | None) -> None:

@@ -15,6 +15,7 @@ accept this app's session (``STAFF_SESSION_AUTH``) as well as a bearer token.
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -34,18 +35,26 @@ from .sessions import COOKIE
 
 STATIC = Path(__file__).parent / "static"
 FILES = {  # name -> content type; read once at setup, served from memory
-    "lib.js": "text/javascript", "day.js": "text/javascript", "app.js": "text/javascript", "app.css": "text/css",
+    "lib.js": "text/javascript", "day.js": "text/javascript", "super.js": "text/javascript",
+    "app.js": "text/javascript", "app.css": "text/css",
     "sw.js": "text/javascript", "icon.svg": "image/svg+xml",
     "manifest.webmanifest": "application/manifest+json",
 }
+# The barcode reader for browsers without BarcodeDetector: fetched only by those, on their first camera use, so it
+# is no part of the page's load (its size is stated apart from the app's, in docs/staff-app.md).
+DECODER = STATIC / "decoder"
+DECODER_FILES = {"decoder.js": "text/javascript", "zxing-reader.js": "text/javascript",
+                 "zxing_reader.wasm": "application/wasm"}
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 STYLE_LINK = b'<link rel="stylesheet" href="/staff/app.css">'
-# Everything from this origin only (the inlined style by its hash); the camera's frames stay in the page.
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self' '{style}'; img-src 'self' data: blob:; "
-       "media-src 'self' blob: mediastream:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
-       "form-action 'self'")
+# Everything from this origin only (the inlined style by its hash); the camera's frames stay in the page. The
+# bundled barcode reader is WebAssembly, which a CSP allows by 'wasm-unsafe-eval' (no JavaScript eval).
+CSP = ("default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' '{style}'; "
+       "img-src 'self' data: blob:; media-src 'self' blob: mediastream:; object-src 'none'; base-uri 'none'; "
+       "frame-ancestors 'none'; form-action 'self'")
 _FILES = web.AppKey("staffapp_files", dict)
 _CSP = web.AppKey("staffapp_csp", str)
+_DECODER = web.AppKey("staffapp_decoder", dict)
 
 
 async def _session(request: web.Request) -> sessions.Session:
@@ -67,7 +76,7 @@ async def session_staff(request: web.Request) -> Staff | None:
 
 def _me(staff: Staff, csrf: str) -> dict:
     office = load_registry().offices.get(staff.office)
-    return {"staff_id": staff.id, "name": staff.name, "office": staff.office,
+    return {"staff_id": staff.id, "name": staff.name, "office": staff.office, "role": staff.role,
             "office_name_fa": office.name_fa if office else staff.office, "csrf_token": csrf,
             "failure_reasons": {k: fa for k, (_, fa) in FAILURE_REASONS.items()}}
 
@@ -93,6 +102,19 @@ async def static_file(request: web.Request) -> web.Response:
     resp = web.Response(body=body, content_type=ctype, headers=headers)
     resp.enable_compression()
     return resp
+
+
+async def decoder_file(request: web.Request) -> web.Response:
+    name = request.match_info["name"]
+    if name not in DECODER_FILES:
+        raise web.HTTPNotFound()
+    raw, packed = request.app[_DECODER][name]
+    # the reader's files change only with a release of the app: a day's cache spares a phone the download
+    headers = {"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff", "Vary": "Accept-Encoding"}
+    if "gzip" in request.headers.get("Accept-Encoding", ""):  # packed once at start, not on every request
+        headers["Content-Encoding"] = "gzip"
+        return web.Response(body=packed, content_type=DECODER_FILES[name], headers=headers)
+    return web.Response(body=raw, content_type=DECODER_FILES[name], headers=headers)
 
 
 # -- sign-in -----------------------------------------------------------------------------------------------
@@ -187,6 +209,8 @@ async def _ctx(app: web.Application) -> AsyncIterator[None]:
     page = (STATIC / "index.html").read_bytes().replace(STYLE_LINK, b"<style>" + css + b"</style>")
     files["index.html"] = (page, "text/html")
     app[_FILES] = files
+    app[_DECODER] = {name: (raw, gzip.compress(raw, 9)) for name in DECODER_FILES
+                     if (raw := (DECODER / name).read_bytes())}
     app[_CSP] = CSP.format(style=_sha(css))
     yield
 
@@ -198,6 +222,7 @@ def setup(app: web.Application) -> None:
     r = app.router
     r.add_get("/staff", page)
     r.add_get("/staff/{name:[a-z]+\\.(?:js|css|svg|webmanifest)}", static_file)
+    r.add_get("/staff/decoder/{name}", decoder_file)
     r.add_post("/staff/api/sign-in", sign_in)
     r.add_get("/staff/api/me", me)
     r.add_post("/staff/api/sign-out", sign_out)

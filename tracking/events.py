@@ -95,13 +95,15 @@ FAILURE_REASONS: dict[str, tuple[bool, str]] = {
     "asked_reschedule": (False, "گیرنده تحویل در روز دیگری را خواست"),
 }
 
-# Events other features append to the shop's feed and the outbox (returns.cases: failed-delivery cases; pod: a
-# delivery locked by wrong codes and its unlock; handover.pickups: pickups; money: a paid remittance), which a
-# webhook endpoint may subscribe to by name as to RULES.
-FEATURE_EVENTS = frozenset({"ndr_opened", "ndr_action", "ndr_closed", "delivery_locked", "delivery_unlocked",
+# Events other features append to the shop's feed and the outbox, which a webhook endpoint may subscribe to by
+# name as to RULES: returns.cases (failed-delivery cases), returns.legs (the original names its way back: a return
+# to sender's leg, a buyer's return), pod (a delivery locked by wrong codes, its unlock), handover.pickups,
+# money.disputes, money.payout_ops (a paid remittance).
+FEATURE_EVENTS = frozenset({"ndr_opened", "ndr_action", "ndr_closed", "return_started", "return_requested",
+                            "delivery_locked", "delivery_unlocked",
                             "pickup_scheduled", "pickup_updated", "pickup_assigned", "pickup_completed",
                             "pickup_partial", "pickup_failed", "pickup_cancelled",
-                            "remittance_paid"})
+                            "dispute_opened", "dispute_resolved", "remittance_paid"})
 
 COD_METHODS = ("cash", "card")
 

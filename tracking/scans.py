@@ -80,6 +80,16 @@ class ScanOfficeNotResponsible(Forbidden):
     title = "Only the parcel's delivering office may record this event"
 
 
+class CodNotOnReturn(Conflict):
+    code = "cod_not_on_return"
+    title = "No COD is collected on a parcel going back to its shop"
+
+
+class ParcelOnReturnLeg(Conflict):
+    code = "parcel_on_return_leg"
+    title = "The parcel is on its way back on a return leg: scan the leg"
+
+
 class ParcelTerminal(Conflict):
     code = "parcel_terminal"
     title = "Parcel has reached a final status"
@@ -195,13 +205,16 @@ local function one(kp, row)
   local field = '""" + keys.PARCEL_SCAN_FIELD + r"""' .. sid
   local p = redis.call('HMGET', kp, 'status', 'seq', 'status_ms', 'accepted_ms', 'delivered_ms', 'attempts',
                        'returning', 'created_ms', 'cod_ms', field, '""" + OFFICE_FIELD + r"""',
-                       '""" + ROUTE_FIELD + r"""')
+                       '""" + ROUTE_FIELD + r"""', 'return_leg_ms', 'return_leg')
   if not p[1] then return 'NOT_FOUND', '', '' end
   if p[10] then  -- a replay answers what the scan got the first time, whatever happened since
     local eid, pev, ms = string.match(p[10], '^([^|]*)|([^|]*)|(.*)$')
     if pev ~= ev or ms ~= occ_s then return 'SCAN_ID_REUSED', eid, '' end
     return 'DUPLICATE', eid, p[1]
   end
+  -- On its way home as a return leg of its own (returns.legs): what happens from then on is scanned on the leg;
+  -- what happened before (a device's late upload) is still history.
+  if p[13] and not before(occ_s, p[13]) then return 'ON_RETURN_LEG', p[14], '' end
   local status, occ, rule = p[1], tonumber(occ_s), RULE[ev]
   -- Scan authority, before anything about the parcel's state is told: delivery-side events come from the
   -- responsible office only, which the parcel record names (a redirect sets its own field; the booking document
@@ -243,7 +256,9 @@ local function one(kp, row)
   local h = {'seq', seq, 'updated_at', recorded, field, eid .. '|' .. ev .. '|' .. occ_s}
   if ev == 'cod_collected' then
     if p[9] then return 'COD_COLLECTED', '', '' end
-    local pay = cjson.decode(redis.call('HGET', kp, 'doc'))['payment'] or {}
+    local d = cjson.decode(redis.call('HGET', kp, 'doc'))
+    if d['return_of'] then return 'RETURN_NO_COD', d['return_of'], '' end  -- a way back (returns.legs)
+    local pay = d['payment'] or {}
     if pay['type'] ~= 'cod' then return 'NOT_COD', '', '' end
     if tonumber(pay['goods_value']) ~= tonumber(extra) then return 'COD_MISMATCH', tostring(pay['goods_value']), '' end
     h[#h + 1] = 'cod_ms'; h[#h + 1] = occ_s
@@ -673,6 +688,18 @@ def _result(res: list[bytes], s: Scan) -> dict[str, Any] | BaridError:
                                  "وجه در محل پس از تحویل مرسوله دریافت می‌شود")
     if verdict == b"COD_COLLECTED":
         return ScanOutOfSequence("COD was already collected for this parcel", "وجه این مرسوله پیش‌تر دریافت شده است")
+    if verdict == b"ON_RETURN_LEG":
+        leg = res[1].decode()
+        return ParcelOnReturnLeg(
+            f"{s.tracking_number} is going back to its shop as the return leg {leg}; scan {leg} instead",
+            f"مرسوله {s.tracking_number} با مرسولهٔ بازگشتی {leg} به فروشگاه برمی‌گردد؛ به جای آن {leg} را اسکن کنید",
+            extra={"return_leg": leg})
+    if verdict == b"RETURN_NO_COD":
+        original = res[1].decode()
+        return CodNotOnReturn(
+            f"{s.tracking_number} is the return of {original} to its shop; COD is never collected on a return",
+            f"مرسوله {s.tracking_number} بازگشت مرسوله {original} به فروشگاه است و در بازگشت وجهی در محل دریافت "
+            "نمی‌شود", extra={"return_of": original})
     if verdict == b"NOT_COD":
         return ScanOutOfSequence("this parcel is prepaid; there is no COD to collect",
                                  "این مرسوله پیش‌کرایه است و وجهی در محل دریافت نمی‌شود")

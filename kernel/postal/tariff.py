@@ -223,6 +223,7 @@ class Tariff:
         insurance_bp: int,
         insurance_min: int,
         sms_fee: int = 0,
+        return_fee_bp: int = 10_000,
     ) -> None:
         self._services = services
         self.limits = limits
@@ -233,6 +234,7 @@ class Tariff:
         self._insurance_bp = insurance_bp
         self._insurance_min = insurance_min
         self.sms_fee = sms_fee
+        self.return_fee_bp = return_fee_bp
         self._table = self.price_table()
 
     def price_table(self, table_type: type = fast.PriceTable) -> fast.PriceTable:
@@ -281,10 +283,21 @@ class Tariff:
             insurance_bp=_int(insurance, "rate_bp", f"{path.name}: insurance"),
             insurance_min=_int(insurance, "min_rial", f"{path.name}: insurance"),
             sms_fee=_int(data.get("sms", {"fee_rial": 0}), "fee_rial", f"{path.name}: sms"),
+            return_fee_bp=_int(data.get("returns", {"fee_bp": 10_000}), "fee_bp", f"{path.name}: returns"),
         )
         if tariff._cod_fee_min > tariff._cod_fee_max:
             raise TariffDataError(f"{path.name}: cod_fee.min_rial exceeds cod_fee.max_rial")
         return tariff
+
+    def return_fee(self, price: dict[str, Any]) -> dict[str, int | str]:
+        """The fee of a parcel's way back to its shop, from a price breakdown of the way out (a return to sender:
+        the booking's own; a buyer's return: a quote from the buyer to the shop): ``fee_bp`` of the base postage,
+        with the VAT that breakdown charged on it (its VAT in proportion). The one rule; the ledger posts it."""
+        base = int(price.get("base") or 0)
+        fee = base * self.return_fee_bp // 10_000
+        net = base + int(price.get("cod_fee") or 0) + int(price.get("insurance") or 0)
+        vat = int(price.get("vat") or 0) * fee // net if net else 0
+        return {"fee": fee, "vat": vat, "total": fee + vat, "currency": "IRR"}
 
     @property
     def services(self) -> tuple[str, ...]:

@@ -31,6 +31,20 @@ async def ensure_outbox_group(redis: aioredis.Redis, group: str, start: str = "0
             raise res
 
 
+class OutboxReader:
+    """Mixed into a service that reads the outbox through its own consumer group (``outbox_group``): the group is
+    made on every partition the first time the service reads, once per instance."""
+
+    redis: aioredis.Redis
+    outbox_group: str
+    _outbox_group_made = False
+
+    async def ensure_groups(self) -> None:
+        if not self._outbox_group_made:
+            await ensure_outbox_group(self.redis, self.outbox_group)
+            self._outbox_group_made = True
+
+
 class StreamWorker:
     """Takes entries of ``stream`` through ``group`` and hands each to ``handle``."""
 

@@ -361,6 +361,10 @@
     hooks(); users();
   }
 
+  // For the page scripts loaded after this one (handover.js): the same helpers, one copy.
+  window.BaridPanel = {api: api, el: el, fa: fa, rials: rials, when: when, latin: latin, jalaliISO: jalaliISO,
+                       dateBound: dateBound, problemText: problemText, DAY: DAY};
+
   var pages = {parcels: function () { return $("#parcel") ? parcel() : parcels(); }, book: book, upload: upload,
                labels: labels, ndr: ndr, settings: settings};
   document.addEventListener("DOMContentLoaded", function () {

@@ -1,6 +1,7 @@
 // Barid staff app: sign in with a one-time code, scan (typed or by camera), queue scans on the device
 // (IndexedDB) and send them in batches whenever the network is there, the postman's route and cash.
-// No build step, no library: what the phone's browser has (IndexedDB, fetch, Intl, BarcodeDetector).
+// No build step: what the phone's browser has (IndexedDB, fetch, Intl, BarcodeDetector); where it has no
+// BarcodeDetector, the bundled reader (decoder/, ZXing) is fetched on the first use of the camera.
 "use strict";
 (() => {
   const { $, NUM, rials, faDigits, latin, jalaliLong, EVENT_FA, STATE_FA, TIME, putScans, allScans, uuid, problemFa,
@@ -166,11 +167,35 @@
 
   // -- camera ----------------------------------------------------------------------------------------------
   let stream = null;
+  // The browser's own reader where there is one; else the bundled one, loaded now and only now (?decoder=zxing
+  // forces it, to try it on a phone that has both).
+  const bundled = () => !("BarcodeDetector" in window) || new URLSearchParams(location.search).get("decoder") === "zxing";
+  function script(src) {
+    return new Promise((resolve, reject) => {
+      const s = document.createElement("script");
+      s.src = src;
+      s.onload = resolve;
+      s.onerror = () => reject(new Error("not loaded"));
+      document.head.append(s);
+    });
+  }
+  async function reader() {
+    if (!bundled()) return new BarcodeDetector({ formats: ["code_128", "qr_code", "code_39"] });
+    $("camera-note").textContent = "در حال آماده‌کردن بارکدخوان…";
+    try {
+      if (!window.BaridDecoder) await script("/staff/decoder/decoder.js");
+      const found = await window.BaridDecoder.detector();
+      $("camera-note").textContent = "";
+      return found;
+    } catch (e) {
+      throw Object.assign(new Error("decoder"), { fa: "بارکدخوان بارگیری نشد (شبکه را بررسی کنید)؛ کد را تایپ کنید." });
+    }
+  }
   async function camera() {
     const video = $("camera");
     if (stream) { stream.getTracks().forEach((t) => t.stop()); stream = null; video.hidden = true; return; }
     try {
-      const detector = new BarcodeDetector({ formats: ["code_128", "qr_code", "code_39"] });
+      const detector = await reader();
       stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
       video.srcObject = stream;
       video.hidden = false;
@@ -179,10 +204,12 @@
         if (!stream) return;
         const found = await detector.detect(video).catch(() => []);
         for (const code of found) {
-          const tn = s10(code.rawValue);
+          // a label's Code 128 is the number; its QR code is the public tracking link, which ends with it
+          const tn = s10(code.rawValue) || s10((/\/track\/([A-Z0-9]{13})\b/i.exec(code.rawValue) || [])[1] || "");
           const target = tn ? $("tn") : /^M\d+X[0-9A-F]+$/i.test(code.rawValue) ? $("manifest-id") : null;
           if (target) {
             target.value = tn || code.rawValue.toUpperCase();
+            $("camera-note").textContent = "خوانده شد: " + target.value;
             if (navigator.vibrate) navigator.vibrate(80);
             camera();  // stop
             return;
@@ -192,11 +219,11 @@
       };
       tick();
     } catch (e) {
-      $("camera-note").textContent = "دوربین باز نشد (" + (e.name || "خطا") + ")؛ کد را تایپ کنید.";
+      $("camera-note").textContent = e.fa || "دوربین باز نشد (" + (e.name || "خطا") + ")؛ کد را تایپ کنید.";
     }
   }
   function cameraSupport() {
-    if (!("BarcodeDetector" in window) || !navigator.mediaDevices) {
+    if (!navigator.mediaDevices || (bundled() && !window.WebAssembly)) {
       $("camera-btn").disabled = true;
       $("camera-note").textContent = "این مرورگر خواندن بارکد با دوربین را پشتیبانی نمی‌کند؛ کد رهگیری را تایپ کنید.";
     }
@@ -234,11 +261,13 @@
 
   const { renderCash, renderPlan, loadPlan, onPlan, newPlan, onCashClose } =
     window.BaridStaff.day({ me: () => me, api, setNet });
+  const supervisor = window.BaridStaff.supervisor({ me: () => me, api, setNet });
 
   // -- screens ---------------------------------------------------------------------------------------------
-  const TABS = ["scan", "queue", "day", "cash"];
+  const TABS = ["scan", "queue", "day", "cash", "supervisor"];
   function tab(name) {
     for (const t of TABS) $(t).hidden = t !== name;
+    if (name === "supervisor") supervisor.refresh();
     document.querySelectorAll("#tabs button").forEach((b) => {
       if (b.dataset.tab === name) b.setAttribute("aria-current", "page"); else b.removeAttribute("aria-current");
     });
@@ -247,6 +276,7 @@
     $("signin").hidden = true;
     $("tabs").hidden = false;
     $("sign-out").hidden = false;
+    $("tab-supervisor").hidden = me.role !== "supervisor";
     $("who").textContent = `${me.name} — ${me.office_name_fa} (\u2068${me.office}\u2069)`;  // isolate the Latin code
     $("cash-postman").value = String(me.staff_id);
     $("cash-date").textContent = "تاریخ: " + jalaliLong(new Date());
@@ -262,6 +292,7 @@
     localStorage.removeItem(ME_KEY);
     for (const t of TABS) $(t).hidden = true;
     $("tabs").hidden = true;
+    $("tab-supervisor").hidden = true;
     $("sign-out").hidden = true;
     $("who").textContent = "";
     $("signin").hidden = false;
@@ -302,6 +333,7 @@
     $("camera-btn").addEventListener("click", camera);
     $("send-now").addEventListener("click", flush);
     $("sign-out").addEventListener("click", onSignOut);
+    supervisor.start();
     $("event").addEventListener("change", showFields);
     document.querySelectorAll("input[name=method]").forEach((r) => r.addEventListener("change", showFields));
     document.querySelectorAll("#tabs button").forEach((b) => b.addEventListener("click", () => tab(b.dataset.tab)));

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import asyncpg
 import pytest
 import redis.asyncio as aioredis
 import requests
@@ -43,6 +44,7 @@ from kernel.postal.offices import load_registry
 from kernel.postal.tariff import Limits
 from kernel.settings import Config, TrackingConfig, TrackLimits
 from kernel.store import keys
+from money.migrate import migrate
 from tests.conftest import TEHRAN_SENDER, VERIFIED_BANK
 from tracking.staff import create_staff
 
@@ -123,7 +125,8 @@ class NumericOnlyResolver(ThreadedResolver):
 
 
 @contextmanager
-def serving(store_url: str, data_dir: Path) -> Iterator[tuple[str, asyncio.AbstractEventLoop]]:
+def serving(store_url: str, data_dir: Path, database_dsn: str | None = None
+            ) -> Iterator[tuple[str, asyncio.AbstractEventLoop]]:
     """The real app on a real loopback port, in its own thread and loop: schemathesis makes blocking calls.
 
     No webhook host is allow-listed (every URL meets the SSRF guard), and the guard resolves IP literals only."""
@@ -134,7 +137,8 @@ def serving(store_url: str, data_dir: Path) -> Iterator[tuple[str, asyncio.Abstr
     patch.setattr(tracking.ssrf, "DefaultResolver", NumericOnlyResolver)
     # Every fuzzed request comes from 127.0.0.1, whose public tracking budget later tests share.
     settings = TrackingConfig(track_limits=TrackLimits(rate_per_s=1000.0, burst=1000))
-    runner = web.AppRunner(create_app(Config(data_dir=data_dir, access_log=False, tracking=settings), store_url))
+    runner = web.AppRunner(create_app(Config(data_dir=data_dir, access_log=False, tracking=settings,
+                                             database_dsn=database_dsn), store_url))
 
     async def start() -> str:
         await runner.setup()
@@ -155,7 +159,26 @@ def serving(store_url: str, data_dir: Path) -> Iterator[tuple[str, asyncio.Abstr
 
 
 @pytest.fixture(scope="module")
-def live(store_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+def live_dsn(pg_admin_dsn: str) -> Iterator[str]:
+    """A migrated ledger database of the module's own: the money routes answer from it, not 503."""
+    name = f"openapi_{uuid.uuid4().hex[:8]}"
+
+    async def run(dsn: str, sql: str, migrated: bool = False) -> None:
+        conn = await asyncpg.connect(dsn)
+        try:
+            await (migrate(conn) if migrated else conn.execute(sql))
+        finally:
+            await conn.close()
+
+    asyncio.run(run(pg_admin_dsn, f'CREATE DATABASE "{name}"'))
+    dsn = f"{pg_admin_dsn.rpartition('/')[0]}/{name}"
+    asyncio.run(run(dsn, "", migrated=True))
+    yield dsn
+    asyncio.run(run(pg_admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="module")
+def live(store_url: str, tmp_path_factory: pytest.TempPathFactory, live_dsn: str) -> Iterator[Live]:
     async def shops() -> tuple[int, str, str, str, str]:
         redis = aioredis.Redis.from_url(store_url)
         registry = ShopRegistry(redis)
@@ -174,7 +197,7 @@ def live(store_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[L
         await redis.hdel(keys.webhook_endpoints(keys.partition_of(shop_id)), str(shop_id))
         await redis.aclose()
 
-    with serving(store_url, tmp_path_factory.mktemp("openapi")) as (url, loop):
+    with serving(store_url, tmp_path_factory.mktemp("openapi"), live_dsn) as (url, loop):
         shop_id, key, slow_key, staff_token, rotating_key = asyncio.run_coroutine_threadsafe(shops(), loop).result(30)
         try:
             yield Live(url, {"Authorization": f"Bearer {key}"}, {"Authorization": f"Bearer {slow_key}"},
@@ -215,6 +238,9 @@ UNSTATABLE_RULES: dict[tuple[str, str], dict[str, str]] = {
     **dict.fromkeys((("GET", "/v1/events"), ("GET", "/v1/events/stream")), {
         "cursor_invalid": "each half of a stream id is at most 2**64 - 1, a bound on a 20-digit number that a "
                           "pattern could state only digit by digit"}),
+    **dict.fromkeys((("GET", "/v1/remittances"), ("GET", "/v1/disputes")), {
+        "cursor_invalid": "a cursor is the next_cursor of an earlier page; which strings name a page is the "
+                          "database's to know"}),
     ("GET", "/v1/shipments/{tracking_number}/label"): {
         "size_not_for_format": "ZPL comes in the roll sizes only: a pairing of two query parameters, which "
                                "OpenAPI parameters cannot state (the size parameter's description says it)"},

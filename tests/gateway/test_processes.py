@@ -228,10 +228,10 @@ def test_up_starts_the_whole_system_with_demo_data(tmp_path):
         asyncio.run(check())
         children = subprocess.run(["pgrep", "-P", str(gw.proc.pid)], capture_output=True, text=True).stdout.split()
         names = [Path(f"/proc/{pid}/comm").read_bytes().strip() for pid in children]
-        # the store, one gateway worker, one webhook dispatcher, one router, one ledger worker and, with no SMS
-        # provider configured, the local one (forked from the supervisor; the ledger's PostgreSQL runs detached,
-        # as pg_ctl starts it)
-        assert len(children) == 6 and sum(n.endswith(b"-server") for n in names) == 1
+        # the store, one gateway worker, one webhook dispatcher, one router, one ledger worker, the daily
+        # remittance run and, with no SMS provider configured, the local one (forked from the supervisor; the
+        # ledger's PostgreSQL runs detached, as pg_ctl starts it)
+        assert len(children) == 7 and sum(n.endswith(b"-server") for n in names) == 1
         sms_line = [gw.proc.stdout.readline() for _ in range(2)][-1]
         assert "local fake provider" in sms_line
         sent = re.search(r"http://127\.0\.0\.1:[0-9]+/_sent", sms_line).group(0)

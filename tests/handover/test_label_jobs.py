@@ -158,3 +158,30 @@ async def test_a_job_left_running_by_a_dead_worker_is_finished_by_another(app_cl
     assert len(pdf) == 2
     assert (await redis.xpending(stream, jobs.JOBS_GROUP))["pending"] == 0
     await redis.delete(stream)
+
+
+async def test_a_booking_batch_prints_by_its_id(app_client, shop, make_shop, redis):
+    items = [shipment_body(), shipment_body(), {"service": "nonsense"}]
+    resp = await app_client.post("/v1/shipments/batch", json={"shipments": items}, headers=shop.headers)
+    batch = await resp.json()
+    booked = [r["shipment"]["tracking_number"] for r in batch["results"] if r["result"] == "booked"]
+    assert batch["batch_id"] and len(booked) == 2 and batch["rejected"] == 1
+    resp = await app_client.post("/v1/label-jobs", json={"batch_id": batch["batch_id"], "format": "zpl"},
+                                 headers=shop.headers)
+    assert resp.status == 202, await resp.text()
+    job = await _wait_done(app_client, shop, (await resp.json())["job_id"])
+    assert job["status"] == "done" and job["printed"] == 2 and job["problems"] == []
+    zpl = (await (await app_client.get(URL(job["file"]).path, headers=shop.headers)).read()).decode("ascii")
+    assert re.findall(r"\^BC[^^]*\^FD([^^]*)\^FS", zpl) == booked  # the batch's order
+    # Another shop's batch, or none, is not found; with another selector it is a field error. Nothing is stored.
+    stranger = await make_shop("other")
+    before = await redis.dbsize()
+    for who, body, status, code in ((stranger, {"batch_id": batch["batch_id"]}, 404, "label_job_batch_not_found"),
+                                    (shop, {"batch_id": "BNOSUCHBATCH"}, 404, "label_job_batch_not_found"),
+                                    (shop, {"batch_id": batch["batch_id"], "tracking_numbers": booked}, 422,
+                                     "validation_failed")):
+        resp = await app_client.post("/v1/label-jobs", json=body, headers=who.headers)
+        problem = await resp.json()
+        assert resp.status == status and problem["code"] == code and problem["detail_fa"], problem
+    assert "دسته" in problem["detail_fa"] or problem["errors"][0]["field"] == "tracking_numbers"
+    assert await redis.dbsize() == before

@@ -61,3 +61,11 @@ def test_the_one_pass_bidi_agrees_with_fpdf2():
             checked += 1
             assert fast == _full(text), text
     assert checked > 4000
+
+
+def test_the_line_wide_direction_tests_agree_with_the_per_character_ones():
+    from handover.pdftext import _LTR_CHAR, _RTL_CHAR, _is_ltr_char, _is_rtl_char
+
+    for c in map(chr, range(0x30000)):
+        assert (_RTL_CHAR.match(c) is not None) == _is_rtl_char(c), hex(ord(c))
+        assert (_LTR_CHAR.match(c) is not None) == _is_ltr_char(c), hex(ord(c))

@@ -13,6 +13,7 @@ import pytest
 import zxingcpp
 from PIL import Image
 from pypdf import PdfReader
+from zebrafy import ZebrafyZPL
 
 from handover.labels import SIZES, ZPL_SIZES, png_dimensions
 from handover.web import PRINTS_FIELD
@@ -83,13 +84,13 @@ async def test_png_label_of_every_size_has_its_dimensions_and_scans(app_client, 
 
 
 def _gf_fields(zpl: str) -> list[tuple[int, int, bool, Image.Image]]:
-    """Every ^FO x,y [^FR] ^GFA field, decoded back to an image (black = 0)."""
+    """Every ^FO x,y [^FR] ^GFA field, decoded back to an image (black = 0) by zebrafy, which reads ZPL's
+    compressed ASCII hex as a printer does."""
     fields = []
-    for m in re.finditer(r"\^FO(\d+),(\d+)(\^FR)?\^GFA,(\d+),(\d+),(\d+),([0-9A-F]+)\^FS", zpl):
-        total, row, data = int(m[4]), int(m[6]), bytes.fromhex(m[7])
-        assert len(data) == total and total % row == 0
-        image = Image.frombytes("1", (row * 8, total // row), bytes(255 - b for b in data))
-        fields.append((int(m[1]), int(m[2]), bool(m[3]), image))
+    for m in re.finditer(r"\^FO(\d+),(\d+)(\^FR)?(\^GFA,(\d+),(\d+),(\d+),[^^]+\^FS)", zpl):
+        [image] = ZebrafyZPL(m[4]).to_images()
+        assert image.width == int(m[7]) * 8 and image.width * image.height == int(m[5]) * 8
+        fields.append((int(m[1]), int(m[2]), bool(m[3]), image.convert("1")))
     return fields
 
 

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import asyncpg
 
+from money.migrate import available
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -24,9 +26,10 @@ async def test_db_migrate_then_adjust_and_balance(pg_dsn: str) -> None:
     code, done = run(pg_dsn, "db", "migrate", "--to", "1")
     assert code == 0 and done == {"applied": [1], "version": 1}
     code, done = run(pg_dsn, "db", "migrate")
-    assert code == 0 and done["applied"] == [2, 3]
+    newest = len(available())
+    assert code == 0 and done["applied"] == list(range(2, newest + 1))
     code, status = run(pg_dsn, "db", "status")
-    assert status["version"] == status["newest"] == 3 and int(status["server"].split(".")[0]) >= 16
+    assert status["version"] == status["newest"] == newest and int(status["server"].split(".")[0]) >= 16
     code, fix = run(pg_dsn, "ledger", "adjust", "--debit", "shop:3:payable", "--credit", "post:clearing",
                     "--amount", "25000", "--reason", "counter refund", "--by", "finance:ali")
     assert code == 0 and fix["posting_id"] and fix["made_by"] == "finance:ali"

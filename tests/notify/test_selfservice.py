@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import re
-import shutil
 import time
 
 import pytest
 
 from notify import links
+from tests.browser import needs_chromium, phone_driver
 
 from .conftest import for_phone
 
@@ -111,30 +111,16 @@ async def test_page_is_rate_limited_per_address(client, failed):
     assert resp.status == 429 and int(resp.headers["Retry-After"]) >= 1 and "بیش از حد" in await resp.text()
 
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-
-
-@pytest.mark.skipif(not shutil.which(CHROMIUM) or not shutil.which(CHROMEDRIVER),
-                    reason="needs Debian's chromium and chromium-driver packages (apt-get install chromium "
-                           "chromium-driver)")
+@needs_chromium
 async def test_buyer_reschedules_from_the_sms_link_in_headless_chromium(client, shop, failed):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
 
     tn, path = await failed()
     url = str(client.make_url(path))
 
     def use() -> dict:
-        opts = webdriver.ChromeOptions()
-        opts.binary_location = CHROMIUM
-        for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                    "--window-size=360,740"):
-            opts.add_argument(arg)
-        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+        driver = phone_driver(360, 740)
         try:
-            driver.set_window_size(360, 740)
             driver.get(url)
             seen = {
                 "direction": driver.execute_script("return getComputedStyle(document.body).direction"),

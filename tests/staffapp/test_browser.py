@@ -9,30 +9,21 @@ from __future__ import annotations
 import asyncio
 import gzip
 import os
-import shutil
 from pathlib import Path
 
 import orjson
-import pytest
 
 from kernel.postal.offices import load_registry
 from kernel.store import keys
 from kernel.store.keys import parcel_history
 from staffapp import sessions
 from staffapp.web import FILES, STATIC
+from tests.browser import OFFLINE, ONLINE, first_paint, needs_chromium, network, phone_driver, until
 from tests.staffapp.conftest import OFFICE_A
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-needs_chromium = pytest.mark.skipif(
-    not shutil.which(CHROMIUM) or not shutil.which(CHROMEDRIVER),
-    reason="needs Debian's chromium and chromium-driver packages (apt-get install chromium chromium-driver)")
-OFFLINE = {"offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}
-ONLINE = {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}
-# Lighthouse's mobile profile ("slow 4G"): 150 ms round trips, 1.6 Mbit/s down, 750 kbit/s up.
-SLOW_MOBILE = {"offline": False, "latency": 150, "downloadThroughput": 1_600_000 / 8, "uploadThroughput": 750_000 / 8}
 BUDGET_BYTES = 100 * 1024
+_driver = phone_driver
 
 
 def _screens(tmp_path: Path) -> Path:
@@ -41,24 +32,7 @@ def _screens(tmp_path: Path) -> Path:
     return out
 
 
-def _driver(width: int = 390, height: int = 844):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                f"--window-size={width},{height}", "--lang=fa-IR"):
-        opts.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
-    driver.set_window_size(width, height)
-    return driver
-
-
-def _until(driver, script: str, timeout: float = 15.0):
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    return WebDriverWait(driver, timeout, poll_frequency=0.1).until(lambda d: d.execute_script(script))
+_until = until
 
 
 def _states(driver) -> dict[str, list[str]]:
@@ -128,8 +102,7 @@ async def test_a_postman_scans_through_a_network_outage_and_each_scan_lands_once
                       f"=== '{tns[0]}'")
             _until(d, "return navigator.serviceWorker.ready.then(() => !!navigator.serviceWorker.controller)")
 
-            d.execute_cdp_cmd("Network.enable", {})
-            d.execute_cdp_cmd("Network.emulateNetworkConditions", OFFLINE)
+            network(d, OFFLINE)
             _type_scan(d, tns[1])
             _type_scan(d, tns[2])
             d.refresh()  # reloaded with no network: the service worker serves the app, IndexedDB the queue
@@ -140,7 +113,7 @@ async def test_a_postman_scans_through_a_network_outage_and_each_scan_lands_once
             seen["net"] = d.find_element(By.ID, "net").text
             d.save_screenshot(str(screens / "staff-queue-offline.png"))
 
-            d.execute_cdp_cmd("Network.emulateNetworkConditions", ONLINE)
+            network(d, ONLINE)
             _until(d, "return document.querySelectorAll('#scan-list li[data-state=accepted]').length === 3", 30)
             seen["online"] = _states(d)
             d.save_screenshot(str(screens / "staff-queue.png"))
@@ -183,16 +156,12 @@ async def test_the_first_render_is_within_a_second_on_a_slow_mobile_network(clie
         d = _driver()
         try:
             d.get("about:blank")  # the browser's own start-up is not the page's render
-            d.execute_cdp_cmd("Network.enable", {})
-            d.execute_cdp_cmd("Network.setCacheDisabled", {"cacheDisabled": True})
-            d.execute_cdp_cmd("Network.emulateNetworkConditions", SLOW_MOBILE)
-            d.get(url)
+            fcp = first_paint(d, url)
             _until(d, "return document.documentElement.dataset.ready === '1'")
             # the inlined style applies (the page's CSP allows it by its hash)
             assert d.execute_script("return getComputedStyle(document.querySelector('header')).backgroundColor") \
                 == "rgb(11, 83, 148)"
-            return d.execute_script(
-                "const p = performance.getEntriesByName('first-contentful-paint')[0]; return p ? p.startTime : -1")
+            return fcp
         finally:
             d.quit()
 

@@ -6,13 +6,11 @@ import asyncio
 import dataclasses
 import gzip
 import re
-import shutil
-
-import pytest
 
 from gateway.web_app import create_app
 from kernel.settings import Config
 from kernel.store import keys
+from tests.browser import needs_chromium, phone_driver
 from tests.conftest import shipment_body
 from tests.tracking.conftest import DEST, HUB, ORIGIN, life, scan
 from tracking import web as tracking_web
@@ -153,16 +151,8 @@ async def test_tracking_page_is_small_persian_and_self_contained(client, shop, b
     assert resp.status == 404 and "پیدا نشد" in await resp.text()
 
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-
-
-@pytest.mark.skipif(not shutil.which(CHROMIUM) or not shutil.which(CHROMEDRIVER),
-                    reason="needs Debian's chromium and chromium-driver packages (apt-get install chromium "
-                           "chromium-driver)")
+@needs_chromium
 async def test_buyer_sees_the_page_in_headless_chromium_on_a_360px_phone(client, shop, book, post_scans):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
 
     tn = await book(shop)
@@ -170,14 +160,8 @@ async def test_buyer_sees_the_page_in_headless_chromium_on_a_360px_phone(client,
     url = str(client.make_url(f"/track/{tn}"))
 
     def look() -> dict:
-        opts = webdriver.ChromeOptions()
-        opts.binary_location = CHROMIUM
-        for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                    "--window-size=360,740"):
-            opts.add_argument(arg)
-        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+        driver = phone_driver(360, 740)
         try:
-            driver.set_window_size(360, 740)
             driver.get(url)
             return {
                 "status": driver.find_element(By.ID, "status").text,
