@@ -1,6 +1,6 @@
 """Property tests of the ledger: random histories of real bookings, scans, cancellations, returns, duplicated
-events, ledger workers killed mid-batch, remittance runs, payout files and the bank's answers, through the real
-gateway, store, ledger worker, remittance run and PostgreSQL.
+events, ledger workers killed mid-batch, remittance runs, payout files, the bank's answers and the shop's
+disputes, through the real gateway, store, ledger worker, remittance run and PostgreSQL.
 
 Whatever the history, the books keep every invariant:
 
@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from kernel.errors import BaridError
 from kernel.store import keys
 from loadtests.money_check import books_check
-from money import ledger, payout_ops, payouts
+from money import disputes, ledger, payout_ops, payouts
 from money.rules import posting_for, shop_payable
 from money.worker import LedgerWorker
 from tests.money.conftest import OFFICE, book, device_time, isfahan
@@ -42,8 +42,10 @@ PARCELS = 5  # a history's parcels are its first bookings; indexes wrap onto the
 METHOD = st.sampled_from(["cash", "card", "cash", "card", None])
 SETTLE = st.one_of(
     st.tuples(st.just("remit"), st.sampled_from([0, 9, 30])),  # a remittance run as of today + N days
-    st.tuples(st.just("send"), st.just(0)),  # the latest run's payout file: its scheduled remittances are sent
+    st.tuples(st.just("send"), st.just(0)),  # a run's payout file: its scheduled remittances are sent
     st.tuples(st.just("bank"), st.booleans()),  # the bank pays (or refuses) the oldest sent remittance
+    st.tuples(st.just("dispute"), st.integers(0, PARCELS - 1)),  # the shop disputes a parcel's money
+    st.tuples(st.just("resolve"), st.integers(0, PARCELS - 1), st.sampled_from(["resolved", "rejected"])),
 )
 DELIVER = st.tuples(st.just("deliver"), st.integers(0, PARCELS - 1), METHOD)  # with a method, collected at once
 EVENTS = st.lists(st.one_of(
@@ -133,6 +135,8 @@ class History:
             return await self.drain(arg)
         if name in ("remit", "send", "bank"):
             return await self.remittance(name, arg)
+        if name in ("dispute", "resolve"):
+            return await self.dispute(name, arg, op[2] if len(op) > 2 else "")
         if not self.parcels:
             return
         p = self.parcels[arg % len(self.parcels)]
@@ -175,8 +179,11 @@ class History:
             self.runs.append(done["run_id"])
             return
         if name == "send" and self.runs:
+            async with self.pool.acquire() as conn:  # the run holding the shop's oldest scheduled remittance
+                run_id = await conn.fetchval("SELECT run_id FROM remittances WHERE shop_id = $1 AND status = "
+                                             "'scheduled' ORDER BY period LIMIT 1", self.shop.id)
             try:
-                await payout_ops.payout_file(self.pool, self.runs[-1], "csv", _no_names, "prop")
+                await payout_ops.payout_file(self.pool, run_id or self.runs[-1], "csv", _no_names, "prop")
             except BaridError as exc:  # nothing scheduled in that run: no file, nothing sent
                 assert exc.code == "payout_file_empty", exc
             return
@@ -189,6 +196,22 @@ class History:
             await payout_ops.mark_paid(self.pool, rid, f"REF-{next(_ids)}", "prop")
         else:
             await payout_ops.mark_failed(self.pool, rid, "the account was closed", "prop")
+
+    async def dispute(self, name: str, i: int, outcome: str) -> None:
+        """A shop's dispute (it holds the parcel's money) or its resolution without a correction."""
+        if not self.parcels:
+            return
+        tn = self.parcels[i % len(self.parcels)].tn
+        async with self.pool.acquire() as conn:
+            if name == "dispute":
+                try:
+                    await disputes.open_dispute(conn, self.shop.id, tn, "not_remitted", None, "prop", "shop")
+                except BaridError as exc:  # not delivered (or not posted yet), or one already open: nothing held
+                    assert exc.code in ("dispute_parcel_not_found", "dispute_already_open"), exc.code
+                return
+            did = await conn.fetchval("SELECT id FROM disputes WHERE tracking_number = $1 AND status = 'open'", tn)
+            if did is not None:
+                await disputes.resolve(conn, did, outcome, "checked with the office", "operator")
 
     async def replay(self, n: int) -> None:
         """The shop's last ``n`` outbox entries added again, as they are: every event in them comes twice."""
@@ -280,6 +303,10 @@ async def _no_names(ids: list[int]) -> dict[int, str]:
 @settings(max_examples=20, deadline=None, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @example(ops=[("deliver", 0, "cash"), ("drain", 0), ("remit", 30), ("send", 0), ("bank", True)])
+# A dispute holds a scheduled remittance, then is resolved and the money paid; another holds a parcel in none.
+@example(ops=[("deliver", 0, "cash"), ("drain", 0), ("remit", 30), ("dispute", 0), ("remit", 30),
+              ("resolve", 0, "resolved"), ("book", True, 30), ("deliver", 2, "card"), ("drain", 0), ("dispute", 2),
+              ("remit", 30), ("send", 0), ("bank", True)])
 # A worker dies holding a parcel's booking; its delivery and collection are posted by a live worker (which leaves
 # the dead one's entries for the claim timeout); a run comes before the booking is reclaimed.
 @example(ops=[("book", True, 20), ("crash", "before_commit"), ("deliver", 2, "cash"), ("drain", 30_000),
