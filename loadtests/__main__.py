@@ -29,6 +29,10 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--shops", type=int, help="shops seeded (default 8)")
     r.add_argument("--seed-parcels", type=int, help="parcels booked per shop before the load (default 200)")
     r.add_argument("--fault", action="store_true", help="kill a gateway worker and a dispatcher, restart the store")
+    r.add_argument("--faults", help="fault scenarios, comma-separated: system (as --fault), money (kill -9 the "
+                   "ledger workers, kill -9 and restart PostgreSQL)")
+    r.add_argument("--ledgers", type=int, help="ledger workers of the embedded system; 0: no PostgreSQL (default 1)")
+    r.add_argument("--database-url", help="the ledger's PostgreSQL (with --target: default DATABASE_URL)")
     r.add_argument("--ceiling-seconds", type=int, help="seconds per wrk ceiling phase; 0 skips it (default 10)")
     args = p.parse_args(argv)
     weights = [int(w) for w in args.weights.split(",")] if args.weights else [None, None, None]
@@ -36,7 +40,8 @@ def main(argv: list[str] | None = None) -> int:
         duration_s=args.duration, target=args.target, redis_url=args.redis_url, out_dir=args.out, rate=args.rate,
         per_user_rate=args.per_user_rate, staff_weight=weights[0], shop_weight=weights[1], buyer_weight=weights[2],
         processes=args.processes, workers=args.workers, dispatchers=args.dispatchers, shops=args.shops,
-        seed_parcels=args.seed_parcels, fault=args.fault or None, ceiling_s=args.ceiling_seconds)
+        seed_parcels=args.seed_parcels, fault=args.fault or None, ceiling_s=args.ceiling_seconds,
+        faults=args.faults, ledgers=args.ledgers, database_url=args.database_url)
     return run(cfg, "python -m loadtests " + shlex.join(argv))
 
 

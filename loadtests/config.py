@@ -32,6 +32,19 @@ class LoadConfig:
     shops: int = 8
     seed_parcels: int = 200  # parcels per shop booked before the run, so staff have work from the first second
     fault: bool = False
+    # Fault scenarios, comma-separated: "system" (= --fault), "money" (kill -9 every ledger worker, kill -9 and
+    # restart PostgreSQL).
+    faults: str = ""
+    # Ledger workers of the system this command starts (0: no PostgreSQL, no money check).
+    ledgers: int = 1
+    # The ledger's PostgreSQL: with --target, the target's (else DATABASE_URL); for the system started here,
+    # an external server instead of the embedded one.
+    database_url: str | None = None
+    ledger_drain_s: float = 120.0  # longest wait after the load for the ledger group to have nothing left
+    # A killed ledger worker's entries are reclaimed after this (the production default is longer).
+    ledger_claim_idle_s: float = 10.0
+    # A remittance run (paid in part) at this fraction of the load, on the system started here; 0: none.
+    remit_at: float = 0.75
     ceiling_s: int = 10  # seconds per wrk phase of the ceiling measurement; 0 skips it
     drain_s: float = 120.0  # longest wait after the load for in-flight webhooks to land
 
@@ -61,6 +74,10 @@ class LoadConfig:
         """The environment that makes ``from_env`` rebuild this config (for the Locust processes)."""
         return {"BARID_LT_" + f.name.upper(): ("1" if v is True else "0" if v is False else str(v))
                 for f in fields(self) if (v := getattr(self, f.name)) is not None}
+
+    def fault_kinds(self) -> set[str]:
+        kinds = {k.strip() for k in self.faults.split(",") if k.strip()}
+        return kinds | ({"system"} if self.fault else set())
 
     @property
     def users(self) -> int:

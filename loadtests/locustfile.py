@@ -206,7 +206,7 @@ class StaffUser(FastHttpUser):
         return self.rng.choices(codes, weights=[len(WAITING[c]) for c in codes])[0]
 
     def _acked(self, parcel: Parcel, scan: dict, result: dict) -> None:
-        ACKS.add(k="scan", tn=parcel.tn, sid=scan["scan_id"], eid=result["event_id"])
+        ACKS.add(k="scan", tn=parcel.tn, sid=scan["scan_id"], eid=result["event_id"], ev=scan["event"])
 
     @task(9)
     def scan_one(self) -> None:

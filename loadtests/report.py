@@ -127,6 +127,10 @@ def charts(summary: dict[str, Any], history: list[dict], webhooks_per_s: list, s
             "p50": [(h["t"], h["p50"]) for h in history], "p95": [(h["t"], h["p95"]) for h in history],
             "p99": [(h["t"], h["p99"]) for h in history]}),
     ]
+    lag = (summary.get("ledger_lag") or {}).get("per_second")
+    if lag:
+        out.append(svg_chart("Ledger lag (oldest event not yet posted)", "s", {
+            "age": [(x["t"], x["age_s"]) for x in lag]}))
     if samples:
         groups = [g for g in samples[0] if g != "t"]
         out.append(svg_chart("CPU (100 % = one core)", "%", {
@@ -153,6 +157,8 @@ def write_html(path: Path, summary: dict[str, Any], chart_svgs: list[str]) -> No
              ("bookings alone", f"{summary['bookings_per_s'] or 0:,} /s"),
              ("hello-world ceiling", f"{summary['ceiling_per_s'] or 0:,} /s"),
              ("bookings / ceiling", f"{c.get('ratio', 0):.0%}")]
+    if (summary.get("ledger_lag") or {}).get("samples"):
+        cards.append(("ledger lag p99", f"{summary['ledger_lag']['p99_s']:,.1f} s"))
     card_html = "".join(f'<div class="card"><div class="k">{html.escape(k)}</div><div class="v">{html.escape(v)}'
                         f"</div></div>" for k, v in cards)
     mem = summary.get("memory", {})
@@ -163,7 +169,7 @@ def write_html(path: Path, summary: dict[str, Any], chart_svgs: list[str]) -> No
     errs = [{"error": k, "count": v} for k, v in summary.get("errors_by_kind", {}).items()]
     doc = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Barid load test</title>
 <style>body{{font-family:sans-serif;margin:24px;color:#111;max-width:900px}}
-.verdict{{padding:10px 14px;border-radius:6px;font-weight:bold;color:#fff;background:{'#16a34a' if ok else '#dc2626'}}}
+.verdict{{white-space:pre-line;padding:10px 14px;border-radius:6px;font-weight:bold;color:#fff;background:{'#16a34a' if ok else '#dc2626'}}}
 .cards{{display:flex;flex-wrap:wrap;gap:8px;margin:14px 0}}.card{{border:1px solid #ddd;border-radius:6px;
 padding:8px 12px;min-width:150px}}.k{{font-size:12px;color:#555}}.v{{font-size:20px;font-weight:bold}}
 table{{border-collapse:collapse;font-size:12px;margin:8px 0}}td,th{{border:1px solid #ddd;padding:3px 6px;

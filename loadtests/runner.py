@@ -3,10 +3,12 @@
 1. Start the system here (store, gateway workers, dispatchers) in a temporary directory, or use ``--target``;
    measure the hello-world ceiling and bookings alone with wrk (same machine, workers and run) while it idles.
 2. Seed shops, staff, webhook endpoints (at the loopback receiver) and a pool of parcels.
-3. Run Locust headless with several worker processes; a monitor samples CPU and memory of every part;
-   with ``--fault`` a gateway worker and a dispatcher are killed with SIGKILL and the store is killed and
-   restarted (AOF on) during the run.
-4. Wait until every webhook delivery has settled, then run the consistency check.
+3. Run Locust headless with several worker processes; a monitor samples CPU and memory of every part, and the
+   ledger's lag every second; with ``--fault`` a gateway worker and a dispatcher are killed with SIGKILL and the
+   store is killed and restarted (AOF on) during the run; with ``--faults money`` every ledger worker is killed
+   with SIGKILL and PostgreSQL is killed with SIGKILL and started again.
+4. Wait until every webhook delivery has settled and the ledger has drained, then run the consistency check
+   and, where there is a ledger, the money check (``loadtests.money_check``).
 5. Write Locust's CSV/HTML, summary.json and report.html; exit 1 unless consistent.
 """
 
@@ -26,9 +28,9 @@ from typing import Any
 import orjson
 import redis
 
-from . import ceiling, report
+from . import ceiling, ledger_lag, money_check, remit, report
 from .config import LoadConfig
-from .consistency import check, wait_drained
+from .consistency import check, load_acks, wait_drained
 from .monitor import Monitor, tree
 from .seed import seed
 from .system import ROOT, System
@@ -59,6 +61,39 @@ def _faults(system: System, duration_s: int, log: list[str], t0: float) -> None:
     note(f"kill -9 store and restart (AOF, appendfsync always): down {down:.1f} s")
 
 
+def _money_faults(system: System, duration_s: int, log: list[str], t0: float) -> None:
+    """kill -9 every ledger worker at 35 % of the run (the supervisor starts new ones), kill -9 PostgreSQL at
+    55 % and start it again (it replays its WAL)."""
+    def at(frac: float) -> None:
+        time.sleep(max(0.0, t0 + frac * duration_s - time.monotonic()))
+
+    def note(text: str) -> None:
+        log.append(f"t={time.monotonic() - t0:.0f}s {text}")
+
+    at(0.35)
+    note(f"kill -9 every ledger worker: pids {system.kill_all('ledger')}")
+    at(0.55)
+    down = system.restart_postgres()
+    note(f"kill -9 PostgreSQL and start it again (WAL replay): down {down:.1f} s")
+
+
+def _remit(system: System, at_s: float, t0: float, out: dict[str, Any]) -> None:
+    """The operator's remittance run mid-load (loadtests.remit), tried again for up to 30 s after a failure
+    (PostgreSQL may still be coming back in a fault run)."""
+    time.sleep(max(0.0, t0 + at_s - time.monotonic()))
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            out.update(remit.settle(system.dsn, system.redis_url), at_s=round(time.monotonic() - t0, 1))
+            out.pop("error", None)
+            return
+        except Exception as exc:  # noqa: BLE001 - reported in the summary and failing the run, not raised in a thread
+            out["error"] = f"{type(exc).__name__}: {exc}"
+            if time.monotonic() > deadline:
+                return
+            time.sleep(1)
+
+
 def _locust(cfg: LoadConfig, base: str, seed_path: Path, ack_dir: Path) -> subprocess.Popen:
     env = {**os.environ, **cfg.to_env(), "BARID_LT_SEED": str(seed_path), "BARID_LT_ACKS": str(ack_dir),
            "PYTHONPATH": str(ROOT)}
@@ -82,6 +117,12 @@ def missing_tools(cfg: LoadConfig) -> list[str]:
                        "(in a checkout, python3 dev.py test installs it)")
     if cfg.ceiling_s and not shutil.which("wrk"):
         missing.append(ceiling.WRK_MISSING)
+    unknown = cfg.fault_kinds() - {"system", "money"}
+    if unknown:
+        missing.append(f"unknown fault scenario(s) {', '.join(sorted(unknown))}: --faults takes system, money")
+    if "money" in cfg.fault_kinds() and (cfg.target or not cfg.ledgers or cfg.database_url):
+        missing.append("--faults money needs the system started here with its embedded PostgreSQL and ledger "
+                       "workers (no --target, --ledgers 1 or more, no --database-url)")
     return missing
 
 
@@ -95,16 +136,20 @@ def run(cfg: LoadConfig, command: str) -> int:
     summary: dict[str, Any] = {"consistent": False}
     try:
         system = None
+        dsn = None
         if cfg.target:
             base, redis_url = cfg.target.rstrip("/"), cfg.redis_url or os.environ.get("REDIS_URL", "")
             if not redis_url:
                 raise SystemExit("--target needs --redis-url (or REDIS_URL): seeding and the consistency check "
                                  "read the target's store")
+            dsn = cfg.database_url or os.environ.get("DATABASE_URL")
         else:
-            system = System(tmp / "system", cfg.workers, cfg.dispatchers)
-            print(f"starting the system: {cfg.workers} gateway workers, {cfg.dispatchers} dispatcher(s)", flush=True)
+            system = System(tmp / "system", cfg.workers, cfg.dispatchers, cfg.ledgers, cfg.database_url,
+                            int(cfg.ledger_claim_idle_s * 1000))
+            print(f"starting the system: {cfg.workers} gateway workers, {cfg.dispatchers} dispatcher(s), "
+                  f"{cfg.ledgers} ledger worker(s)", flush=True)
             system.start()
-            base, redis_url = system.url, system.redis_url
+            base, redis_url, dsn = system.url, system.redis_url, system.dsn
         receiver = None
         try:
             ceil = {}
@@ -129,20 +174,38 @@ def run(cfg: LoadConfig, command: str) -> int:
             if system:
                 groups |= {"gateway": lambda: system.pids("gateway"), "dispatchers": lambda: system.pids("dispatcher"),
                            "store": lambda: [system.store.pid] if system.store.pid else []}
+                if system.ledgers:
+                    groups["ledgers"] = lambda: system.pids("ledger")
             print(f"load: {cfg.rate:.0f} requests/s offered by {cfg.users} users in {cfg.processes} Locust "
-                  f"processes for {cfg.duration_s} s{' with faults' if cfg.fault else ''}", flush=True)
+                  f"processes for {cfg.duration_s} s"
+                  f"{' with faults: ' + ', '.join(sorted(cfg.fault_kinds())) if cfg.fault_kinds() else ''}", flush=True)
             t0 = time.monotonic()
             locust = _locust(cfg, base, tmp / "seed.json", ack_dir)
             groups["locust"] = lambda: tree(locust.pid)
             monitor = Monitor(groups)
             monitor.start()
+            lag = ledger_lag.LagSampler(redis_url)
+            lag.start()
             faults: list[str] = []
-            if cfg.fault and system:
+            if "system" in cfg.fault_kinds() and system:
                 threading.Thread(target=_faults, args=(system, cfg.duration_s, faults, t0), daemon=True).start()
+            if "money" in cfg.fault_kinds() and system:
+                threading.Thread(target=_money_faults, args=(system, cfg.duration_s, faults, t0),
+                                 daemon=True).start()
+            remitted: dict[str, Any] = {}
+            remitter = None
+            if system and system.ledgers and cfg.remit_at:
+                remitter = threading.Thread(target=_remit, args=(system, cfg.remit_at * cfg.duration_s, t0, remitted),
+                                            daemon=True)
+                remitter.start()
             locust.wait()
             load_s = time.monotonic() - t0
+            if remitter is not None:
+                remitter.join(120)
+            lag.stop()
             r = redis.Redis.from_url(redis_url)
             drain_s = wait_drained(r, cfg.drain_s)
+            ledger_drain_s, left = ledger_lag.wait_drained(r, cfg.ledger_drain_s) if dsn else (0.0, None)
             r.close()
             mem_end = system.memory() if system else {}
             monitor.stop()
@@ -151,9 +214,26 @@ def run(cfg: LoadConfig, command: str) -> int:
                 return orjson.loads((tmp / "webhooks.json").read_bytes())
 
             verdict = check(redis_url, ack_dir, fetch_received, {s["id"] for s in data["shops"]})
+            if dsn and left is not None:
+                money = money_check.check(
+                    dsn, load_acks(ack_dir), left.waiting == 0,
+                    f"{left.waiting} outbox entries still pending or unread by the ledger group after "
+                    f"{ledger_drain_s:.0f} s, the oldest {left.age_s:.0f} s old")
+            else:
+                money = money_check.not_checked("no ledger (no --ledgers here; with --target, no DATABASE_URL)")
+            if remitted:
+                money["remittance_run"] = remitted
+                if "run_id" not in remitted:
+                    money = {**money, "consistent": False, "line": money["line"] + f"; the remittance run mid-load "
+                             f"failed: {remitted.get('error')}"}
+            verdict = {**verdict, "money": money, "consistent": verdict["consistent"] and money["consistent"],
+                       "line": verdict["line"] + "\n" + money["line"]}
             received = orjson.loads((tmp / "webhooks.json").read_bytes())
             summary = _summary(cfg, command, verdict, ceil, received, monitor, mem_start, mem_end, faults,
                                load_s, drain_s)
+            summary["ledger_lag"] = {**lag.summary(), "drain_s": ledger_drain_s, "per_second": lag.samples}
+            summary["targets"]["ledger_lag_p99_under_2s"] = bool(lag.samples) and lag.summary()["p99_s"] < 2
+            summary["money"] = money
             if system is not None:  # which allocator the embedded store ran on (see kernel.store.client)
                 summary["config"]["store_malloc"] = (system.store.read_state() or {}).get("malloc")
             report.write(cfg.out_dir, summary, summary.pop("_history"), summary.pop("_webhooks_per_s"),
@@ -232,6 +312,14 @@ def _print(s: dict[str, Any], out_dir: Path) -> None:
     if gen:
         lines.append(f"load generator: {gen['cpu_mean']:.0f} % CPU mean, busiest Locust process peaked at "
                      f"{gen['busiest_process_peak']:.0f} % of a core")
+    ll = s.get("ledger_lag") or {}
+    if ll.get("samples"):
+        lines.append(f"ledger lag (oldest event not yet posted, sampled each second): p50 {ll['p50_s']:.2f} s, "
+                     f"p99 {ll['p99_s']:.2f} s, max {ll['max_s']:.2f} s; drained {ll['drain_s']:.1f} s after the load")
+    rr = (s.get("money") or {}).get("remittance_run")
+    if rr and "run_id" in rr:
+        lines.append(f"remittance run at t={rr['at_s']:.0f}s: {rr['remittances']} remittances, {rr['lines']} lines, "
+                     f"{rr['total']:,} rials; {rr['sent']} sent, {rr['paid']} paid")
     lines += s["faults"]
     lines.append(f"report: {out_dir / 'report.html'}  summary: {out_dir / 'summary.json'}")
     print("\n".join(lines), flush=True)

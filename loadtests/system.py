@@ -1,15 +1,17 @@
-"""The whole system on this machine for a load test: store, N gateway workers, D webhook dispatchers.
+"""The whole system on this machine for a load test: store, PostgreSQL, N gateway workers, D webhook dispatchers,
+L ledger workers.
 
-The runner owns the embedded store itself (so the fault scenario can kill and restart it under a running
-gateway); one supervisor subprocess (``gateway.supervisor.Supervisor``) runs the gateway workers and the
-dispatchers and restarts any that die. Every child writes ``<run>/pids/<role>.<pid>`` so the runner can find a
-gateway worker or a dispatcher to kill, and measure their memory.
+The runner owns the embedded store and the embedded PostgreSQL itself (so the fault scenarios can kill and
+restart them under a running system); one supervisor subprocess (``gateway.supervisor.Supervisor``) runs the gateway workers, the
+dispatchers and the ledger workers and restarts any that die. Every child writes ``<run>/pids/<role>.<pid>`` so
+the runner can find one to kill, and measure their memory.
 
-    python -m loadtests.system REDIS_URL PORT WORKERS DISPATCHERS PID_DIR   (started by ``System``)
+    python -m loadtests.system REDIS_URL PORT WORKERS DISPATCHERS PID_DIR [LEDGERS DSN CLAIM_IDLE_MS]
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -19,7 +21,9 @@ from pathlib import Path
 
 import psutil
 
+from kernel.settings import MoneySettings
 from kernel.store.client import EmbeddedStore
+from money.pg import EmbeddedPostgres
 
 from .wrk import free_port, wait_port
 
@@ -56,6 +60,30 @@ def dispatcher(redis_url: str, pid_dir: str) -> None:
     serve(redis_url, TrackingConfig.from_env())
 
 
+def ledger_worker(redis_url: str, dsn: str, claim_idle_ms: int, pid_dir: str) -> None:
+    """One ledger worker (money.worker), reclaiming a killed one's entries after ``claim_idle_ms``: the fault
+    run kills them, and the production default would add half a minute to its drain."""
+    import asyncpg
+    import uvloop
+
+    from kernel.store.client import async_client
+    from money.worker import LedgerWorker
+
+    _mark(pid_dir, "ledger")
+
+    async def go() -> None:
+        redis = async_client(redis_url)
+        while True:  # PostgreSQL may be restarting (the fault run) when a worker comes up
+            try:
+                pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
+                break
+            except (OSError, asyncpg.PostgresError):
+                await asyncio.sleep(0.5)
+        await LedgerWorker(redis, pool, claim_idle_ms=claim_idle_ms).run()
+
+    uvloop.run(go())
+
+
 def system_env(redis_url: str) -> dict[str, str]:
     return {**os.environ, "REDIS_URL": redis_url, "BARID_ACCESS_LOG": "0", "BARID_LOG_LEVEL": "WARNING",
             "BARID_WEBHOOK_ALLOW_HOSTS": "127.0.0.1,localhost",
@@ -79,12 +107,19 @@ def rss_mb(pids: list[int]) -> float:
 
 
 class System:
-    """Store + supervised gateway workers and dispatchers under ``run_dir``; ``start()`` / ``stop()``."""
+    """Store, PostgreSQL (with ledger workers) and the supervised workers under ``run_dir``; ``start()`` /
+    ``stop()``. ``database_url`` names an external PostgreSQL instead of the embedded one; no ledger workers,
+    no PostgreSQL."""
 
-    def __init__(self, run_dir: Path, workers: int, dispatchers: int) -> None:
+    def __init__(self, run_dir: Path, workers: int, dispatchers: int, ledgers: int = 0,
+                 database_url: str | None = None, claim_idle_ms: int = 10_000) -> None:
         self.run_dir = run_dir
-        self.workers, self.dispatchers = workers, dispatchers
+        self.workers, self.dispatchers, self.ledgers = workers, dispatchers, ledgers
+        self.claim_idle_ms = claim_idle_ms
         self.store = EmbeddedStore(run_dir / "store", appendfsync="always")
+        self.pg = (EmbeddedPostgres(run_dir / "pg", MoneySettings.from_env().pg_user)
+                   if ledgers and not database_url else None)
+        self.dsn = database_url if ledgers else None
         self.pid_dir = run_dir / "pids"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -96,12 +131,21 @@ class System:
         self.redis_url = self.store.start()
         cmd = [sys.executable, "-m", "loadtests.system", self.redis_url, str(self.port), str(self.workers),
                str(self.dispatchers), str(self.pid_dir)]
+        if self.ledgers:
+            from money.worker import prepare
+
+            if self.pg is not None:
+                self.dsn = self.pg.start()
+            # migrated, and the `ledger` group on every outbox before the first event
+            asyncio.run(prepare(self.redis_url, self.dsn))
+            cmd += [str(self.ledgers), self.dsn, str(self.claim_idle_ms)]
         log = open(self.run_dir / "system.log", "ab")
         self._sup = subprocess.Popen(cmd, env=system_env(self.redis_url), cwd=ROOT, stdout=log, stderr=log,
                                      start_new_session=True)
         wait_port(self.port)
         deadline = time.monotonic() + 30
-        while len(self.pids("gateway")) < self.workers or len(self.pids("dispatcher")) < self.dispatchers:
+        while (len(self.pids("gateway")) < self.workers or len(self.pids("dispatcher")) < self.dispatchers
+               or len(self.pids("ledger")) < self.ledgers):
             if time.monotonic() > deadline:
                 raise RuntimeError(f"system did not start; see {self.run_dir / 'system.log'}")
             time.sleep(0.1)
@@ -116,6 +160,8 @@ class System:
                 os.killpg(self._sup.pid, signal.SIGKILL)
                 self._sup.wait()
         self.store.stop()
+        if self.pg is not None:
+            self.pg.stop()
 
     def pids(self, role: str) -> list[int]:
         alive = []
@@ -132,7 +178,8 @@ class System:
         sup = [self._sup.pid] if self._sup else []
         return {"gateway_rss_mb": rss_mb(sup + self.pids("gateway")),
                 "dispatchers_rss_mb": rss_mb(self.pids("dispatcher")),
-                "store_rss_mb": rss_mb([self.store.pid] if self.store.pid else [])}
+                "store_rss_mb": rss_mb([self.store.pid] if self.store.pid else []),
+                **({"ledgers_rss_mb": rss_mb(self.pids("ledger"))} if self.ledgers else {})}
 
     # -- faults ------------------------------------------------------------------------------------------
     def kill(self, role: str) -> int | None:
@@ -142,6 +189,26 @@ class System:
             return None
         os.kill(pids[0], signal.SIGKILL)
         return pids[0]
+
+    def kill_all(self, role: str) -> list[int]:
+        """kill -9 every child of the role at once (the supervisor starts new ones)."""
+        pids = self.pids(role)
+        for pid in pids:
+            os.kill(pid, signal.SIGKILL)
+        return pids
+
+    def restart_postgres(self) -> float:
+        """kill -9 the postmaster and start it again through money.pg (WAL replay); seconds it was down."""
+        assert self.pg is not None
+        start = time.monotonic()
+        pid = int((self.pg.pgdata / "postmaster.pid").read_text().splitlines()[0])
+        self.pg.kill()
+        while psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+            time.sleep(0.01)
+        dsn = self.pg.start()  # the stale postmaster.pid is recognised; the same port when still free
+        if dsn != self.dsn:
+            raise RuntimeError(f"PostgreSQL came back on another address ({dsn}, was {self.dsn})")
+        return time.monotonic() - start
 
     def restart_store(self) -> float:
         """kill -9 the store and start it again on the same files and socket; returns seconds it was down."""
@@ -159,10 +226,14 @@ class System:
 def main(argv: list[str]) -> None:
     from gateway.supervisor import Role, Supervisor, configure_logging
 
-    redis_url, port, workers, dispatchers, pid_dir = argv
+    redis_url, port, workers, dispatchers, pid_dir = argv[:5]
     configure_logging()
-    Supervisor([Role("gateway", gateway_worker, (redis_url, int(port), pid_dir), int(workers)),
-                Role("dispatcher", dispatcher, (redis_url, pid_dir), int(dispatchers))]).run()
+    roles = [Role("gateway", gateway_worker, (redis_url, int(port), pid_dir), int(workers)),
+             Role("dispatcher", dispatcher, (redis_url, pid_dir), int(dispatchers))]
+    if len(argv) > 5:
+        ledgers, dsn, claim_idle_ms = argv[5:8]
+        roles.append(Role("ledger", ledger_worker, (redis_url, dsn, int(claim_idle_ms), pid_dir), int(ledgers)))
+    Supervisor(roles).run()
 
 
 if __name__ == "__main__":

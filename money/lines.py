@@ -17,6 +17,10 @@ payable) and every fee (the booking's, less a cancellation's reversal, plus a re
 what its postings moved on the shop's payable. A cancelled parcel nets to zero and never makes a line. A parcel in
 a remittance line already is not a line again.
 
+Either way only once its booking is posted (its ``parcels`` row): a worker killed holding the booking's event
+leaves it pending until reclaimed while later events post, and a line made then would pay the COD without the
+fees, for good (a parcel is in one remittance at most).
+
 Two forms of the same SQL: for the run over every shop, temporary tables (``remit_open``, analysed so the planner
 knows whether the run is large, then ``remit_settled``); for one shop or one parcel, the same queries as one
 statement with the filter (the shop's deliveries and return postings by index).
@@ -39,12 +43,13 @@ _F = "coalesce(sum(-e.amount) FILTER (WHERE {}), 0)::bigint"
 CANDIDATES = """
 SELECT o.*{flag} FROM (
     SELECT d.tracking_number, d.shop_id, {at} AS at,
-           coalesce(p.payment_type, 'prepaid') = 'cod' AS cod
-      FROM deliveries d LEFT JOIN parcels p ON p.tracking_number = d.tracking_number
+           p.payment_type = 'cod' AS cod
+      FROM deliveries d JOIN parcels p ON p.tracking_number = d.tracking_number  -- its booking is posted
      WHERE {delivered}
     UNION ALL
     SELECT r.tracking_number, r.shop_id, min(r.occurred_at), false FROM postings r
      WHERE r.kind = 'return' AND NOT EXISTS (SELECT 1 FROM deliveries d2 WHERE d2.tracking_number = r.tracking_number)
+       AND EXISTS (SELECT 1 FROM parcels p2 WHERE p2.tracking_number = r.tracking_number)
            {returned}
      GROUP BY r.tracking_number, r.shop_id{having}
 ) o
