@@ -167,11 +167,14 @@ def _postman(index: int, route: list[int], problem, stops, starts, metrics, dist
 
 
 def _receivers(parcels: list[dict]) -> list[dict]:
-    """Who to ask for at a stop: each distinct receiver name and phone, in booking order."""
+    """Who to ask for at a stop: each distinct receiver name and phone (with its case's address notes), in booking
+    order."""
     out: list[dict] = []
     for parcel in parcels:
         receiver = parcel.get("receiver") or {}
         who = {"name": str(receiver.get("name") or ""), "phone": str(receiver.get("phone") or "")}
+        if receiver.get("address_notes"):  # a failed-delivery case's notes (returns.planning): for the postman
+            who["address_notes"] = str(receiver["address_notes"])
         if who not in out:
             out.append(who)
     return out
