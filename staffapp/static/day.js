@@ -46,6 +46,12 @@ window.BaridStaff.day = (ctx) => {
       li.append(parcels);
       for (const who of stop.receivers || []) {
         if (who.phone) li.append(link("tel:" + who.phone, `تماس با ${who.name || "گیرنده"} ${faDigits(who.phone)}`));
+        if (who.address_notes) {  // a failed delivery's notes from the shop or the buyer, for the postman
+          const notes = document.createElement("div");
+          notes.className = "notes";
+          notes.textContent = "نشانی تکمیلی: " + who.address_notes;
+          li.append(notes);
+        }
       }
       if (stop.lat != null && stop.lon != null) {
         li.append(link(`geo:${stop.lat},${stop.lon}`, "نقشه (برنامهٔ گوشی)"));
