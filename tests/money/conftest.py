@@ -3,6 +3,7 @@ PostgreSQL, and ledger workers on the real store."""
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import time
 from datetime import UTC, datetime, timedelta
@@ -92,3 +93,15 @@ def delivered(client, shop, staff):
 
 
 __all__ = ["OFFICE", "book", "isfahan", "scan", "timedelta"]
+
+
+OPERATOR = "op_money-tests"  # an operator's token, accepted by the ``mclient`` app
+OP = {"Authorization": f"Bearer {OPERATOR}"}
+
+
+@pytest.fixture
+async def mclient(aiohttp_client, store_url, tmp_path, pg_dsn, pool):
+    """The whole gateway app on the ledger's database (migrated by ``pool``), with an operator token."""
+    config = Config(data_dir=tmp_path, access_log=False, database_dsn=pg_dsn,
+                    operator_token_sha256=frozenset({hashlib.sha256(OPERATOR.encode()).hexdigest()}))
+    return await aiohttp_client(create_app(config, store_url))

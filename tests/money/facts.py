@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 
 import asyncpg
 
+from kernel.postal.timeutil import IRAN_TIME
 from money import ledger
 from money.remittance import remittance_id
 from money.rules import COD_FEE, INSURANCE, SHIPPING, VAT, Posting, office_cash, shop_payable
@@ -63,3 +64,8 @@ async def add_remittance(conn: asyncpg.Connection, shop_id: int, period: date, s
                            "VALUES ($1, $2, 'operator:test', $3)", rid, status,
                            "BANKREF-1" if status == "paid" else None)
     return rid
+
+
+def ago(days: int) -> datetime:
+    """A Tehran time ``days`` before now, to the second."""
+    return datetime.now(IRAN_TIME).replace(microsecond=0) - timedelta(days=days)

@@ -6,32 +6,17 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import pytest
-
-from gateway.web_app import create_app
-from kernel.postal.timeutil import IRAN_TIME
-from kernel.settings import Config
 from money import ledger, payouts, shop_money
 from money.policy import policy
 from money.remittance import SCHEDULED
 from money.rules import INSURANCE, SHIPPING, VAT, Posting, shop_payable
 from tests.money.conftest import book, isfahan
-from tests.money.facts import FEES, OFFICE, post_parcel, tn_of
+from tests.money.facts import FEES, OFFICE, ago, post_parcel, tn_of
 from tests.money.remit_flow import FAR, collected, returned
 
 COD_VALUE = 5_000_000
 PREPAID_FEES = {"shipping": 90_000, "insurance": 4_000, "vat": 8_000}
 RETURN_FEE = (60_000, 6_000)  # the return's fee and its VAT
-
-
-@pytest.fixture
-async def mclient(aiohttp_client, store_url, tmp_path, pg_dsn, pool):
-    return await aiohttp_client(create_app(Config(data_dir=tmp_path, access_log=False, database_dsn=pg_dsn),
-                                           store_url))
-
-
-def _ago(days: int) -> datetime:
-    return datetime.now(IRAN_TIME).replace(microsecond=0) - timedelta(days=days)
 
 
 def _booking(shop_id: int, tn: str, at: datetime) -> Posting:
@@ -57,13 +42,13 @@ async def _returned(conn, shop_id: int, tn: str, at: datetime) -> None:
 
 
 async def test_the_balance_due_now_is_what_the_run_pays_deductions_included(mclient, shop, pool, redis):
-    old = _ago(40)  # every payout day (T+N, the payout weekday) has come
+    old = ago(40)  # every payout day (T+N, the payout weekday) has come
     async with pool.acquire() as conn:
         await post_parcel(conn, shop.id, tn_of(1), old, value=COD_VALUE)
         await _prepaid_delivered(conn, shop.id, tn_of(2), old)
         await _returned(conn, shop.id, tn_of(3), old)
-        await post_parcel(conn, shop.id, tn_of(4), _ago(0), value=COD_VALUE)  # delivered today: pending
-        await _prepaid_delivered(conn, shop.id, tn_of(5), _ago(0))  # a pending deduction
+        await post_parcel(conn, shop.id, tn_of(4), ago(0), value=COD_VALUE)  # delivered today: pending
+        await _prepaid_delivered(conn, shop.id, tn_of(5), ago(0))  # a pending deduction
     cod_net = COD_VALUE - sum(FEES.values())
     prepaid = sum(PREPAID_FEES.values())
     due = cod_net - prepaid - (prepaid + sum(RETURN_FEE))
@@ -90,8 +75,8 @@ async def test_the_balance_due_now_is_what_the_run_pays_deductions_included(mcli
 
 async def test_a_disputed_deduction_is_on_hold_not_due(mclient, shop, pool, redis):
     async with pool.acquire() as conn:
-        await post_parcel(conn, shop.id, tn_of(1), _ago(40), value=COD_VALUE)
-        await _prepaid_delivered(conn, shop.id, tn_of(2), _ago(40))
+        await post_parcel(conn, shop.id, tn_of(1), ago(40), value=COD_VALUE)
+        await _prepaid_delivered(conn, shop.id, tn_of(2), ago(40))
         await conn.execute("INSERT INTO disputes (shop_id, tracking_number, kind) VALUES ($1, $2, 'not_remitted')",
                            shop.id, tn_of(2))
     cod_net, prepaid = COD_VALUE - sum(FEES.values()), sum(PREPAID_FEES.values())

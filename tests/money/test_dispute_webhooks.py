@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime, timedelta
 
-import pytest
-
-from gateway.web_app import create_app
 from kernel.postal.timeutil import IRAN_TIME
-from kernel.settings import Config
+from tests.money.conftest import OPERATOR
 from tests.money.facts import post_parcel, tn_of
 from tests.tracking.conftest import (  # noqa: F401  (fixtures)
     client,
@@ -19,15 +15,6 @@ from tests.tracking.conftest import (  # noqa: F401  (fixtures)
     subscribe,
     tcfg,
 )
-
-OPERATOR = "op_dispute-webhooks"
-
-
-@pytest.fixture
-async def mclient(aiohttp_client, store_url, tmp_path, pg_dsn, pool):
-    config = Config(data_dir=tmp_path, access_log=False, database_dsn=pg_dsn,
-                    operator_token_sha256=frozenset({hashlib.sha256(OPERATOR.encode()).hexdigest()}))
-    return await aiohttp_client(create_app(config, store_url))
 
 
 async def test_dispute_changes_reach_the_shop_s_webhook(  # noqa: F811  (pytest fixtures as parameters)

@@ -5,39 +5,21 @@ released, and each change reaches the shop's feed and webhooks."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import os
 import subprocess
 import sys
-from datetime import datetime, timedelta
 from pathlib import Path
 
 import orjson
-import pytest
 
-from gateway.web_app import create_app
-from kernel.postal.timeutil import IRAN_TIME
-from kernel.settings import Config
 from kernel.store import keys
 from money import ledger
 from money.rules import shop_payable
-from tests.money.facts import NET, add_remittance, post_parcel, tn_of
+from tests.money.conftest import OP
+from tests.money.facts import NET, add_remittance, ago, post_parcel, tn_of
 
 ROOT = Path(__file__).resolve().parents[2]
-OPERATOR = "op_disputes-test-token"
-OP = {"Authorization": f"Bearer {OPERATOR}"}
-
-
-@pytest.fixture
-async def mclient(aiohttp_client, store_url, tmp_path, pg_dsn, pool):
-    config = Config(data_dir=tmp_path, access_log=False, database_dsn=pg_dsn,
-                    operator_token_sha256=frozenset({hashlib.sha256(OPERATOR.encode()).hexdigest()}))
-    return await aiohttp_client(create_app(config, store_url))
-
-
-def _ago(days: int) -> datetime:
-    return datetime.now(IRAN_TIME).replace(microsecond=0) - timedelta(days=days)
 
 
 async def _feed(redis, shop_id: int) -> list[dict]:
@@ -58,7 +40,7 @@ async def _status(pool, rid: str) -> tuple[str, str | None]:
 
 
 async def test_a_dispute_holds_a_scheduled_remittance_until_an_operator_resolves_it(mclient, shop, pool, redis):
-    at = _ago(20)
+    at = ago(20)
     async with pool.acquire() as conn:
         await post_parcel(conn, shop.id, tn_of(1), at)
         rid = await add_remittance(conn, shop.id, at.date(), "scheduled", [(tn_of(1), at)])
@@ -107,7 +89,7 @@ async def test_a_dispute_holds_a_scheduled_remittance_until_an_operator_resolves
 
 async def test_only_the_shop_s_own_delivered_parcel_is_disputed(mclient, shop, make_shop, pool):
     async with pool.acquire() as conn:
-        await post_parcel(conn, shop.id, tn_of(2), _ago(1))
+        await post_parcel(conn, shop.id, tn_of(2), ago(1))
     other = await make_shop("other")
     resp = await mclient.post("/v1/disputes", json={"tracking_number": tn_of(2), "kind": "not_remitted"},
                               headers=other.headers)
@@ -129,7 +111,7 @@ async def test_only_the_shop_s_own_delivered_parcel_is_disputed(mclient, shop, m
 
 async def test_an_operator_resolves_from_the_command_line(mclient, shop, pool, pg_dsn, store_url, redis):
     async with pool.acquire() as conn:
-        await post_parcel(conn, shop.id, tn_of(3), _ago(5))
+        await post_parcel(conn, shop.id, tn_of(3), ago(5))
     d = await (await mclient.post("/v1/disputes", json={"tracking_number": tn_of(3), "kind": "not_remitted"},
                                   headers=shop.headers)).json()
     env = {**os.environ, "DATABASE_URL": pg_dsn, "REDIS_URL": store_url}
@@ -147,7 +129,7 @@ async def test_an_operator_resolves_from_the_command_line(mclient, shop, pool, p
 
 async def test_racing_disputes_on_one_parcel_open_exactly_one(mclient, shop, pool):
     async with pool.acquire() as conn:
-        await post_parcel(conn, shop.id, tn_of(4), _ago(2))
+        await post_parcel(conn, shop.id, tn_of(4), ago(2))
     body = {"tracking_number": tn_of(4), "kind": "not_remitted"}
     answers = await asyncio.gather(*(mclient.post("/v1/disputes", json=body, headers=shop.headers) for _ in range(6)))
     assert sorted(a.status for a in answers) == [201] + [409] * 5

@@ -10,25 +10,13 @@ from datetime import date, datetime, timedelta
 import pytest
 from pypdf import PdfReader
 
-from gateway.web_app import create_app
 from kernel.postal.timeutil import IRAN_TIME
 from kernel.postal.workdays import is_working_day
-from kernel.settings import Config
 from money.policy import Cycle, policy
 from money.remittance import Line
 from money.settlement import payout_date
 from money.shop_money import Unremitted, first_payout_day, next_payout
-from tests.money.facts import FEES, NET, VALUE, add_remittance, post_parcel, tn_of
-
-
-@pytest.fixture
-async def mclient(aiohttp_client, store_url, tmp_path, pg_dsn, pool):
-    return await aiohttp_client(create_app(Config(data_dir=tmp_path, access_log=False, database_dsn=pg_dsn),
-                                           store_url))
-
-
-def _ago(days: int) -> datetime:
-    return datetime.now(IRAN_TIME).replace(microsecond=0) - timedelta(days=days)
+from tests.money.facts import FEES, NET, VALUE, add_remittance, ago, post_parcel, tn_of
 
 
 @pytest.fixture
@@ -36,7 +24,7 @@ async def books(pool, shop):
     """Shop's parcels 1-7: paid (1), sent (2), scheduled (3), held for its account (4), due (5), pending (6),
     under an open dispute (7)."""
     today = datetime.now(IRAN_TIME).date()
-    at = {i: _ago(70 - i) for i in range(1, 5)} | {5: _ago(40), 6: _ago(0), 7: _ago(40)}
+    at = {i: ago(70 - i) for i in range(1, 5)} | {5: ago(40), 6: ago(0), 7: ago(40)}
     async with pool.acquire() as conn:
         for i, when in at.items():
             await post_parcel(conn, shop.id, tn_of(i), when)
@@ -113,7 +101,7 @@ async def test_another_shop_s_remittance_is_not_found(mclient, make_shop, books)
 
 async def test_a_large_remittance_streams_without_holding_its_rows(mclient, shop, pool):
     n = 30_000
-    at = _ago(30)
+    at = ago(30)
     async with pool.acquire() as conn:
         rid = await add_remittance(conn, shop.id, at.date(), "paid", [(tn_of(i), at) for i in range(n)])
     resp = await mclient.get(f"/v1/remittances/{rid}/lines?format=csv", headers=shop.headers)
