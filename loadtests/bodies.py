@@ -105,7 +105,8 @@ class Parcel:
 def lifecycle(rng: random.Random, registry: Registry, origin: str, dest: str, cod_amount: int | None
               ) -> list[dict[str, Any]]:
     """Accepted at the origin office, sorted at each hub, out for delivery (10 % fail first), delivered,
-    COD collected; 3 % are refused and go back to the sender, handed back by the origin office."""
+    COD collected; 3 % are refused: the post then sends them home on a return leg of their own (a new parcel the
+    system makes), and a scan of the original after that is refused, so the refused parcel's scans end there."""
     route = registry.route(origin, dest)
     steps = [{"event": "accepted", "office": route[0]}]
     for hub in route[1:-1]:
@@ -113,8 +114,7 @@ def lifecycle(rng: random.Random, registry: Registry, origin: str, dest: str, co
     steps += [{"event": "arrived_delivery_office", "office": dest}, {"event": "out_for_delivery", "office": dest}]
     roll = rng.random()
     if roll < 0.03:
-        return steps + [{"event": "delivery_failed", "office": dest, "reason": "receiver_refused"},
-                        {"event": "returned_to_sender", "office": origin}]
+        return steps + [{"event": "delivery_failed", "office": dest, "reason": "receiver_refused"}]
     if roll < 0.13:
         steps += [{"event": "delivery_failed", "office": dest, "reason": "receiver_absent"},
                   {"event": "out_for_delivery", "office": dest}]
