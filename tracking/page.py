@@ -18,6 +18,10 @@ from kernel.postal.offices import Registry
 
 from .events import FAILURE_REASONS, RULES, STATUS_FA
 
+# Events of other features a parcel's own history carries (returns.legs), as the buyer sees them; any other
+# event that is not a scan rule stays off the public view.
+OTHER_LABELS_FA = {"return_started": "بازگشت به فرستنده آغاز شد", "return_requested": "درخواست مرجوعی ثبت شد"}
+
 
 def _office(registry: Registry, code: str | None) -> dict[str, Any] | None:
     office = registry.offices.get(code) if code else None
@@ -33,9 +37,12 @@ def public_view(parcel: dict[bytes, bytes], history: list[bytes], registry: Regi
     events = []
     for raw in history:
         e = orjson.loads(raw)
-        item: dict[str, Any] = {"type": e["type"], "label_fa": RULES[e["type"]].label_fa,
-                                "emsevt": RULES[e["type"]].emsevt, "occurred_at": e["occurred_at"],
-                                "office": _office(registry, e.get("office"))}
+        rule = RULES.get(e["type"])
+        label = rule.label_fa if rule else OTHER_LABELS_FA.get(e["type"])
+        if label is None:
+            continue
+        item: dict[str, Any] = {"type": e["type"], "label_fa": label, "emsevt": rule.emsevt if rule else None,
+                                "occurred_at": e["occurred_at"], "office": _office(registry, e.get("office"))}
         reason = e.get("data", {}).get("reason")
         if reason in FAILURE_REASONS:
             item["reason"], item["reason_fa"] = reason, FAILURE_REASONS[reason][1]

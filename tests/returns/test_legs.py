@@ -51,6 +51,12 @@ async def test_a_refused_parcel_comes_home_on_its_own_leg(client, shop, redis, s
     assert case["status"] == "returning" and case["return_leg"] == leg_tn
     assert [r["tracking_number"] for r in await _returns(client, shop, "&kind=return_to_sender")][0] == leg_tn
     assert tn not in await redis.zrange(keys.office_due(OFFICE), 0, -1)  # the original is off its office's list
+    for number in (tn, leg_tn):  # the buyer's page and its JSON show both, with Persian labels
+        for path in (f"/v1/track/{number}", f"/track/{number}"):
+            resp = await client.get(path)
+            assert resp.status == 200, (path, await resp.text())
+    public = await (await client.get(f"/v1/track/{tn}")).json()
+    assert public["status"] == "returning" and all(e["label_fa"] for e in public["events"])
 
     # from now on the way home is the leg's: a scan of the original names it
     resp = await client.post("/v1/scans", headers=await staff(OFFICE), json={
