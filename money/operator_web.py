@@ -13,14 +13,12 @@ whose SHA-256 is listed in BARID_OPERATOR_TOKEN_SHA256):
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-
 from aiohttp import web
 
-from kernel.app_keys import CONFIG, REDIS
+from kernel.app_keys import REDIS
 from kernel.errors import FieldError, Forbidden, Unauthorized, validation_failed
 from kernel.http import json_response, read_json
+from kernel.operators import operator_of
 
 from . import payout_ops, payouts
 from .web import MONEY
@@ -42,10 +40,10 @@ def operator(request: web.Request) -> str:
     if not token.startswith("op_"):
         raise OperatorOnly("remittances are the post's operators' to run; this credential is not an operator's",
                            "اجرای تسویه و ثبت پرداخت فقط کار اپراتور پست است؛ این اعتبارنامه متعلق به اپراتور نیست")
-    digest = hashlib.sha256(token.encode()).hexdigest()
-    if not any(hmac.compare_digest(digest, h) for h in request.app[CONFIG].operator_token_sha256):
+    who = operator_of(request)
+    if who is None:
         raise Unauthorized("unknown operator token", "توکن اپراتور نامعتبر است", headers={"WWW-Authenticate": "Bearer"})
-    return f"operator:{digest[:12]}"
+    return who
 
 
 def _int(raw: str, name: str) -> int:

@@ -14,8 +14,6 @@ A shop sees only its own: another shop's remittance or dispute is a 404, as one 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import logging
 import re
 from datetime import datetime
@@ -28,9 +26,10 @@ from booking.app_keys import BOOKING
 from booking.auth import require_caller, require_shop
 from booking.idempotency import idempotent
 from booking.shops import mask_sheba
-from kernel.app_keys import CONFIG, REDIS
+from kernel.app_keys import REDIS
 from kernel.errors import BaridError, FieldError, Unauthorized, validation_failed
 from kernel.http import json_response, read_json
+from kernel.operators import operator_of
 from kernel.postal.timeutil import IRAN_TIME
 from kernel.postal.workdays import is_working_day
 
@@ -231,12 +230,8 @@ async def get_dispute(request: web.Request) -> web.Response:
 
 def _require_operator(request: web.Request) -> None:
     """An operator token ``op_...`` whose SHA-256 is in the settings (BARID_OPERATOR_TOKEN_SHA256)."""
-    allowed = request.app[CONFIG].operator_token_sha256
-    header = request.headers.get("Authorization", "")
-    if allowed and header.startswith("Bearer op_"):
-        digest = hashlib.sha256(header[7:].strip().encode()).hexdigest()
-        if any(hmac.compare_digest(digest, h) for h in allowed):
-            return
+    if operator_of(request):
+        return
     raise Unauthorized("send 'Authorization: Bearer op_...', an operator token", "توکن اپراتور معتبر ارسال نشده است",
                        headers={"WWW-Authenticate": 'Bearer realm="barid-operator"'})
 

@@ -10,8 +10,6 @@ Solving happens in router workers (``routing.jobs``), never on the gateway's eve
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from datetime import date
 
 import orjson
@@ -20,6 +18,7 @@ from aiohttp import web
 from kernel.app_keys import CONFIG, REDIS
 from kernel.errors import Forbidden, NotFound
 from kernel.http import read_json
+from kernel.operators import operator_of
 from kernel.postal.offices import load_registry
 from kernel.postal.timeutil import iso_ms
 from tracking.staff import STAFF_AUTH
@@ -37,20 +36,10 @@ class NotThisOffice(Forbidden):
     title = "Staff may act only for their own office"
 
 
-def _operator(request: web.Request) -> bool:
-    """Operators hold a token whose SHA-256 is in the settings (BARID_OPERATOR_TOKEN_SHA256)."""
-    allowed = request.app[CONFIG].operator_token_sha256 if CONFIG in request.app else ()
-    header = request.headers.get("Authorization", "")
-    if not allowed or not header.startswith("Bearer op_"):
-        return False
-    digest = hashlib.sha256(header[7:].strip().encode()).hexdigest()
-    return any(hmac.compare_digest(digest, h) for h in allowed)
-
-
 async def _authorize(request: web.Request) -> str:
     """The path's office code, once the caller may plan for it (an unknown office is 404 before anything)."""
     office = load_registry().get(request.match_info["code"])
-    if _operator(request):
+    if operator_of(request):
         return office.code
     staff = await request.app[STAFF_AUTH](request)
     if staff.office not in (office.code, office.hub):  # a hub's staff plan for the offices of their hub
