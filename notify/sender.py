@@ -24,7 +24,7 @@ import redis.asyncio as aioredis
 
 from kernel.postal.offices import Registry
 from kernel.postal.timeutil import iso_ms
-from kernel.store import keys
+from kernel.store import keys, lua
 from kernel.store.batcher import Batcher, Script
 from kernel.store.jobs import OutboxReader
 from tracking.events import FAILURE_REASONS, outbox_entry
@@ -50,16 +50,6 @@ async def no_delivery_code(tracking_number: str) -> str | None:
     return None
 
 
-# Same as returns.cases.READ: the server's own reply (redis-py would fold repeated fields into a dict).
-READ = r"""
-local claimed = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], '0-0', 'COUNT', ARGV[4])
-if #claimed[2] > 0 then return claimed[2] end
-local r = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', ARGV[4], 'STREAMS', KEYS[1], '>')
-if not r then return {} end
-return r[1][2]
-"""
-
-
 def _event_name(event: dict[str, Any]) -> str | None:
     typ = event.get("type")
     if typ in ("booked", "out_for_delivery", "delivery_failed", "delivered"):
@@ -82,7 +72,7 @@ class SmsService(OutboxReader):
         self.consumer = consumer
         self.delivery_code = delivery_code
         self.clock = clock  # tests move it into and out of quiet hours
-        self._read, self._enqueue = Script(READ), Script(store.ENQUEUE)
+        self._read, self._enqueue = Script(lua.OUTBOX_READ), Script(store.ENQUEUE)
         self._claim, self._finish, self._retry = Script(store.CLAIM), Script(store.FINISH), Script(store.RETRY)
 
     # -- shop settings and opt-outs ----------------------------------------------------------------------

@@ -32,7 +32,7 @@ from kernel.errors import Conflict, NotFound
 from kernel.postal.network import IRAN_TIME, ParcelNetwork
 from kernel.postal.offices import Registry
 from kernel.postal.timeutil import iso_ms
-from kernel.store import keys
+from kernel.store import keys, lua
 from kernel.store.batcher import Batcher, Script
 from kernel.store.jobs import OutboxReader
 from kernel.store.keys import FEED_MAXLEN
@@ -298,18 +298,6 @@ redis.call('SET', KEYS[3], cjson.encode(case))
 return {'OK', new, eid}
 """
 
-# Raw entries for the caller's consumer: first those of a consumer that died (idle past ARGV 3), else new ones.
-# KEYS 1 outbox; ARGV 1 group, 2 consumer, 3 min idle ms, 4 count. A script, so the reply is the server's own
-# (redis-py would fold an entry's repeated fields into a dict: tracking.events.OUTBOX_RANGE).
-READ = r"""
-local claimed = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], '0-0', 'COUNT', ARGV[4])
-if #claimed[2] > 0 then return claimed[2] end
-local r = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', ARGV[4], 'STREAMS', KEYS[1], '>')
-if not r then return {} end
-return r[1][2]
-"""
-
-
 def next_working_day(registry: Registry, after: date) -> date:
     day = after + timedelta(days=1)
     while not registry.is_business_day(day):
@@ -348,7 +336,7 @@ class CaseService(OutboxReader):
         self.registry = registry
         self.policy = policy
         self.consumer = consumer
-        self._apply, self._act, self._read = Script(APPLY_EVENT), Script(ACT), Script(READ)
+        self._apply, self._act, self._read = Script(APPLY_EVENT), Script(ACT), Script(lua.OUTBOX_READ)
 
     # -- the consumer ----------------------------------------------------------------------------------
     async def consume(self) -> int:

@@ -34,6 +34,8 @@ GUARD_COMMIT = source("guard_commit")
 AUTH = GUARD + GUARD_COMMIT + "return {'OK'}\n"
 BOOK = source("book")
 CANCEL = source("cancel")
+# A feature's own consumer group reading the partition outbox (notify's SMS, returns' cases).
+OUTBOX_READ = source("outbox_read")
 
 # -- book.lua: the one place its KEYS and ARGV are laid out ----------------------------------------------------
 BOOK_HEAD_KEYS = 6  # KEYS[1..6]; then BOOK_ITEM_KEYS per item
