@@ -45,14 +45,20 @@ def _post(url: str) -> dict:
         return orjson.loads(resp.read())
 
 
-def _faults(system: System, duration_s: int, log: list[str], t0: float) -> None:
-    """kill -9 a gateway worker at 30 % of the run, a dispatcher at 45 %, restart the store at 60 %."""
+def _timeline(duration_s: int, log: list[str], t0: float):
+    """``at(frac)`` sleeps until that fraction of the run; ``note(text)`` logs it with the run's time."""
     def at(frac: float) -> None:
         time.sleep(max(0.0, t0 + frac * duration_s - time.monotonic()))
 
     def note(text: str) -> None:
         log.append(f"t={time.monotonic() - t0:.0f}s {text}")
 
+    return at, note
+
+
+def _faults(system: System, duration_s: int, log: list[str], t0: float) -> None:
+    """kill -9 a gateway worker at 30 % of the run, a dispatcher at 45 %, restart the store at 60 %."""
+    at, note = _timeline(duration_s, log, t0)
     at(0.30)
     note(f"kill -9 gateway worker pid {system.kill('gateway')}")
     at(0.45)
@@ -65,12 +71,7 @@ def _faults(system: System, duration_s: int, log: list[str], t0: float) -> None:
 def _money_faults(system: System, duration_s: int, log: list[str], t0: float) -> None:
     """kill -9 every ledger worker at 35 % of the run (the supervisor starts new ones), kill -9 PostgreSQL at
     55 % and start it again (it replays its WAL)."""
-    def at(frac: float) -> None:
-        time.sleep(max(0.0, t0 + frac * duration_s - time.monotonic()))
-
-    def note(text: str) -> None:
-        log.append(f"t={time.monotonic() - t0:.0f}s {text}")
-
+    at, note = _timeline(duration_s, log, t0)
     at(0.35)
     note(f"kill -9 every ledger worker: pids {system.kill_all('ledger')}")
     at(0.55)
