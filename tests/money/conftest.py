@@ -105,3 +105,12 @@ async def mclient(aiohttp_client, store_url, tmp_path, pg_dsn, pool):
     config = Config(data_dir=tmp_path, access_log=False, database_dsn=pg_dsn,
                     operator_token_sha256=frozenset({hashlib.sha256(OPERATOR.encode()).hexdigest()}))
     return await aiohttp_client(create_app(config, store_url))
+
+
+@pytest.fixture
+async def db(pg_dsn: str):
+    """One connection to the migrated ledger database."""
+    conn = await asyncpg.connect(pg_dsn)
+    await migrate(conn)
+    yield conn
+    await conn.close()

@@ -14,14 +14,6 @@ from money.migrate import available, current_version, migrate
 from money.rules import Posting
 
 
-@pytest.fixture
-async def db(pg_dsn: str):
-    conn = await asyncpg.connect(pg_dsn)
-    await migrate(conn)
-    yield conn
-    await conn.close()
-
-
 def _posting(event_id: str, amount: int = 1000, **kw) -> Posting:
     return Posting("cod_collected", datetime.now(timezone.utc),
                    [("office:DLV1:cash", amount, None), ("shop:7:payable", -amount, None)],

@@ -12,7 +12,6 @@ import asyncpg
 import pytest
 
 from money import ledger
-from money.migrate import migrate
 from money.rules import Posting
 from money.worker import LedgerWorker
 from tests.money.conftest import book, isfahan
@@ -33,14 +32,6 @@ ACCOUNTS = [
 NEW_POSTING = ("INSERT INTO postings (kind, occurred_at, business_date, reason, made_by) "
                "VALUES ('adjustment', now(), current_date, 'test', 'tester') RETURNING id")
 ENTRY = "INSERT INTO entries (posting_id, line, account, amount) VALUES ($1, $2, $3, $4)"
-
-
-@pytest.fixture
-async def db(pg_dsn: str):
-    conn = await asyncpg.connect(pg_dsn)
-    await migrate(conn)
-    yield conn
-    await conn.close()
 
 
 def _posting(event_id: str, amount: int = 1000) -> Posting:

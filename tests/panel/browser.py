@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from tests.browser import PHONE, needs_chromium, phone_driver, screenshot, wait  # noqa: F401  (the panel tests' names)
 
 chrome = phone_driver
+
+
+def screens_dir(tmp_path: Path) -> Path:
+    """Where a test's screenshots go: PANEL_SCREENS_DIR when set (docs/screens/ was made so), else the test's
+    directory."""
+    out = Path(os.environ.get("PANEL_SCREENS_DIR") or tmp_path)
+    out.mkdir(parents=True, exist_ok=True)
+    return out
 
 
 def sign_in(driver, base: str, mobile: str, password: str) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-import os
 from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -23,18 +22,12 @@ from panel.sheets import COLUMNS, EXAMPLE
 from panel.web import ASSETS
 from tests.browser import ONLINE, axe_serious, fetch_head, first_paint, network, unlabelled
 
-from .browser import chrome, needs_chromium, screenshot, sign_in, wait
+from .browser import chrome, needs_chromium, screens_dir, screenshot, sign_in, wait
 from .conftest import PASSWORD
 
 STATIC = Path(__file__).resolve().parents[2] / "panel" / "static"
 BUDGET_GZ = 100 * 1024  # the budget: the panel's JavaScript and CSS, gzipped
 PAGES = ("parcels", "book", "upload", "labels", "ndr", "settings", "pickups", "manifests", "returns")
-
-
-def _screens(tmp_path: Path) -> Path:
-    out = Path(os.environ.get("PANEL_SCREENS_DIR") or tmp_path)
-    out.mkdir(parents=True, exist_ok=True)
-    return out
 
 
 def _sheet(path: Path) -> None:
@@ -56,7 +49,7 @@ async def test_a_shop_user_signs_in_books_uploads_and_prints_a_label_in_chromium
     base = str(app_client.make_url("/")).rstrip("/")
     sheet = tmp_path / "parcels.xlsx"
     _sheet(sheet)
-    screens = _screens(tmp_path)
+    screens = screens_dir(tmp_path)
     now = jdatetime.datetime.now(ZoneInfo("Asia/Tehran"))
     today = fa_digits(now.strftime("%Y/%m/%d"))  # a Jalali date as a user types it, in Persian digits
     tomorrow = fa_digits((now + timedelta(days=1)).strftime("%Y/%m/%d"))

@@ -9,21 +9,13 @@ Screenshots go to PANEL_SCREENS_DIR when set (docs/screens/pickups.png and manif
 from __future__ import annotations
 
 import asyncio
-import os
-from pathlib import Path
 
 from panel.handover_forms import pickup_form
 from tests.browser import fetch_head, overflow, screenshot, until
 from tests.conftest import shipment_body
 
-from .browser import chrome, needs_chromium, sign_in
+from .browser import chrome, needs_chromium, screens_dir, sign_in
 from .conftest import PASSWORD
-
-
-def _screens(tmp_path: Path) -> Path:
-    out = Path(os.environ.get("PANEL_SCREENS_DIR") or tmp_path)
-    out.mkdir(parents=True, exist_ok=True)
-    return out
 
 
 async def _book(client, shop, n: int) -> list[str]:
@@ -50,7 +42,7 @@ async def test_a_shop_asks_for_a_pickup_changes_and_cancels_it_in_chromium(app_c
 
     mobile = await add_user(shop.id, "staff")
     base = str(app_client.make_url("/")).rstrip("/")
-    screens = _screens(tmp_path)
+    screens = screens_dir(tmp_path)
 
     def run() -> dict:
         d = chrome()
@@ -120,7 +112,7 @@ async def test_a_shop_makes_manifests_lists_them_and_downloads_the_pdf_in_chromi
     pickup_id = (await asked.json())["pickup_id"]
     mobile = await add_user(shop.id)
     base = str(app_client.make_url("/")).rstrip("/")
-    screens = _screens(tmp_path)
+    screens = screens_dir(tmp_path)
 
     def run() -> dict:
         d = chrome()

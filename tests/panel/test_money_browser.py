@@ -7,7 +7,6 @@ Screenshots go to the test's directory, or to PANEL_SCREENS_DIR when set (docs/s
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -20,7 +19,7 @@ from kernel.settings import Config, PanelConfig
 from money.migrate import migrate
 from tests.money.facts import NET, add_remittance, post_parcel, tn_of
 
-from .browser import chrome, needs_chromium, screenshot, sign_in, wait
+from .browser import chrome, needs_chromium, screens_dir, screenshot, sign_in, wait
 from .conftest import PASSWORD
 
 AXE = Path(__file__).with_name("vendor") / "axe.min.js"
@@ -67,8 +66,7 @@ async def test_a_shop_user_sees_the_balance_and_downloads_a_statement(app_client
     base = str(app_client.make_url("/")).rstrip("/")
     downloads = tmp_path / "downloads"
     downloads.mkdir()
-    screens = Path(os.environ.get("PANEL_SCREENS_DIR") or tmp_path)
-    screens.mkdir(parents=True, exist_ok=True)
+    screens = screens_dir(tmp_path)
 
     def run() -> dict:
         d = chrome()

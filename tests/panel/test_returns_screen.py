@@ -10,15 +10,13 @@ The screenshot goes to PANEL_SCREENS_DIR when set (docs/screens/returns.png was 
 from __future__ import annotations
 
 import asyncio
-import os
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from tests.browser import ONLINE, axe_serious, fetch_head, first_paint, network, overflow, screenshot, unlabelled, until
 from tests.conftest import shipment_body
 from tests.routing.office_flow import TEHRAN, Staff, to_office
 
-from .browser import chrome, needs_chromium, sign_in
+from .browser import chrome, needs_chromium, screens_dir, sign_in
 from .conftest import PASSWORD
 
 
@@ -51,8 +49,7 @@ async def test_a_shop_opens_a_buyer_return_prints_its_label_and_cancels_it_in_ch
     tn = delivered["tracking_number"]
     mobile = await add_user(shop.id, "staff")
     base = str(app_client.make_url("/")).rstrip("/")
-    screens = Path(os.environ.get("PANEL_SCREENS_DIR") or tmp_path)
-    screens.mkdir(parents=True, exist_ok=True)
+    screens = screens_dir(tmp_path)
 
     def run() -> dict:
         d = chrome()
